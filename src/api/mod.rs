@@ -1,0 +1,166 @@
+//! The contract between the pages and the server: what a form gets back, and the server
+//! functions behind each form. Each server function is an adapter of a few lines: parse the
+//! form, call the service, map the answer (SPEC: "thin adapters").
+
+use crate::domain::{Email, Invalid, NewPassword, Username};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+#[cfg(feature = "ssr")]
+mod ssr;
+
+/// A message for one form field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldMessage {
+    pub field: String,
+    pub message: String,
+}
+
+/// Why a form was not accepted: an overall message and, where it applies, one per field.
+/// This travels to the browser (and, without JavaScript, in the redirect URL), so it only ever
+/// holds words meant for the person at the form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct FormError {
+    pub message: String,
+    pub fields: Vec<FieldMessage>,
+}
+
+impl FormError {
+    pub fn general(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn from_invalid(problems: Vec<Invalid>) -> Self {
+        Self {
+            message: "Please correct the marked fields.".into(),
+            fields: problems
+                .into_iter()
+                .map(|p| FieldMessage {
+                    field: p.field.to_owned(),
+                    message: p.message,
+                })
+                .collect(),
+        }
+    }
+
+    /// The message for `field`, if there is one.
+    pub fn field(&self, field: &str) -> Option<String> {
+        self.fields
+            .iter()
+            .find(|f| f.field == field)
+            .map(|f| f.message.clone())
+    }
+}
+
+impl FromServerFnError for FormError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
+                FormError::general("Could not reach the server. Check your connection and try again.")
+            }
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => {
+                FormError::general("The form arrived incomplete. Reload the page and try again.")
+            }
+            _ => FormError::general("Something went wrong on our side. Try again in a moment."),
+        }
+    }
+}
+
+/// The signed-in account as the pages show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub paid: bool,
+    /// Exact decimal text (e.g. `12.5`).
+    pub credits: String,
+}
+
+/// The checks a browser can make before sending a registration (the server repeats them and
+/// adds the common-password list).
+pub fn check_registration(username: &str, email: &str, password: &str) -> Vec<Invalid> {
+    [
+        Username::parse(username).err(),
+        Email::parse(email).err(),
+        NewPassword::parse_basic(password, Some(username), Some(email)).err(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Creates an account, signs it in and goes to the account page.
+#[server(prefix = "/rpc", endpoint = "register")]
+pub async fn register(
+    username: String,
+    email: String,
+    password: String,
+) -> Result<(), FormError> {
+    use crate::server::services::accounts::{self, Registration};
+    let (state, meta) = ssr::context()?;
+    let account = accounts::register(
+        &state,
+        Registration {
+            username: &username,
+            email: &email,
+            password: &password,
+        },
+        &meta,
+    )
+    .await?;
+    let token = state.tokens.issue(account.id, account.token_version);
+    ssr::start_session(&state, &token);
+    leptos_axum::redirect("/account");
+    Ok(())
+}
+
+/// Signs in with a username or e-mail address and goes to the account page.
+#[server(prefix = "/rpc", endpoint = "login")]
+pub async fn login(identifier: String, password: String) -> Result<(), FormError> {
+    use crate::server::services::accounts;
+    let (state, meta) = ssr::context()?;
+    let (_, token) = accounts::log_in(&state, &identifier, &password, &meta).await?;
+    ssr::start_session(&state, &token);
+    leptos_axum::redirect("/account");
+    Ok(())
+}
+
+/// Ends the browser session and goes to the sign-in page.
+#[server(prefix = "/rpc", endpoint = "logout")]
+pub async fn logout() -> Result<(), FormError> {
+    use crate::server::services::accounts;
+    let (state, meta) = ssr::context()?;
+    if let Ok(account) = ssr::signed_in_account(&state).await {
+        accounts::record_logout(&state, &account, &meta).await?;
+    }
+    ssr::end_session(&state);
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The signed-in account, or `None` when nobody is signed in.
+#[server(prefix = "/rpc", endpoint = "account")]
+pub async fn current_account() -> Result<Option<AccountView>, FormError> {
+    use crate::server::services::ServiceError;
+    let (state, _) = ssr::context()?;
+    match ssr::signed_in_account(&state).await {
+        Ok(account) => Ok(Some(AccountView {
+            username: account.username,
+            email: account.email,
+            email_verified: account.email_verified,
+            paid: account.paid,
+            credits: account.credits.to_string(),
+        })),
+        Err(ServiceError::Unauthenticated) => Ok(None),
+        Err(other) => Err(other.into()),
+    }
+}

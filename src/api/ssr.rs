@@ -1,0 +1,68 @@
+//! Server-side helpers for the server functions: state, request metadata, the session cookie,
+//! and the mapping from service errors to what a form shows.
+
+use super::FormError;
+use crate::server::auth::token_from_headers;
+use crate::server::crypto::session_token::IssuedToken;
+use crate::server::request_id::meta_from_parts;
+use crate::server::services::accounts::{self, Account};
+use crate::server::services::ServiceError;
+use crate::server::session;
+use crate::server::state::AppState;
+use crate::server::store::audit::RequestMeta;
+use axum::http::header::SET_COOKIE;
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+pub fn context() -> Result<(AppState, RequestMeta), FormError> {
+    let state = use_context::<AppState>().ok_or_else(missing_context)?;
+    let parts = use_context::<Parts>().ok_or_else(missing_context)?;
+    Ok((state, meta_from_parts(&parts)))
+}
+
+fn missing_context() -> FormError {
+    tracing::error!("server function called without the app state or request in context");
+    FormError::general("Something went wrong on our side. Try again in a moment.")
+}
+
+pub async fn signed_in_account(state: &AppState) -> Result<Account, ServiceError> {
+    let token = use_context::<Parts>()
+        .and_then(|parts| token_from_headers(&parts.headers))
+        .ok_or(ServiceError::Unauthenticated)?;
+    accounts::account_for_token(state, &token).await
+}
+
+pub fn start_session(state: &AppState, token: &IssuedToken) {
+    set_cookie(&session::start(&state.settings, token));
+}
+
+pub fn end_session(state: &AppState) {
+    set_cookie(&session::end(&state.settings));
+}
+
+fn set_cookie(value: &str) {
+    if let (Some(response), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(value)) {
+        response.append_header(SET_COOKIE, value);
+    }
+}
+
+impl From<ServiceError> for FormError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Invalid(problems) => FormError::from_invalid(problems),
+            ServiceError::Taken(problem) => FormError::from_invalid(vec![problem]),
+            ServiceError::InvalidCredentials => {
+                FormError::general("Incorrect username, e-mail address or password.")
+            }
+            ServiceError::Unauthenticated => {
+                FormError::general("Your session has ended. Sign in again.")
+            }
+            ServiceError::Internal(detail) => {
+                tracing::error!(%detail, "request failed");
+                FormError::general("Something went wrong on our side. Try again in a moment.")
+            }
+        }
+    }
+}

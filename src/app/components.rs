@@ -1,0 +1,71 @@
+//! Pieces shared by several pages.
+
+use crate::api::FormError;
+use leptos::prelude::*;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    view! {
+        <header class="site">
+            <a class="brand" href="/">"Latchkey"</a>
+            <nav>
+                <a href="/account">"Account"</a>
+            </nav>
+        </header>
+    }
+}
+
+/// The message under a field: the server's, else the browser's own check.
+#[component]
+pub fn FieldError(
+    field: &'static str,
+    #[prop(into)] server: Signal<Option<FormError>>,
+    #[prop(into)] client: Signal<Option<FormError>>,
+) -> impl IntoView {
+    let message = move || {
+        client
+            .get()
+            .and_then(|e| e.field(field))
+            .or_else(|| server.get().and_then(|e| e.field(field)))
+    };
+    view! {
+        <Show when=move || message().is_some()>
+            <p class="field-error" id=format!("{field}-error") role="alert">
+                {message}
+            </p>
+        </Show>
+    }
+}
+
+/// The overall message above a form, when there is no field to attach it to.
+#[component]
+pub fn FormAlert(#[prop(into)] error: Signal<Option<FormError>>) -> impl IntoView {
+    let general = move || {
+        error
+            .get()
+            .filter(|e| e.fields.is_empty())
+            .map(|e| e.message)
+    };
+    view! {
+        <Show when=move || general().is_some()>
+            <p class="form-alert" role="alert">{general}</p>
+        </Show>
+    }
+}
+
+/// Reads the submitted form's named fields, for checking before it is sent.
+pub fn submitted_fields(ev: &leptos::ev::SubmitEvent, names: &[&str]) -> Vec<String> {
+    use leptos::wasm_bindgen::JsCast;
+    let form = ev
+        .target()
+        .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlFormElement>().ok());
+    let data = form.and_then(|f| leptos::web_sys::FormData::new_with_form(&f).ok());
+    names
+        .iter()
+        .map(|name| {
+            data.as_ref()
+                .and_then(|d| d.get(name).as_string())
+                .unwrap_or_default()
+        })
+        .collect()
+}

@@ -1,0 +1,49 @@
+//! The web front end: the HTML shell, the router, and the pages. UI only; every action goes
+//! through a server function in `crate::api`.
+
+mod components;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/latchkey.css" />
+        <Title formatter=|page: String| format!("{page} · Latchkey") />
+        <Router>
+            <components::Header />
+            <main>
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("") view=pages::Home />
+                    <Route path=path!("/register") view=pages::Register />
+                    <Route path=path!("/login") view=pages::Login />
+                    <Route path=path!("/account") view=pages::Account ssr=SsrMode::Async />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

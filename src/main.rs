@@ -1,0 +1,37 @@
+//! The Latchkey server: read configuration, start logging, build the app, serve.
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    use latchkey::server::{config::Config, startup};
+    use tracing_subscriber::EnvFilter;
+
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+
+    match startup::build(config).await {
+        Ok(server) => {
+            tracing::info!(
+                "Latchkey is serving on http://{} (public URL {})",
+                server.addr,
+                server.state.settings.public_url
+            );
+            if let Err(e) = server.run().await {
+                tracing::error!("server stopped: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("latchkey: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The binary is only meaningful with the `ssr` feature; cargo-leptos builds it that way.
+#[cfg(not(feature = "ssr"))]
+pub fn main() {}

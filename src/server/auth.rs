@@ -1,0 +1,129 @@
+//! Who is asking: the session token from `Authorization: Bearer` (REST clients) or from the
+//! HttpOnly session cookie (the browser), and the cross-site request check for the cookie.
+
+use crate::server::session::COOKIE_NAME;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::convert::Infallible;
+
+/// The raw session token a request carries, if any. Whether it is valid is the service's call
+/// (`accounts::account_for_token`), so each adapter can answer in its own envelope.
+pub struct SessionToken(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionToken {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(SessionToken(token_from_headers(&parts.headers)))
+    }
+}
+
+/// A bearer token wins over the cookie: a REST client that sends one means it.
+pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
+    bearer_token(headers).or_else(|| cookie_token(headers))
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == COOKIE_NAME && !c.value().is_empty())
+        .map(|c| c.value().to_owned())
+}
+
+/// Middleware: a state-changing request that rides on the session cookie (no bearer token)
+/// must come from this site. Browsers send `Origin` on every cross-site POST, so a missing
+/// `Origin` and `Referer` means a non-browser client that chose to send the cookie itself.
+pub async fn reject_cross_site(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let unsafe_method = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method && bearer_token(headers).is_none() && cookie_token(headers).is_some() {
+        let origin = headers
+            .get(header::ORIGIN)
+            .or_else(|| headers.get(header::REFERER))
+            .and_then(|v| v.to_str().ok());
+        if let Some(origin) = origin {
+            if !same_origin(origin, headers) {
+                tracing::warn!("refused a cross-site request carrying the session cookie");
+                return (
+                    StatusCode::FORBIDDEN,
+                    "Cross-site request refused: this form must be sent from the site itself.",
+                )
+                    .into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// True when `origin` (an Origin or Referer value) names the host the request was sent to.
+fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let authority = origin
+        .split_once("://")
+        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""))
+        .unwrap_or("");
+    authority.eq_ignore_ascii_case(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(name.clone(), HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn bearer_tokens_win_over_cookies() {
+        let h = headers(&[
+            (header::AUTHORIZATION, "Bearer abc.def.ghi"),
+            (header::COOKIE, "latchkey_session=cookie.token.x"),
+        ]);
+        assert_eq!(token_from_headers(&h).as_deref(), Some("abc.def.ghi"));
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let h = headers(&[(header::COOKIE, "theme=dark; latchkey_session=tok.en.x; other=1")]);
+        assert_eq!(token_from_headers(&h).as_deref(), Some("tok.en.x"));
+    }
+
+    #[test]
+    fn no_or_empty_credentials_mean_no_token() {
+        assert_eq!(token_from_headers(&HeaderMap::new()), None);
+        assert_eq!(token_from_headers(&headers(&[(header::AUTHORIZATION, "Bearer ")])), None);
+        assert_eq!(token_from_headers(&headers(&[(header::AUTHORIZATION, "Basic dXNlcg==")])), None);
+        assert_eq!(token_from_headers(&headers(&[(header::COOKIE, "latchkey_session=")])), None);
+    }
+
+    #[test]
+    fn origins_are_compared_with_the_host_header() {
+        let h = headers(&[(header::HOST, "127.0.0.1:3000")]);
+        assert!(same_origin("http://127.0.0.1:3000", &h));
+        assert!(same_origin("http://127.0.0.1:3000/login?x=1", &h));
+        assert!(!same_origin("http://evil.example", &h));
+        assert!(!same_origin("http://127.0.0.1:3000.evil.example/", &h));
+        assert!(!same_origin("null", &h));
+    }
+}

@@ -1,0 +1,138 @@
+//! Configuration (SPEC §8): every setting has a working default, so a plain run serves a usable
+//! site at http://127.0.0.1:3000 with `data/` beside it. `latchkey --help` lists them all.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "latchkey", version, about = "Self-hosted account service")]
+pub struct Config {
+    /// Directory for the database, generated secrets and the mail outbox.
+    #[arg(long, env = "LATCHKEY_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// SQLite database URL. Default: `sqlite://<data-dir>/latchkey.db`.
+    #[arg(long, env = "LATCHKEY_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Address to listen on. Port 0 picks a free port (tests use this).
+    #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// Public base URL that links in e-mails point at, and that cookie-authenticated requests
+    /// must come from. Default: `http://<listen>`.
+    #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// HS256 secret for session tokens, at least 32 bytes. Default: generated on first start
+    /// and kept in `<data-dir>/jwt.secret` (mode 0600).
+    #[arg(long, env = "LATCHKEY_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Credits a new account starts with (a decimal number).
+    #[arg(long, env = "LATCHKEY_STARTING_CREDITS", default_value = "0")]
+    pub starting_credits: String,
+
+    /// Terms-of-service URL quoted in the Temporal user object's `Status`.
+    #[arg(
+        long,
+        env = "LATCHKEY_TOS_URL",
+        default_value = "https://latchkey.example/terms"
+    )]
+    pub tos_url: String,
+
+    /// SMTP server for outgoing mail, e.g. `smtps://user:pass@mail.example.com:465` or
+    /// `smtp://mail.example.com:587?tls=required`. Default: `.eml` files in `<data-dir>/outbox/`.
+    #[arg(long, env = "LATCHKEY_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender address of outgoing mail.
+    #[arg(
+        long,
+        env = "LATCHKEY_MAIL_FROM",
+        default_value = "Latchkey <no-reply@latchkey.localhost>"
+    )]
+    pub mail_from: String,
+
+    /// Webhook that sends SMS (POST JSON `{to, body}`). Default: files in `<data-dir>/outbox/`.
+    #[arg(long, env = "LATCHKEY_SMS_WEBHOOK_URL")]
+    pub sms_webhook_url: Option<String>,
+
+    /// Password hashes computed at once; default: one per CPU core. Each holds 19 MiB.
+    #[arg(long, env = "LATCHKEY_HASH_WORKERS")]
+    pub hash_workers: Option<usize>,
+
+    /// Log filter in `tracing` syntax, e.g. `info` or `latchkey=debug,tower_http=info`.
+    #[arg(long, env = "LATCHKEY_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Directory holding the compiled front end (`pkg/`) and static files.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+}
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("latchkey.db").display())
+        })
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+
+    /// A configuration for tests and embedding: everything default, data in `data_dir`,
+    /// listening on a free loopback port.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let mut config = Config::parse_from(["latchkey"]);
+        config.data_dir = data_dir.into();
+        config.listen = "127.0.0.1:0".parse().expect("loopback address");
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Config::command().debug_assert();
+    }
+
+    #[test]
+    fn help_lists_every_environment_variable() {
+        let help = Config::command().render_long_help().to_string();
+        for var in [
+            "LATCHKEY_DATA_DIR",
+            "LATCHKEY_DATABASE_URL",
+            "LATCHKEY_LISTEN",
+            "LATCHKEY_PUBLIC_URL",
+            "LATCHKEY_JWT_SECRET",
+            "LATCHKEY_STARTING_CREDITS",
+            "LATCHKEY_TOS_URL",
+            "LATCHKEY_SMTP_URL",
+            "LATCHKEY_MAIL_FROM",
+            "LATCHKEY_SMS_WEBHOOK_URL",
+        ] {
+            assert!(help.contains(var), "{var} missing from --help");
+        }
+    }
+
+    #[test]
+    fn defaults_put_everything_under_data() {
+        let config = Config::parse_from(["latchkey"]);
+        assert_eq!(config.database_url(), "sqlite://data/latchkey.db");
+        assert_eq!(
+            config.public_url(config.listen),
+            "http://127.0.0.1:3000"
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! Everything that only runs on the server: configuration, storage, crypto, the services that
+//! implement each flow, and the HTTP adapters (REST surfaces and the session cookie).
+
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod request_id;
+pub mod rest;
+pub mod services;
+pub mod session;
+pub mod startup;
+pub mod state;
+pub mod store;

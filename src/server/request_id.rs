@@ -1,0 +1,74 @@
+//! A request id for every request: in the `x-request-id` response header, in every log line
+//! of that request, and in the audit log, so one id ties a user's report to the server's story.
+
+use crate::server::store::audit::RequestMeta;
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request};
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use rand::RngCore;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Instant;
+use tracing::Instrument;
+
+pub const HEADER: &str = "x-request-id";
+
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn new_id() -> String {
+    let mut bytes = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Middleware: assigns the id (ignoring any id the client sent, which could be forged to
+/// confuse the logs), logs one line per request, and echoes the id in the response.
+///
+/// Only the route pattern is logged, never the raw path or query: some of them carry tokens.
+pub async fn assign(mut request: Request, next: Next) -> Response {
+    let id = new_id();
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "(unrouted)".to_owned());
+    let span = tracing::info_span!("request", id = %id, method = %request.method(), route = %route);
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "answered"
+        )
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(HEADER, value);
+    }
+    response
+}
+
+/// The request id and client address, for the audit log; never fails.
+pub struct Meta(pub RequestMeta);
+
+impl<S: Send + Sync> FromRequestParts<S> for Meta {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Meta(meta_from_parts(parts)))
+    }
+}
+
+pub fn meta_from_parts(parts: &Parts) -> RequestMeta {
+    RequestMeta {
+        client_addr: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        request_id: parts.extensions.get::<RequestId>().map(|id| id.0.clone()),
+    }
+}

@@ -1,0 +1,72 @@
+//! The REST surfaces, one module per API document (SPEC §3–5). Each handler parses its input,
+//! calls a service, and maps the result into that surface's envelope.
+
+pub mod body;
+pub mod temporal;
+
+use crate::server::request_id::RequestId;
+use crate::server::state::AppState;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+
+/// Every REST route, plus JSON answers for unknown paths under `/v2` and `/api`.
+pub fn router() -> Router<AppState> {
+    temporal::router()
+        .route("/v2/{*rest}", any(unknown_route))
+        .route("/api/{*rest}", any(unknown_route))
+        .layer(axum::middleware::from_fn(json_errors))
+}
+
+async fn unknown_route() -> StatusCode {
+    StatusCode::NOT_FOUND
+}
+
+/// Answers the framework gives on its own (no such route, wrong method, body too large, a
+/// panic caught below) come as bare text; an API client expects its envelope.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let request_id = request.extensions().get::<RequestId>().cloned();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let message = match status {
+        StatusCode::NOT_FOUND => "no such endpoint".to_owned(),
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this endpoint".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => "request body is larger than 64 KiB".to_owned(),
+        StatusCode::INTERNAL_SERVER_ERROR => "internal server error".to_owned(),
+        other => other.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let json = if path.starts_with("/api/") {
+        serde_json::json!({
+            "statusCode": status.as_u16(),
+            "message": message,
+            "apiCode": 1000 + status.as_u16(),
+            "requestId": request_id.map(|id| id.0),
+            "data": null,
+        })
+    } else {
+        serde_json::json!({ "code": status.as_u16(), "response": message })
+    };
+    let mut fresh = Response::new(Body::from(json.to_string()));
+    *fresh.status_mut() = status;
+    fresh.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        fresh.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    fresh.into_response()
+}

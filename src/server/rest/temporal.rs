@@ -1,0 +1,208 @@
+//! The Temporal v2 surface (seeds 000 and 002, SPEC §3).
+//!
+//! Envelope `{"code": <status>, "response": <value>}` with the HTTP status equal to `code`,
+//! except where Temporal's JWT middleware answered itself: login and refresh return
+//! `{"expire", "token"}` bare, and their failures are `{"code", "message"}`.
+
+use super::body::{required, AnyJson, BodyError, FormOrJson};
+use crate::server::auth::SessionToken;
+use crate::server::crypto::session_token::IssuedToken;
+use crate::server::request_id::Meta;
+use crate::server::services::accounts::{self, Account, Registration};
+use crate::server::services::ServiceError;
+use crate::server::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v2/auth/register", post(register))
+        .route("/v2/auth/login", post(login))
+        .route("/v2/auth/refresh", get(refresh))
+}
+
+/// The seed's wording for every failed sign-in.
+const INCORRECT_CREDENTIALS: &str = "Incorrect Username / Password";
+
+/// `{"code": status, "response": value}`.
+fn envelope(status: StatusCode, response: Value) -> Response {
+    (status, Json(json!({ "code": status.as_u16(), "response": response }))).into_response()
+}
+
+fn bad_body(error: BodyError) -> Response {
+    envelope(error.status(), Value::String(error.message()))
+}
+
+fn service_failure(error: ServiceError) -> Response {
+    let (status, message) = match error {
+        ServiceError::Invalid(problems) => (
+            StatusCode::BAD_REQUEST,
+            problems
+                .into_iter()
+                .map(|p| p.message)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        ServiceError::Taken(problem) => (StatusCode::CONFLICT, problem.message),
+        ServiceError::InvalidCredentials => {
+            (StatusCode::UNAUTHORIZED, INCORRECT_CREDENTIALS.to_owned())
+        }
+        ServiceError::Unauthenticated => (
+            StatusCode::UNAUTHORIZED,
+            "missing, invalid or expired token: log in again".to_owned(),
+        ),
+        ServiceError::Internal(detail) => {
+            tracing::error!(%detail, "request failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal server error".to_owned(),
+            )
+        }
+    };
+    envelope(status, Value::String(message))
+}
+
+/// Failures of the JWT endpoints (login, refresh): `{"code", "message"}`.
+fn jwt_failure(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "code": status.as_u16(), "message": message }))).into_response()
+}
+
+#[derive(Serialize)]
+struct TokenAnswer {
+    /// RFC 3339, whole seconds, UTC: `2018-12-21T19:31:42Z`.
+    expire: String,
+    token: String,
+}
+
+fn token_answer(issued: IssuedToken) -> Response {
+    let expire = issued
+        .expires_at
+        .format(&Rfc3339)
+        .expect("UTC timestamps always format");
+    Json(TokenAnswer {
+        expire,
+        token: issued.token,
+    })
+    .into_response()
+}
+
+/// The seed's user object, secrets scrubbed (seed 002).
+fn user_object(account: &Account, tos_url: &str) -> Value {
+    json!({
+        "ID": account.id,
+        "CreatedAt": account.created_at,
+        "UpdatedAt": account.updated_at,
+        "DeletedAt": account.deleted_at,
+        "UserName": account.username,
+        "EmailAddress": account.email,
+        "AccountEnabled": account.account_enabled,
+        "EmailEnabled": account.email_verified,
+        "EmailVerificationToken": "scrubbed",
+        "AdminAccess": account.admin,
+        "HashedPassword": "scrubbed",
+        "Free": !account.paid,
+        "Credits": account.credits.as_f64(),
+        "CustomerObjectHash": null,
+        "IPFSKeyNames": null,
+        "IPFSKeyIDs": null,
+        "IPFSNetworkNames": null,
+        "Status": format!(
+            "by continuing to use this service you agree to be bound by the following api terms and service{tos_url}"
+        ),
+    })
+}
+
+#[derive(Deserialize)]
+struct RegisterForm {
+    username: Option<String>,
+    password: Option<String>,
+    email_address: Option<String>,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: Result<FormOrJson<RegisterForm>, BodyError>,
+) -> Response {
+    let FormOrJson(form) = match body {
+        Ok(form) => form,
+        Err(e) => return bad_body(e),
+    };
+    let fields = required(form.username, "username").and_then(|u| {
+        let p = required(form.password, "password")?;
+        let e = required(form.email_address, "email_address")?;
+        Ok((u, p, e))
+    });
+    let (username, password, email) = match fields {
+        Ok(fields) => fields,
+        Err(message) => return envelope(StatusCode::BAD_REQUEST, Value::String(message)),
+    };
+    let registration = Registration {
+        username: &username,
+        email: &email,
+        password: &password,
+    };
+    match accounts::register(&state, registration, &meta).await {
+        Ok(account) => envelope(
+            StatusCode::OK,
+            user_object(&account, &state.settings.tos_url),
+        ),
+        Err(e) => service_failure(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: Result<AnyJson<LoginBody>, BodyError>,
+) -> Response {
+    let AnyJson(body) = match body {
+        Ok(body) => body,
+        Err(e) => return jwt_failure(e.status(), &e.message()),
+    };
+    let (Some(username), Some(password)) = (body.username, body.password) else {
+        return jwt_failure(StatusCode::BAD_REQUEST, "missing username or password");
+    };
+    match accounts::log_in(&state, &username, &password, &meta).await {
+        Ok((_, token)) => token_answer(token),
+        Err(ServiceError::InvalidCredentials) => {
+            jwt_failure(StatusCode::UNAUTHORIZED, INCORRECT_CREDENTIALS)
+        }
+        Err(e) => service_failure(e),
+    }
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    SessionToken(token): SessionToken,
+) -> Response {
+    let account = match token {
+        Some(token) => accounts::account_for_token(&state, &token).await,
+        None => Err(ServiceError::Unauthenticated),
+    };
+    let refreshed = match account {
+        Ok(account) => accounts::refresh(&state, &account, &meta).await,
+        Err(e) => Err(e),
+    };
+    match refreshed {
+        Ok(token) => token_answer(token),
+        Err(ServiceError::Unauthenticated) => jwt_failure(
+            StatusCode::UNAUTHORIZED,
+            "missing, invalid or expired token: log in again",
+        ),
+        Err(e) => service_failure(e),
+    }
+}

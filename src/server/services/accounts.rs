@@ -1,0 +1,178 @@
+//! Register, log in, refresh, and resolve a session to its account (SPEC §2.1, 2.3–2.5).
+
+use super::ServiceError;
+use crate::domain::{Credits, Email, Invalid, LoginIdentifier, NewPassword, Username};
+use crate::server::crypto::session_token::IssuedToken;
+use crate::server::state::AppState;
+use crate::server::store::audit::{self, Event, RequestMeta};
+use crate::server::store::users::{self, AccountRow, Conflict, InsertError, NewAccount};
+
+/// An account as every adapter shows it; no secrets in here.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub paid: bool,
+    pub credits: Credits,
+    pub account_enabled: bool,
+    pub admin: bool,
+    pub token_version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<AccountRow> for Account {
+    fn from(row: AccountRow) -> Self {
+        Account {
+            id: row.id,
+            username: row.username,
+            email: row.email,
+            email_verified: row.email_verified,
+            paid: row.plan == "paid",
+            credits: Credits::from_micro(row.credits_micro),
+            account_enabled: row.account_enabled,
+            admin: row.admin,
+            token_version: row.token_version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            deleted_at: row.deleted_at,
+        }
+    }
+}
+
+/// Raw registration input, as any adapter received it.
+pub struct Registration<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password: &'a str,
+}
+
+/// Creates an account. Every field is checked and all problems are reported together, so a
+/// form can mark each field at once.
+pub async fn register(
+    state: &AppState,
+    input: Registration<'_>,
+    meta: &RequestMeta,
+) -> Result<Account, ServiceError> {
+    let username = Username::parse(input.username);
+    let email = Email::parse(input.email);
+    let password = NewPassword::parse(input.password, Some(input.username), Some(input.email));
+    let (username, email, password) = match (username, email, password) {
+        (Ok(u), Ok(e), Ok(p)) => (u, e, p),
+        (u, e, p) => {
+            let problems: Vec<Invalid> = [u.err(), e.err(), p.err()].into_iter().flatten().collect();
+            return Err(ServiceError::Invalid(problems));
+        }
+    };
+
+    let password_hash = state.hasher.hash(password.expose()).await?;
+    let now = crate::server::store::now();
+    let inserted = users::insert(
+        &state.db,
+        NewAccount {
+            username: username.as_str(),
+            email: email.as_str(),
+            email_key: &email.key(),
+            password_hash: &password_hash,
+            credits_micro: state.settings.starting_credits.micro(),
+            preferred_language: "en",
+            now: &now,
+        },
+    )
+    .await;
+    let row = match inserted {
+        Ok(row) => row,
+        Err(InsertError::Conflict(Conflict::Username)) => {
+            return Err(ServiceError::Taken(Invalid {
+                field: "username",
+                message: "That username is taken. Choose another.".into(),
+            }))
+        }
+        Err(InsertError::Conflict(Conflict::Email)) => {
+            return Err(ServiceError::Taken(Invalid {
+                field: "email",
+                message: "An account with that e-mail address exists already. Sign in, or recover its password.".into(),
+            }))
+        }
+        Err(InsertError::Database(e)) => return Err(e.into()),
+    };
+    audit::record(&state.db, Event::Register, Some(row.id), meta, None).await?;
+    tracing::info!(account = row.id, "account registered");
+    Ok(row.into())
+}
+
+/// Checks a username-or-e-mail and password. Unknown accounts, disabled accounts and wrong
+/// passwords all cost one argon2 verification and give the same error.
+pub async fn log_in(
+    state: &AppState,
+    identifier: &str,
+    password: &str,
+    meta: &RequestMeta,
+) -> Result<(Account, IssuedToken), ServiceError> {
+    let found = match LoginIdentifier::parse(identifier) {
+        Some(LoginIdentifier::Username(name)) => {
+            users::find_credentials(&state.db, Some(name.as_str()), None).await?
+        }
+        Some(LoginIdentifier::Email(email)) => {
+            users::find_credentials(&state.db, None, Some(&email.key())).await?
+        }
+        None => None,
+    };
+    // A password longer than any we accept cannot match; skip hashing megabytes of it.
+    let plausible = password.chars().count() <= NewPassword::MAX_CHARS;
+    let stored_hash = found.as_ref().map(|(_, hash)| hash.as_str()).filter(|_| plausible);
+    let matched = state.hasher.verify(password, stored_hash).await?;
+
+    match found {
+        Some((row, _)) if matched && row.account_enabled => {
+            let token = state.tokens.issue(row.id, row.token_version);
+            audit::record(&state.db, Event::LoginSucceeded, Some(row.id), meta, None).await?;
+            Ok((row.into(), token))
+        }
+        found => {
+            let user_id = found.map(|(row, _)| row.id);
+            audit::record(&state.db, Event::LoginFailed, user_id, meta, None).await?;
+            Err(ServiceError::InvalidCredentials)
+        }
+    }
+}
+
+/// Resolves a session token to its live account: signature, expiry, issuer, audience, and the
+/// account's current token version (a password change revokes every older token).
+pub async fn account_for_token(state: &AppState, token: &str) -> Result<Account, ServiceError> {
+    let claims = state
+        .tokens
+        .verify(token)
+        .map_err(|_| ServiceError::Unauthenticated)?;
+    let id: i64 = claims.sub.parse().map_err(|_| ServiceError::Unauthenticated)?;
+    let row = users::find_by_id(&state.db, id)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
+    if !row.account_enabled || row.token_version != claims.tv {
+        return Err(ServiceError::Unauthenticated);
+    }
+    Ok(row.into())
+}
+
+/// Exchanges a valid session for a fresh one with a new 24-hour lifetime.
+pub async fn refresh(
+    state: &AppState,
+    account: &Account,
+    meta: &RequestMeta,
+) -> Result<IssuedToken, ServiceError> {
+    let token = state.tokens.issue(account.id, account.token_version);
+    audit::record(&state.db, Event::TokenRefreshed, Some(account.id), meta, None).await?;
+    Ok(token)
+}
+
+pub async fn record_logout(
+    state: &AppState,
+    account: &Account,
+    meta: &RequestMeta,
+) -> Result<(), ServiceError> {
+    audit::record(&state.db, Event::Logout, Some(account.id), meta, None).await?;
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! Start-up: resolve configuration, open the database, load secrets, start the hashing pool,
+//! and assemble the router. `main` and the HTTP tests both start Latchkey through here.
+
+use crate::app::{shell, App};
+use crate::domain::Credits;
+use crate::server::config::Config;
+use crate::server::crypto::password::PasswordHasher;
+use crate::server::crypto::secrets;
+use crate::server::crypto::session_token::{SessionTokens, TokenError};
+use crate::server::state::{AppState, Settings};
+use crate::server::{auth, request_id, rest, store};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// SPEC §7: bodies over 64 KiB are refused.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot use the data directory or listen address: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot open the database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot apply database migrations: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("LATCHKEY_JWT_SECRET: {0}")]
+    Secret(#[from] TokenError),
+    #[error("LATCHKEY_STARTING_CREDITS: {0}")]
+    Credits(String),
+}
+
+/// A bound, ready server: call [`Server::run`] to serve.
+pub struct Server {
+    pub state: AppState,
+    pub addr: SocketAddr,
+    listener: TcpListener,
+}
+
+pub async fn build(config: Config) -> Result<Server, StartupError> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let public_url = config.public_url(addr);
+
+    let db = store::connect(&config.database_url()).await?;
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => secrets::load_or_create(&config.data_dir.join("jwt.secret"), 64)?,
+    };
+    let tokens = SessionTokens::new(&secret, &public_url)?;
+    let starting_credits = Credits::parse(&config.starting_credits)
+        .map_err(|e| StartupError::Credits(e.message))?;
+    let workers = config.hash_workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let hasher = PasswordHasher::start(workers);
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "latchkey".into()))
+        .site_root(config.site_root.clone())
+        .site_pkg_dir(std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".into()))
+        .site_addr(addr)
+        .build();
+
+    let settings = Settings {
+        secure_cookies: public_url.starts_with("https://"),
+        public_url,
+        starting_credits,
+        tos_url: config.tos_url.clone(),
+        config,
+    };
+    let state = AppState {
+        leptos_options,
+        db,
+        hasher,
+        tokens,
+        settings: Arc::new(settings),
+    };
+    Ok(Server {
+        state,
+        addr,
+        listener,
+    })
+}
+
+impl Server {
+    /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+    pub async fn run(self) -> std::io::Result<()> {
+        let app = router(self.state);
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    }
+
+    /// Serves in the background (for tests); returns the base URL.
+    pub fn spawn(self) -> String {
+        let url = format!("http://{}", self.addr);
+        tokio::spawn(async move {
+            let app = router(self.state);
+            let _ = axum::serve(
+                self.listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await;
+        });
+        url
+    }
+}
+
+/// The whole application: REST surfaces, the Leptos pages and server functions, static files,
+/// and the middleware every request passes through.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let pages = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Server functions read their bodies themselves; cap them here.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+
+    Router::new()
+        .merge(rest::router())
+        .merge(pages)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(auth::reject_cross_site))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+        }))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
+        // `same-origin`, not `no-referrer`: forms without JavaScript are sent back to the page
+        // they came from by their Referer.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(axum::middleware::from_fn(request_id::assign))
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,36 @@
+//! What every request handler and server function can reach.
+
+use crate::domain::Credits;
+use crate::server::config::Config;
+use crate::server::crypto::password::PasswordHasher;
+use crate::server::crypto::session_token::SessionTokens;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::SqlitePool;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: SqlitePool,
+    pub hasher: PasswordHasher,
+    pub tokens: SessionTokens,
+    pub settings: Arc<Settings>,
+}
+
+/// Configuration resolved at start-up into the values the services use.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub public_url: String,
+    /// Cookies get `Secure` when the public URL is https.
+    pub secure_cookies: bool,
+    pub starting_credits: Credits,
+    pub tos_url: String,
+    pub config: Config,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

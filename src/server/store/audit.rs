@@ -1,0 +1,54 @@
+//! The `audit_log` table: security-relevant events, kept in the database (SPEC §7).
+
+use sqlx::SqlitePool;
+
+/// What happened, as stored in the `event` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Register,
+    LoginSucceeded,
+    LoginFailed,
+    TokenRefreshed,
+    Logout,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Register => "register",
+            Event::LoginSucceeded => "login.succeeded",
+            Event::LoginFailed => "login.failed",
+            Event::TokenRefreshed => "token.refreshed",
+            Event::Logout => "logout",
+        }
+    }
+}
+
+/// Where a request came from, for the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub client_addr: Option<String>,
+    pub request_id: Option<String>,
+}
+
+pub async fn record(
+    db: &SqlitePool,
+    event: Event,
+    user_id: Option<i64>,
+    meta: &RequestMeta,
+    detail: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, event, user_id, client_addr, request_id, detail) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(super::now())
+    .bind(event.as_str())
+    .bind(user_id)
+    .bind(meta.client_addr.as_deref())
+    .bind(meta.request_id.as_deref())
+    .bind(detail)
+    .execute(db)
+    .await?;
+    Ok(())
+}
