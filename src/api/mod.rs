@@ -4,9 +4,9 @@
 
 use crate::domain::{Email, Invalid, NewPassword, Username};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 mod ssr;
@@ -63,9 +63,9 @@ impl FromServerFnError for FormError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
-                FormError::general("Could not reach the server. Check your connection and try again.")
-            }
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => FormError::general(
+                "Could not reach the server. Check your connection and try again.",
+            ),
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => {
                 FormError::general("The form arrived incomplete. Reload the page and try again.")
             }
@@ -100,11 +100,7 @@ pub fn check_registration(username: &str, email: &str, password: &str) -> Vec<In
 
 /// Creates an account, signs it in and goes to the account page.
 #[server(prefix = "/rpc", endpoint = "register")]
-pub async fn register(
-    username: String,
-    email: String,
-    password: String,
-) -> Result<(), FormError> {
+pub async fn register(username: String, email: String, password: String) -> Result<(), FormError> {
     use crate::server::services::accounts::{self, Registration};
     let (state, meta) = ssr::context()?;
     let account = accounts::register(

@@ -43,7 +43,10 @@ pub fn end_session(state: &AppState) {
 }
 
 fn set_cookie(value: &str) {
-    if let (Some(response), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(value)) {
+    if let (Some(response), Ok(value)) = (
+        use_context::<ResponseOptions>(),
+        HeaderValue::from_str(value),
+    ) {
         response.append_header(SET_COOKIE, value);
     }
 }

@@ -2,7 +2,10 @@
 //! and show errors in place; without JavaScript they post normally and the server redirects
 //! back with the error (or onwards on success).
 
-use crate::api::{check_registration, current_account, FormError, Login as LoginFn, Logout, Register as RegisterFn};
+use crate::api::{
+    check_registration, current_account, FormError, Login as LoginFn, Logout,
+    Register as RegisterFn,
+};
 use crate::app::components::{submitted_fields, FieldError, FormAlert};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;

@@ -225,7 +225,11 @@ impl NewPassword {
 
     /// All of SPEC §7: [`NewPassword::parse_basic`] plus the 10,000 most common passwords.
     #[cfg(feature = "ssr")]
-    pub fn parse(input: &str, username: Option<&str>, email: Option<&str>) -> Result<Self, Invalid> {
+    pub fn parse(
+        input: &str,
+        username: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<Self, Invalid> {
         let password = Self::parse_basic(input, username, email)?;
         if common_passwords::is_common(input) {
             return Err(Invalid::new(
@@ -259,7 +263,12 @@ impl Credits {
     /// Parses a decimal like `12`, `-3.5` or `0.000001`; more than six decimals is refused
     /// rather than rounded, so nothing is silently lost.
     pub fn parse(input: &str) -> Result<Self, Invalid> {
-        let bad = || Invalid::new("credits", format!("{input:?} is not an amount of credits (at most six decimals)."));
+        let bad = || {
+            Invalid::new(
+                "credits",
+                format!("{input:?} is not an amount of credits (at most six decimals)."),
+            )
+        };
         let text = input.trim();
         let (negative, digits) = match text.strip_prefix('-') {
             Some(rest) => (true, rest),
@@ -268,11 +277,18 @@ impl Credits {
         let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
         if whole.is_empty() && fraction.is_empty()
             || fraction.len() > 6
-            || !whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit())
+            || !whole
+                .chars()
+                .chain(fraction.chars())
+                .all(|c| c.is_ascii_digit())
         {
             return Err(bad());
         }
-        let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| bad())?
+        };
         let fraction: i64 = format!("{fraction:0<6}").parse().map_err(|_| bad())?;
         let micro = whole
             .checked_mul(Self::SCALE)
@@ -326,7 +342,16 @@ mod tests {
 
     #[test]
     fn credits_refuse_what_they_cannot_hold_exactly() {
-        for bad in ["", "-", ".", "1.0000001", "1e3", "abc", "1.2.3", "99999999999999999999"] {
+        for bad in [
+            "",
+            "-",
+            ".",
+            "1.0000001",
+            "1e3",
+            "abc",
+            "1.2.3",
+            "99999999999999999999",
+        ] {
             assert!(Credits::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -348,7 +373,14 @@ mod tests {
 
     #[test]
     fn usernames_with_at_signs_spaces_or_foreign_letters_are_refused() {
-        for bad in ["a@b.c", "two words", "pаypal", "semi;colon", "tab\tname", "ümlaut"] {
+        for bad in [
+            "a@b.c",
+            "two words",
+            "pаypal",
+            "semi;colon",
+            "tab\tname",
+            "ümlaut",
+        ] {
             let err = Username::parse(bad).unwrap_err();
             assert_eq!(err.field, "username", "{bad}");
         }
@@ -412,7 +444,12 @@ mod tests {
     #[test]
     fn passwords_are_never_truncated() {
         let long = format!("{}tail", "p".repeat(120));
-        assert_eq!(NewPassword::parse_basic(&long, None, None).unwrap().expose(), long);
+        assert_eq!(
+            NewPassword::parse_basic(&long, None, None)
+                .unwrap()
+                .expose(),
+            long
+        );
     }
 
     #[test]

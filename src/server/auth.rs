@@ -49,7 +49,10 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
 /// `Origin` and `Referer` means a non-browser client that chose to send the cookie itself.
 pub async fn reject_cross_site(request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let unsafe_method = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if unsafe_method && bearer_token(headers).is_none() && cookie_token(headers).is_some() {
         let origin = headers
             .get(header::ORIGIN)
@@ -105,16 +108,28 @@ mod tests {
 
     #[test]
     fn the_session_cookie_is_found_among_others() {
-        let h = headers(&[(header::COOKIE, "theme=dark; latchkey_session=tok.en.x; other=1")]);
+        let h = headers(&[(
+            header::COOKIE,
+            "theme=dark; latchkey_session=tok.en.x; other=1",
+        )]);
         assert_eq!(token_from_headers(&h).as_deref(), Some("tok.en.x"));
     }
 
     #[test]
     fn no_or_empty_credentials_mean_no_token() {
         assert_eq!(token_from_headers(&HeaderMap::new()), None);
-        assert_eq!(token_from_headers(&headers(&[(header::AUTHORIZATION, "Bearer ")])), None);
-        assert_eq!(token_from_headers(&headers(&[(header::AUTHORIZATION, "Basic dXNlcg==")])), None);
-        assert_eq!(token_from_headers(&headers(&[(header::COOKIE, "latchkey_session=")])), None);
+        assert_eq!(
+            token_from_headers(&headers(&[(header::AUTHORIZATION, "Bearer ")])),
+            None
+        );
+        assert_eq!(
+            token_from_headers(&headers(&[(header::AUTHORIZATION, "Basic dXNlcg==")])),
+            None
+        );
+        assert_eq!(
+            token_from_headers(&headers(&[(header::COOKIE, "latchkey_session=")])),
+            None
+        );
     }
 
     #[test]

@@ -74,9 +74,9 @@ pub struct Config {
 
 impl Config {
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("latchkey.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("latchkey.db").display()))
     }
 
     /// The public base URL without a trailing slash.
@@ -130,9 +130,6 @@ mod tests {
     fn defaults_put_everything_under_data() {
         let config = Config::parse_from(["latchkey"]);
         assert_eq!(config.database_url(), "sqlite://data/latchkey.db");
-        assert_eq!(
-            config.public_url(config.listen),
-            "http://127.0.0.1:3000"
-        );
+        assert_eq!(config.public_url(config.listen), "http://127.0.0.1:3000");
     }
 }

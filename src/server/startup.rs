@@ -59,8 +59,8 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         None => secrets::load_or_create(&config.data_dir.join("jwt.secret"), 64)?,
     };
     let tokens = SessionTokens::new(&secret, &public_url)?;
-    let starting_credits = Credits::parse(&config.starting_credits)
-        .map_err(|e| StartupError::Credits(e.message))?;
+    let starting_credits =
+        Credits::parse(&config.starting_credits).map_err(|e| StartupError::Credits(e.message))?;
     let workers = config.hash_workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())

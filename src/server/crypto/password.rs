@@ -50,7 +50,8 @@ pub struct PasswordHasher {
 }
 
 fn params() -> Params {
-    Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, Some(OUTPUT_LEN)).expect("valid argon2 parameters")
+    Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, Some(OUTPUT_LEN))
+        .expect("valid argon2 parameters")
 }
 
 impl PasswordHasher {
@@ -142,7 +143,8 @@ fn hash_with(password: &str, memory: &mut [Block]) -> String {
 fn verify_with(password: &str, phc: &str, memory: &mut [Block]) -> Result<bool, HashError> {
     let parsed = PasswordHash::new(phc).map_err(|e| HashError::Malformed(e.to_string()))?;
     let params = Params::try_from(&parsed).map_err(|e| HashError::Malformed(e.to_string()))?;
-    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|e| HashError::Malformed(e.to_string()))?;
+    let algorithm =
+        Algorithm::try_from(parsed.algorithm).map_err(|e| HashError::Malformed(e.to_string()))?;
     let version = parsed
         .version
         .map(Version::try_from)
@@ -172,7 +174,8 @@ fn verify_with(password: &str, phc: &str, memory: &mut [Block]) -> Result<bool, 
     };
     result.map_err(|e| HashError::Malformed(e.to_string()))?;
     // `Output` compares in constant time.
-    let computed = argon2::password_hash::Output::new(&computed).map_err(|e| HashError::Malformed(e.to_string()))?;
+    let computed = argon2::password_hash::Output::new(&computed)
+        .map_err(|e| HashError::Malformed(e.to_string()))?;
     Ok(computed == expected)
 }
 
@@ -186,8 +189,14 @@ mod tests {
         let hasher = PasswordHasher::start(1);
         let phc = hasher.hash("correct horse battery").await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert!(hasher.verify("correct horse battery", Some(&phc)).await.unwrap());
-        assert!(!hasher.verify("correct horse batterY", Some(&phc)).await.unwrap());
+        assert!(hasher
+            .verify("correct horse battery", Some(&phc))
+            .await
+            .unwrap());
+        assert!(!hasher
+            .verify("correct horse batterY", Some(&phc))
+            .await
+            .unwrap());
     }
 
     #[tokio::test]
@@ -201,12 +210,22 @@ mod tests {
 
         // A hash made elsewhere with other parameters verifies too.
         use argon2::PasswordHasher as _;
-        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap())
-            .hash_password(b"another password", &SaltString::generate(&mut OsRng))
-            .unwrap()
-            .to_string();
-        assert!(hasher.verify("another password", Some(&theirs)).await.unwrap());
-        assert!(!hasher.verify("not the password", Some(&theirs)).await.unwrap());
+        let theirs = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"another password", &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+        assert!(hasher
+            .verify("another password", Some(&theirs))
+            .await
+            .unwrap());
+        assert!(!hasher
+            .verify("not the password", Some(&theirs))
+            .await
+            .unwrap());
     }
 
     #[tokio::test]

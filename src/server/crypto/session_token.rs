@@ -121,7 +121,9 @@ mod tests {
 
     #[test]
     fn tokens_signed_with_another_secret_or_issuer_are_refused() {
-        let other_secret = SessionTokens::new(b"ffffffffffffffffffffffffffffffff", "http://127.0.0.1:3000").unwrap();
+        let other_secret =
+            SessionTokens::new(b"ffffffffffffffffffffffffffffffff", "http://127.0.0.1:3000")
+                .unwrap();
         assert!(tokens().verify(&other_secret.issue(1, 0).token).is_err());
         let other_issuer = SessionTokens::new(SECRET, "https://elsewhere.example").unwrap();
         assert!(tokens().verify(&other_issuer.issue(1, 0).token).is_err());
@@ -138,7 +140,12 @@ mod tests {
             exp: now - LIFETIME_SECONDS,
             tv: 0,
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        let token = encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
         assert!(tokens().verify(&token).is_err());
     }
 
@@ -149,7 +156,12 @@ mod tests {
         // {"alg":"none","typ":"JWT"}
         let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
         assert!(tokens().verify(&none).is_err());
-        let hs512 = encode(&Header::new(Algorithm::HS512), &tokens().verify(&issued).unwrap(), &EncodingKey::from_secret(SECRET)).unwrap();
+        let hs512 = encode(
+            &Header::new(Algorithm::HS512),
+            &tokens().verify(&issued).unwrap(),
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
         assert!(tokens().verify(&hs512).is_err());
     }
 

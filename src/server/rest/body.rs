@@ -80,7 +80,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AnyJson<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+            .is_some_and(|v| {
+                v.to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
         let bytes = read_bytes(request, state).await?;
         match json(&bytes) {
             Ok(value) => Ok(AnyJson(value)),
@@ -132,7 +135,9 @@ async fn multipart_fields<T: DeserializeOwned>(mut multipart: Multipart) -> Resu
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(BodyError::TooLarge),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(BodyError::TooLarge)
+            }
             Err(e) => return Err(BodyError::Malformed(e.body_text())),
         };
         let name = field.name().unwrap_or_default().to_owned();
@@ -143,8 +148,13 @@ async fn multipart_fields<T: DeserializeOwned>(mut multipart: Multipart) -> Resu
                 BodyError::Malformed(e.body_text())
             }
         })?;
-        if fields.insert(name.clone(), serde_json::Value::String(text)).is_some() {
-            return Err(BodyError::Malformed(format!("field `{name}` appears twice")));
+        if fields
+            .insert(name.clone(), serde_json::Value::String(text))
+            .is_some()
+        {
+            return Err(BodyError::Malformed(format!(
+                "field `{name}` appears twice"
+            )));
         }
     }
     serde_json::from_value(serde_json::Value::Object(fields))

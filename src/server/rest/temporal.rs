@@ -32,7 +32,11 @@ const INCORRECT_CREDENTIALS: &str = "Incorrect Username / Password";
 
 /// `{"code": status, "response": value}`.
 fn envelope(status: StatusCode, response: Value) -> Response {
-    (status, Json(json!({ "code": status.as_u16(), "response": response }))).into_response()
+    (
+        status,
+        Json(json!({ "code": status.as_u16(), "response": response })),
+    )
+        .into_response()
 }
 
 fn bad_body(error: BodyError) -> Response {
@@ -70,7 +74,11 @@ fn service_failure(error: ServiceError) -> Response {
 
 /// Failures of the JWT endpoints (login, refresh): `{"code", "message"}`.
 fn jwt_failure(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "code": status.as_u16(), "message": message }))).into_response()
+    (
+        status,
+        Json(json!({ "code": status.as_u16(), "message": message })),
+    )
+        .into_response()
 }
 
 #[derive(Serialize)]

@@ -63,7 +63,8 @@ pub async fn register(
     let (username, email, password) = match (username, email, password) {
         (Ok(u), Ok(e), Ok(p)) => (u, e, p),
         (u, e, p) => {
-            let problems: Vec<Invalid> = [u.err(), e.err(), p.err()].into_iter().flatten().collect();
+            let problems: Vec<Invalid> =
+                [u.err(), e.err(), p.err()].into_iter().flatten().collect();
             return Err(ServiceError::Invalid(problems));
         }
     };
@@ -123,7 +124,10 @@ pub async fn log_in(
     };
     // A password longer than any we accept cannot match; skip hashing megabytes of it.
     let plausible = password.chars().count() <= NewPassword::MAX_CHARS;
-    let stored_hash = found.as_ref().map(|(_, hash)| hash.as_str()).filter(|_| plausible);
+    let stored_hash = found
+        .as_ref()
+        .map(|(_, hash)| hash.as_str())
+        .filter(|_| plausible);
     let matched = state.hasher.verify(password, stored_hash).await?;
 
     match found {
@@ -147,7 +151,10 @@ pub async fn account_for_token(state: &AppState, token: &str) -> Result<Account,
         .tokens
         .verify(token)
         .map_err(|_| ServiceError::Unauthenticated)?;
-    let id: i64 = claims.sub.parse().map_err(|_| ServiceError::Unauthenticated)?;
+    let id: i64 = claims
+        .sub
+        .parse()
+        .map_err(|_| ServiceError::Unauthenticated)?;
     let row = users::find_by_id(&state.db, id)
         .await?
         .ok_or(ServiceError::Unauthenticated)?;
@@ -164,7 +171,14 @@ pub async fn refresh(
     meta: &RequestMeta,
 ) -> Result<IssuedToken, ServiceError> {
     let token = state.tokens.issue(account.id, account.token_version);
-    audit::record(&state.db, Event::TokenRefreshed, Some(account.id), meta, None).await?;
+    audit::record(
+        &state.db,
+        Event::TokenRefreshed,
+        Some(account.id),
+        meta,
+        None,
+    )
+    .await?;
     Ok(token)
 }
 

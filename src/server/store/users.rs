@@ -88,7 +88,10 @@ pub async fn insert(db: &SqlitePool, account: NewAccount<'_>) -> Result<AccountR
 
 pub async fn find_by_id(db: &SqlitePool, id: i64) -> Result<Option<AccountRow>, sqlx::Error> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE id = ? AND deleted_at IS NULL");
-    sqlx::query_as::<_, AccountRow>(&sql).bind(id).fetch_optional(db).await
+    sqlx::query_as::<_, AccountRow>(&sql)
+        .bind(id)
+        .fetch_optional(db)
+        .await
 }
 
 /// A live account and its password hash, by username (any case) or by lower-cased e-mail.
@@ -117,5 +120,7 @@ pub async fn find_credentials(
 }
 
 pub async fn count(db: &SqlitePool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(db).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(db)
+        .await
 }
