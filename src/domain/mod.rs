@@ -42,7 +42,7 @@ impl Username {
     pub fn parse(input: &str) -> Result<Self, Invalid> {
         let name = input.trim();
         let len = name.chars().count();
-        if len < Self::MIN_LEN || len > Self::MAX_LEN {
+        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&len) {
             return Err(Invalid::new(
                 "username",
                 format!(

@@ -1,0 +1,73 @@
+# Installs what building and testing Latchkey needs, skipping whatever is already there.
+# Sourced by scripts/serve and scripts/test; safe to run again and again.
+#
+#   ensure_build_tools   wasm32 target, cargo-leptos, wasm-bindgen CLI, wasm-opt (npm binaryen)
+#   ensure_browser       Debian's Chromium, for Playwright
+#
+# Why these ways: see ../shared/BUILD.md. In short, the machines reach only the package
+# registries, so nothing may download its own binaries from elsewhere.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+CARGO_LEPTOS_VERSION="0.3.11"
+BINARYEN_VERSION="132.0.0"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# The wasm-bindgen CLI must be exactly the version of the crate in Cargo.lock.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+ensure_build_tools() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    say "Adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+
+  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+    say "Installing cargo-leptos $CARGO_LEPTOS_VERSION (about 15 minutes, once)"
+    # --locked fails on rustc 1.95 (a dependency wants 1.96) and the newest versions are
+    # worse; this exact version compiles fine when allowed to.
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --ignore-rust-version
+  fi
+
+  local bindgen
+  bindgen="$(wasm_bindgen_version)"
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen\$"; then
+    say "Installing wasm-bindgen-cli $bindgen (about 6 minutes, once)"
+    # Not --locked: its lock file pins a webpki-roots that no longer builds.
+    cargo install wasm-bindgen-cli --version "$bindgen" --force
+  fi
+
+  ensure_npm_packages
+  # npm's binaryen first on PATH: Debian's wasm-opt (version 108) breaks hydration.
+  export PATH="$ROOT/end2end/node_modules/.bin:$PATH"
+  if ! wasm-opt --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then
+    echo "wasm-opt from npm binaryen@$BINARYEN_VERSION is missing from end2end/node_modules" >&2
+    exit 1
+  fi
+}
+
+ensure_npm_packages() {
+  local stamp="$ROOT/end2end/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$ROOT/end2end/package-lock.json" -nt "$stamp" ]; then
+    say "Installing the npm packages of end2end/ (Playwright, binaryen)"
+    # Playwright's own browser download cannot work here; Debian's Chromium is used instead.
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
+
+ensure_browser() {
+  if [ ! -x /usr/bin/chromium ]; then
+    say "Installing Chromium from Debian"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  fi
+}
