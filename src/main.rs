@@ -8,6 +8,18 @@ async fn main() -> std::process::ExitCode {
     use tracing_subscriber::EnvFilter;
 
     let config = Config::parse();
+    if let Some(command) = &config.command {
+        return match latchkey::server::admin::run(&config, command).await {
+            Ok(output) => {
+                println!("{output}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("latchkey: {message}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .init();

@@ -44,3 +44,40 @@ export async function logIn(page: Page, identifier: string, password = PASSWORD)
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
 }
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/** The server's mail outbox (LATCHKEY_DATA_DIR is end2end/.data). */
+const OUTBOX = path.join(__dirname, "..", ".data", "outbox");
+
+/** Undoes quoted-printable soft line breaks and escapes, enough to read links. */
+function unfold(raw: string): string {
+  return raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) =>
+    String.fromCharCode(parseInt(hex, 16)),
+  );
+}
+
+/**
+ * Waits for a delivered mail to `to` that contains a link matching `pattern`, and returns the
+ * link. Reads the real `.eml` files the server wrote.
+ */
+export async function linkFromMail(to: string, pattern: RegExp): Promise<string> {
+  let found: string | undefined;
+  await expect(async () => {
+    const names = fs.existsSync(OUTBOX) ? fs.readdirSync(OUTBOX).filter((n) => n.endsWith(".eml")) : [];
+    for (const name of names.sort().reverse()) {
+      const text = unfold(fs.readFileSync(path.join(OUTBOX, name), "utf8"));
+      if (!new RegExp(`^To: .*${to.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`, "mi").test(text)) continue;
+      const match = text.match(pattern);
+      if (match) {
+        found = match[0];
+        return;
+      }
+    }
+    throw new Error(`no mail to ${to} with ${pattern} yet`);
+  }).toPass({ timeout: 15_000 });
+  return found!;
+}
+
+export const VERIFY_LINK = /http:\/\/[^\s"<>]+\/v2\/account\/email\/verify\/[^\s"<>]+/;

@@ -160,3 +160,84 @@ pub async fn current_account() -> Result<Option<AccountView>, FormError> {
         Err(other) => Err(other.into()),
     }
 }
+
+/// The checks a browser can make before sending a new password.
+pub fn check_new_password(new_password: &str, again: &str) -> Vec<Invalid> {
+    let mut problems: Vec<Invalid> = NewPassword::parse_basic(new_password, None, None)
+        .err()
+        .map(|e| Invalid {
+            field: "new_password",
+            ..e
+        })
+        .into_iter()
+        .collect();
+    if new_password != again {
+        problems.push(Invalid {
+            field: "new_password_again",
+            message: "The two new passwords are not the same.".into(),
+        });
+    }
+    problems
+}
+
+/// Changes the password; the browser's session continues with a fresh cookie, every other
+/// session ends.
+#[server(prefix = "/rpc", endpoint = "change_password")]
+pub async fn change_password(
+    old_password: String,
+    new_password: String,
+    new_password_again: String,
+) -> Result<(), FormError> {
+    use crate::server::services::password;
+    let mismatch = check_new_password(&new_password, &new_password_again)
+        .into_iter()
+        .filter(|p| p.field == "new_password_again")
+        .collect::<Vec<_>>();
+    if !mismatch.is_empty() {
+        return Err(FormError::from_invalid(mismatch));
+    }
+    let (state, meta) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    let token = password::change(&state, &account, &old_password, &new_password, &meta).await?;
+    ssr::start_session(&state, &token);
+    leptos_axum::redirect("/account?notice=password-changed");
+    Ok(())
+}
+
+/// Moves the account to the paid plan, for good. `confirm` is the "I understand" checkbox.
+#[server(prefix = "/rpc", endpoint = "upgrade")]
+pub async fn upgrade_plan(confirm: Option<String>) -> Result<(), FormError> {
+    use crate::server::services::plan;
+    if confirm.as_deref() != Some("yes") {
+        return Err(FormError::from_invalid(vec![Invalid {
+            field: "confirm",
+            message: "Tick the box to confirm that the upgrade cannot be undone.".into(),
+        }]));
+    }
+    let (state, meta) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    plan::upgrade(&state, &account, &meta).await?;
+    leptos_axum::redirect("/account?notice=upgraded");
+    Ok(())
+}
+
+/// Sends a fresh verification link to the signed-in account's address.
+#[server(prefix = "/rpc", endpoint = "resend_verification")]
+pub async fn resend_verification() -> Result<(), FormError> {
+    use crate::server::services::verification;
+    let (state, meta) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    verification::resend(&state, &account, &meta).await?;
+    leptos_axum::redirect("/account?notice=verification-sent");
+    Ok(())
+}
+
+/// Uses the link from the verification mail (the page asks for one click first).
+#[server(prefix = "/rpc", endpoint = "verify_email")]
+pub async fn verify_email(username: String, token: String) -> Result<(), FormError> {
+    use crate::server::services::verification;
+    let (state, meta) = ssr::context()?;
+    verification::verify(&state, &username, &token, &meta).await?;
+    leptos_axum::redirect("/email-verified");
+    Ok(())
+}

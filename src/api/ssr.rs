@@ -62,10 +62,38 @@ impl From<ServiceError> for FormError {
             ServiceError::Unauthenticated => {
                 FormError::general("Your session has ended. Sign in again.")
             }
+            ServiceError::AlreadyDone(what) | ServiceError::NotAllowed(what) => {
+                FormError::general(sentence(&what))
+            }
+            ServiceError::RateLimited { retry_after } => FormError::general(format!(
+                "Too many requests. Try again in {}.",
+                if retry_after <= 90 {
+                    format!("{retry_after} seconds")
+                } else {
+                    format!("{} minutes", (retry_after + 59) / 60)
+                }
+            )),
+            ServiceError::LinkInvalid => FormError::general(
+                "This link is invalid, has been used, or has expired. Ask for a new one.",
+            ),
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
                 FormError::general("Something went wrong on our side. Try again in a moment.")
             }
         }
     }
+}
+
+/// Service messages are API-style ("account is already upgraded"); a page shows a sentence.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
 }

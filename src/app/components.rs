@@ -1,7 +1,10 @@
 //! Pieces shared by several pages.
 
-use crate::api::FormError;
+use crate::api::{current_account, AccountView, FormError};
 use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
+use std::sync::Arc;
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -68,4 +71,34 @@ pub fn submitted_fields(ev: &leptos::ev::SubmitEvent, names: &[&str]) -> Vec<Str
                 .unwrap_or_default()
         })
         .collect()
+}
+
+/// Renders `signed_in` with the current account, or sends a signed-out visitor to `/login`.
+/// The account is fetched again whenever the query string changes (pages signal what just
+/// happened with `?notice=…`).
+#[component]
+pub fn RequireAccount<F, V>(signed_in: F) -> impl IntoView
+where
+    F: Fn(AccountView) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let search = use_location().search;
+    let account = Resource::new(move || search.get(), |_| current_account());
+    let signed_in = Arc::new(signed_in);
+    view! {
+        <Suspense fallback=|| view! { <p class="card">"Loading your account…"</p> }>
+            {move || {
+                let signed_in = signed_in.clone();
+                Suspend::new(async move {
+                    match account.await {
+                        Ok(Some(account)) => signed_in(account).into_any(),
+                        Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
+                        Err(error) => {
+                            view! { <p class="card form-alert">{error.message}</p> }.into_any()
+                        }
+                    }
+                })
+            }}
+        </Suspense>
+    }
 }

@@ -49,6 +49,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=pages::Register />
                     <Route path=path!("/login") view=pages::Login />
                     <Route path=path!("/account") view=pages::Account ssr=SsrMode::Async />
+                    <Route path=path!("/password") view=pages::ChangePassword ssr=SsrMode::Async />
+                    <Route path=path!("/upgrade") view=pages::Upgrade ssr=SsrMode::Async />
+                    <Route path=path!("/verify-email/:username/:token") view=pages::VerifyEmail />
+                    <Route path=path!("/email-verified") view=pages::EmailVerified />
                 </Routes>
             </main>
         </Router>

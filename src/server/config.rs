@@ -70,6 +70,30 @@ pub struct Config {
     /// Directory holding the compiled front end (`pkg/`) and static files.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
+
+    /// Without a command, Latchkey serves; with one, it runs that operator task and exits.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Operator tasks, run against the same database as the server (it may be running).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Grant, deduct or show an account's credits.
+    Credits {
+        #[command(subcommand)]
+        action: CreditsAction,
+    },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum CreditsAction {
+    /// Add credits to an account, e.g. `latchkey credits grant alice 12.5`.
+    Grant { username: String, amount: String },
+    /// Take credits from an account; refused if the balance would go below zero.
+    Deduct { username: String, amount: String },
+    /// Print an account's balance.
+    Show { username: String },
 }
 
 impl Config {

@@ -1,9 +1,11 @@
 //! Everything that only runs on the server: configuration, storage, crypto, the services that
 //! implement each flow, and the HTTP adapters (REST surfaces and the session cookie).
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod crypto;
+pub mod delivery;
 pub mod request_id;
 pub mod rest;
 pub mod services;

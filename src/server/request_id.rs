@@ -1,6 +1,7 @@
 //! A request id for every request: in the `x-request-id` response header, in every log line
 //! of that request, and in the audit log, so one id ties a user's report to the server's story.
 
+use crate::server::delivery::messages::Language;
 use crate::server::store::audit::RequestMeta;
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
@@ -70,5 +71,10 @@ pub fn meta_from_parts(parts: &Parts) -> RequestMeta {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_string()),
         request_id: parts.extensions.get::<RequestId>().map(|id| id.0.clone()),
+        language: parts
+            .headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| Language::from_accept_language(v).tag().to_owned()),
     }
 }

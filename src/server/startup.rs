@@ -7,6 +7,8 @@ use crate::server::config::Config;
 use crate::server::crypto::password::PasswordHasher;
 use crate::server::crypto::secrets;
 use crate::server::crypto::session_token::{SessionTokens, TokenError};
+use crate::server::delivery::transport::Transport;
+use crate::server::delivery::worker::{self, Wake};
 use crate::server::state::{AppState, Settings};
 use crate::server::{auth, request_id, rest, store};
 use axum::extract::DefaultBodyLimit;
@@ -16,6 +18,7 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use lettre::message::Mailbox;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -38,6 +41,8 @@ pub enum StartupError {
     Secret(#[from] TokenError),
     #[error("LATCHKEY_STARTING_CREDITS: {0}")]
     Credits(String),
+    #[error("{0}")]
+    Mail(String),
 }
 
 /// A bound, ready server: call [`Server::run`] to serve.
@@ -68,6 +73,16 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
     });
     let hasher = PasswordHasher::start(workers);
 
+    let transport = Transport::new(config.smtp_url.as_deref(), &config.data_dir.join("outbox"))
+        .map_err(StartupError::Mail)?;
+    let sender: Mailbox = config
+        .mail_from
+        .parse()
+        .map_err(|e| StartupError::Mail(format!("LATCHKEY_MAIL_FROM is not an address: {e}")))?;
+    let mail = Wake::default();
+    // Delivers what an earlier run left queued, then whatever is queued from now on.
+    worker::spawn(db.clone(), transport, sender, mail.clone());
+
     let leptos_options = LeptosOptions::builder()
         .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "latchkey".into()))
         .site_root(config.site_root.clone())
@@ -87,6 +102,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         db,
         hasher,
         tokens,
+        mail,
         settings: Arc::new(settings),
     };
     Ok(Server {

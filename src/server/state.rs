@@ -4,6 +4,7 @@ use crate::domain::Credits;
 use crate::server::config::Config;
 use crate::server::crypto::password::PasswordHasher;
 use crate::server::crypto::session_token::SessionTokens;
+use crate::server::delivery::worker::Wake;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::SqlitePool;
@@ -15,6 +16,8 @@ pub struct AppState {
     pub db: SqlitePool,
     pub hasher: PasswordHasher,
     pub tokens: SessionTokens,
+    /// Wakes the outbox worker after a message was queued.
+    pub mail: Wake,
     pub settings: Arc<Settings>,
 }
 

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use latchkey::server::config::Config;
 use latchkey::server::startup;
 use reqwest::redirect::Policy;
@@ -18,10 +20,16 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server whose configuration the test adjusts first (e.g. to send mail over SMTP).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temporary data directory");
     let mut config = Config::for_data_dir(data_dir.path());
     // One hashing thread is plenty for tests and keeps parallel tests from oversubscribing.
     config.hash_workers = Some(1);
+    configure(&mut config);
     let server = startup::build(config).await.expect("server starts");
     let db = server.state.db.clone();
     let url = server.spawn();
@@ -101,4 +109,116 @@ pub async fn json(response: Response) -> (u16, Value) {
         "expected JSON, got {content_type:?}: {text}"
     );
     (status, serde_json::from_str(&text).expect("valid JSON"))
+}
+
+/// A delivered e-mail, decoded.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Mail {
+    pub fn parse(raw: &[u8]) -> Mail {
+        let message = mail_parser::MessageParser::default()
+            .parse(raw)
+            .expect("a MIME message");
+        let to = message
+            .to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap_or_default()
+            .to_owned();
+        Mail {
+            to,
+            subject: message.subject().unwrap_or_default().to_owned(),
+            text: message
+                .body_text(0)
+                .map(|t| t.into_owned())
+                .unwrap_or_default(),
+            html: message
+                .body_html(0)
+                .map(|t| t.into_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The first link in the text part.
+    pub fn link(&self) -> String {
+        let start = self.text.find("http://").expect("a link in the mail");
+        self.text[start..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+impl TestApp {
+    /// Every mail written to `data/outbox/`, oldest first.
+    pub fn outbox(&self) -> Vec<Mail> {
+        let dir = self.data_dir.path().join("outbox");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        names.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        names.sort();
+        names
+            .iter()
+            .map(|p| Mail::parse(&std::fs::read(p).unwrap()))
+            .collect()
+    }
+
+    /// Waits (up to 10 s) for the outbox to hold a mail to `to` whose subject contains
+    /// `subject`, and returns the newest such mail.
+    pub async fn mail_to(&self, to: &str, subject: &str) -> Mail {
+        for _ in 0..100 {
+            if let Some(mail) = self
+                .outbox()
+                .into_iter()
+                .rev()
+                .find(|m| m.to.eq_ignore_ascii_case(to) && m.subject.contains(subject))
+            {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no mail to {to} about {subject:?}; outbox: {:?}",
+            self.outbox()
+        );
+    }
+
+    /// Follows the verification mail's link as an API client; returns the token.
+    pub async fn verify_email_of(&self, email: &str) {
+        let link = self.mail_to(email, "Confirm your e-mail").await.link();
+        let response = self.http.get(&link).send().await.unwrap();
+        assert_eq!(response.status(), 200, "verifying {link}");
+    }
+
+    pub async fn get_with_token(&self, path: &str, token: &str) -> Response {
+        self.http
+            .get(self.at(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_with_token(
+        &self,
+        path: &str,
+        token: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        self.http
+            .post(self.at(path))
+            .bearer_auth(token)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
 }

@@ -10,9 +10,11 @@ use crate::server::crypto::session_token::IssuedToken;
 use crate::server::request_id::Meta;
 use crate::server::services::accounts::{self, Account, Registration};
 use crate::server::services::ServiceError;
+use crate::server::services::{password, plan, verification};
 use crate::server::state::AppState;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -25,6 +27,16 @@ pub fn router() -> Router<AppState> {
         .route("/v2/auth/register", post(register))
         .route("/v2/auth/login", post(login))
         .route("/v2/auth/refresh", get(refresh))
+        .route("/v2/account/password/change", post(change_password))
+        .route("/v2/account/upgrade", post(upgrade))
+        .route("/v2/account/credits/available", get(credits_available))
+        .route("/v2/forgot/email", post(forgot_email))
+        .route("/v2/account/email/forgot", post(forgot_email))
+        .route(
+            "/v2/account/email/verify/{username}/{token}",
+            get(verify_email),
+        )
+        .route("/v2/account/email/verify/resend", post(resend_verification))
 }
 
 /// The seed's wording for every failed sign-in.
@@ -60,6 +72,25 @@ fn service_failure(error: ServiceError) -> Response {
         ServiceError::Unauthenticated => (
             StatusCode::UNAUTHORIZED,
             "missing, invalid or expired token: log in again".to_owned(),
+        ),
+        ServiceError::AlreadyDone(what) => (StatusCode::BAD_REQUEST, what),
+        ServiceError::NotAllowed(what) => (StatusCode::FORBIDDEN, what),
+        ServiceError::RateLimited { retry_after } => {
+            let mut response = envelope(
+                StatusCode::TOO_MANY_REQUESTS,
+                Value::String(format!(
+                    "too many requests; try again in {retry_after} seconds"
+                )),
+            );
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after),
+            );
+            return response;
+        }
+        ServiceError::LinkInvalid => (
+            StatusCode::BAD_REQUEST,
+            "this verification link is invalid, has been used, or has expired".to_owned(),
         ),
         ServiceError::Internal(detail) => {
             tracing::error!(%detail, "request failed");
@@ -211,6 +242,141 @@ async fn refresh(
             StatusCode::UNAUTHORIZED,
             "missing, invalid or expired token: log in again",
         ),
+        Err(e) => service_failure(e),
+    }
+}
+
+/// The account behind the request's bearer token (or session cookie), or the 401 answer.
+async fn signed_in(state: &AppState, token: Option<String>) -> Result<Account, Response> {
+    let Some(token) = token else {
+        return Err(service_failure(ServiceError::Unauthenticated));
+    };
+    accounts::account_for_token(state, &token)
+        .await
+        .map_err(service_failure)
+}
+
+fn ok(response: Value) -> Response {
+    envelope(StatusCode::OK, response)
+}
+
+#[derive(Deserialize)]
+struct ChangePasswordForm {
+    old_password: Option<String>,
+    new_password: Option<String>,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    SessionToken(token): SessionToken,
+    body: Result<FormOrJson<ChangePasswordForm>, BodyError>,
+) -> Response {
+    let account = match signed_in(&state, token).await {
+        Ok(account) => account,
+        Err(answer) => return answer,
+    };
+    let FormOrJson(form) = match body {
+        Ok(form) => form,
+        Err(e) => return bad_body(e),
+    };
+    let fields = required(form.old_password, "old_password")
+        .and_then(|old| Ok((old, required(form.new_password, "new_password")?)));
+    let (old, new) = match fields {
+        Ok(fields) => fields,
+        Err(message) => return envelope(StatusCode::BAD_REQUEST, Value::String(message)),
+    };
+    match password::change(&state, &account, &old, &new, &meta).await {
+        // The caller's own token is revoked too: the seed's clients log in again.
+        Ok(_) => ok(json!("password changed")),
+        Err(e) => service_failure(e),
+    }
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    SessionToken(token): SessionToken,
+) -> Response {
+    let account = match signed_in(&state, token).await {
+        Ok(account) => account,
+        Err(answer) => return answer,
+    };
+    match plan::upgrade(&state, &account, &meta).await {
+        Ok(()) => ok(json!("account upgraded")),
+        Err(e) => service_failure(e),
+    }
+}
+
+async fn credits_available(
+    State(state): State<AppState>,
+    SessionToken(token): SessionToken,
+) -> Response {
+    match signed_in(&state, token).await {
+        Ok(account) => ok(json!(account.credits.as_f64())),
+        Err(answer) => answer,
+    }
+}
+
+async fn forgot_email(
+    State(state): State<AppState>,
+    SessionToken(token): SessionToken,
+) -> Response {
+    match signed_in(&state, token).await {
+        Ok(account) => ok(json!(account.email)),
+        Err(answer) => answer,
+    }
+}
+
+/// The link in the verification mail. An API client verifies at once; a browser (it asks for
+/// HTML) is sent to the page that asks for one click, so link scanners cannot use it up.
+async fn verify_email(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Path((username, token)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html {
+        let page = format!(
+            "/verify-email/{}/{}",
+            url_segment(&username),
+            url_segment(&token)
+        );
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, page)]).into_response();
+    }
+    match verification::verify(&state, &username, &token, &meta).await {
+        Ok(()) => ok(json!("email verified")),
+        Err(e) => service_failure(e),
+    }
+}
+
+/// Keeps a path segment a path segment when put back into a URL.
+fn url_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+async fn resend_verification(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    SessionToken(token): SessionToken,
+) -> Response {
+    let account = match signed_in(&state, token).await {
+        Ok(account) => account,
+        Err(answer) => return answer,
+    };
+    match verification::resend(&state, &account, &meta).await {
+        Ok(()) => ok(json!("a new verification link is on its way")),
         Err(e) => service_failure(e),
     }
 }

@@ -1,8 +1,9 @@
 //! Register, log in, refresh, and resolve a session to its account (SPEC §2.1, 2.3–2.5).
 
-use super::ServiceError;
+use super::{verification, ServiceError};
 use crate::domain::{Credits, Email, Invalid, LoginIdentifier, NewPassword, Username};
 use crate::server::crypto::session_token::IssuedToken;
+use crate::server::delivery::messages::Language;
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::users::{self, AccountRow, Conflict, InsertError, NewAccount};
@@ -19,6 +20,8 @@ pub struct Account {
     pub account_enabled: bool,
     pub admin: bool,
     pub token_version: i64,
+    /// Preferred language of messages (`en`, `zh`).
+    pub language: String,
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
@@ -36,6 +39,7 @@ impl From<AccountRow> for Account {
             account_enabled: row.account_enabled,
             admin: row.admin,
             token_version: row.token_version,
+            language: row.preferred_language,
             created_at: row.created_at,
             updated_at: row.updated_at,
             deleted_at: row.deleted_at,
@@ -71,15 +75,17 @@ pub async fn register(
 
     let password_hash = state.hasher.hash(password.expose()).await?;
     let now = crate::server::store::now();
+    let language = Language::from_tag(meta.language.as_deref().unwrap_or("en"));
+    let mut tx = state.db.begin().await?;
     let inserted = users::insert(
-        &state.db,
+        &mut *tx,
         NewAccount {
             username: username.as_str(),
             email: email.as_str(),
             email_key: &email.key(),
             password_hash: &password_hash,
             credits_micro: state.settings.starting_credits.micro(),
-            preferred_language: "en",
+            preferred_language: language.tag(),
             now: &now,
         },
     )
@@ -100,9 +106,14 @@ pub async fn register(
         }
         Err(InsertError::Database(e)) => return Err(e.into()),
     };
-    audit::record(&state.db, Event::Register, Some(row.id), meta, None).await?;
-    tracing::info!(account = row.id, "account registered");
-    Ok(row.into())
+    let account: Account = row.into();
+    audit::record(&mut *tx, Event::Register, Some(account.id), meta, None).await?;
+    // The account and its verification mail are committed together.
+    verification::queue_link(&mut tx, state, &account, language, meta).await?;
+    tx.commit().await?;
+    state.mail.now();
+    tracing::info!(account = account.id, "account registered");
+    Ok(account)
 }
 
 /// Checks a username-or-e-mail and password. Unknown accounts, disabled accounts and wrong

@@ -3,6 +3,10 @@
 //! reaches the same behaviour.
 
 pub mod accounts;
+pub mod credits;
+pub mod password;
+pub mod plan;
+pub mod verification;
 
 use crate::domain::Invalid;
 
@@ -20,6 +24,18 @@ pub enum ServiceError {
     /// No session, or one that is malformed, expired or revoked.
     #[error("sign in first")]
     Unauthenticated,
+    /// The thing asked for was done before and cannot be done again (e.g. upgrading twice).
+    #[error("{0}")]
+    AlreadyDone(String),
+    /// The account may not do this yet (e.g. upgrade before verifying its address).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// Too many requests of this kind; try again after the given number of seconds.
+    #[error("too many requests; try again in {retry_after} seconds")]
+    RateLimited { retry_after: i64 },
+    /// A link or token that is unknown, used, expired, or for another account or address.
+    #[error("this link is invalid, has been used, or has expired")]
+    LinkInvalid,
     /// Something on our side broke. The detail is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),

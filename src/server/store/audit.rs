@@ -1,6 +1,6 @@
 //! The `audit_log` table: security-relevant events, kept in the database (SPEC §7).
 
-use sqlx::SqlitePool;
+use sqlx::SqliteExecutor;
 
 /// What happened, as stored in the `event` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,6 +10,11 @@ pub enum Event {
     LoginFailed,
     TokenRefreshed,
     Logout,
+    VerificationSent,
+    EmailVerified,
+    PasswordChanged,
+    Upgraded,
+    CreditsAdjusted,
 }
 
 impl Event {
@@ -20,6 +25,11 @@ impl Event {
             Event::LoginFailed => "login.failed",
             Event::TokenRefreshed => "token.refreshed",
             Event::Logout => "logout",
+            Event::VerificationSent => "email.verification_sent",
+            Event::EmailVerified => "email.verified",
+            Event::PasswordChanged => "password.changed",
+            Event::Upgraded => "plan.upgraded",
+            Event::CreditsAdjusted => "credits.adjusted",
         }
     }
 }
@@ -29,10 +39,12 @@ impl Event {
 pub struct RequestMeta {
     pub client_addr: Option<String>,
     pub request_id: Option<String>,
+    /// From `Accept-Language`: the language a new account's messages start in.
+    pub language: Option<String>,
 }
 
-pub async fn record(
-    db: &SqlitePool,
+pub async fn record<'e>(
+    db: impl SqliteExecutor<'e>,
     event: Event,
     user_id: Option<i64>,
     meta: &RequestMeta,

@@ -1,7 +1,9 @@
 //! SQLite storage through sqlx: the only place SQL is written.
 
 pub mod audit;
+pub mod outbox;
 pub mod users;
+pub mod verifications;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -28,6 +30,11 @@ pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
         .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
     Ok(pool)
+}
+
+/// Seconds since the Unix epoch, for expiry and scheduling columns.
+pub fn unix_now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// Timestamps are stored as RFC 3339 UTC text, the form the Temporal API shows them in.

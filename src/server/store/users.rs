@@ -1,6 +1,6 @@
 //! The `users` table.
 
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{FromRow, SqliteExecutor, SqlitePool};
 
 /// An account as the services see it. The password hash is fetched separately
 /// ([`find_credentials`]) so that this type can be handed around without carrying it.
@@ -55,7 +55,10 @@ pub enum InsertError {
 
 /// Inserts an account. The UNIQUE constraints decide races: of two concurrent sign-ups with
 /// one name exactly one succeeds, whatever the timing.
-pub async fn insert(db: &SqlitePool, account: NewAccount<'_>) -> Result<AccountRow, InsertError> {
+pub async fn insert<'e>(
+    db: impl SqliteExecutor<'e>,
+    account: NewAccount<'_>,
+) -> Result<AccountRow, InsertError> {
     let sql = format!(
         "INSERT INTO users (username, email, email_key, password_hash, credits_micro, \
          preferred_language, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
@@ -86,7 +89,10 @@ pub async fn insert(db: &SqlitePool, account: NewAccount<'_>) -> Result<AccountR
         })
 }
 
-pub async fn find_by_id(db: &SqlitePool, id: i64) -> Result<Option<AccountRow>, sqlx::Error> {
+pub async fn find_by_id<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: i64,
+) -> Result<Option<AccountRow>, sqlx::Error> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE id = ? AND deleted_at IS NULL");
     sqlx::query_as::<_, AccountRow>(&sql)
         .bind(id)
@@ -122,5 +128,98 @@ pub async fn find_credentials(
 pub async fn count(db: &SqlitePool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(db)
+        .await
+}
+
+pub async fn password_hash<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ? AND deleted_at IS NULL")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Sets a new password hash and bumps `token_version`, which revokes every token issued
+/// before. Only succeeds if the version is still `expected_version` (no concurrent change);
+/// returns the new version.
+pub async fn replace_password<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: i64,
+    expected_version: i64,
+    new_hash: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? \
+         WHERE id = ? AND token_version = ? AND deleted_at IS NULL RETURNING token_version",
+    )
+    .bind(new_hash)
+    .bind(super::now())
+    .bind(id)
+    .bind(expected_version)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn mark_email_verified<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET email_verified = 1, updated_at = ? WHERE id = ?")
+        .bind(super::now())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Free → paid, only for a free account with a verified address. True when it changed; the
+/// condition in SQL makes concurrent attempts safe (exactly one wins).
+pub async fn upgrade_to_paid<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: i64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE users SET plan = 'paid', updated_at = ? \
+         WHERE id = ? AND plan = 'free' AND email_verified = 1 AND deleted_at IS NULL",
+    )
+    .bind(super::now())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Adds `delta_micro` (negative to deduct) in one SQL statement, so concurrent changes never
+/// lose each other; refuses to go below zero or above 10^12 credits (far from i64 overflow,
+/// which SQLite would turn into floating point). Returns the account id and new balance, or
+/// `None` when there is no such account or the balance would go negative.
+pub async fn adjust_credits<'e>(
+    db: impl SqliteExecutor<'e>,
+    username: &str,
+    delta_micro: i64,
+) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE users SET credits_micro = credits_micro + ?1, updated_at = ?2 \
+         WHERE username = ?3 AND deleted_at IS NULL AND credits_micro + ?1 >= 0 \
+         RETURNING id, credits_micro",
+    )
+    .bind(delta_micro)
+    .bind(super::now())
+    .bind(username)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn find_by_username<'e>(
+    db: impl SqliteExecutor<'e>,
+    username: &str,
+) -> Result<Option<AccountRow>, sqlx::Error> {
+    let sql =
+        format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE username = ? AND deleted_at IS NULL");
+    sqlx::query_as::<_, AccountRow>(&sql)
+        .bind(username)
+        .fetch_optional(db)
         .await
 }

@@ -1,0 +1,58 @@
+//! The operator subcommands (`latchkey credits …`): parse → service → print.
+
+use crate::domain::Credits;
+use crate::server::config::{Command, Config, CreditsAction};
+use crate::server::services::{credits, ServiceError};
+use crate::server::store::{self, audit::RequestMeta, users};
+
+/// Runs one subcommand; the text is what to print, the error what to report on stderr.
+pub async fn run(config: &Config, command: &Command) -> Result<String, String> {
+    let db = store::connect(&config.database_url())
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let meta = RequestMeta {
+        client_addr: Some("command line".into()),
+        ..RequestMeta::default()
+    };
+    match command {
+        Command::Credits { action } => match action {
+            CreditsAction::Grant { username, amount }
+            | CreditsAction::Deduct { username, amount } => {
+                let amount = Credits::parse(amount).map_err(|e| e.message)?;
+                if amount.micro() <= 0 {
+                    return Err("the amount must be positive".into());
+                }
+                let delta = match action {
+                    CreditsAction::Deduct { .. } => Credits::from_micro(-amount.micro()),
+                    _ => amount,
+                };
+                let balance = credits::adjust(&db, username, delta, &meta)
+                    .await
+                    .map_err(describe)?;
+                Ok(format!("{username}: {balance} credits"))
+            }
+            CreditsAction::Show { username } => {
+                let account = users::find_by_username(&db, username)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("there is no account named {username:?}"))?;
+                Ok(format!(
+                    "{}: {} credits",
+                    account.username,
+                    Credits::from_micro(account.credits_micro)
+                ))
+            }
+        },
+    }
+}
+
+fn describe(error: ServiceError) -> String {
+    match error {
+        ServiceError::Invalid(problems) => problems
+            .into_iter()
+            .map(|p| p.message)
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    }
+}

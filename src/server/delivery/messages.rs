@@ -1,0 +1,255 @@
+//! What each message says, in English and Simplified Chinese. The wording lives in the
+//! templates beside this file (askama checks them at compile time); this module picks the
+//! language and fills in the values.
+
+use askama::Template;
+
+/// A person's preferred language for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    English,
+    SimplifiedChinese,
+}
+
+impl Language {
+    /// From the stored preference (`en`, `zh`, `zh-CN`…); English when unknown.
+    pub fn from_tag(tag: &str) -> Self {
+        if tag.trim().to_ascii_lowercase().starts_with("zh") {
+            Language::SimplifiedChinese
+        } else {
+            Language::English
+        }
+    }
+
+    /// The first supported language in an `Accept-Language` header, English otherwise.
+    pub fn from_accept_language(header: &str) -> Self {
+        header
+            .split(',')
+            .map(|part| {
+                part.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .find_map(|tag| {
+                if tag.starts_with("zh") {
+                    Some(Language::SimplifiedChinese)
+                } else if tag.starts_with("en") {
+                    Some(Language::English)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(Language::English)
+    }
+
+    pub fn tag(self) -> &'static str {
+        match self {
+            Language::English => "en",
+            Language::SimplifiedChinese => "zh",
+        }
+    }
+
+    pub fn is_zh(self) -> bool {
+        self == Language::SimplifiedChinese
+    }
+}
+
+/// A composed e-mail, ready for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Template)]
+#[template(path = "verify_email.txt")]
+struct VerifyText<'a> {
+    lang: Language,
+    username: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "verify_email.html")]
+struct VerifyHtml<'a> {
+    lang: Language,
+    subject: &'a str,
+    username: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "password_changed.txt")]
+struct PasswordChangedText<'a> {
+    lang: Language,
+    username: &'a str,
+    when: &'a str,
+    recover_link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "password_changed.html")]
+struct PasswordChangedHtml<'a> {
+    lang: Language,
+    subject: &'a str,
+    username: &'a str,
+    when: &'a str,
+    recover_link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "upgraded.txt")]
+struct UpgradedText<'a> {
+    lang: Language,
+    username: &'a str,
+    when: &'a str,
+    account_link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "upgraded.html")]
+struct UpgradedHtml<'a> {
+    lang: Language,
+    subject: &'a str,
+    username: &'a str,
+    when: &'a str,
+    account_link: &'a str,
+}
+
+fn render(template: &impl Template) -> String {
+    // The templates only interpolate strings; rendering cannot fail.
+    template.render().expect("message templates render")
+}
+
+pub fn verify_email(lang: Language, to: &str, username: &str, link: &str) -> Email {
+    let subject = match lang {
+        Language::English => "Confirm your e-mail address",
+        Language::SimplifiedChinese => "请确认您的电子邮件地址",
+    };
+    Email {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text: render(&VerifyText {
+            lang,
+            username,
+            link,
+        }),
+        html: render(&VerifyHtml {
+            lang,
+            subject,
+            username,
+            link,
+        }),
+    }
+}
+
+pub fn password_changed(
+    lang: Language,
+    to: &str,
+    username: &str,
+    when: &str,
+    recover_link: &str,
+) -> Email {
+    let subject = match lang {
+        Language::English => "Your password was changed",
+        Language::SimplifiedChinese => "您的密码已更改",
+    };
+    Email {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text: render(&PasswordChangedText {
+            lang,
+            username,
+            when,
+            recover_link,
+        }),
+        html: render(&PasswordChangedHtml {
+            lang,
+            subject,
+            username,
+            when,
+            recover_link,
+        }),
+    }
+}
+
+pub fn upgraded(lang: Language, to: &str, username: &str, when: &str, account_link: &str) -> Email {
+    let subject = match lang {
+        Language::English => "Your account is upgraded",
+        Language::SimplifiedChinese => "您的账户已升级",
+    };
+    Email {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text: render(&UpgradedText {
+            lang,
+            username,
+            when,
+            account_link,
+        }),
+        html: render(&UpgradedHtml {
+            lang,
+            subject,
+            username,
+            when,
+            account_link,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_first_supported_language() {
+        assert_eq!(
+            Language::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"),
+            Language::SimplifiedChinese
+        );
+        assert_eq!(
+            Language::from_accept_language("fr-FR, en-GB;q=0.8, zh;q=0.5"),
+            Language::English
+        );
+        assert_eq!(Language::from_accept_language("de"), Language::English);
+        assert_eq!(Language::from_accept_language(""), Language::English);
+    }
+
+    #[test]
+    fn the_verification_mail_carries_the_link_in_both_parts_and_both_languages() {
+        let link = "http://127.0.0.1:3000/verify-email/bob/abc_DEF-123";
+        for lang in [Language::English, Language::SimplifiedChinese] {
+            let mail = verify_email(lang, "bob@example.com", "bob", link);
+            assert!(mail.text.contains(link), "{lang:?}");
+            assert!(mail.html.contains(&format!("href=\"{link}\"")), "{lang:?}");
+            assert_eq!(mail.to, "bob@example.com");
+        }
+        assert!(
+            verify_email(Language::SimplifiedChinese, "b@x.cn", "bob", link)
+                .text
+                .contains("您好")
+        );
+        assert!(verify_email(Language::English, "b@x.cn", "bob", link)
+            .text
+            .starts_with("Hello bob"));
+    }
+
+    #[test]
+    fn html_parts_escape_what_they_interpolate() {
+        let mail = password_changed(
+            Language::English,
+            "a@example.com",
+            "<script>",
+            "now",
+            "http://x/?a=1&b=2",
+        );
+        assert!(!mail.html.contains("<script>"));
+        assert!(mail.html.contains("&lt;script&gt;"));
+        // The text part is not HTML and stays literal.
+        assert!(mail.text.contains("<script>"));
+    }
+}

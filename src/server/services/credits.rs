@@ -1,0 +1,41 @@
+//! Credits (SPEC §2.7): read by the account, granted or deducted by an operator.
+
+use super::ServiceError;
+use crate::domain::{Credits, Invalid};
+use crate::server::store::audit::{self, Event, RequestMeta};
+use crate::server::store::users;
+use sqlx::SqlitePool;
+
+/// Adds `delta` (negative deducts) to an account's credits atomically and audits it. Returns
+/// the new balance. A balance never goes below zero.
+pub async fn adjust(
+    db: &SqlitePool,
+    username: &str,
+    delta: Credits,
+    meta: &RequestMeta,
+) -> Result<Credits, ServiceError> {
+    let mut tx = db.begin().await?;
+    let Some((user_id, balance)) = users::adjust_credits(&mut *tx, username, delta.micro()).await?
+    else {
+        return Err(match users::find_by_username(&mut *tx, username).await? {
+            None => ServiceError::Invalid(vec![Invalid {
+                field: "username",
+                message: format!("There is no account named {username:?}."),
+            }]),
+            Some(_) => ServiceError::NotAllowed(
+                "the balance would go below zero or above the maximum".into(),
+            ),
+        });
+    };
+    let detail = format!("{}{delta}", if delta.micro() >= 0 { "+" } else { "" });
+    audit::record(
+        &mut *tx,
+        Event::CreditsAdjusted,
+        Some(user_id),
+        meta,
+        Some(&detail),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Credits::from_micro(balance))
+}

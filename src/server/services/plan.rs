@@ -1,0 +1,40 @@
+//! Upgrading from the free plan to the paid plan (SPEC §2.8): one way, verified e-mail only.
+
+use super::accounts::Account;
+use super::ServiceError;
+use crate::server::delivery::messages::{self, Language};
+use crate::server::state::AppState;
+use crate::server::store::audit::{self, Event, RequestMeta};
+use crate::server::store::{self, outbox, users};
+
+pub async fn upgrade(
+    state: &AppState,
+    account: &Account,
+    meta: &RequestMeta,
+) -> Result<(), ServiceError> {
+    let mut tx = state.db.begin().await?;
+    if !users::upgrade_to_paid(&mut *tx, account.id).await? {
+        // Say why from the current row, not the (possibly older) one the caller holds.
+        let current = users::find_by_id(&mut *tx, account.id)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        return Err(if current.plan == "paid" {
+            ServiceError::AlreadyDone("account is already upgraded".into())
+        } else {
+            ServiceError::NotAllowed("verify your e-mail address before upgrading".into())
+        });
+    }
+    let when = store::now();
+    let mail = messages::upgraded(
+        Language::from_tag(&account.language),
+        &account.email,
+        &account.username,
+        when.get(..16).unwrap_or(&when).replace('T', " ").as_str(),
+        &format!("{}/account", state.settings.public_url),
+    );
+    outbox::enqueue_email(&mut *tx, &mail).await?;
+    audit::record(&mut *tx, Event::Upgraded, Some(account.id), meta, None).await?;
+    tx.commit().await?;
+    state.mail.now();
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! E-mail verification (SPEC §2.2): a single-use link valid 24 hours, and fresh links on
+//! request, at most one a minute and five an hour.
+
+use super::accounts::Account;
+use super::ServiceError;
+use crate::server::crypto::link_token;
+use crate::server::delivery::messages::{self, Language};
+use crate::server::state::AppState;
+use crate::server::store::audit::{self, Event, RequestMeta};
+use crate::server::store::{self, outbox, users, verifications};
+use sqlx::SqliteConnection;
+
+pub const LINK_LIFETIME_SECONDS: i64 = 24 * 60 * 60;
+const RESEND_GAP_SECONDS: i64 = 60;
+const RESENDS_PER_HOUR: i64 = 5;
+
+/// The link a verification mail carries. It is the documented REST path: API clients that
+/// follow it verify at once, browsers are shown a confirmation page (so a mail scanner that
+/// prefetches links cannot use the token up).
+pub fn link(public_url: &str, username: &str, token: &str) -> String {
+    format!("{public_url}/v2/account/email/verify/{username}/{token}")
+}
+
+/// Issues a link and queues its mail, inside the caller's transaction.
+pub async fn queue_link(
+    tx: &mut SqliteConnection,
+    state: &AppState,
+    account: &Account,
+    language: Language,
+    meta: &RequestMeta,
+) -> Result<(), ServiceError> {
+    let (token, digest) = link_token::generate();
+    let now = store::unix_now();
+    let email_key = account.email.to_lowercase();
+    verifications::insert(
+        &mut *tx,
+        &digest,
+        account.id,
+        &email_key,
+        now,
+        now + LINK_LIFETIME_SECONDS,
+    )
+    .await?;
+    let mail = messages::verify_email(
+        language,
+        &account.email,
+        &account.username,
+        &link(&state.settings.public_url, &account.username, &token),
+    );
+    outbox::enqueue_email(&mut *tx, &mail).await?;
+    audit::record(
+        &mut *tx,
+        Event::VerificationSent,
+        Some(account.id),
+        meta,
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sends a fresh link to a signed-in account whose address is not verified yet.
+pub async fn resend(
+    state: &AppState,
+    account: &Account,
+    meta: &RequestMeta,
+) -> Result<(), ServiceError> {
+    if account.email_verified {
+        return Err(ServiceError::AlreadyDone(
+            "the e-mail address is already verified".into(),
+        ));
+    }
+    let now = store::unix_now();
+    let mut tx = state.db.begin().await?;
+    if verifications::issued_since(&mut *tx, account.id, now - RESEND_GAP_SECONDS).await? > 0 {
+        return Err(ServiceError::RateLimited {
+            retry_after: RESEND_GAP_SECONDS,
+        });
+    }
+    if verifications::issued_since(&mut *tx, account.id, now - 3600).await? >= RESENDS_PER_HOUR {
+        return Err(ServiceError::RateLimited { retry_after: 3600 });
+    }
+    queue_link(
+        &mut tx,
+        state,
+        account,
+        Language::from_tag(&account.language),
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    state.mail.now();
+    Ok(())
+}
+
+/// Uses a link: marks the address verified. Unknown, used, expired, mismatched: all one error.
+pub async fn verify(
+    state: &AppState,
+    username: &str,
+    token: &str,
+    meta: &RequestMeta,
+) -> Result<(), ServiceError> {
+    let mut tx = state.db.begin().await?;
+    let consumed = verifications::consume(
+        &mut *tx,
+        &link_token::digest(token),
+        username,
+        store::unix_now(),
+    )
+    .await?;
+    let Some(user_id) = consumed else {
+        return Err(ServiceError::LinkInvalid);
+    };
+    users::mark_email_verified(&mut *tx, user_id).await?;
+    audit::record(&mut *tx, Event::EmailVerified, Some(user_id), meta, None).await?;
+    tx.commit().await?;
+    Ok(())
+}

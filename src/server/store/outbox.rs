@@ -1,0 +1,80 @@
+//! The `outbox` table: messages waiting for delivery, and their delivery history.
+
+use crate::server::delivery::messages::Email;
+use sqlx::{FromRow, SqliteExecutor, SqlitePool};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct QueuedMessage {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub attempts: i64,
+}
+
+/// Queues an e-mail. Pass the transaction of the change that causes it, so the change and its
+/// message are committed together or not at all.
+pub async fn enqueue_email<'e>(
+    db: impl SqliteExecutor<'e>,
+    email: &Email,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO outbox (channel, recipient, subject, body_text, body_html, created_at, next_attempt_at) \
+         VALUES ('email', ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&email.to)
+    .bind(&email.subject)
+    .bind(&email.text)
+    .bind(&email.html)
+    .bind(super::now())
+    .bind(super::unix_now())
+    .fetch_one(db)
+    .await
+}
+
+/// Unsent messages whose time has come, oldest first.
+pub async fn due(db: &SqlitePool, now: i64, limit: i64) -> Result<Vec<QueuedMessage>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, channel, recipient, subject, body_text, body_html, attempts FROM outbox \
+         WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// When the next unsent message is due, if any is waiting.
+pub async fn next_due_at(db: &SqlitePool) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE sent_at IS NULL")
+        .fetch_one(db)
+        .await
+}
+
+pub async fn mark_sent(db: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+    )
+    .bind(super::now())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_failed(
+    db: &SqlitePool,
+    id: i64,
+    retry_at: i64,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
+        .bind(retry_at)
+        .bind(error)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

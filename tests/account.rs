@@ -1,0 +1,672 @@
+//! The signed-in half over HTTP: verification mail and links, password change, credits,
+//! upgrade, forgot e-mail, and delivery through the outbox (SPEC §2.2, 2.6–2.9, §3, §6).
+
+mod common;
+
+use common::smtp::SmtpSink;
+use common::{json, spawn_app, spawn_app_with, Mail, TestApp, PASSWORD};
+use latchkey::domain::Credits;
+use latchkey::server::services::credits;
+use latchkey::server::store::audit::RequestMeta;
+use serde_json::json;
+use std::time::Duration;
+
+const NEW_PASSWORD: &str = "a brand new passphrase";
+
+async fn verified_user(app: &TestApp, name: &str) -> String {
+    let token = app.signed_up(name).await;
+    app.verify_email_of(&format!("{name}@example.com")).await;
+    token
+}
+
+#[tokio::test]
+async fn registration_mails_a_verification_link_into_the_outbox() {
+    let app = spawn_app().await;
+    app.register("mailme", "MailMe@Example.com", PASSWORD).await;
+    let mail = app
+        .mail_to("MailMe@Example.com", "Confirm your e-mail address")
+        .await;
+    let link = mail.link();
+    assert!(
+        link.starts_with(&app.at("/v2/account/email/verify/mailme/")),
+        "{link}"
+    );
+    assert!(
+        mail.html.contains(&link),
+        "the HTML part carries the same link"
+    );
+    assert!(mail.text.starts_with("Hello mailme"));
+    // Only a digest of the token is stored.
+    let token = link.rsplit('/').next().unwrap();
+    let stored: String = sqlx::query_scalar("SELECT token_hash FROM email_verifications")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_ne!(stored, token);
+    assert!(!stored.contains(token));
+}
+
+#[tokio::test]
+async fn messages_follow_the_language_the_account_signed_up_in() {
+    let app = spawn_app().await;
+    app.http
+        .post(app.at("/v2/auth/register"))
+        .header("accept-language", "zh-CN,zh;q=0.9")
+        .form(&[
+            ("username", "lihua"),
+            ("password", PASSWORD),
+            ("email_address", "lihua@example.cn"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let mail = app.mail_to("lihua@example.cn", "请确认").await;
+    assert!(mail.text.contains("您好"));
+    assert!(mail.link().contains("/v2/account/email/verify/lihua/"));
+}
+
+#[tokio::test]
+async fn the_verification_link_works_once() {
+    let app = spawn_app().await;
+    let token = app.signed_up("once").await;
+    let link = app.mail_to("once@example.com", "Confirm").await.link();
+
+    let (status, body) = json(app.http.get(&link).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"code": 200, "response": "email verified"}))
+    );
+    let verified: bool = sqlx::query_scalar("SELECT email_verified FROM users")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(verified);
+
+    let (status, body) = json(app.http.get(&link).send().await.unwrap()).await;
+    assert_eq!(status, 400);
+    assert!(body["response"]
+        .as_str()
+        .unwrap()
+        .contains("invalid, has been used, or has expired"));
+    // Still signed in and fine.
+    assert_eq!(
+        app.get_with_token("/v2/account/credits/available", &token)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_browser_opening_the_link_gets_the_confirmation_page_and_the_token_survives() {
+    let app = spawn_app().await;
+    app.register("clicker", "clicker@example.com", PASSWORD)
+        .await;
+    let link = app.mail_to("clicker@example.com", "Confirm").await.link();
+    let response = app
+        .http
+        .get(&link)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let page = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(page.starts_with("/verify-email/clicker/"), "{page}");
+    let html = app
+        .http
+        .get(app.at(&page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Verify my e-mail address"));
+    // Opening the page used nothing up: the one click (here, the form post) verifies.
+    let token = page.rsplit('/').next().unwrap();
+    let response = app
+        .http
+        .post(app.at("/rpc/verify_email"))
+        .header("accept", "text/html")
+        .header("referer", app.at(&page))
+        .form(&[("username", "clicker"), ("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["location"], "/email-verified");
+    let verified: bool = sqlx::query_scalar("SELECT email_verified FROM users")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(verified);
+}
+
+#[tokio::test]
+async fn expired_or_mismatched_links_verify_nothing() {
+    let app = spawn_app().await;
+    app.register("late", "late@example.com", PASSWORD).await;
+    let link = app.mail_to("late@example.com", "Confirm").await.link();
+    let token = link.rsplit('/').next().unwrap().to_owned();
+
+    for path in [
+        format!("/v2/account/email/verify/someone-else/{token}"),
+        "/v2/account/email/verify/late/not-a-real-token".to_owned(),
+    ] {
+        let (status, _) = json(app.http.get(app.at(&path)).send().await.unwrap()).await;
+        assert_eq!(status, 400, "{path}");
+    }
+    sqlx::query("UPDATE email_verifications SET expires_at = expires_at - 86401")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (status, _) = json(app.http.get(&link).send().await.unwrap()).await;
+    assert_eq!(status, 400);
+    let verified: bool = sqlx::query_scalar("SELECT email_verified FROM users")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(!verified);
+}
+
+#[tokio::test]
+async fn the_username_in_the_link_is_case_insensitive() {
+    let app = spawn_app().await;
+    app.register("CaseUser", "case@example.com", PASSWORD).await;
+    let link = app.mail_to("case@example.com", "Confirm").await.link();
+    let shouted = link.replace("/CaseUser/", "/CASEUSER/");
+    let (status, _) = json(app.http.get(&shouted).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_new_link_can_be_asked_for_at_most_once_a_minute() {
+    let app = spawn_app().await;
+    let token = app.signed_up("resender").await;
+    // Registration just sent one.
+    let response = app
+        .post_with_token("/v2/account/email/verify/resend", &token, &[])
+        .await;
+    assert_eq!(response.headers()["retry-after"], "60");
+    let (status, body) = json(response).await;
+    assert_eq!(status, 429);
+    assert_eq!(body["code"], 429);
+
+    sqlx::query("UPDATE email_verifications SET created_at = created_at - 61")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (status, body) = json(
+        app.post_with_token("/v2/account/email/verify/resend", &token, &[])
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({"code": 200, "response": "a new verification link is on its way"})
+        )
+    );
+    let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_verifications")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(links, 2);
+
+    // Five an hour at most.
+    for _ in 0..3 {
+        sqlx::query("UPDATE email_verifications SET created_at = created_at - 61")
+            .execute(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(
+            app.post_with_token("/v2/account/email/verify/resend", &token, &[])
+                .await
+                .status(),
+            200
+        );
+    }
+    sqlx::query("UPDATE email_verifications SET created_at = created_at - 61")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let response = app
+        .post_with_token("/v2/account/email/verify/resend", &token, &[])
+        .await;
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "3600");
+}
+
+#[tokio::test]
+async fn a_verified_account_needs_no_new_link_and_strangers_get_none() {
+    let app = spawn_app().await;
+    let token = verified_user(&app, "done").await;
+    let (status, body) = json(
+        app.post_with_token("/v2/account/email/verify/resend", &token, &[])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["response"], "the e-mail address is already verified");
+    let (status, _) = json(
+        app.http
+            .post(app.at("/v2/account/email/verify/resend"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn changing_the_password_revokes_old_tokens_and_sends_a_notice() {
+    let app = spawn_app().await;
+    let token = app.signed_up("changer").await;
+    let (status, body) = json(
+        app.post_with_token(
+            "/v2/account/password/change",
+            &token,
+            &[("old_password", PASSWORD), ("new_password", NEW_PASSWORD)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"code": 200, "response": "password changed"}))
+    );
+
+    // Every token from before is dead, the caller's own included.
+    let (status, _) = json(
+        app.get_with_token("/v2/account/credits/available", &token)
+            .await,
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        app.get_with_token("/v2/auth/refresh", &token)
+            .await
+            .status(),
+        401
+    );
+    // The old password no longer works; the new one does.
+    assert_eq!(app.login("changer", PASSWORD).await.status(), 401);
+    assert_eq!(app.login("changer", NEW_PASSWORD).await.status(), 200);
+
+    let notice = app
+        .mail_to("changer@example.com", "Your password was changed")
+        .await;
+    assert!(notice.text.contains("changed on"));
+}
+
+#[tokio::test]
+async fn a_password_change_with_a_wrong_or_weak_password_changes_nothing() {
+    let app = spawn_app().await;
+    let token = app.signed_up("careful").await;
+    for (old, new, expected) in [
+        (
+            "not my password",
+            NEW_PASSWORD,
+            "current password is not correct",
+        ),
+        (PASSWORD, "short", "at least 8"),
+        (PASSWORD, "password123", "most common"),
+        (
+            PASSWORD,
+            "careful@example.com",
+            "cannot be your username or e-mail",
+        ),
+        (PASSWORD, PASSWORD, "same as the current one"),
+    ] {
+        let (status, body) = json(
+            app.post_with_token(
+                "/v2/account/password/change",
+                &token,
+                &[("old_password", old), ("new_password", new)],
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{old} → {new}");
+        assert!(
+            body["response"].as_str().unwrap().contains(expected),
+            "{body}"
+        );
+    }
+    let (status, body) = json(
+        app.post_with_token(
+            "/v2/account/password/change",
+            &token,
+            &[("old_password", PASSWORD)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["response"].as_str().unwrap()),
+        (400, "new_password is required")
+    );
+    // Nothing changed: the token lives and the password still works.
+    assert_eq!(
+        app.get_with_token("/v2/account/credits/available", &token)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.login("careful", PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
+async fn credits_start_at_the_configured_amount_and_read_as_a_number() {
+    let app = spawn_app_with(|c| c.starting_credits = "12.5".into()).await;
+    let token = app.signed_up("rich").await;
+    let (status, body) = json(
+        app.get_with_token("/v2/account/credits/available", &token)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"code": 200, "response": 12.5}))
+    );
+    let (status, _) = json(
+        app.http
+            .get(app.at("/v2/account/credits/available"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn concurrent_credit_grants_add_up_exactly() {
+    let app = spawn_app().await;
+    let token = app.signed_up("granted").await;
+    let meta = RequestMeta::default();
+    let grant = Credits::parse("0.000001").unwrap();
+    let grants = (0..200).map(|_| credits::adjust(&app.db, "granted", grant, &meta));
+    for result in futures::future::join_all(grants).await {
+        result.expect("every grant succeeds");
+    }
+    let big = Credits::parse("10000464.996096").unwrap();
+    credits::adjust(&app.db, "GRANTED", big, &meta)
+        .await
+        .unwrap();
+    let (_, body) = json(
+        app.get_with_token("/v2/account/credits/available", &token)
+            .await,
+    )
+    .await;
+    assert_eq!(body["response"], 10000464.996296);
+    let audited: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'credits.adjusted'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(audited, 201);
+}
+
+#[tokio::test]
+async fn credits_never_go_below_zero() {
+    let app = spawn_app().await;
+    app.signed_up("poor").await;
+    let meta = RequestMeta::default();
+    assert!(
+        credits::adjust(&app.db, "poor", Credits::parse("-1").unwrap(), &meta)
+            .await
+            .is_err()
+    );
+    assert!(
+        credits::adjust(&app.db, "nobody", Credits::parse("1").unwrap(), &meta)
+            .await
+            .is_err()
+    );
+    let micro: i64 = sqlx::query_scalar("SELECT credits_micro FROM users")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(micro, 0);
+}
+
+#[tokio::test]
+async fn the_credits_command_grants_deducts_and_refuses_overdrafts() {
+    let app = spawn_app().await;
+    let token = app.signed_up("cli").await;
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args(args)
+            .env("LATCHKEY_DATA_DIR", app.data_dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["credits", "grant", "cli", "12.5"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "cli: 12.5 credits"
+    );
+    let out = run(&["credits", "deduct", "cli", "20"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("below zero"));
+    let out = run(&["credits", "deduct", "cli", "2.25"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "cli: 10.25 credits"
+    );
+    let out = run(&["credits", "grant", "cli", "abc"]);
+    assert!(!out.status.success());
+    let (_, body) = json(
+        app.get_with_token("/v2/account/credits/available", &token)
+            .await,
+    )
+    .await;
+    assert_eq!(body["response"], 10.25);
+}
+
+#[tokio::test]
+async fn upgrading_needs_a_verified_address_and_happens_once() {
+    let app = spawn_app().await;
+    let token = app.signed_up("upper").await;
+    let (status, body) = json(
+        app.post_with_token("/v2/account/upgrade", &token, &[])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        body["response"],
+        "verify your e-mail address before upgrading"
+    );
+
+    app.verify_email_of("upper@example.com").await;
+    let (status, body) = json(
+        app.post_with_token("/v2/account/upgrade", &token, &[])
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"code": 200, "response": "account upgraded"}))
+    );
+    let (status, body) = json(
+        app.post_with_token("/v2/account/upgrade", &token, &[])
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"code": 400, "response": "account is already upgraded"})
+        )
+    );
+    app.mail_to("upper@example.com", "Your account is upgraded")
+        .await;
+    let plan: String = sqlx::query_scalar("SELECT plan FROM users")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(plan, "paid");
+}
+
+#[tokio::test]
+async fn of_concurrent_upgrades_exactly_one_succeeds() {
+    let app = spawn_app().await;
+    let token = verified_user(&app, "racer").await;
+    let attempts = (0..10).map(|_| app.post_with_token("/v2/account/upgrade", &token, &[]));
+    let statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 400).count(),
+        9,
+        "{statuses:?}"
+    );
+    let upgrades: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'plan.upgraded'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(upgrades, 1);
+}
+
+#[tokio::test]
+async fn forgot_email_returns_the_address_on_both_documented_paths() {
+    let app = spawn_app().await;
+    let token = app.signed_up("forgetful").await;
+    for path in ["/v2/forgot/email", "/v2/account/email/forgot"] {
+        let (status, body) = json(
+            app.post_with_token(path, &token, &[("email_address", "ignored")])
+                .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body),
+            (
+                200,
+                json!({"code": 200, "response": "forgetful@example.com"})
+            ),
+            "{path}"
+        );
+        let (status, _) = json(app.http.post(app.at(path)).send().await.unwrap()).await;
+        assert_eq!(status, 401, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn mail_goes_out_over_smtp_when_configured() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(|c| c.smtp_url = Some(sink.url())).await;
+    app.register("smtpuser", "smtpuser@example.com", PASSWORD)
+        .await;
+    let message = wait_for(|| sink.messages().into_iter().next()).await;
+    assert_eq!(message.to, vec!["<smtpuser@example.com>".to_owned()]);
+    let mail = Mail::parse(message.data.as_bytes());
+    assert_eq!(mail.subject, "Confirm your e-mail address");
+    assert!(mail.link().contains("/v2/account/email/verify/smtpuser/"));
+    assert!(
+        app.outbox().is_empty(),
+        "nothing goes to the directory when SMTP is set"
+    );
+}
+
+#[tokio::test]
+async fn a_mail_server_that_is_down_delays_mail_but_loses_none() {
+    let sink = SmtpSink::start().await;
+    sink.refuse(true);
+    let app = spawn_app_with(|c| c.smtp_url = Some(sink.url())).await;
+    let response = app
+        .register("patient", "patient@example.com", PASSWORD)
+        .await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the request does not wait for or fail on the mail server"
+    );
+
+    let (attempts, error): (i64, Option<String>) = wait_for_async(|| async {
+        let row: (i64, Option<String>) = sqlx::query_as("SELECT attempts, last_error FROM outbox")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+        (row.0 > 0).then_some(row)
+    })
+    .await;
+    assert!(attempts >= 1);
+    assert!(error.unwrap().contains("451"));
+    assert!(sink.messages().is_empty());
+
+    sink.refuse(false);
+    let message = wait_for(|| sink.messages().into_iter().next()).await;
+    assert_eq!(message.to, vec!["<patient@example.com>".to_owned()]);
+    let sent: Option<String> = sqlx::query_scalar("SELECT sent_at FROM outbox")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(sent.is_some());
+}
+
+#[tokio::test]
+async fn mail_queued_before_a_restart_goes_out_after_it() {
+    let sink = SmtpSink::start().await;
+    sink.refuse(true);
+    let first = spawn_app_with(|c| c.smtp_url = Some(sink.url())).await;
+    first
+        .register("survivor", "survivor@example.com", PASSWORD)
+        .await;
+    // A second server on the same data directory and database, with the mail server back:
+    // it picks the queued message up on start.
+    let data_dir = first.data_dir.path().to_owned();
+    let mut config = latchkey::server::config::Config::for_data_dir(&data_dir);
+    config.hash_workers = Some(1);
+    config.smtp_url = Some(sink.url());
+    sink.refuse(false);
+    sqlx::query("UPDATE outbox SET next_attempt_at = 0")
+        .execute(&first.db)
+        .await
+        .unwrap();
+    let _second = latchkey::server::startup::build(config)
+        .await
+        .unwrap()
+        .spawn();
+    let message = wait_for(|| sink.messages().into_iter().next()).await;
+    assert_eq!(message.to, vec!["<survivor@example.com>".to_owned()]);
+}
+
+async fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..150 {
+        if let Some(found) = probe() {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out after 15 s");
+}
+
+async fn wait_for_async<T, F: std::future::Future<Output = Option<T>>>(
+    mut probe: impl FnMut() -> F,
+) -> T {
+    for _ in 0..150 {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out after 15 s");
+}
