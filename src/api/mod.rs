@@ -80,6 +80,9 @@ pub struct AccountView {
     pub username: String,
     pub email: String,
     pub email_verified: bool,
+    /// E.164, when the account has a number.
+    pub phone: Option<String>,
+    pub phone_verified: bool,
     pub paid: bool,
     /// Exact decimal text (e.g. `12.5`).
     pub credits: String,
@@ -153,6 +156,8 @@ pub async fn current_account() -> Result<Option<AccountView>, FormError> {
             username: account.username,
             email: account.email,
             email_verified: account.email_verified,
+            phone: account.phone.clone(),
+            phone_verified: account.phone_verified,
             paid: account.paid,
             credits: account.credits.to_string(),
         })),
@@ -188,13 +193,13 @@ pub async fn change_password(
     new_password: String,
     new_password_again: String,
 ) -> Result<(), FormError> {
-    use crate::server::services::password;
+    use crate::server::services::{password, ServiceError};
     let mismatch = check_new_password(&new_password, &new_password_again)
         .into_iter()
         .filter(|p| p.field == "new_password_again")
         .collect::<Vec<_>>();
     if !mismatch.is_empty() {
-        return Err(FormError::from_invalid(mismatch));
+        return Err(ServiceError::Invalid(mismatch).into());
     }
     let (state, meta) = ssr::context()?;
     let account = ssr::signed_in_account(&state).await?;
@@ -207,12 +212,13 @@ pub async fn change_password(
 /// Moves the account to the paid plan, for good. `confirm` is the "I understand" checkbox.
 #[server(prefix = "/rpc", endpoint = "upgrade")]
 pub async fn upgrade_plan(confirm: Option<String>) -> Result<(), FormError> {
-    use crate::server::services::plan;
+    use crate::server::services::{plan, ServiceError};
     if confirm.as_deref() != Some("yes") {
-        return Err(FormError::from_invalid(vec![Invalid {
+        return Err(ServiceError::Invalid(vec![Invalid {
             field: "confirm",
             message: "Tick the box to confirm that the upgrade cannot be undone.".into(),
-        }]));
+        }])
+        .into());
     }
     let (state, meta) = ssr::context()?;
     let account = ssr::signed_in_account(&state).await?;
@@ -239,5 +245,144 @@ pub async fn verify_email(username: String, token: String) -> Result<(), FormErr
     let (state, meta) = ssr::context()?;
     verification::verify(&state, &username, &token, &meta).await?;
     leptos_axum::redirect("/email-verified");
+    Ok(())
+}
+
+/// Keeps a value intact inside a URL query.
+pub fn query_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Forgot username: mails it to the address if an account with that verified address exists.
+#[server(prefix = "/rpc", endpoint = "forgot_username")]
+pub async fn forgot_username(email: String) -> Result<(), FormError> {
+    use crate::server::services::recovery;
+    let (state, meta) = ssr::context()?;
+    recovery::remind_username(&state, &email, &meta).await?;
+    leptos_axum::redirect("/forgot/username?sent=1");
+    Ok(())
+}
+
+/// Reset step 1 from the web: a passcode by e-mail or text message. The next page asks for it.
+#[server(prefix = "/rpc", endpoint = "request_reset")]
+pub async fn request_reset(
+    via: String,
+    destination: String,
+    country_code: Option<String>,
+) -> Result<(), FormError> {
+    use crate::server::services::recovery;
+    let (state, meta) = ssr::context()?;
+    let by_phone = via == "phone";
+    if by_phone {
+        recovery::request_by_phone(&state, &destination, country_code.as_deref(), &meta).await?;
+    } else {
+        recovery::request_by_email(&state, &destination, &meta).await?;
+    }
+    let mut next = format!(
+        "/forgot/password?via={}&to={}",
+        if by_phone { "phone" } else { "email" },
+        query_escape(destination.trim())
+    );
+    if let Some(code) = country_code.filter(|c| by_phone && !c.trim().is_empty()) {
+        next.push_str(&format!("&cc={}", query_escape(code.trim())));
+    }
+    leptos_axum::redirect(&next);
+    Ok(())
+}
+
+/// Reset step 2 from the web: the passcode for a reset token, carried to the last step.
+#[server(prefix = "/rpc", endpoint = "verify_reset_code")]
+pub async fn verify_reset_code(
+    via: String,
+    destination: String,
+    country_code: Option<String>,
+    code: String,
+) -> Result<(), FormError> {
+    use crate::server::services::recovery::{self, Destination};
+    let (state, _) = ssr::context()?;
+    let target = if via == "phone" {
+        Destination::Phone {
+            number: &destination,
+            country_code: country_code.as_deref(),
+        }
+    } else {
+        Destination::Email(&destination)
+    };
+    let grant = recovery::verify_passcode(&state, target, &code).await?;
+    leptos_axum::redirect(&format!("/forgot/password?token={}", grant.token));
+    Ok(())
+}
+
+/// Reset step 2 by the e-mailed link (its page asks for one click).
+#[server(prefix = "/rpc", endpoint = "use_reset_link")]
+pub async fn use_reset_link(token: String) -> Result<(), FormError> {
+    use crate::server::services::recovery;
+    let (state, _) = ssr::context()?;
+    let grant = recovery::exchange_link(&state, &token).await?;
+    leptos_axum::redirect(&format!("/forgot/password?token={}", grant.token));
+    Ok(())
+}
+
+/// Reset step 3 from the web: the new password, twice. Then sign in with it.
+#[server(prefix = "/rpc", endpoint = "finish_reset")]
+pub async fn finish_reset(
+    token: String,
+    new_password: String,
+    new_password_again: String,
+) -> Result<(), FormError> {
+    use crate::server::services::{recovery, ServiceError};
+    let mismatch = check_new_password(&new_password, &new_password_again)
+        .into_iter()
+        .filter(|p| p.field == "new_password_again")
+        .collect::<Vec<_>>();
+    if !mismatch.is_empty() {
+        return Err(ServiceError::Invalid(mismatch).into());
+    }
+    let (state, meta) = ssr::context()?;
+    recovery::reset_password(&state, &token, &new_password, &meta)
+        .await
+        .map_err(|e| match e {
+            // The policy speaks of "password"; this form's field is "new_password".
+            ServiceError::Invalid(problems) => ServiceError::Invalid(
+                problems
+                    .into_iter()
+                    .map(|p| Invalid {
+                        field: "new_password",
+                        ..p
+                    })
+                    .collect(),
+            ),
+            other => other,
+        })?;
+    leptos_axum::redirect("/login?notice=password-reset");
+    Ok(())
+}
+
+/// Adds a phone number to the signed-in account and texts it a code.
+#[server(prefix = "/rpc", endpoint = "add_phone")]
+pub async fn add_phone(country_code: String, number: String) -> Result<(), FormError> {
+    use crate::server::services::phone;
+    let (state, _) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    phone::add(&state, &account, &number, Some(&country_code)).await?;
+    leptos_axum::redirect("/account?notice=phone-code-sent");
+    Ok(())
+}
+
+/// Confirms the signed-in account's phone number with the texted code.
+#[server(prefix = "/rpc", endpoint = "confirm_phone")]
+pub async fn confirm_phone(code: String) -> Result<(), FormError> {
+    use crate::server::services::phone;
+    let (state, meta) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    phone::confirm(&state, &account, &code, &meta).await?;
+    leptos_axum::redirect("/account?notice=phone-verified");
     Ok(())
 }

@@ -10,9 +10,10 @@ use crate::server::services::ServiceError;
 use crate::server::session;
 use crate::server::state::AppState;
 use crate::server::store::audit::RequestMeta;
-use axum::http::header::SET_COOKIE;
+use axum::http::header::{ACCEPT, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
+use axum::http::StatusCode;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
@@ -51,8 +52,38 @@ fn set_cookie(value: &str) {
     }
 }
 
+/// The HTTP status a refused form gets when the page's script sent it. (A form sent without
+/// script gets the redirect back to the page instead, and must keep it.)
+fn answer_status(status: StatusCode) {
+    let from_script = use_context::<Parts>().is_some_and(|parts| {
+        !parts
+            .headers
+            .get(ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if let (true, Some(response)) = (from_script, use_context::<ResponseOptions>()) {
+        response.set_status(status);
+    }
+}
+
 impl From<ServiceError> for FormError {
     fn from(error: ServiceError) -> Self {
+        answer_status(match &error {
+            ServiceError::Invalid(_)
+            | ServiceError::AlreadyDone(_)
+            | ServiceError::LinkInvalid
+            | ServiceError::PasscodeInvalid
+            | ServiceError::PasscodeBurned
+            | ServiceError::ResetTokenInvalid => StatusCode::BAD_REQUEST,
+            ServiceError::Taken(_) => StatusCode::CONFLICT,
+            ServiceError::InvalidCredentials | ServiceError::Unauthenticated => {
+                StatusCode::UNAUTHORIZED
+            }
+            ServiceError::NotAllowed(_) => StatusCode::FORBIDDEN,
+            ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        });
         match error {
             ServiceError::Invalid(problems) => FormError::from_invalid(problems),
             ServiceError::Taken(problem) => FormError::from_invalid(vec![problem]),
@@ -73,6 +104,18 @@ impl From<ServiceError> for FormError {
                     format!("{} minutes", (retry_after + 59) / 60)
                 }
             )),
+            ServiceError::PasscodeInvalid => {
+                FormError::from_invalid(vec![crate::domain::Invalid {
+                    field: "code",
+                    message: "That passcode is wrong or has expired.".into(),
+                }])
+            }
+            ServiceError::PasscodeBurned => FormError::general(
+                "Too many wrong passcodes: this one no longer works. Ask for a new one.",
+            ),
+            ServiceError::ResetTokenInvalid => FormError::general(
+                "This reset has expired or was already used. Start again to get a new passcode.",
+            ),
             ServiceError::LinkInvalid => FormError::general(
                 "This link is invalid, has been used, or has expired. Ask for a new one.",
             ),

@@ -18,6 +18,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -53,6 +54,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/upgrade") view=pages::Upgrade ssr=SsrMode::Async />
                     <Route path=path!("/verify-email/:username/:token") view=pages::VerifyEmail />
                     <Route path=path!("/email-verified") view=pages::EmailVerified />
+                    <Route path=path!("/forgot/username") view=pages::ForgotUsername />
+                    <Route path=path!("/forgot/password") view=pages::ForgotPassword />
+                    <Route path=path!("/reset-password") view=pages::ResetPasswordLink />
                 </Routes>
             </main>
         </Router>

@@ -3,9 +3,10 @@
 //! back with the error (or onwards on success).
 
 use crate::api::{
-    check_new_password, check_registration, ChangePassword as ChangePasswordFn, FormError,
-    Login as LoginFn, Logout, Register as RegisterFn, ResendVerification, UpgradePlan,
-    VerifyEmail as VerifyEmailFn,
+    check_new_password, check_registration, AddPhone, ChangePassword as ChangePasswordFn,
+    ConfirmPhone, FinishReset, ForgotUsername as ForgotUsernameFn, FormError, Login as LoginFn,
+    Logout, Register as RegisterFn, RequestReset, ResendVerification, UpgradePlan, UseResetLink,
+    VerifyEmail as VerifyEmailFn, VerifyResetCode,
 };
 use crate::app::components::{submitted_fields, FieldError, FormAlert, RequireAccount};
 use leptos::ev::SubmitEvent;
@@ -108,10 +109,15 @@ pub fn Login() -> impl IntoView {
     let action = ServerAction::<LoginFn>::new();
     let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
     let pending = action.pending();
+    let query = use_query_map();
+    let reset_done = move || query.with(|q| q.get("notice")).as_deref() == Some("password-reset");
     view! {
         <Title text="Sign in" />
         <section class="card">
             <h1>"Sign in"</h1>
+            <Show when=reset_done>
+                <p class="notice" role="status">"Your password is reset. Sign in with the new one."</p>
+            </Show>
             <FormAlert error=server_error />
             <ActionForm action=action>
                 <label for="identifier">"Username or e-mail address"</label>
@@ -141,6 +147,10 @@ fn notice_text(notice: &str) -> Option<&'static str> {
         "password-changed" => Some("Your password is changed. Other devices have been signed out."),
         "upgraded" => Some("Your account is now on the paid plan."),
         "verification-sent" => Some("A new verification link is on its way to your inbox."),
+        "phone-code-sent" => {
+            Some("We texted a passcode to your phone. Enter it below to confirm the number.")
+        }
+        "phone-verified" => Some("Your phone number is confirmed."),
         _ => None,
     }
 }
@@ -156,6 +166,12 @@ pub fn Account() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let resend = ServerAction::<ResendVerification>::new();
     let resend_error = Signal::derive(move || resend.value().get().and_then(Result::err));
+    let add_phone = ServerAction::<AddPhone>::new();
+    let add_phone_error = Signal::derive(move || add_phone.value().get().and_then(Result::err));
+    let confirm_phone = ServerAction::<ConfirmPhone>::new();
+    let confirm_phone_error =
+        Signal::derive(move || confirm_phone.value().get().and_then(Result::err));
+    let no_client_error = Signal::derive(|| None::<FormError>);
     view! {
         <Title text="Your account" />
         <RequireAccount signed_in=move |account| {
@@ -178,6 +194,15 @@ pub fn Account() -> impl IntoView {
                                 view! { <span class="badge" data-testid="email-status">"not verified"</span> }
                             }}
                         </dd>
+                        <dt>"Phone"</dt>
+                        <dd>
+                            <span data-testid="phone">{account.phone.clone().unwrap_or_else(|| "none".into())}</span>
+                            {account.phone.is_some().then(|| if account.phone_verified {
+                                view! { " " <span class="badge ok" data-testid="phone-status">"verified"</span> }.into_any()
+                            } else {
+                                view! { " " <span class="badge" data-testid="phone-status">"not verified"</span> }.into_any()
+                            })}
+                        </dd>
                         <dt>"Plan"</dt>
                         <dd>
                             <span data-testid="plan">{if account.paid { "Paid" } else { "Free" }}</span>
@@ -197,6 +222,30 @@ pub fn Account() -> impl IntoView {
                             </ActionForm>
                         </div>
                     })}
+                    {(account.phone.is_some() && !account.phone_verified).then(|| view! {
+                        <div class="verify">
+                            <FormAlert error=confirm_phone_error />
+                            <ActionForm action=confirm_phone>
+                                <label for="phone-code">"Passcode from the text message"</label>
+                                <input id="phone-code" name="code" inputmode="numeric" autocomplete="one-time-code" required />
+                                <FieldError field="code" server=confirm_phone_error client=no_client_error />
+                                <button type="submit">"Confirm phone number"</button>
+                            </ActionForm>
+                        </div>
+                    })}
+                    <details class="phone">
+                        <summary>{if account.phone.is_some() { "Change phone number" } else { "Add a phone number" }}</summary>
+                        <p class="hint">"A confirmed number can receive password reset passcodes."</p>
+                        <FormAlert error=add_phone_error />
+                        <ActionForm action=add_phone>
+                            <label for="country_code">"Country code"</label>
+                            <input id="country_code" name="country_code" value="+86" inputmode="tel" required />
+                            <label for="number">"Phone number"</label>
+                            <input id="number" name="number" type="tel" autocomplete="tel-national" required />
+                            <FieldError field="phone" server=add_phone_error client=no_client_error />
+                            <button type="submit" class="secondary">"Text me a passcode"</button>
+                        </ActionForm>
+                    </details>
                     <p class="actions">
                         <a class="button secondary" href="/password">"Change password"</a>
                     </p>
@@ -336,6 +385,185 @@ pub fn EmailVerified() -> impl IntoView {
             <h1>"E-mail address verified"</h1>
             <p>"Thank you. Your address is confirmed."</p>
             <p class="actions"><a class="button" href="/account">"Go to your account"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn ForgotUsername() -> impl IntoView {
+    let action = ServerAction::<ForgotUsernameFn>::new();
+    let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let query = use_query_map();
+    let sent = move || query.with(|q| q.get("sent")).is_some();
+    view! {
+        <Title text="Forgot your username" />
+        <section class="card">
+            <h1>"Forgot your username?"</h1>
+            <Show
+                when=sent
+                fallback=move || view! {
+                    <p>"Enter the e-mail address of your account. If it is verified, we mail the username to it."</p>
+                    <FormAlert error=server_error />
+                    <ActionForm action=action>
+                        <label for="email">"E-mail address"</label>
+                        <input id="email" name="email" type="email" autocomplete="email" required />
+                        <button type="submit" disabled=move || action.pending().get()>"Mail me my username"</button>
+                    </ActionForm>
+                }
+            >
+                <p class="notice" role="status">
+                    "If that address belongs to an account with a verified address, the username is on its way there."
+                </p>
+            </Show>
+            <p class="aside"><a href="/login">"Back to sign in"</a></p>
+        </section>
+    }
+}
+
+/// The password reset as three steps. Which step is showing lives in the URL, so a reload (or
+/// a form sent without JavaScript) lands on the same step:
+/// no query → choose e-mail or phone; `?via=…&to=…` → enter the passcode; `?token=…` → new password.
+#[component]
+pub fn ForgotPassword() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |name: &str| query.with(|q| q.get(name)).filter(|v| !v.is_empty());
+    let step = move || {
+        if param("token").is_some() {
+            3
+        } else if param("to").is_some() {
+            2
+        } else {
+            1
+        }
+    };
+    view! {
+        <Title text="Reset your password" />
+        <section class="card">
+            <h1>"Reset your password"</h1>
+            <ol class="steps">
+                <li class:current=move || step() == 1>"Where to send a passcode"</li>
+                <li class:current=move || step() == 2>"Enter the passcode"</li>
+                <li class:current=move || step() == 3>"Choose a new password"</li>
+            </ol>
+            {move || match step() {
+                1 => view! { <ResetRequestStep /> }.into_any(),
+                2 => view! {
+                    <ResetCodeStep
+                        via=param("via").unwrap_or_else(|| "email".into())
+                        to=param("to").unwrap_or_default()
+                        country_code=param("cc").unwrap_or_default()
+                    />
+                }.into_any(),
+                _ => view! { <ResetPasswordStep token=param("token").unwrap_or_default() /> }.into_any(),
+            }}
+            <p class="aside"><a href="/login">"Back to sign in"</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn ResetRequestStep() -> impl IntoView {
+    let action = ServerAction::<RequestReset>::new();
+    let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let no_client_error = Signal::derive(|| None::<FormError>);
+    view! {
+        <p>"We send a six-digit passcode to the e-mail address of your account, or to its confirmed phone number."</p>
+        <FormAlert error=server_error />
+        <ActionForm action=action>
+            <fieldset class="choice">
+                <legend>"Send the passcode by"</legend>
+                <label class="check"><input type="radio" name="via" value="email" checked /> " E-mail"</label>
+                <label class="check"><input type="radio" name="via" value="phone" /> " Text message"</label>
+            </fieldset>
+            <label for="destination">"E-mail address, or phone number"</label>
+            <input id="destination" name="destination" autocomplete="email" required />
+            <FieldError field="email" server=server_error client=no_client_error />
+            <FieldError field="phone" server=server_error client=no_client_error />
+            <label for="country_code">"Country code (phone only)"</label>
+            <input id="country_code" name="country_code" value="+86" inputmode="tel" />
+            <button type="submit" disabled=move || action.pending().get()>"Send the passcode"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn ResetCodeStep(via: String, to: String, country_code: String) -> impl IntoView {
+    let action = ServerAction::<VerifyResetCode>::new();
+    let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let no_client_error = Signal::derive(|| None::<FormError>);
+    let shown = if via == "phone" {
+        format!("{country_code} {to}")
+    } else {
+        to.clone()
+    };
+    view! {
+        <p>"If " <strong>{shown}</strong> " belongs to an account, a passcode is on its way. It works for a few minutes."</p>
+        <FormAlert error=server_error />
+        <ActionForm action=action>
+            <input type="hidden" name="via" value=via />
+            <input type="hidden" name="destination" value=to />
+            <input type="hidden" name="country_code" value=country_code />
+            <label for="code">"Passcode"</label>
+            <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="6" />
+            <FieldError field="code" server=server_error client=no_client_error />
+            <button type="submit" disabled=move || action.pending().get()>"Continue"</button>
+        </ActionForm>
+        <p class="aside"><a href="/forgot/password">"Send a new passcode"</a></p>
+    }
+}
+
+#[component]
+fn ResetPasswordStep(token: String) -> impl IntoView {
+    let action = ServerAction::<FinishReset>::new();
+    let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let client_error = RwSignal::new(None::<FormError>);
+    let check = move |ev: SubmitEvent| {
+        let fields = submitted_fields(&ev, &["new_password", "new_password_again"]);
+        let problems = check_new_password(&fields[0], &fields[1]);
+        if problems.is_empty() {
+            client_error.set(None);
+        } else {
+            ev.prevent_default();
+            client_error.set(Some(FormError::from_invalid(problems)));
+        }
+    };
+    view! {
+        <FormAlert error=server_error />
+        <div on:submit:capture=check>
+            <ActionForm action=action>
+                <input type="hidden" name="token" value=token />
+                <label for="new_password">"New password"</label>
+                <input id="new_password" name="new_password" type="password" autocomplete="new-password"
+                    required minlength="8" maxlength="128" />
+                <p class="hint">"At least 8 characters. Long phrases are good."</p>
+                <FieldError field="new_password" server=server_error client=client_error />
+                <label for="new_password_again">"New password, again"</label>
+                <input id="new_password_again" name="new_password_again" type="password"
+                    autocomplete="new-password" required />
+                <FieldError field="new_password_again" server=server_error client=client_error />
+                <button type="submit" disabled=move || action.pending().get()>"Set the new password"</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+/// Where the reset mail's link leads: one click exchanges it for the last step.
+#[component]
+pub fn ResetPasswordLink() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.with(|q| q.get("token")).unwrap_or_default();
+    let action = ServerAction::<UseResetLink>::new();
+    let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
+    view! {
+        <Title text="Reset your password" />
+        <section class="card">
+            <h1>"Reset your password"</h1>
+            <p>"Continue to choose a new password for your account."</p>
+            <FormAlert error=server_error />
+            <ActionForm action=action>
+                <input type="hidden" name="token" value=token />
+                <button type="submit" disabled=move || action.pending().get()>"Continue"</button>
+            </ActionForm>
         </section>
     }
 }

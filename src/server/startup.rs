@@ -5,6 +5,7 @@ use crate::app::{shell, App};
 use crate::domain::Credits;
 use crate::server::config::Config;
 use crate::server::crypto::password::PasswordHasher;
+use crate::server::crypto::password_cipher::PasswordCiphers;
 use crate::server::crypto::secrets;
 use crate::server::crypto::session_token::{SessionTokens, TokenError};
 use crate::server::delivery::transport::Transport;
@@ -64,6 +65,8 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         None => secrets::load_or_create(&config.data_dir.join("jwt.secret"), 64)?,
     };
     let tokens = SessionTokens::new(&secret, &public_url)?;
+    let passcode_key = secrets::load_or_create(&config.data_dir.join("passcode.key"), 32)?;
+    let ciphers = PasswordCiphers::load_or_create(&config.data_dir)?;
     let starting_credits =
         Credits::parse(&config.starting_credits).map_err(|e| StartupError::Credits(e.message))?;
     let workers = config.hash_workers.unwrap_or_else(|| {
@@ -73,8 +76,12 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
     });
     let hasher = PasswordHasher::start(workers);
 
-    let transport = Transport::new(config.smtp_url.as_deref(), &config.data_dir.join("outbox"))
-        .map_err(StartupError::Mail)?;
+    let transport = Transport::new(
+        config.smtp_url.as_deref(),
+        config.sms_webhook_url.as_deref(),
+        &config.data_dir.join("outbox"),
+    )
+    .map_err(StartupError::Mail)?;
     let sender: Mailbox = config
         .mail_from
         .parse()
@@ -102,6 +109,8 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         db,
         hasher,
         tokens,
+        ciphers: Arc::new(ciphers),
+        passcode_key: passcode_key.into(),
         mail,
         settings: Arc::new(settings),
     };

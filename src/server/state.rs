@@ -3,6 +3,7 @@
 use crate::domain::Credits;
 use crate::server::config::Config;
 use crate::server::crypto::password::PasswordHasher;
+use crate::server::crypto::password_cipher::PasswordCiphers;
 use crate::server::crypto::session_token::SessionTokens;
 use crate::server::delivery::worker::Wake;
 use axum::extract::FromRef;
@@ -16,6 +17,10 @@ pub struct AppState {
     pub db: SqlitePool,
     pub hasher: PasswordHasher,
     pub tokens: SessionTokens,
+    /// Decrypts passwords sent RSA- or SM2-encrypted; holds the published public keys.
+    pub ciphers: Arc<PasswordCiphers>,
+    /// HMAC key for stored passcodes.
+    pub passcode_key: Arc<[u8]>,
     /// Wakes the outbox worker after a message was queued.
     pub mail: Wake,
     pub settings: Arc<Settings>,

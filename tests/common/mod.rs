@@ -191,6 +191,29 @@ impl TestApp {
         );
     }
 
+    /// Waits for the `n`-th mail (counting from 1) to `to` whose subject contains `subject`.
+    pub async fn nth_mail_to(&self, to: &str, subject: &str, n: usize) -> Mail {
+        for _ in 0..100 {
+            let matching: Vec<Mail> = self
+                .outbox()
+                .into_iter()
+                .filter(|m| m.to.eq_ignore_ascii_case(to) && m.subject.contains(subject))
+                .collect();
+            if matching.len() >= n {
+                return matching[n - 1].clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no mail number {n} to {to} about {subject:?}");
+    }
+
+    pub fn count_mail_to(&self, to: &str, subject: &str) -> usize {
+        self.outbox()
+            .iter()
+            .filter(|m| m.to.eq_ignore_ascii_case(to) && m.subject.contains(subject))
+            .count()
+    }
+
     /// Follows the verification mail's link as an API client; returns the token.
     pub async fn verify_email_of(&self, email: &str) {
         let link = self.mail_to(email, "Confirm your e-mail").await.link();
@@ -220,5 +243,78 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+}
+
+impl Mail {
+    /// The six-digit passcode in the text part (it stands alone on its line).
+    pub fn passcode(&self) -> String {
+        self.text
+            .lines()
+            .map(str::trim)
+            .find(|line| line.len() == 6 && line.chars().all(|c| c.is_ascii_digit()))
+            .expect("a passcode line")
+            .to_owned()
+    }
+}
+
+impl TestApp {
+    /// Text messages written to `data/outbox/`, oldest first, as (to, body).
+    pub fn sms_outbox(&self) -> Vec<(String, String)> {
+        let dir = self.data_dir.path().join("outbox");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        names.retain(|p| p.to_string_lossy().ends_with("-sms.txt"));
+        names.sort();
+        names
+            .iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(p).unwrap();
+                let (head, body) = text.split_once("\n\n").unwrap();
+                (
+                    head.trim_start_matches("To: ").to_owned(),
+                    body.trim().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Waits for a text message to `to` and returns the six-digit code in it.
+    pub async fn sms_code_to(&self, to: &str, count_at_least: usize) -> String {
+        for _ in 0..100 {
+            let to_number: Vec<_> = self
+                .sms_outbox()
+                .into_iter()
+                .filter(|(t, _)| t == to)
+                .collect();
+            if to_number.len() >= count_at_least {
+                let body = &to_number.last().unwrap().1;
+                return body
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|w| w.len() == 6)
+                    .expect("a code")
+                    .to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no text message to {to}");
+    }
+
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> Response {
+        self.http
+            .post(self.at(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Lets the next recovery send through the once-a-minute limit.
+    pub async fn forget_recent_sends(&self) {
+        sqlx::query("UPDATE send_log SET sent_at = sent_at - 3600")
+            .execute(&self.db)
+            .await
+            .unwrap();
     }
 }

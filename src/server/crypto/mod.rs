@@ -2,6 +2,8 @@
 //! first start.
 
 pub mod link_token;
+pub mod passcode;
 pub mod password;
+pub mod password_cipher;
 pub mod secrets;
 pub mod session_token;

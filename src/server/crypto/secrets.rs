@@ -19,13 +19,18 @@ pub fn load_or_create(path: &Path, bytes: usize) -> io::Result<Vec<u8>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let mut secret = vec![0u8; bytes];
             rand::rngs::OsRng.fill_bytes(&mut secret);
-            let partial = path.with_extension("tmp");
-            write_private(&partial, hex::encode(&secret).as_bytes())?;
-            fs::rename(&partial, path)?;
+            write_new_private_file(path, hex::encode(&secret).as_bytes())?;
             Ok(secret)
         }
         Err(e) => Err(e),
     }
+}
+
+/// Writes a new owner-only file completely under a temporary name, then renames it into place.
+pub fn write_new_private_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let partial = path.with_extension("tmp");
+    write_private(&partial, contents)?;
+    fs::rename(&partial, path)
 }
 
 fn write_private(path: &Path, contents: &[u8]) -> io::Result<()> {

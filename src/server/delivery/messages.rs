@@ -201,6 +201,99 @@ pub fn upgraded(lang: Language, to: &str, username: &str, when: &str, account_li
     }
 }
 
+#[derive(Template)]
+#[template(path = "reset_password.txt")]
+struct ResetText<'a> {
+    lang: Language,
+    username: &'a str,
+    code: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+struct ResetHtml<'a> {
+    lang: Language,
+    subject: &'a str,
+    username: &'a str,
+    code: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "username_reminder.txt")]
+struct UsernameText<'a> {
+    lang: Language,
+    username: &'a str,
+    login_link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "username_reminder.html")]
+struct UsernameHtml<'a> {
+    lang: Language,
+    subject: &'a str,
+    username: &'a str,
+    login_link: &'a str,
+}
+
+/// Step 1 of a reset by e-mail: the passcode, and a link that does step 2 by itself.
+pub fn reset_password(lang: Language, to: &str, username: &str, code: &str, link: &str) -> Email {
+    let subject = match lang {
+        Language::English => "Your password reset passcode",
+        Language::SimplifiedChinese => "您的密码重设验证码",
+    };
+    Email {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text: render(&ResetText {
+            lang,
+            username,
+            code,
+            link,
+        }),
+        html: render(&ResetHtml {
+            lang,
+            subject,
+            username,
+            code,
+            link,
+        }),
+    }
+}
+
+pub fn username_reminder(lang: Language, to: &str, username: &str, login_link: &str) -> Email {
+    let subject = match lang {
+        Language::English => "Your Latchkey username",
+        Language::SimplifiedChinese => "您的 Latchkey 用户名",
+    };
+    Email {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text: render(&UsernameText {
+            lang,
+            username,
+            login_link,
+        }),
+        html: render(&UsernameHtml {
+            lang,
+            subject,
+            username,
+            login_link,
+        }),
+    }
+}
+
+/// An SMS passcode: one short line, as a text message should be.
+pub fn sms_passcode(lang: Language, code: &str, minutes: i64, purpose_reset: bool) -> String {
+    match (lang, purpose_reset) {
+        (Language::English, true) => format!("Latchkey: {code} is your password reset passcode. It works for {minutes} minutes. Ignore this if you did not ask for it."),
+        (Language::English, false) => format!("Latchkey: {code} is the passcode that confirms this phone number. It works for {minutes} minutes."),
+        (Language::SimplifiedChinese, true) => format!("【Latchkey】您的密码重设验证码是 {code}，{minutes} 分钟内有效。如非本人操作，请忽略。"),
+        (Language::SimplifiedChinese, false) => format!("【Latchkey】您的手机号验证码是 {code}，{minutes} 分钟内有效。"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,42 +1,126 @@
-//! How a message leaves: SMTP when configured, otherwise an `.eml` file in `data/outbox/`.
+//! How a message leaves: e-mail over SMTP when configured, SMS through the webhook when
+//! configured, otherwise a file in `data/outbox/` for each.
 
 use crate::server::store::outbox::QueuedMessage;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::{Path, PathBuf};
 
-pub enum Transport {
+/// Where e-mail and text messages go.
+pub struct Transport {
+    mail: MailRoute,
+    sms: SmsRoute,
+}
+
+enum MailRoute {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// One `.eml` file per message: the zero-configuration default, and what a person
     /// trying Latchkey out can open with any mail program.
     Directory(PathBuf),
 }
 
+enum SmsRoute {
+    /// POST `{"to", "body"}` as JSON to the operator's SMS gateway.
+    Webhook {
+        client: reqwest::Client,
+        url: String,
+    },
+    /// One `.txt` file per message in the outbox directory.
+    Directory(PathBuf),
+}
+
 impl Transport {
+    pub fn new(
+        smtp_url: Option<&str>,
+        sms_webhook_url: Option<&str>,
+        outbox_dir: &Path,
+    ) -> Result<Self, String> {
+        let mail = MailRoute::new(smtp_url, outbox_dir)?;
+        let sms = match sms_webhook_url {
+            Some(url) => {
+                reqwest::Url::parse(url)
+                    .map_err(|e| format!("LATCHKEY_SMS_WEBHOOK_URL is not a URL: {e}"))?;
+                let client = reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(15))
+                    .build()
+                    .map_err(|e| format!("SMS webhook client: {e}"))?;
+                SmsRoute::Webhook {
+                    client,
+                    url: url.to_owned(),
+                }
+            }
+            None => {
+                std::fs::create_dir_all(outbox_dir)
+                    .map_err(|e| format!("cannot create {}: {e}", outbox_dir.display()))?;
+                SmsRoute::Directory(outbox_dir.to_owned())
+            }
+        };
+        Ok(Self { mail, sms })
+    }
+
+    pub async fn send(&self, from: &Mailbox, message: &QueuedMessage) -> Result<(), String> {
+        if message.channel == "sms" {
+            self.sms.send(message).await
+        } else {
+            self.mail.send(from, message).await
+        }
+    }
+}
+
+impl SmsRoute {
+    async fn send(&self, message: &QueuedMessage) -> Result<(), String> {
+        match self {
+            SmsRoute::Webhook { client, url } => {
+                let response = client
+                    .post(url)
+                    .json(
+                        &serde_json::json!({ "to": message.recipient, "body": message.body_text }),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| format!("SMS webhook: {e}"))?;
+                if response.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("SMS webhook answered {}", response.status()))
+                }
+            }
+            SmsRoute::Directory(dir) => {
+                let name = format!("{:010}-sms.txt", message.id);
+                let text = format!("To: {}\n\n{}\n", message.recipient, message.body_text);
+                write_atomically(dir, &name, text.as_bytes())
+                    .await
+                    .map_err(|e| format!("writing {name}: {e}"))
+            }
+        }
+    }
+}
+
+impl MailRoute {
     /// `smtp_url` as lettre understands it: `smtp://host:25`, `smtp://host:587?tls=required`
     /// (STARTTLS), `smtps://user:pass@host:465` (TLS).
-    pub fn new(smtp_url: Option<&str>, outbox_dir: &Path) -> Result<Self, String> {
+    fn new(smtp_url: Option<&str>, outbox_dir: &Path) -> Result<Self, String> {
         match smtp_url {
             Some(url) => AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                .map(|builder| Transport::Smtp(builder.build()))
+                .map(|builder| MailRoute::Smtp(builder.build()))
                 .map_err(|e| format!("LATCHKEY_SMTP_URL is not usable: {e}")),
             None => {
                 std::fs::create_dir_all(outbox_dir)
                     .map_err(|e| format!("cannot create {}: {e}", outbox_dir.display()))?;
-                Ok(Transport::Directory(outbox_dir.to_owned()))
+                Ok(MailRoute::Directory(outbox_dir.to_owned()))
             }
         }
     }
 
-    pub async fn send(&self, from: &Mailbox, message: &QueuedMessage) -> Result<(), String> {
+    async fn send(&self, from: &Mailbox, message: &QueuedMessage) -> Result<(), String> {
         let email = build_email(from, message)?;
         match self {
-            Transport::Smtp(mailer) => mailer
+            MailRoute::Smtp(mailer) => mailer
                 .send(email)
                 .await
                 .map(|_| ())
                 .map_err(|e| format!("SMTP: {e}")),
-            Transport::Directory(dir) => {
+            MailRoute::Directory(dir) => {
                 let name = format!("{:010}-email.eml", message.id);
                 write_atomically(dir, &name, &email.formatted())
                     .await

@@ -1,7 +1,9 @@
 //! The REST surfaces, one module per API document (SPEC §3–5). Each handler parses its input,
 //! calls a service, and maps the result into that surface's envelope.
 
+pub mod authing;
 pub mod body;
+pub mod tangerine;
 pub mod temporal;
 
 use crate::server::request_id::RequestId;
@@ -17,6 +19,8 @@ use axum::Router;
 /// Every REST route, plus JSON answers for unknown paths under `/v2` and `/api`.
 pub fn router() -> Router<AppState> {
     temporal::router()
+        .merge(authing::router())
+        .merge(tangerine::router())
         .route("/v2/{*rest}", any(unknown_route))
         .route("/api/{*rest}", any(unknown_route))
         .layer(axum::middleware::from_fn(json_errors))

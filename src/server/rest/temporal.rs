@@ -10,7 +10,7 @@ use crate::server::crypto::session_token::IssuedToken;
 use crate::server::request_id::Meta;
 use crate::server::services::accounts::{self, Account, Registration};
 use crate::server::services::ServiceError;
-use crate::server::services::{password, plan, verification};
+use crate::server::services::{password, plan, recovery, verification};
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -37,6 +37,8 @@ pub fn router() -> Router<AppState> {
             get(verify_email),
         )
         .route("/v2/account/email/verify/resend", post(resend_verification))
+        .route("/v2/forgot/username", post(forgot_username))
+        .route("/v2/forgot/password", post(forgot_password))
 }
 
 /// The seed's wording for every failed sign-in.
@@ -88,6 +90,9 @@ fn service_failure(error: ServiceError) -> Response {
             );
             return response;
         }
+        recovery @ (ServiceError::PasscodeInvalid
+        | ServiceError::PasscodeBurned
+        | ServiceError::ResetTokenInvalid) => (StatusCode::BAD_REQUEST, recovery.to_string()),
         ServiceError::LinkInvalid => (
             StatusCode::BAD_REQUEST,
             "this verification link is invalid, has been used, or has expired".to_owned(),
@@ -377,6 +382,54 @@ async fn resend_verification(
     };
     match verification::resend(&state, &account, &meta).await {
         Ok(()) => ok(json!("a new verification link is on its way")),
+        Err(e) => service_failure(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ForgotForm {
+    email_address: Option<String>,
+}
+
+/// The same words whether or not the address belongs to anyone.
+const USERNAME_SENT: &str = "if that address belongs to an account with a verified e-mail address, its username is on its way there";
+const RESET_SENT: &str =
+    "if that address belongs to an account, a passcode and a reset link are on their way there";
+
+async fn forgot_username(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: Result<FormOrJson<ForgotForm>, BodyError>,
+) -> Response {
+    let FormOrJson(form) = match body {
+        Ok(form) => form,
+        Err(e) => return bad_body(e),
+    };
+    let email = match required(form.email_address, "email_address") {
+        Ok(email) => email,
+        Err(message) => return envelope(StatusCode::BAD_REQUEST, Value::String(message)),
+    };
+    match recovery::remind_username(&state, &email, &meta).await {
+        Ok(()) => ok(json!(USERNAME_SENT)),
+        Err(e) => service_failure(e),
+    }
+}
+
+async fn forgot_password(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: Result<FormOrJson<ForgotForm>, BodyError>,
+) -> Response {
+    let FormOrJson(form) = match body {
+        Ok(form) => form,
+        Err(e) => return bad_body(e),
+    };
+    let email = match required(form.email_address, "email_address") {
+        Ok(email) => email,
+        Err(message) => return envelope(StatusCode::BAD_REQUEST, Value::String(message)),
+    };
+    match recovery::request_by_email(&state, &email, &meta).await {
+        Ok(()) => ok(json!(RESET_SENT)),
         Err(e) => service_failure(e),
     }
 }

@@ -5,6 +5,7 @@ use crate::domain::{Credits, Email, Invalid, LoginIdentifier, NewPassword, Usern
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::delivery::messages::Language;
 use crate::server::state::AppState;
+use crate::server::store;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::users::{self, AccountRow, Conflict, InsertError, NewAccount};
 
@@ -15,6 +16,9 @@ pub struct Account {
     pub username: String,
     pub email: String,
     pub email_verified: bool,
+    /// E.164 form, when a number was added.
+    pub phone: Option<String>,
+    pub phone_verified: bool,
     pub paid: bool,
     pub credits: Credits,
     pub account_enabled: bool,
@@ -34,6 +38,11 @@ impl From<AccountRow> for Account {
             username: row.username,
             email: row.email,
             email_verified: row.email_verified,
+            phone: match (&row.phone_country_code, &row.phone_number) {
+                (Some(code), Some(number)) => Some(format!("+{code}{number}")),
+                _ => None,
+            },
+            phone_verified: row.phone_verified,
             paid: row.plan == "paid",
             credits: Credits::from_micro(row.credits_micro),
             account_enabled: row.account_enabled,
@@ -76,7 +85,7 @@ pub async fn register(
     let password_hash = state.hasher.hash(password.expose()).await?;
     let now = crate::server::store::now();
     let language = Language::from_tag(meta.language.as_deref().unwrap_or("en"));
-    let mut tx = state.db.begin().await?;
+    let mut tx = store::begin_write(&state.db).await?;
     let inserted = users::insert(
         &mut *tx,
         NewAccount {

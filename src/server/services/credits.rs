@@ -3,7 +3,7 @@
 use super::ServiceError;
 use crate::domain::{Credits, Invalid};
 use crate::server::store::audit::{self, Event, RequestMeta};
-use crate::server::store::users;
+use crate::server::store::{self, users};
 use sqlx::SqlitePool;
 
 /// Adds `delta` (negative deducts) to an account's credits atomically and audits it. Returns
@@ -14,7 +14,7 @@ pub async fn adjust(
     delta: Credits,
     meta: &RequestMeta,
 ) -> Result<Credits, ServiceError> {
-    let mut tx = db.begin().await?;
+    let mut tx = store::begin_write(db).await?;
     let Some((user_id, balance)) = users::adjust_credits(&mut *tx, username, delta.micro()).await?
     else {
         return Err(match users::find_by_username(&mut *tx, username).await? {

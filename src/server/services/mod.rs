@@ -5,7 +5,9 @@
 pub mod accounts;
 pub mod credits;
 pub mod password;
+pub mod phone;
 pub mod plan;
+pub mod recovery;
 pub mod verification;
 
 use crate::domain::Invalid;
@@ -36,6 +38,15 @@ pub enum ServiceError {
     /// A link or token that is unknown, used, expired, or for another account or address.
     #[error("this link is invalid, has been used, or has expired")]
     LinkInvalid,
+    /// A passcode that is wrong, expired, used, or was never sent (apiCode 2001).
+    #[error("the passcode is wrong or has expired")]
+    PasscodeInvalid,
+    /// Five wrong tries burned the code (apiCode 2002).
+    #[error("too many wrong passcodes; ask for a new one")]
+    PasscodeBurned,
+    /// A password reset token that is unknown, used or expired (apiCode 2030).
+    #[error("the password reset token is invalid, used or expired")]
+    ResetTokenInvalid,
     /// Something on our side broke. The detail is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),

@@ -43,7 +43,7 @@ pub async fn change(
     }
     let new_hash = state.hasher.hash(new.expose()).await?;
 
-    let mut tx = state.db.begin().await?;
+    let mut tx = store::begin_write(&state.db).await?;
     let Some(version) =
         users::replace_password(&mut *tx, account.id, account.token_version, &new_hash).await?
     else {

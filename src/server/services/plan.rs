@@ -12,7 +12,7 @@ pub async fn upgrade(
     account: &Account,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = store::begin_write(&state.db).await?;
     if !users::upgrade_to_paid(&mut *tx, account.id).await? {
         // Say why from the current row, not the (possibly older) one the caller holds.
         let current = users::find_by_id(&mut *tx, account.id)

@@ -71,7 +71,7 @@ pub async fn resend(
         ));
     }
     let now = store::unix_now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = store::begin_write(&state.db).await?;
     if verifications::issued_since(&mut *tx, account.id, now - RESEND_GAP_SECONDS).await? > 0 {
         return Err(ServiceError::RateLimited {
             retry_after: RESEND_GAP_SECONDS,
@@ -100,7 +100,7 @@ pub async fn verify(
     token: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = store::begin_write(&state.db).await?;
     let consumed = verifications::consume(
         &mut *tx,
         &link_token::digest(token),

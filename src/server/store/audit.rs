@@ -15,6 +15,10 @@ pub enum Event {
     PasswordChanged,
     Upgraded,
     CreditsAdjusted,
+    PasswordReset,
+    PhoneVerified,
+    ResetRequested,
+    UsernameReminded,
 }
 
 impl Event {
@@ -30,6 +34,10 @@ impl Event {
             Event::PasswordChanged => "password.changed",
             Event::Upgraded => "plan.upgraded",
             Event::CreditsAdjusted => "credits.adjusted",
+            Event::PasswordReset => "password.reset",
+            Event::PhoneVerified => "phone.verified",
+            Event::ResetRequested => "password.reset_requested",
+            Event::UsernameReminded => "username.reminded",
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod outbox;
+pub mod recovery;
 pub mod users;
 pub mod verifications;
 
@@ -30,6 +31,15 @@ pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
         .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
     Ok(pool)
+}
+
+/// Starts a transaction that will write. `BEGIN IMMEDIATE` takes SQLite's write lock at once
+/// (waiting up to the busy timeout); a plain deferred transaction that reads first and writes
+/// later fails outright with SQLITE_BUSY when another connection wrote in between.
+pub async fn begin_write(
+    db: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    db.begin_with("BEGIN IMMEDIATE").await
 }
 
 /// Seconds since the Unix epoch, for expiry and scheduling columns.

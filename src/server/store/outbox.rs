@@ -34,6 +34,24 @@ pub async fn enqueue_email<'e>(
     .await
 }
 
+/// Queues a text message, like [`enqueue_email`].
+pub async fn enqueue_sms<'e>(
+    db: impl SqliteExecutor<'e>,
+    to: &str,
+    body: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO outbox (channel, recipient, body_text, created_at, next_attempt_at) \
+         VALUES ('sms', ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(to)
+    .bind(body)
+    .bind(super::now())
+    .bind(super::unix_now())
+    .fetch_one(db)
+    .await
+}
+
 /// Unsent messages whose time has come, oldest first.
 pub async fn due(db: &SqlitePool, now: i64, limit: i64) -> Result<Vec<QueuedMessage>, sqlx::Error> {
     sqlx::query_as(

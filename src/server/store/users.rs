@@ -223,3 +223,86 @@ pub async fn find_by_username<'e>(
         .fetch_optional(db)
         .await
 }
+
+pub async fn find_by_email_key<'e>(
+    db: impl SqliteExecutor<'e>,
+    email_key: &str,
+) -> Result<Option<AccountRow>, sqlx::Error> {
+    let sql =
+        format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE email_key = ? AND deleted_at IS NULL");
+    sqlx::query_as::<_, AccountRow>(&sql)
+        .bind(email_key)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn find_by_phone<'e>(
+    db: impl SqliteExecutor<'e>,
+    e164: &str,
+) -> Result<Option<AccountRow>, sqlx::Error> {
+    let sql =
+        format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE phone_e164 = ? AND deleted_at IS NULL");
+    sqlx::query_as::<_, AccountRow>(&sql)
+        .bind(e164)
+        .fetch_optional(db)
+        .await
+}
+
+/// Sets a new password after a reset and revokes every token (the version moves on).
+pub async fn reset_password<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: i64,
+    new_hash: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? \
+         WHERE id = ? AND deleted_at IS NULL RETURNING token_version",
+    )
+    .bind(new_hash)
+    .bind(super::now())
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Records a phone number (unverified). `Ok(false)` when another account has it.
+pub async fn set_phone<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: i64,
+    country_code: &str,
+    number: &str,
+    e164: &str,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE users SET phone_country_code = ?, phone_number = ?, phone_e164 = ?, phone_verified = 0, updated_at = ? \
+         WHERE id = ?",
+    )
+    .bind(country_code)
+    .bind(number)
+    .bind(e164)
+    .bind(super::now())
+    .bind(id)
+    .execute(db)
+    .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn mark_phone_verified<'e>(
+    db: impl SqliteExecutor<'e>,
+    id: i64,
+    e164: &str,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE users SET phone_verified = 1, updated_at = ? WHERE id = ? AND phone_e164 = ?",
+    )
+    .bind(super::now())
+    .bind(id)
+    .bind(e164)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}

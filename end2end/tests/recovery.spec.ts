@@ -1,0 +1,213 @@
+import JSEncrypt from "jsencrypt";
+import { sm2 } from "sm-crypto";
+import {
+  test,
+  expect,
+  hydrated,
+  register,
+  logIn,
+  uniqueName,
+  uniquePhone,
+  linkFromMail,
+  passcodeFromMail,
+  passcodeFromSms,
+  VERIFY_LINK,
+  RESET_LINK,
+  PASSWORD,
+} from "./fixtures";
+
+const NEW_PASSWORD = "a brand new passphrase";
+
+test.describe("REST clients encrypting as Authing's SDKs do", () => {
+  /** Register over REST and take a reset token by e-mail passcode. */
+  async function resetToken(request: any, name: string): Promise<string> {
+    const email = `${name}@example.com`;
+    const registered = await request.post("/v2/auth/register", {
+      form: { username: name, password: PASSWORD, email_address: email },
+    });
+    expect(registered.status()).toBe(200);
+    const sent = await request.post("/api/v3/send-email", {
+      data: { channel: "CHANNEL_RESET_PASSWORD", email },
+    });
+    expect((await sent.json()).apiCode).toBe(0);
+    const passCode = await passcodeFromMail(email);
+    const verified = await request.post("/api/v3/verify-reset-password-request", {
+      data: { verifyMethod: "EMAIL_PASSCODE", emailPassCodePayload: { email, passCode } },
+    });
+    const body = await verified.json();
+    expect(body.data.tokenExpiresIn).toBe(900);
+    return body.data.passwordResetToken;
+  }
+
+  async function keys(request: any) {
+    const system = await (await request.get("/api/v3/system")).json();
+    return { rsa: system.data.rsa.publicKey as string, sm2: system.data.sm2.publicKey as string };
+  }
+
+  test("RSA with jsencrypt", async ({ request }) => {
+    const name = uniqueName("jsencrypt");
+    const token = await resetToken(request, name);
+    const encryptor = new JSEncrypt();
+    encryptor.setPublicKey((await keys(request)).rsa);
+    const password = encryptor.encrypt(NEW_PASSWORD);
+    expect(password).toBeTruthy();
+    const reset = await request.post("/api/v3/reset-password", {
+      data: { password, passwordResetToken: token, passwordEncryptType: "rsa" },
+    });
+    expect(await reset.json()).toMatchObject({ statusCode: 200, apiCode: 0, data: { success: true } });
+    const login = await request.post("/v2/auth/login", {
+      headers: { "content-type": "text/plain" },
+      data: JSON.stringify({ username: name, password: NEW_PASSWORD }),
+    });
+    expect(login.status()).toBe(200);
+  });
+
+  test("SM2 with sm-crypto, cipher mode 1 (C1C3C2)", async ({ request }) => {
+    const name = uniqueName("smcrypto");
+    const token = await resetToken(request, name);
+    const password = sm2.doEncrypt("国密 passphrase", (await keys(request)).sm2, 1);
+    const reset = await request.post("/api/v3/reset-password", {
+      data: { password, passwordResetToken: token, passwordEncryptType: "sm2" },
+    });
+    expect(await reset.json()).toMatchObject({ statusCode: 200, apiCode: 0, data: { success: true } });
+    const login = await request.post("/v2/auth/login", {
+      headers: { "content-type": "text/plain" },
+      data: JSON.stringify({ username: name, password: "国密 passphrase" }),
+    });
+    expect(login.status()).toBe(200);
+  });
+});
+
+for (const javaScriptEnabled of [true, false]) {
+  test.describe(javaScriptEnabled ? "with JavaScript" : "without JavaScript", () => {
+    test.use({ javaScriptEnabled });
+
+    test("forgot password by e-mail passcode, then sign in", async ({ page }) => {
+      const name = uniqueName(javaScriptEnabled ? "forgot" : "forgot-nojs");
+      const email = `${name}@example.com`;
+      await register(page, name, email);
+      await expect(page).toHaveURL(/\/account$/);
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await expect(page).toHaveURL(/\/login$/);
+
+      await page.getByRole("link", { name: "Forgot your password?" }).click();
+      await expect(page).toHaveURL(/\/forgot\/password$/);
+      if (javaScriptEnabled) await hydrated(page);
+      await page.getByLabel("E-mail address, or phone number").fill(email);
+      await page.getByRole("button", { name: "Send the passcode" }).click();
+      await expect(page).toHaveURL(/\/forgot\/password\?via=email&to=/);
+      // The wizard keeps its step across a reload.
+      await page.reload();
+      await expect(page.getByLabel("Passcode")).toBeVisible();
+
+      await page.getByLabel("Passcode").fill(await passcodeFromMail(email));
+      await page.getByRole("button", { name: "Continue" }).click();
+      await expect(page).toHaveURL(/\/forgot\/password\?token=/);
+      await page.reload();
+      await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
+      await page.getByLabel("New password, again").fill(NEW_PASSWORD);
+      await page.getByRole("button", { name: "Set the new password" }).click();
+      await expect(page).toHaveURL(/\/login\?notice=password-reset$/);
+      await expect(page.getByRole("status")).toHaveText("Your password is reset. Sign in with the new one.");
+
+      await logIn(page, name, PASSWORD);
+      await expect(page.locator(".form-alert")).toHaveText("Incorrect username, e-mail address or password.");
+      await logIn(page, email, NEW_PASSWORD);
+      await expect(page).toHaveURL(/\/account$/);
+    });
+
+    test("forgot password by the link in the mail, then sign in", async ({ page }) => {
+      const name = uniqueName(javaScriptEnabled ? "link" : "link-nojs");
+      const email = `${name}@example.com`;
+      await register(page, name, email);
+      await expect(page).toHaveURL(/\/account$/);
+      await page.getByRole("button", { name: "Sign out" }).click();
+
+      await page.goto("/forgot/password");
+      await page.getByLabel("E-mail address, or phone number").fill(email);
+      await page.getByRole("button", { name: "Send the passcode" }).click();
+      await expect(page).toHaveURL(/\/forgot\/password\?via=email/);
+
+      await page.goto(await linkFromMail(email, RESET_LINK));
+      if (javaScriptEnabled) await hydrated(page);
+      await page.getByRole("button", { name: "Continue" }).click();
+      await expect(page).toHaveURL(/\/forgot\/password\?token=/);
+      await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
+      await page.getByLabel("New password, again").fill(NEW_PASSWORD);
+      await page.getByRole("button", { name: "Set the new password" }).click();
+      await expect(page).toHaveURL(/\/login\?notice=password-reset$/);
+      await logIn(page, name, NEW_PASSWORD);
+      await expect(page).toHaveURL(/\/account$/);
+    });
+  });
+}
+
+test("a wrong passcode is marked on its field", async ({ page }) => {
+  await page.goto("/forgot/password?via=email&to=nobody%40example.com");
+  await hydrated(page);
+  await page.getByLabel("Passcode").fill("000000");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.locator("#code-error")).toHaveText("That passcode is wrong or has expired.");
+});
+
+test("forgot password by text message to a confirmed phone, then sign in", async ({ page }) => {
+  const name = uniqueName("phone");
+  const email = `${name}@example.com`;
+  const national = uniquePhone();
+  const e164 = `+86${national}`;
+  await register(page, name, email);
+  await expect(page).toHaveURL(/\/account$/);
+  await hydrated(page);
+
+  // Add and confirm the phone on the account page.
+  await page.getByText("Add a phone number").click();
+  await page.getByLabel("Phone number").fill(national);
+  await page.getByRole("button", { name: "Text me a passcode" }).click();
+  await expect(page).toHaveURL(/notice=phone-code-sent/);
+  await expect(page.getByTestId("phone-status")).toHaveText("not verified");
+  await page.getByLabel("Passcode from the text message").fill(await passcodeFromSms(e164, 1));
+  await page.getByRole("button", { name: "Confirm phone number" }).click();
+  await expect(page).toHaveURL(/notice=phone-verified/);
+  await expect(page.getByTestId("phone-status")).toHaveText("verified");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+
+  await page.goto("/forgot/password");
+  await hydrated(page);
+  await page.getByLabel("Text message").check();
+  await page.getByLabel("E-mail address, or phone number").fill(national);
+  await page.getByRole("button", { name: "Send the passcode" }).click();
+  await expect(page).toHaveURL(/via=phone/);
+  await page.getByLabel("Passcode").fill(await passcodeFromSms(e164, 2));
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page).toHaveURL(/\/forgot\/password\?token=/);
+  await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
+  await page.getByLabel("New password, again").fill(NEW_PASSWORD);
+  await page.getByRole("button", { name: "Set the new password" }).click();
+  await expect(page).toHaveURL(/\/login\?notice=password-reset$/);
+  await logIn(page, name, NEW_PASSWORD);
+  await expect(page).toHaveURL(/\/account$/);
+});
+
+test("forgot username mails it to a verified address", async ({ page }) => {
+  const name = uniqueName("whoami");
+  const email = `${name}@example.com`;
+  await register(page, name, email);
+  await expect(page).toHaveURL(/\/account$/);
+  await page.goto(await linkFromMail(email, VERIFY_LINK));
+  await page.getByRole("button", { name: "Verify my e-mail address" }).click();
+  await expect(page).toHaveURL(/\/email-verified$/);
+  await page.goto("/account");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+
+  await page.getByRole("link", { name: "Forgot your username?" }).click();
+  await hydrated(page);
+  await page.getByLabel("E-mail address").fill(email.toUpperCase());
+  await page.getByRole("button", { name: "Mail me my username" }).click();
+  await expect(page.getByRole("status")).toContainText("the username is on its way");
+  const remembered = await linkFromMail(email, new RegExp(`^\\s{4}(${name})\\s*$`, "m"));
+  expect(remembered.trim()).toBe(name);
+  await logIn(page, remembered.trim());
+  await expect(page).toHaveURL(/\/account$/);
+});

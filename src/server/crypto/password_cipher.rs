@@ -1,0 +1,232 @@
+//! Passwords sent encrypted, the way Authing's browser SDKs send them (SPEC §4):
+//! RSA PKCS#1 v1.5 (base64) or SM2 in C1C3C2 mode (lower-case hex, C1 without its `04`).
+//! Both key pairs are generated on first start and kept in the data directory.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use rand::RngCore;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::{Pkcs1v15Encrypt, RsaPrivateKey};
+use sm2::elliptic_curve::sec1::ToSec1Point;
+use sm2::pke::{DecryptingKey, Mode};
+use std::io;
+use std::path::Path;
+
+const RSA_BITS: usize = 2048;
+const RSA_FILE: &str = "rsa_private.pem";
+const SM2_FILE: &str = "sm2_private.hex";
+
+/// How the `password` field of a reset request is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encryption {
+    None,
+    Rsa,
+    Sm2,
+}
+
+impl Encryption {
+    /// `none`, `rsa`, `sm2` (any case); absent means `none`.
+    pub fn parse(value: Option<&str>) -> Option<Self> {
+        match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("none") => Some(Encryption::None),
+            Some("rsa") => Some(Encryption::Rsa),
+            Some("sm2") => Some(Encryption::Sm2),
+            Some(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the password could not be decrypted")]
+pub struct DecryptError;
+
+pub struct PasswordCiphers {
+    rsa: RsaPrivateKey,
+    rsa_public_pem: String,
+    sm2: DecryptingKey,
+    sm2_public_hex: String,
+}
+
+impl PasswordCiphers {
+    pub fn load_or_create(data_dir: &Path) -> io::Result<Self> {
+        let rsa = load_or_create_rsa(&data_dir.join(RSA_FILE))?;
+        let rsa_public_pem = rsa
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(io::Error::other)?;
+        let sm2_secret = load_or_create_sm2(&data_dir.join(SM2_FILE))?;
+        // Uncompressed `04‖X‖Y` in hex, the form sm-crypto takes.
+        let sm2_public_hex = hex::encode(sm2_secret.public_key().to_sec1_point(false).as_bytes());
+        Ok(Self {
+            rsa,
+            rsa_public_pem,
+            sm2: DecryptingKey::new_with_mode(sm2_secret.to_nonzero_scalar(), Mode::C1C3C2),
+            sm2_public_hex,
+        })
+    }
+
+    /// SubjectPublicKeyInfo PEM, as `/api/v3/system` publishes it.
+    pub fn rsa_public_pem(&self) -> &str {
+        &self.rsa_public_pem
+    }
+
+    pub fn sm2_public_hex(&self) -> &str {
+        &self.sm2_public_hex
+    }
+
+    /// The plain password from what the client sent.
+    pub fn decrypt(&self, encryption: Encryption, sent: &str) -> Result<String, DecryptError> {
+        let bytes = match encryption {
+            Encryption::None => return Ok(sent.to_owned()),
+            Encryption::Rsa => {
+                let ciphertext = STANDARD.decode(sent.trim()).map_err(|_| DecryptError)?;
+                self.rsa
+                    .decrypt(Pkcs1v15Encrypt, &ciphertext)
+                    .map_err(|_| DecryptError)?
+            }
+            Encryption::Sm2 => {
+                let mut ciphertext = hex::decode(sent.trim()).map_err(|_| DecryptError)?;
+                // sm-crypto leaves out the point's `04` tag; accept it either way.
+                if ciphertext.first() != Some(&0x04) {
+                    ciphertext.insert(0, 0x04);
+                }
+                self.sm2.decrypt(&ciphertext).map_err(|_| DecryptError)?
+            }
+        };
+        String::from_utf8(bytes).map_err(|_| DecryptError)
+    }
+}
+
+fn load_or_create_rsa(path: &Path) -> io::Result<RsaPrivateKey> {
+    match std::fs::read_to_string(path) {
+        Ok(pem) => RsaPrivateKey::from_pkcs8_pem(&pem).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let key =
+                RsaPrivateKey::new(&mut rand::rngs::OsRng, RSA_BITS).map_err(io::Error::other)?;
+            let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(io::Error::other)?;
+            super::secrets::write_new_private_file(path, pem.as_bytes())?;
+            Ok(key)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn load_or_create_sm2(path: &Path) -> io::Result<sm2::SecretKey> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => hex::decode(text.trim())
+            .ok()
+            .and_then(|bytes| sm2::SecretKey::from_slice(&bytes).ok())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{} is not an SM2 key", path.display()),
+                )
+            }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // Random bytes until they form a valid scalar (all but a 2^-128 sliver do).
+            let key = loop {
+                let mut bytes = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut bytes);
+                if let Ok(key) = sm2::SecretKey::from_slice(&bytes) {
+                    break key;
+                }
+            };
+            super::secrets::write_new_private_file(path, hex::encode(key.to_bytes()).as_bytes())?;
+            Ok(key)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::RsaPublicKey;
+    use sm2::elliptic_curve::common::getrandom::SysRng;
+    use sm2::pke::EncryptingKey;
+
+    fn ciphers() -> (tempfile::TempDir, PasswordCiphers) {
+        let dir = tempfile::tempdir().unwrap();
+        let ciphers = PasswordCiphers::load_or_create(dir.path()).unwrap();
+        (dir, ciphers)
+    }
+
+    #[test]
+    fn keys_are_made_once_and_reloaded() {
+        let (dir, first) = ciphers();
+        let again = PasswordCiphers::load_or_create(dir.path()).unwrap();
+        assert_eq!(first.rsa_public_pem(), again.rsa_public_pem());
+        assert_eq!(first.sm2_public_hex(), again.sm2_public_hex());
+        assert!(first
+            .rsa_public_pem()
+            .starts_with("-----BEGIN PUBLIC KEY-----"));
+        assert!(first.sm2_public_hex().starts_with("04"));
+        assert_eq!(first.sm2_public_hex().len(), 130);
+    }
+
+    #[test]
+    fn rsa_pkcs1_v15_base64_decrypts() {
+        let (_dir, ciphers) = ciphers();
+        let public = RsaPublicKey::from_public_key_pem(ciphers.rsa_public_pem()).unwrap();
+        let sealed = public
+            .encrypt(
+                &mut rand::rngs::OsRng,
+                Pkcs1v15Encrypt,
+                "新密码 passphrase".as_bytes(),
+            )
+            .unwrap();
+        let sent = STANDARD.encode(sealed);
+        assert_eq!(
+            ciphers.decrypt(Encryption::Rsa, &sent).unwrap(),
+            "新密码 passphrase"
+        );
+    }
+
+    #[test]
+    fn sm2_c1c3c2_hex_decrypts_with_or_without_the_04_tag() {
+        let (_dir, ciphers) = ciphers();
+        let public_bytes = hex::decode(ciphers.sm2_public_hex()).unwrap();
+        let public = sm2::PublicKey::from_sec1_bytes(&public_bytes).unwrap();
+        let sealed = EncryptingKey::new_with_mode(public, Mode::C1C3C2)
+            .encrypt(&mut SysRng, "another passphrase".as_bytes())
+            .unwrap();
+        assert_eq!(sealed[0], 0x04);
+        let as_sm_crypto_sends = hex::encode(&sealed[1..]);
+        assert_eq!(
+            ciphers
+                .decrypt(Encryption::Sm2, &as_sm_crypto_sends)
+                .unwrap(),
+            "another passphrase"
+        );
+        assert_eq!(
+            ciphers
+                .decrypt(Encryption::Sm2, &hex::encode(&sealed))
+                .unwrap(),
+            "another passphrase"
+        );
+    }
+
+    #[test]
+    fn garbage_does_not_decrypt() {
+        let (_dir, ciphers) = ciphers();
+        for junk in ["", "not base64!", "AAAA", "deadbeef"] {
+            assert!(ciphers.decrypt(Encryption::Rsa, junk).is_err(), "{junk}");
+            assert!(ciphers.decrypt(Encryption::Sm2, junk).is_err(), "{junk}");
+        }
+        assert_eq!(ciphers.decrypt(Encryption::None, "plain").unwrap(), "plain");
+    }
+
+    #[test]
+    fn encryption_names_parse() {
+        assert_eq!(Encryption::parse(None), Some(Encryption::None));
+        assert_eq!(Encryption::parse(Some("RSA")), Some(Encryption::Rsa));
+        assert_eq!(Encryption::parse(Some("sm2")), Some(Encryption::Sm2));
+        assert_eq!(Encryption::parse(Some("aes")), None);
+    }
+}

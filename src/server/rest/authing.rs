@@ -1,0 +1,367 @@
+//! The Authing v3 surface (seeds 001 and 003, SPEC §4).
+//!
+//! Envelope `{"statusCode", "message", "apiCode", "requestId", "data"}`, HTTP status equal to
+//! `statusCode`, `apiCode` 0 on success. The request id is the one in `x-request-id` and in
+//! the server log.
+
+use super::body::{BodyError, FormOrJson};
+use crate::server::crypto::password_cipher::Encryption;
+use crate::server::request_id::Meta;
+use crate::server::services::recovery::{self, Destination};
+use crate::server::services::ServiceError;
+use crate::server::state::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v3/send-email", post(send_email))
+        .route("/api/v3/send-sms", post(send_sms))
+        .route(
+            "/api/v3/verify-reset-password-request",
+            post(verify_reset_request),
+        )
+        .route("/api/v3/reset-password", post(reset_password))
+        .route("/api/v3/system", get(system))
+}
+
+/// The documented apiCodes.
+mod api_code {
+    pub const OK: u32 = 0;
+    pub const PASSCODE_INVALID: u32 = 2001;
+    pub const PASSCODE_BURNED: u32 = 2002;
+    pub const UNDECRYPTABLE: u32 = 2016;
+    pub const PASSWORD_POLICY: u32 = 2029;
+    pub const RESET_TOKEN_INVALID: u32 = 2030;
+    pub const MALFORMED: u32 = 1400;
+    pub const RATE_LIMITED: u32 = 1429;
+}
+
+const RESET_CHANNEL: &str = "CHANNEL_RESET_PASSWORD";
+
+fn envelope(
+    status: StatusCode,
+    api_code: u32,
+    message: &str,
+    data: Value,
+    request_id: Option<&str>,
+) -> Response {
+    (
+        status,
+        Json(json!({
+            "statusCode": status.as_u16(),
+            "message": message,
+            "apiCode": api_code,
+            "requestId": request_id,
+            "data": data,
+        })),
+    )
+        .into_response()
+}
+
+fn success(data: Value, request_id: Option<&str>) -> Response {
+    envelope(StatusCode::OK, api_code::OK, "操作成功", data, request_id)
+}
+
+fn malformed(message: &str, request_id: Option<&str>) -> Response {
+    envelope(
+        StatusCode::BAD_REQUEST,
+        api_code::MALFORMED,
+        message,
+        Value::Null,
+        request_id,
+    )
+}
+
+fn bad_body(error: BodyError, request_id: Option<&str>) -> Response {
+    let status = error.status();
+    envelope(
+        status,
+        api_code::MALFORMED + u32::from(status.as_u16()) - 400,
+        &error.message(),
+        Value::Null,
+        request_id,
+    )
+}
+
+fn failure(error: ServiceError, request_id: Option<&str>) -> Response {
+    let (status, code, message) = match error {
+        ServiceError::Invalid(problems) => {
+            let message = problems
+                .iter()
+                .map(|p| p.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            // A refused new password has its own code; any other field is a malformed request.
+            let code = if problems.iter().any(|p| p.field == "password") {
+                api_code::PASSWORD_POLICY
+            } else {
+                api_code::MALFORMED
+            };
+            (StatusCode::BAD_REQUEST, code, message)
+        }
+        ServiceError::PasscodeInvalid => (
+            StatusCode::BAD_REQUEST,
+            api_code::PASSCODE_INVALID,
+            error.to_string(),
+        ),
+        ServiceError::PasscodeBurned => (
+            StatusCode::BAD_REQUEST,
+            api_code::PASSCODE_BURNED,
+            error.to_string(),
+        ),
+        ServiceError::ResetTokenInvalid => (
+            StatusCode::BAD_REQUEST,
+            api_code::RESET_TOKEN_INVALID,
+            error.to_string(),
+        ),
+        ServiceError::RateLimited { retry_after } => {
+            let mut response = envelope(
+                StatusCode::TOO_MANY_REQUESTS,
+                api_code::RATE_LIMITED,
+                &format!("too many requests; try again in {retry_after} seconds"),
+                Value::Null,
+                request_id,
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return response;
+        }
+        ServiceError::Internal(detail) => {
+            tracing::error!(%detail, "request failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                1500,
+                "internal server error".to_owned(),
+            )
+        }
+        other => (
+            StatusCode::BAD_REQUEST,
+            api_code::MALFORMED,
+            other.to_string(),
+        ),
+    };
+    envelope(status, code, &message, Value::Null, request_id)
+}
+
+/// Mainland China numbers may leave the country code out (seed 001).
+fn country_code_or_china(code: Option<&str>, number: &str) -> Option<String> {
+    match code.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => Some(code.to_owned()),
+        None if !number.trim().starts_with('+') => Some("86".to_owned()),
+        None => None,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SendEmail {
+    channel: Option<String>,
+    email: Option<String>,
+}
+
+async fn send_email(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: Result<FormOrJson<SendEmail>, BodyError>,
+) -> Response {
+    let id = meta.request_id.clone();
+    let id = id.as_deref();
+    let FormOrJson(body) = match body {
+        Ok(body) => body,
+        Err(e) => return bad_body(e, id),
+    };
+    if body.channel.as_deref() != Some(RESET_CHANNEL) {
+        return malformed("channel must be CHANNEL_RESET_PASSWORD", id);
+    }
+    let Some(email) = body.email.filter(|e| !e.trim().is_empty()) else {
+        return malformed("email is required", id);
+    };
+    match recovery::request_by_email(&state, &email, &meta).await {
+        Ok(()) => success(Value::Null, id),
+        Err(e) => failure(e, id),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SendSms {
+    channel: Option<String>,
+    phone_number: Option<String>,
+    phone_country_code: Option<String>,
+}
+
+async fn send_sms(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: Result<FormOrJson<SendSms>, BodyError>,
+) -> Response {
+    let id = meta.request_id.clone();
+    let id = id.as_deref();
+    let FormOrJson(body) = match body {
+        Ok(body) => body,
+        Err(e) => return bad_body(e, id),
+    };
+    if body.channel.as_deref() != Some(RESET_CHANNEL) {
+        return malformed("channel must be CHANNEL_RESET_PASSWORD", id);
+    }
+    let Some(number) = body.phone_number.filter(|n| !n.trim().is_empty()) else {
+        return malformed("phoneNumber is required", id);
+    };
+    let code = country_code_or_china(body.phone_country_code.as_deref(), &number);
+    match recovery::request_by_phone(&state, &number, code.as_deref(), &meta).await {
+        Ok(()) => success(Value::Null, id),
+        Err(e) => failure(e, id),
+    }
+}
+
+/// Either payload form: the nested ones of the current API, or seed 001's flat
+/// `resetPasswordPayload` carrying whichever fields apply.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PasscodePayload {
+    email: Option<String>,
+    phone_number: Option<String>,
+    phone_country_code: Option<String>,
+    pass_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyResetRequest {
+    verify_method: Option<String>,
+    email_pass_code_payload: Option<PasscodePayload>,
+    phone_pass_code_payload: Option<PasscodePayload>,
+    reset_password_payload: Option<PasscodePayload>,
+}
+
+async fn verify_reset_request(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: Result<FormOrJson<VerifyResetRequest>, BodyError>,
+) -> Response {
+    let id = meta.request_id.clone();
+    let id = id.as_deref();
+    let FormOrJson(body) = match body {
+        Ok(body) => body,
+        Err(e) => return bad_body(e, id),
+    };
+    let by_email = match body.verify_method.as_deref() {
+        Some("EMAIL_PASSCODE") => true,
+        Some("PHONE_PASSCODE") => false,
+        _ => return malformed("verifyMethod must be EMAIL_PASSCODE or PHONE_PASSCODE", id),
+    };
+    let nested = if by_email {
+        body.email_pass_code_payload
+    } else {
+        body.phone_pass_code_payload
+    };
+    let Some(payload) = nested.or(body.reset_password_payload) else {
+        return malformed(
+            if by_email {
+                "emailPassCodePayload is required"
+            } else {
+                "phonePassCodePayload is required"
+            },
+            id,
+        );
+    };
+    let Some(code) = payload.pass_code.filter(|c| !c.trim().is_empty()) else {
+        return malformed("passCode is required", id);
+    };
+    let country_code;
+    let destination = if by_email {
+        let Some(email) = payload.email.as_deref().filter(|e| !e.trim().is_empty()) else {
+            return malformed("email is required", id);
+        };
+        Destination::Email(email)
+    } else {
+        let Some(number) = payload
+            .phone_number
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+        else {
+            return malformed("phoneNumber is required", id);
+        };
+        country_code = country_code_or_china(payload.phone_country_code.as_deref(), number);
+        Destination::Phone {
+            number,
+            country_code: country_code.as_deref(),
+        }
+    };
+    match recovery::verify_passcode(&state, destination, &code).await {
+        Ok(grant) => success(
+            json!({ "passwordResetToken": grant.token, "tokenExpiresIn": grant.expires_in }),
+            id,
+        ),
+        Err(e) => failure(e, id),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResetPassword {
+    password: Option<String>,
+    password_reset_token: Option<String>,
+    password_encrypt_type: Option<String>,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: Result<FormOrJson<ResetPassword>, BodyError>,
+) -> Response {
+    let id = meta.request_id.clone();
+    let id = id.as_deref();
+    let FormOrJson(body) = match body {
+        Ok(body) => body,
+        Err(e) => return bad_body(e, id),
+    };
+    let Some(sent) = body.password.filter(|p| !p.is_empty()) else {
+        return malformed("password is required", id);
+    };
+    let Some(token) = body.password_reset_token.filter(|t| !t.trim().is_empty()) else {
+        return malformed("passwordResetToken is required", id);
+    };
+    let Some(encryption) = Encryption::parse(body.password_encrypt_type.as_deref()) else {
+        return malformed("passwordEncryptType must be none, rsa or sm2", id);
+    };
+    let Ok(password) = state.ciphers.decrypt(encryption, &sent) else {
+        return envelope(
+            StatusCode::BAD_REQUEST,
+            api_code::UNDECRYPTABLE,
+            "the password could not be decrypted",
+            Value::Null,
+            id,
+        );
+    };
+    match recovery::reset_password(&state, token.trim(), &password, &meta).await {
+        Ok(()) => success(json!({ "success": true }), id),
+        Err(e) => failure(e, id),
+    }
+}
+
+/// The public keys for password encryption, in `data` and, as Authing's mini-program SDK
+/// reads them, at the top level too.
+async fn system(State(state): State<AppState>, Meta(meta): Meta) -> Response {
+    let keys = json!({
+        "rsa": { "publicKey": state.ciphers.rsa_public_pem() },
+        "sm2": { "publicKey": state.ciphers.sm2_public_hex() },
+    });
+    let mut body = json!({
+        "statusCode": 200,
+        "message": "操作成功",
+        "apiCode": api_code::OK,
+        "requestId": meta.request_id,
+        "data": keys.clone(),
+    });
+    body["rsa"] = keys["rsa"].clone();
+    body["sm2"] = keys["sm2"].clone();
+    Json(body).into_response()
+}

@@ -1,0 +1,50 @@
+//! The Tangerine365 surface (seed 004, SPEC §5): `POST /auth/lostPassword`, also at the
+//! documented `//auth/lostPassword`.
+//!
+//! The answer is `200 {}` whatever was sent — the seed's own examples post an empty body —
+//! so it reveals nothing about accounts, limits, or what went wrong.
+
+use super::body::FormOrJson;
+use crate::server::request_id::Meta;
+use crate::server::services::recovery;
+use crate::server::state::AppState;
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/lostPassword", post(lost_password))
+        .route("//auth/lostPassword", post(lost_password))
+}
+
+#[derive(Deserialize)]
+struct LostPassword {
+    username: Option<String>,
+}
+
+async fn lost_password(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    body: Result<FormOrJson<LostPassword>, super::body::BodyError>,
+) -> Json<Value> {
+    let identifier = body
+        .ok()
+        .and_then(|FormOrJson(b)| b.username)
+        .unwrap_or_default();
+    let identifier = identifier.trim();
+    if !identifier.is_empty() {
+        // "such as email or username": an address goes the e-mail way.
+        let outcome = if identifier.contains('@') {
+            recovery::request_by_email(&state, identifier, &meta).await
+        } else {
+            recovery::request_by_username(&state, identifier, &meta).await
+        };
+        if let Err(e) = outcome {
+            tracing::debug!("lost password request not sent: {e}");
+        }
+    }
+    Json(json!({}))
+}

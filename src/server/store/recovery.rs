@@ -1,0 +1,197 @@
+//! The recovery tables: `passcodes`, `reset_tokens`, `send_log`.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+/// Sends to `destination` over `channel` since `since`.
+pub async fn sends_since<'e>(
+    db: impl SqliteExecutor<'e>,
+    channel: &str,
+    destination: &str,
+    since: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM send_log WHERE channel = ? AND destination = ? AND sent_at > ?",
+    )
+    .bind(channel)
+    .bind(destination)
+    .bind(since)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn log_send<'e>(
+    db: impl SqliteExecutor<'e>,
+    channel: &str,
+    destination: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO send_log (channel, destination, sent_at) VALUES (?, ?, ?)")
+        .bind(channel)
+        .bind(destination)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub struct NewPasscode<'a> {
+    pub channel: &'a str,
+    pub destination: &'a str,
+    pub purpose: &'a str,
+    pub user_id: i64,
+    pub code_mac: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+/// Stores a code, replacing any earlier one for the same destination and purpose.
+pub async fn put_passcode<'e>(
+    db: impl SqliteExecutor<'e>,
+    code: NewPasscode<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT OR REPLACE INTO passcodes \
+         (channel, destination, purpose, user_id, code_mac, created_at, expires_at, failed_tries) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+    )
+    .bind(code.channel)
+    .bind(code.destination)
+    .bind(code.purpose)
+    .bind(code.user_id)
+    .bind(code.code_mac)
+    .bind(code.now)
+    .bind(code.expires_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, FromRow)]
+pub struct StoredPasscode {
+    pub user_id: i64,
+    pub code_mac: String,
+    pub expires_at: i64,
+    pub failed_tries: i64,
+}
+
+pub async fn find_passcode<'e>(
+    db: impl SqliteExecutor<'e>,
+    channel: &str,
+    destination: &str,
+    purpose: &str,
+) -> Result<Option<StoredPasscode>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT user_id, code_mac, expires_at, failed_tries FROM passcodes \
+         WHERE channel = ? AND destination = ? AND purpose = ?",
+    )
+    .bind(channel)
+    .bind(destination)
+    .bind(purpose)
+    .fetch_optional(db)
+    .await
+}
+
+/// Claims one of a code's five tries before the guess is compared, in one statement, so that
+/// however many guesses arrive at once, no more than five are ever compared. `None` when
+/// there is no code or its tries are spent.
+pub async fn claim_try<'e>(
+    db: impl SqliteExecutor<'e>,
+    channel: &str,
+    destination: &str,
+    purpose: &str,
+    max_tries: i64,
+) -> Result<Option<StoredPasscode>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE passcodes SET failed_tries = failed_tries + 1 \
+         WHERE channel = ? AND destination = ? AND purpose = ? AND failed_tries < ? \
+         RETURNING user_id, code_mac, expires_at, failed_tries",
+    )
+    .bind(channel)
+    .bind(destination)
+    .bind(purpose)
+    .bind(max_tries)
+    .fetch_optional(db)
+    .await
+}
+
+/// Uses a code up (codes are single use).
+pub async fn delete_passcode<'e>(
+    db: impl SqliteExecutor<'e>,
+    channel: &str,
+    destination: &str,
+    purpose: &str,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("DELETE FROM passcodes WHERE channel = ? AND destination = ? AND purpose = ?")
+            .bind(channel)
+            .bind(destination)
+            .bind(purpose)
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete_passcodes_of<'e>(
+    db: impl SqliteExecutor<'e>,
+    user_id: i64,
+    purpose: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM passcodes WHERE user_id = ? AND purpose = ?")
+        .bind(user_id)
+        .bind(purpose)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_token<'e>(
+    db: impl SqliteExecutor<'e>,
+    digest: &str,
+    kind: &str,
+    user_id: i64,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO reset_tokens (token_hash, kind, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(digest)
+        .bind(kind)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Uses up an unexpired, unused token of `kind`; returns its account.
+pub async fn consume_token<'e>(
+    db: impl SqliteExecutor<'e>,
+    digest: &str,
+    kind: &str,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE reset_tokens SET used_at = ?1 \
+         WHERE token_hash = ?2 AND kind = ?3 AND used_at IS NULL AND expires_at > ?1 \
+         RETURNING user_id",
+    )
+    .bind(now)
+    .bind(digest)
+    .bind(kind)
+    .fetch_optional(db)
+    .await
+}
+
+/// Ends every outstanding link and reset token of an account.
+pub async fn revoke_tokens_of<'e>(
+    db: impl SqliteExecutor<'e>,
+    user_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE reset_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,652 @@
+//! Account recovery over HTTP: the Authing v3 and Temporal v2 recovery endpoints, the
+//! Tangerine lost-password endpoint, passcode rules, reset tokens, and RSA/SM2-encrypted
+//! passwords (seeds 000, 001, 003, 004; SPEC §2.10–2.11, §4, §5, §7).
+
+mod common;
+
+use base64::Engine;
+use common::{json, spawn_app, TestApp, PASSWORD};
+use latchkey::server::services::phone;
+use serde_json::{json, Value};
+
+const NEW_PASSWORD: &str = "a brand new passphrase";
+
+async fn send_email_code(app: &TestApp, email: &str) -> (u16, Value) {
+    json(
+        app.post_json(
+            "/api/v3/send-email",
+            json!({"channel": "CHANNEL_RESET_PASSWORD", "email": email}),
+        )
+        .await,
+    )
+    .await
+}
+
+async fn verify_email_code(app: &TestApp, email: &str, code: &str) -> (u16, Value) {
+    json(
+        app.post_json(
+            "/api/v3/verify-reset-password-request",
+            json!({"verifyMethod": "EMAIL_PASSCODE", "emailPassCodePayload": {"email": email, "passCode": code}}),
+        )
+        .await,
+    )
+    .await
+}
+
+async fn reset(app: &TestApp, token: &str, password: &str, encrypt: &str) -> (u16, Value) {
+    json(
+        app.post_json(
+            "/api/v3/reset-password",
+            json!({"password": password, "passwordResetToken": token, "passwordEncryptType": encrypt}),
+        )
+        .await,
+    )
+    .await
+}
+
+/// Steps 1 and 2 by e-mail; returns the reset token.
+async fn reset_token_for(app: &TestApp, email: &str) -> String {
+    let before = app.count_mail_to(email, "passcode");
+    let (status, _) = send_email_code(app, email).await;
+    assert_eq!(status, 200);
+    let code = app
+        .nth_mail_to(email, "passcode", before + 1)
+        .await
+        .passcode();
+    let (status, body) = verify_email_code(app, email, &code).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["passwordResetToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_whole_reset_by_email_passcode_over_authing() {
+    let app = spawn_app().await;
+    let old_token = app.signed_up("resetme").await;
+
+    let response = app
+        .post_json(
+            "/api/v3/send-email",
+            json!({"channel": "CHANNEL_RESET_PASSWORD", "email": "RESETME@example.com"}),
+        )
+        .await;
+    let header_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({"statusCode": 200, "message": "操作成功", "apiCode": 0, "requestId": header_id, "data": null})
+    );
+
+    let mail = app
+        .mail_to("resetme@example.com", "Your password reset passcode")
+        .await;
+    let code = mail.passcode();
+    assert!(mail.html.contains(&code));
+    assert!(mail.link().starts_with(&app.at("/reset-password?token=")));
+
+    let (status, body) = verify_email_code(&app, "resetme@example.com", &code).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["apiCode"], 0);
+    assert_eq!(body["data"]["tokenExpiresIn"], 900);
+    let token = body["data"]["passwordResetToken"].as_str().unwrap();
+    assert!(token.len() >= 43, "at least 256 bits: {token}");
+
+    let (status, body) = reset(&app, token, NEW_PASSWORD, "none").await;
+    assert_eq!(
+        (status, &body["data"]),
+        (200, &json!({"success": true})),
+        "{body}"
+    );
+
+    assert_eq!(app.login("resetme", PASSWORD).await.status(), 401);
+    assert_eq!(app.login("resetme", NEW_PASSWORD).await.status(), 200);
+    assert_eq!(
+        app.get_with_token("/v2/auth/refresh", &old_token)
+            .await
+            .status(),
+        401,
+        "sessions end"
+    );
+    app.mail_to("resetme@example.com", "Your password was changed")
+        .await;
+    let events: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'password.reset'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(events, 1);
+}
+
+#[tokio::test]
+async fn step_one_answers_the_same_for_unknown_addresses_and_mails_nobody() {
+    let app = spawn_app().await;
+    app.signed_up("known").await;
+    let known = send_email_code(&app, "known@example.com").await;
+    let unknown = send_email_code(&app, "nobody@example.com").await;
+    assert_eq!(known.0, unknown.0);
+    let strip = |mut v: Value| {
+        v["requestId"] = Value::Null;
+        v
+    };
+    assert_eq!(strip(known.1), strip(unknown.1));
+
+    for path in ["/v2/forgot/password", "/v2/forgot/username"] {
+        // The Temporal path shares the per-address limit with the Authing one just used.
+        app.forget_recent_sends().await;
+        let a = json(
+            app.http
+                .post(app.at(path))
+                .form(&[("email_address", "known@example.com")])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let b = json(
+            app.http
+                .post(app.at(path))
+                .form(&[("email_address", "nobody@example.com")])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(a, b, "{path}");
+        assert_eq!(a.0, 200, "{path}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(app.outbox().iter().all(|m| m.to != "nobody@example.com"));
+}
+
+#[tokio::test]
+async fn sends_are_limited_per_address_known_or_not() {
+    let app = spawn_app().await;
+    app.signed_up("limited").await;
+    for email in ["limited@example.com", "stranger@example.com"] {
+        assert_eq!(send_email_code(&app, email).await.0, 200);
+        let response = app
+            .post_json(
+                "/api/v3/send-email",
+                json!({"channel": "CHANNEL_RESET_PASSWORD", "email": email}),
+            )
+            .await;
+        assert_eq!(response.headers()["retry-after"], "60");
+        let (status, body) = json(response).await;
+        assert_eq!(
+            (status, body["apiCode"].as_u64()),
+            (429, Some(1429)),
+            "{email}"
+        );
+    }
+    // Ten an hour: after a minute the next goes, until ten were sent in the hour.
+    for _ in 0..9 {
+        sqlx::query("UPDATE send_log SET sent_at = sent_at - 61")
+            .execute(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(send_email_code(&app, "stranger@example.com").await.0, 200);
+    }
+    sqlx::query("UPDATE send_log SET sent_at = sent_at - 61")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (status, _) = send_email_code(&app, "stranger@example.com").await;
+    assert_eq!(status, 429);
+}
+
+#[tokio::test]
+async fn five_wrong_codes_burn_it_and_the_sixth_fails_even_when_right() {
+    let app = spawn_app().await;
+    app.signed_up("guessed").await;
+    send_email_code(&app, "guessed@example.com").await;
+    let code = app
+        .mail_to("guessed@example.com", "passcode")
+        .await
+        .passcode();
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..5 {
+        let (status, body) = verify_email_code(&app, "guessed@example.com", wrong).await;
+        assert_eq!((status, body["apiCode"].as_u64()), (400, Some(2001)));
+    }
+    let (status, body) = verify_email_code(&app, "guessed@example.com", &code).await;
+    assert_eq!(
+        (status, body["apiCode"].as_u64()),
+        (400, Some(2002)),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn parallel_guesses_never_get_more_than_five_tries() {
+    let app = spawn_app().await;
+    app.signed_up("swarm").await;
+    send_email_code(&app, "swarm@example.com").await;
+    let code = app
+        .mail_to("swarm@example.com", "passcode")
+        .await
+        .passcode();
+    let guesses: Vec<String> = (0..40)
+        .map(|i| format!("{:06}", (code.parse::<u32>().unwrap() + 1 + i) % 1_000_000))
+        .collect();
+    let answers = futures::future::join_all(
+        guesses
+            .iter()
+            .map(|g| verify_email_code(&app, "swarm@example.com", g)),
+    )
+    .await;
+    let wrong_code_answers = answers.iter().filter(|(_, b)| b["apiCode"] == 2001).count();
+    assert_eq!(wrong_code_answers, 5, "exactly five guesses were compared");
+    assert!(answers.iter().filter(|(_, b)| b["apiCode"] == 2002).count() == 35);
+    let (_, body) = verify_email_code(&app, "swarm@example.com", &code).await;
+    assert_eq!(body["apiCode"], 2002);
+}
+
+#[tokio::test]
+async fn a_new_code_replaces_the_old_and_codes_expire() {
+    let app = spawn_app().await;
+    app.signed_up("renewed").await;
+    send_email_code(&app, "renewed@example.com").await;
+    let first = app
+        .mail_to("renewed@example.com", "passcode")
+        .await
+        .passcode();
+    app.forget_recent_sends().await;
+    send_email_code(&app, "renewed@example.com").await;
+    let second = app
+        .nth_mail_to("renewed@example.com", "passcode", 2)
+        .await
+        .passcode();
+    if first != second {
+        let (_, body) = verify_email_code(&app, "renewed@example.com", &first).await;
+        assert_eq!(body["apiCode"], 2001, "the first code was replaced");
+    }
+    sqlx::query("UPDATE passcodes SET expires_at = expires_at - 601")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (_, body) = verify_email_code(&app, "renewed@example.com", &second).await;
+    assert_eq!(body["apiCode"], 2001, "expired");
+}
+
+#[tokio::test]
+async fn codes_are_single_use() {
+    let app = spawn_app().await;
+    app.signed_up("single").await;
+    send_email_code(&app, "single@example.com").await;
+    let code = app
+        .mail_to("single@example.com", "passcode")
+        .await
+        .passcode();
+    assert_eq!(
+        verify_email_code(&app, "single@example.com", &code).await.0,
+        200
+    );
+    let (_, body) = verify_email_code(&app, "single@example.com", &code).await;
+    assert_eq!(body["apiCode"], 2001);
+}
+
+#[tokio::test]
+async fn reset_tokens_are_single_use_expire_and_survive_a_refused_password() {
+    let app = spawn_app().await;
+    app.signed_up("tokens").await;
+    let token = reset_token_for(&app, "tokens@example.com").await;
+
+    let (status, body) = reset(&app, &token, "password1", "none").await;
+    assert_eq!(
+        (status, body["apiCode"].as_u64()),
+        (400, Some(2029)),
+        "{body}"
+    );
+    let (status, body) = reset(&app, &token, "short", "none").await;
+    assert_eq!(
+        (status, body["apiCode"].as_u64()),
+        (400, Some(2029)),
+        "{body}"
+    );
+
+    assert_eq!(reset(&app, &token, NEW_PASSWORD, "none").await.0, 200);
+    let (status, body) = reset(&app, &token, "yet another passphrase", "none").await;
+    assert_eq!((status, body["apiCode"].as_u64()), (400, Some(2030)));
+
+    app.forget_recent_sends().await;
+    let token = reset_token_for(&app, "tokens@example.com").await;
+    sqlx::query("UPDATE reset_tokens SET expires_at = expires_at - 901 WHERE kind = 'reset'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (_, body) = reset(&app, &token, "yet another passphrase", "none").await;
+    assert_eq!(body["apiCode"], 2030);
+    let (_, body) = reset(&app, "made-up-token", "yet another passphrase", "none").await;
+    assert_eq!(body["apiCode"], 2030);
+}
+
+#[tokio::test]
+async fn a_reset_revokes_outstanding_passcodes() {
+    let app = spawn_app().await;
+    app.signed_up("revoker").await;
+    let token = reset_token_for(&app, "revoker@example.com").await;
+    app.forget_recent_sends().await;
+    send_email_code(&app, "revoker@example.com").await;
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(pending, 1);
+    assert_eq!(reset(&app, &token, NEW_PASSWORD, "none").await.0, 200);
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0);
+}
+
+#[tokio::test]
+async fn the_flat_payload_of_seed_001_is_accepted() {
+    let app = spawn_app().await;
+    app.signed_up("flat").await;
+    send_email_code(&app, "flat@example.com").await;
+    let code = app.mail_to("flat@example.com", "passcode").await.passcode();
+    let (status, body) = json(
+        app.post_json(
+            "/api/v3/verify-reset-password-request",
+            json!({"verifyMethod": "EMAIL_PASSCODE", "resetPasswordPayload": {"email": "flat@example.com", "passCode": code}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"]["passwordResetToken"].is_string());
+}
+
+#[tokio::test]
+async fn passwords_encrypted_with_the_published_rsa_and_sm2_keys_are_accepted() {
+    use rsa::pkcs8::DecodePublicKey;
+    use sm2::elliptic_curve::common::getrandom::SysRng;
+    use sm2::pke::{EncryptingKey, Mode};
+
+    let app = spawn_app().await;
+    app.signed_up("crypto").await;
+    let (status, system) = json(app.http.get(app.at("/api/v3/system")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        system["rsa"], system["data"]["rsa"],
+        "keys also at the top level"
+    );
+    assert_eq!(system["sm2"], system["data"]["sm2"]);
+
+    let rsa_pem = system["data"]["rsa"]["publicKey"].as_str().unwrap();
+    let rsa_key = rsa::RsaPublicKey::from_public_key_pem(rsa_pem).unwrap();
+    let sealed = rsa_key
+        .encrypt(
+            &mut rand::rngs::OsRng,
+            rsa::Pkcs1v15Encrypt,
+            NEW_PASSWORD.as_bytes(),
+        )
+        .unwrap();
+    let token = reset_token_for(&app, "crypto@example.com").await;
+    let (status, body) = reset(
+        &app,
+        &token,
+        &base64::engine::general_purpose::STANDARD.encode(sealed),
+        "rsa",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.login("crypto", NEW_PASSWORD).await.status(), 200);
+
+    let sm2_hex = system["data"]["sm2"]["publicKey"].as_str().unwrap();
+    let sm2_key = sm2::PublicKey::from_sec1_bytes(&hex::decode(sm2_hex).unwrap()).unwrap();
+    let sealed = EncryptingKey::new_with_mode(sm2_key, Mode::C1C3C2)
+        .encrypt(&mut SysRng, "the sm2 passphrase".as_bytes())
+        .unwrap();
+    app.forget_recent_sends().await;
+    let token = reset_token_for(&app, "crypto@example.com").await;
+    let (status, body) = reset(&app, &token, &hex::encode(&sealed[1..]), "sm2").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        app.login("crypto", "the sm2 passphrase").await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn an_undecryptable_password_is_2016_and_keeps_the_token() {
+    let app = spawn_app().await;
+    app.signed_up("garbled").await;
+    let token = reset_token_for(&app, "garbled@example.com").await;
+    for kind in ["rsa", "sm2"] {
+        let (status, body) = reset(&app, &token, "bm90IGVuY3J5cHRlZA==", kind).await;
+        assert_eq!(
+            (status, body["apiCode"].as_u64()),
+            (400, Some(2016)),
+            "{kind}"
+        );
+    }
+    let (_, body) = reset(&app, &token, NEW_PASSWORD, "aes").await;
+    assert_eq!(body["apiCode"], 1400);
+    assert_eq!(reset(&app, &token, NEW_PASSWORD, "none").await.0, 200);
+}
+
+#[tokio::test]
+async fn malformed_authing_requests_are_1400_with_a_request_id() {
+    let app = spawn_app().await;
+    for (path, body) in [
+        (
+            "/api/v3/send-email",
+            json!({"channel": "CHANNEL_LOGIN", "email": "a@example.com"}),
+        ),
+        (
+            "/api/v3/send-email",
+            json!({"channel": "CHANNEL_RESET_PASSWORD"}),
+        ),
+        (
+            "/api/v3/send-email",
+            json!({"channel": "CHANNEL_RESET_PASSWORD", "email": "not an address"}),
+        ),
+        (
+            "/api/v3/send-sms",
+            json!({"channel": "CHANNEL_RESET_PASSWORD"}),
+        ),
+        (
+            "/api/v3/send-sms",
+            json!({"channel": "CHANNEL_RESET_PASSWORD", "phoneNumber": "123"}),
+        ),
+        (
+            "/api/v3/verify-reset-password-request",
+            json!({"verifyMethod": "CARRIER_PIGEON"}),
+        ),
+        (
+            "/api/v3/verify-reset-password-request",
+            json!({"verifyMethod": "EMAIL_PASSCODE"}),
+        ),
+        (
+            "/api/v3/verify-reset-password-request",
+            json!({"verifyMethod": "EMAIL_PASSCODE", "emailPassCodePayload": {"email": "a@example.com"}}),
+        ),
+        ("/api/v3/reset-password", json!({"password": "x"})),
+        ("/api/v3/reset-password", json!({"passwordResetToken": "x"})),
+        ("/api/v3/send-email", json!("just a string")),
+    ] {
+        let (status, envelope) = json(app.post_json(path, body.clone()).await).await;
+        assert_eq!(status, 400, "{path} {body}");
+        assert_eq!(envelope["apiCode"], 1400, "{path} {body}: {envelope}");
+        assert_eq!(envelope["statusCode"], 400);
+        assert!(envelope["requestId"]
+            .as_str()
+            .is_some_and(|id| id.len() == 16));
+    }
+    let response = app
+        .http
+        .post(app.at("/api/v3/reset-password"))
+        .header("content-type", "application/json")
+        .body("{\"password\": ")
+        .send()
+        .await
+        .unwrap();
+    let (status, envelope) = json(response).await;
+    assert_eq!((status, envelope["apiCode"].as_u64()), (400, Some(1400)));
+}
+
+#[tokio::test]
+async fn forgot_username_mails_verified_addresses_only() {
+    let app = spawn_app().await;
+    app.signed_up("remembered").await;
+    app.signed_up("unconfirmed").await;
+    app.verify_email_of("remembered@example.com").await;
+    for email in ["REMEMBERED@example.com", "unconfirmed@example.com"] {
+        let (status, body) = json(
+            app.http
+                .post(app.at("/v2/forgot/username"))
+                .form(&[("email_address", email)])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["code"], 200);
+    }
+    let mail = app
+        .mail_to("remembered@example.com", "Your Latchkey username")
+        .await;
+    assert!(mail.text.contains("remembered"));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!app
+        .outbox()
+        .iter()
+        .any(|m| m.to == "unconfirmed@example.com" && m.subject.contains("username")));
+}
+
+#[tokio::test]
+async fn tangerine_lost_password_starts_a_reset_by_username_and_always_answers_200_empty() {
+    let app = spawn_app().await;
+    app.signed_up("tangy").await;
+    app.verify_email_of("tangy@example.com").await;
+    let response = app
+        .post_json("//auth/lostPassword", json!({"username": "tangy"}))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({}));
+    app.mail_to("tangy@example.com", "Your password reset passcode")
+        .await;
+
+    for (path, content_type, body) in [
+        (
+            "/auth/lostPassword",
+            "application/x-www-form-urlencoded",
+            "username=nobody",
+        ),
+        (
+            "//auth/lostPassword",
+            "application/x-www-form-urlencoded",
+            "",
+        ),
+        (
+            "/auth/lostPassword",
+            "application/json",
+            "{\"username\": \"tangy\"}",
+        ),
+        ("/auth/lostPassword", "application/json", "{broken"),
+    ] {
+        let response = app
+            .http
+            .post(app.at(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path} {body}");
+        assert_eq!(response.json::<Value>().await.unwrap(), json!({}));
+    }
+}
+
+#[tokio::test]
+async fn tangerine_sends_nothing_to_unverified_addresses() {
+    let app = spawn_app().await;
+    app.signed_up("unsure").await;
+    app.post_json("/auth/lostPassword", json!({"username": "unsure"}))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!app.outbox().iter().any(|m| m.subject.contains("reset")));
+}
+
+#[tokio::test]
+async fn the_whole_reset_by_sms_passcode_for_a_verified_phone() {
+    let app = spawn_app().await;
+    let token = app.signed_up("texter").await;
+    let state_account =
+        latchkey::server::services::accounts::account_for_token(&test_state(&app).await, &token)
+            .await
+            .unwrap();
+    let state = test_state(&app).await;
+    let added = phone::add(&state, &state_account, "138 0013 8000", Some("+86"))
+        .await
+        .unwrap();
+    assert_eq!(added.e164, "+8613800138000");
+
+    // Not verified yet: nothing is texted for a reset.
+    app.forget_recent_sends().await;
+    let (status, _) = json(
+        app.post_json(
+            "/api/v3/send-sms",
+            json!({"channel": "CHANNEL_RESET_PASSWORD", "phoneNumber": "13800138000"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let confirm = app.sms_code_to("+8613800138000", 1).await;
+    phone::confirm(&state, &state_account, &confirm, &Default::default())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        app.sms_outbox().len(),
+        1,
+        "the unverified number got no reset code"
+    );
+
+    app.forget_recent_sends().await;
+    let (status, body) = json(
+        app.post_json(
+            "/api/v3/send-sms",
+            json!({"channel": "CHANNEL_RESET_PASSWORD", "phoneNumber": "13800138000", "phoneCountryCode": "+86"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let code = app.sms_code_to("+8613800138000", 2).await;
+    let (status, body) = json(
+        app.post_json(
+            "/api/v3/verify-reset-password-request",
+            json!({"verifyMethod": "PHONE_PASSCODE", "phonePassCodePayload": {"phoneNumber": "13800138000", "passCode": code}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let reset_token = body["data"]["passwordResetToken"].as_str().unwrap();
+    assert_eq!(reset(&app, reset_token, NEW_PASSWORD, "none").await.0, 200);
+    assert_eq!(app.login("texter", NEW_PASSWORD).await.status(), 200);
+}
+
+/// The app's state, rebuilt on the same data directory (same keys, same database) so tests can
+/// call services that have no REST endpoint.
+async fn test_state(app: &TestApp) -> latchkey::server::state::AppState {
+    let mut config = latchkey::server::config::Config::for_data_dir(app.data_dir.path());
+    config.hash_workers = Some(1);
+    // Same issuer as the running server, so its tokens are valid here.
+    config.public_url = Some(app.url.clone());
+    latchkey::server::startup::build(config)
+        .await
+        .unwrap()
+        .state
+}
