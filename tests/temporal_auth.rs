@@ -348,7 +348,15 @@ async fn failed_and_successful_logins_are_audited() {
             .await
             .unwrap();
     let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
-    assert_eq!(names, ["register", "login.failed", "login.succeeded"]);
+    assert_eq!(
+        names,
+        [
+            "register",
+            "email.verification_sent",
+            "login.failed",
+            "login.succeeded"
+        ]
+    );
     assert!(events
         .iter()
         .all(|(_, id)| id.as_deref().is_some_and(|id| id.len() == 16)));
