@@ -193,14 +193,8 @@ pub async fn change_password(
     new_password: String,
     new_password_again: String,
 ) -> Result<(), FormError> {
-    use crate::server::services::{password, ServiceError};
-    let mismatch = check_new_password(&new_password, &new_password_again)
-        .into_iter()
-        .filter(|p| p.field == "new_password_again")
-        .collect::<Vec<_>>();
-    if !mismatch.is_empty() {
-        return Err(ServiceError::Invalid(mismatch).into());
-    }
+    use crate::server::services::password;
+    ssr::same_new_password(&new_password, &new_password_again)?;
     let (state, meta) = ssr::context()?;
     let account = ssr::signed_in_account(&state).await?;
     let token = password::change(&state, &account, &old_password, &new_password, &meta).await?;
@@ -338,13 +332,7 @@ pub async fn finish_reset(
     new_password_again: String,
 ) -> Result<(), FormError> {
     use crate::server::services::{recovery, ServiceError};
-    let mismatch = check_new_password(&new_password, &new_password_again)
-        .into_iter()
-        .filter(|p| p.field == "new_password_again")
-        .collect::<Vec<_>>();
-    if !mismatch.is_empty() {
-        return Err(ServiceError::Invalid(mismatch).into());
-    }
+    ssr::same_new_password(&new_password, &new_password_again)?;
     let (state, meta) = ssr::context()?;
     recovery::reset_password(&state, &token, &new_password, &meta)
         .await

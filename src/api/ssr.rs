@@ -35,6 +35,20 @@ pub async fn signed_in_account(state: &AppState) -> Result<Account, ServiceError
     accounts::account_for_token(state, &token).await
 }
 
+/// The server's own check that the two new-password fields agree (the browser checks first,
+/// but a form sent without JavaScript arrives unchecked).
+pub fn same_new_password(new_password: &str, again: &str) -> Result<(), FormError> {
+    let mismatch: Vec<_> = super::check_new_password(new_password, again)
+        .into_iter()
+        .filter(|p| p.field == "new_password_again")
+        .collect();
+    if mismatch.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(mismatch).into())
+    }
+}
+
 pub fn start_session(state: &AppState, token: &IssuedToken) {
     set_cookie(&session::start(&state.settings, token));
 }

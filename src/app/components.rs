@@ -102,3 +102,22 @@ where
         </Suspense>
     }
 }
+
+/// A submit handler (for `on:submit:capture` around an `ActionForm`) that checks the named
+/// fields with `rules` in the browser and, if any rule fails, keeps the form from being sent and
+/// shows the messages instead.
+pub fn check_before_sending<const N: usize>(
+    client_error: RwSignal<Option<FormError>>,
+    names: &'static [&'static str; N],
+    rules: fn(&[String]) -> Vec<crate::domain::Invalid>,
+) -> impl Fn(leptos::ev::SubmitEvent) + Clone + 'static {
+    move |ev| {
+        let problems = rules(&submitted_fields(&ev, names));
+        if problems.is_empty() {
+            client_error.set(None);
+        } else {
+            ev.prevent_default();
+            client_error.set(Some(FormError::from_invalid(problems)));
+        }
+    }
+}

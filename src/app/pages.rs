@@ -8,8 +8,7 @@ use crate::api::{
     Logout, Register as RegisterFn, RequestReset, ResendVerification, UpgradePlan, UseResetLink,
     VerifyEmail as VerifyEmailFn, VerifyResetCode,
 };
-use crate::app::components::{submitted_fields, FieldError, FormAlert, RequireAccount};
-use leptos::ev::SubmitEvent;
+use crate::app::components::{check_before_sending, FieldError, FormAlert, RequireAccount};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -38,16 +37,9 @@ pub fn Register() -> impl IntoView {
     let client_error = RwSignal::new(None::<FormError>);
     let pending = action.pending();
     // Check in the browser with the same domain rules the server applies, before sending.
-    let check = move |ev: SubmitEvent| {
-        let fields = submitted_fields(&ev, &["username", "email", "password"]);
-        let problems = check_registration(&fields[0], &fields[1], &fields[2]);
-        if problems.is_empty() {
-            client_error.set(None);
-        } else {
-            ev.prevent_default();
-            client_error.set(Some(FormError::from_invalid(problems)));
-        }
-    };
+    let check = check_before_sending(client_error, &["username", "email", "password"], |f| {
+        check_registration(&f[0], &f[1], &f[2])
+    });
     view! {
         <Title text="Create an account" />
         <section class="card">
@@ -264,16 +256,9 @@ pub fn ChangePassword() -> impl IntoView {
     let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
     let client_error = RwSignal::new(None::<FormError>);
     let pending = action.pending();
-    let check = move |ev: SubmitEvent| {
-        let fields = submitted_fields(&ev, &["new_password", "new_password_again"]);
-        let problems = check_new_password(&fields[0], &fields[1]);
-        if problems.is_empty() {
-            client_error.set(None);
-        } else {
-            ev.prevent_default();
-            client_error.set(Some(FormError::from_invalid(problems)));
-        }
-    };
+    let check = check_before_sending(client_error, &["new_password", "new_password_again"], |f| {
+        check_new_password(&f[0], &f[1])
+    });
     view! {
         <Title text="Change password" />
         <RequireAccount signed_in=move |_| {
@@ -281,7 +266,7 @@ pub fn ChangePassword() -> impl IntoView {
                 <section class="card">
                     <h1>"Change password"</h1>
                     <FormAlert error=server_error />
-                    <div on:submit:capture=check>
+                    <div on:submit:capture=check.clone()>
                         <ActionForm action=action>
                             <label for="old_password">"Current password"</label>
                             <input id="old_password" name="old_password" type="password"
@@ -517,16 +502,9 @@ fn ResetPasswordStep(token: String) -> impl IntoView {
     let action = ServerAction::<FinishReset>::new();
     let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
     let client_error = RwSignal::new(None::<FormError>);
-    let check = move |ev: SubmitEvent| {
-        let fields = submitted_fields(&ev, &["new_password", "new_password_again"]);
-        let problems = check_new_password(&fields[0], &fields[1]);
-        if problems.is_empty() {
-            client_error.set(None);
-        } else {
-            ev.prevent_default();
-            client_error.set(Some(FormError::from_invalid(problems)));
-        }
-    };
+    let check = check_before_sending(client_error, &["new_password", "new_password_again"], |f| {
+        check_new_password(&f[0], &f[1])
+    });
     view! {
         <FormAlert error=server_error />
         <div on:submit:capture=check>

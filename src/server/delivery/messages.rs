@@ -56,6 +56,12 @@ impl Language {
     }
 }
 
+/// "Now" as a notice shows it: `2026-11-23 17:25` (UTC, to the minute).
+pub fn now_for_people() -> String {
+    let now = crate::server::store::now();
+    now.get(..16).unwrap_or(&now).replace('T', " ")
+}
+
 /// A composed e-mail, ready for the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {

@@ -5,6 +5,7 @@
 //! `{"expire", "token"}` bare, and their failures are `{"code", "message"}`.
 
 use super::body::{required, AnyJson, BodyError, FormOrJson};
+use crate::api::query_escape;
 use crate::server::auth::SessionToken;
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::request_id::Meta;
@@ -348,8 +349,8 @@ async fn verify_email(
     if wants_html {
         let page = format!(
             "/verify-email/{}/{}",
-            url_segment(&username),
-            url_segment(&token)
+            query_escape(&username),
+            query_escape(&token)
         );
         return (StatusCode::SEE_OTHER, [(header::LOCATION, page)]).into_response();
     }
@@ -357,18 +358,6 @@ async fn verify_email(
         Ok(()) => ok(json!("email verified")),
         Err(e) => service_failure(e),
     }
-}
-
-/// Keeps a path segment a path segment when put back into a URL.
-fn url_segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 async fn resend_verification(
@@ -396,18 +385,23 @@ const USERNAME_SENT: &str = "if that address belongs to an account with a verifi
 const RESET_SENT: &str =
     "if that address belongs to an account, a passcode and a reset link are on their way there";
 
+/// The `email_address` field of a forgot form, or the 400 answer (an adapter helper: the
+/// error is the response itself).
+#[allow(clippy::result_large_err)]
+fn email_address(body: Result<FormOrJson<ForgotForm>, BodyError>) -> Result<String, Response> {
+    let FormOrJson(form) = body.map_err(bad_body)?;
+    required(form.email_address, "email_address")
+        .map_err(|message| envelope(StatusCode::BAD_REQUEST, Value::String(message)))
+}
+
 async fn forgot_username(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<FormOrJson<ForgotForm>, BodyError>,
 ) -> Response {
-    let FormOrJson(form) = match body {
-        Ok(form) => form,
-        Err(e) => return bad_body(e),
-    };
-    let email = match required(form.email_address, "email_address") {
+    let email = match email_address(body) {
         Ok(email) => email,
-        Err(message) => return envelope(StatusCode::BAD_REQUEST, Value::String(message)),
+        Err(answer) => return answer,
     };
     match recovery::remind_username(&state, &email, &meta).await {
         Ok(()) => ok(json!(USERNAME_SENT)),
@@ -420,13 +414,9 @@ async fn forgot_password(
     Meta(meta): Meta,
     body: Result<FormOrJson<ForgotForm>, BodyError>,
 ) -> Response {
-    let FormOrJson(form) = match body {
-        Ok(form) => form,
-        Err(e) => return bad_body(e),
-    };
-    let email = match required(form.email_address, "email_address") {
+    let email = match email_address(body) {
         Ok(email) => email,
-        Err(message) => return envelope(StatusCode::BAD_REQUEST, Value::String(message)),
+        Err(answer) => return answer,
     };
     match recovery::request_by_email(&state, &email, &meta).await {
         Ok(()) => ok(json!(RESET_SENT)),

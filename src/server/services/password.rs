@@ -50,12 +50,11 @@ pub async fn change(
         // The password changed meanwhile through another session: this one is stale.
         return Err(ServiceError::Unauthenticated);
     };
-    let when = store::now();
     let mail = messages::password_changed(
         Language::from_tag(&account.language),
         &account.email,
         &account.username,
-        when.get(..16).unwrap_or(&when).replace('T', " ").as_str(),
+        &messages::now_for_people(),
         &format!("{}/login", state.settings.public_url),
     );
     outbox::enqueue_email(&mut *tx, &mail).await?;

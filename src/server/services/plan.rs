@@ -24,12 +24,11 @@ pub async fn upgrade(
             ServiceError::NotAllowed("verify your e-mail address before upgrading".into())
         });
     }
-    let when = store::now();
     let mail = messages::upgraded(
         Language::from_tag(&account.language),
         &account.email,
         &account.username,
-        when.get(..16).unwrap_or(&when).replace('T', " ").as_str(),
+        &messages::now_for_people(),
         &format!("{}/account", state.settings.public_url),
     );
     outbox::enqueue_email(&mut *tx, &mail).await?;

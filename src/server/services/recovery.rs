@@ -402,12 +402,11 @@ pub async fn reset_password(
     users::reset_password(&mut *tx, user_id, &hash).await?;
     recovery::revoke_tokens_of(&mut *tx, user_id, now).await?;
     recovery::delete_passcodes_of(&mut *tx, user_id, PURPOSE).await?;
-    let when = store::now();
     let mail = messages::password_changed(
         Language::from_tag(&account.preferred_language),
         &account.email,
         &account.username,
-        when.get(..16).unwrap_or(&when).replace('T', " ").as_str(),
+        &messages::now_for_people(),
         &format!("{}/forgot/password", state.settings.public_url),
     );
     outbox::enqueue_email(&mut *tx, &mail).await?;
