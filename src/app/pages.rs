@@ -128,6 +128,11 @@ pub fn Login() -> impl IntoView {
                     {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
+            <p class="aside">
+                <a href="/forgot/password">"Forgot your password?"</a>
+                " · "
+                <a href="/forgot/username">"Forgot your username?"</a>
+            </p>
             <p class="aside">"New here? " <a href="/register">"Create an account"</a></p>
         </section>
     }

@@ -64,10 +64,13 @@ pub async fn add(
     let phone = parse(number, country_code)?;
     let now = store::unix_now();
     let mut tx = store::begin_write(&state.db).await?;
-    if super::recovery::rate_limited(&mut tx, "sms", &phone.e164, now).await? {
+    // Confirmation texts have a limit of their own: a signed-in person confirming a number
+    // must not use up the anonymous recovery sends to it, nor the other way round.
+    let limit_key = format!("confirm:{}", phone.e164);
+    if super::recovery::rate_limited(&mut tx, "sms", &limit_key, now).await? {
         return Err(ServiceError::RateLimited { retry_after: 60 });
     }
-    recovery::log_send(&mut *tx, "sms", &phone.e164, now).await?;
+    recovery::log_send(&mut *tx, "sms", &limit_key, now).await?;
     if !users::set_phone(
         &mut *tx,
         account.id,
