@@ -650,3 +650,42 @@ async fn test_state(app: &TestApp) -> latchkey::server::state::AppState {
         .unwrap()
         .state
 }
+
+#[tokio::test]
+async fn the_web_reset_accepts_passwords_sealed_with_the_published_key() {
+    let app = spawn_app().await;
+    app.signed_up("sealed").await;
+    let token = reset_token_for(&app, "sealed@example.com").await;
+    let (_, system) = json(app.http.get(app.at("/api/v3/system")).send().await.unwrap()).await;
+    let pem = system["data"]["rsa"]["publicKey"].as_str().unwrap();
+    let post = |new: String, again: String, encryption: &'static str| {
+        let form = vec![
+            ("token", token.clone()),
+            ("new_password", new),
+            ("new_password_again", again),
+            ("encryption", encryption.to_owned()),
+        ];
+        app.http
+            .post(app.at("/rpc/finish_reset"))
+            .header("accept", "application/json")
+            .form(&form)
+            .send()
+    };
+    // Plain text where a sealed password is announced: refused, nothing changed.
+    let response = post(NEW_PASSWORD.into(), NEW_PASSWORD.into(), "rsa")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(app.login("sealed", PASSWORD).await.status(), 200);
+
+    let seal = |p: &str| latchkey::api::sealed::seal_password(pem, p).unwrap();
+    let response = post(seal(NEW_PASSWORD), seal(NEW_PASSWORD), "rsa")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["location"],
+        "/login?notice=password-reset"
+    );
+    assert_eq!(app.login("sealed", NEW_PASSWORD).await.status(), 200);
+}

@@ -104,11 +104,22 @@ for (const javaScriptEnabled of [true, false]) {
       await page.getByRole("button", { name: "Continue" }).click();
       await expect(page).toHaveURL(/\/forgot\/password\?token=/);
       await page.reload();
+      if (javaScriptEnabled) await hydrated(page);
+      const sent: string[] = [];
+      page.on("request", (r) => {
+        if (r.url().includes("/rpc/finish_reset")) sent.push(r.postData() ?? "");
+      });
       await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
       await page.getByLabel("New password, again").fill(NEW_PASSWORD);
       await page.getByRole("button", { name: "Set the new password" }).click();
       await expect(page).toHaveURL(/\/login\?notice=password-reset$/);
       await expect(page.getByRole("status")).toHaveText("Your password is reset. Sign in with the new one.");
+      expect(sent).toHaveLength(1);
+      if (javaScriptEnabled) {
+        // The hydrated page sealed the password with the server's RSA key.
+        expect(sent[0]).toContain("encryption=rsa");
+        expect(sent[0]).not.toContain("brand");
+      }
 
       await logIn(page, name, PASSWORD);
       await expect(page.locator(".form-alert")).toHaveText("Incorrect username, e-mail address or password.");

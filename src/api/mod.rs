@@ -8,6 +8,7 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+pub mod sealed;
 #[cfg(feature = "ssr")]
 mod ssr;
 
@@ -324,16 +325,43 @@ pub async fn use_reset_link(token: String) -> Result<(), FormError> {
     Ok(())
 }
 
-/// Reset step 3 from the web: the new password, twice. Then sign in with it.
+/// The RSA public key the reset page seals new passwords with (also at `/api/v3/system`).
+#[server(prefix = "/rpc", endpoint = "password_key")]
+pub async fn password_key() -> Result<String, FormError> {
+    let (state, _) = ssr::context()?;
+    Ok(state.ciphers.rsa_public_pem().to_owned())
+}
+
+/// Reset step 3 from the web: the new password, twice. Then sign in with it. The hydrated
+/// page sends both fields sealed with [`password_key`] (`encryption = "rsa"`); a page without
+/// JavaScript sends them plain.
 #[server(prefix = "/rpc", endpoint = "finish_reset")]
 pub async fn finish_reset(
     token: String,
     new_password: String,
     new_password_again: String,
+    encryption: Option<String>,
 ) -> Result<(), FormError> {
+    use crate::server::crypto::password_cipher::Encryption;
     use crate::server::services::{recovery, ServiceError};
-    ssr::same_new_password(&new_password, &new_password_again)?;
     let (state, meta) = ssr::context()?;
+    let unreadable = || -> FormError {
+        ServiceError::Invalid(vec![Invalid {
+            field: "new_password",
+            message: "The new password could not be read. Reload the page and try again.".into(),
+        }])
+        .into()
+    };
+    let encryption = Encryption::parse(encryption.as_deref()).ok_or_else(unreadable)?;
+    let new_password = state
+        .ciphers
+        .decrypt(encryption, &new_password)
+        .map_err(|_| unreadable())?;
+    let new_password_again = state
+        .ciphers
+        .decrypt(encryption, &new_password_again)
+        .map_err(|_| unreadable())?;
+    ssr::same_new_password(&new_password, &new_password_again)?;
     recovery::reset_password(&state, &token, &new_password, &meta)
         .await
         .map_err(|e| match e {

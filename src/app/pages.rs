@@ -2,13 +2,17 @@
 //! and show errors in place; without JavaScript they post normally and the server redirects
 //! back with the error (or onwards on success).
 
+use crate::api::sealed::seal_password;
 use crate::api::{
-    check_new_password, check_registration, AddPhone, ChangePassword as ChangePasswordFn,
-    ConfirmPhone, FinishReset, ForgotUsername as ForgotUsernameFn, FormError, Login as LoginFn,
-    Logout, Register as RegisterFn, RequestReset, ResendVerification, UpgradePlan, UseResetLink,
+    check_new_password, check_registration, password_key, AddPhone,
+    ChangePassword as ChangePasswordFn, ConfirmPhone, FinishReset,
+    ForgotUsername as ForgotUsernameFn, FormError, Login as LoginFn, Logout,
+    Register as RegisterFn, RequestReset, ResendVerification, UpgradePlan, UseResetLink,
     VerifyEmail as VerifyEmailFn, VerifyResetCode,
 };
-use crate::app::components::{check_before_sending, FieldError, FormAlert, RequireAccount};
+use crate::app::components::{
+    check_before_sending, submitted_fields, FieldError, FormAlert, RequireAccount,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -507,12 +511,49 @@ fn ResetPasswordStep(token: String) -> impl IntoView {
     let action = ServerAction::<FinishReset>::new();
     let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
     let client_error = RwSignal::new(None::<FormError>);
-    let check = check_before_sending(client_error, &["new_password", "new_password_again"], |f| {
-        check_new_password(&f[0], &f[1])
-    });
+    let sealing = RwSignal::new(false);
+    let pending = Signal::derive(move || sealing.get() || action.pending().get());
+    // Hydrated, the page checks the two fields, seals both with the server's RSA key and
+    // sends them itself; without JavaScript the form posts them as typed.
+    let seal_and_send = {
+        let token = token.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let fields = submitted_fields(&ev, &["new_password", "new_password_again"]);
+            let problems = check_new_password(&fields[0], &fields[1]);
+            if !problems.is_empty() {
+                client_error.set(Some(FormError::from_invalid(problems)));
+                return;
+            }
+            client_error.set(None);
+            sealing.set(true);
+            let token = token.clone();
+            leptos::task::spawn_local(async move {
+                let sealed = match password_key().await {
+                    Ok(pem) => seal_password(&pem, &fields[0]).zip(seal_password(&pem, &fields[1])),
+                    Err(_) => None,
+                };
+                sealing.set(false);
+                match sealed {
+                    Some((new_password, new_password_again)) => {
+                        action.dispatch(FinishReset {
+                            token,
+                            new_password,
+                            new_password_again,
+                            encryption: Some("rsa".into()),
+                        });
+                    }
+                    None => client_error.set(Some(FormError::general(
+                        "The new password could not be protected for sending. Reload the page and try again.",
+                    ))),
+                }
+            });
+        }
+    };
     view! {
         <FormAlert error=server_error />
-        <div on:submit:capture=check>
+        <FormAlert error=client_error />
+        <div on:submit:capture=seal_and_send>
             <ActionForm action=action>
                 <input type="hidden" name="token" value=token />
                 <label for="new_password">"New password"</label>
@@ -524,7 +565,7 @@ fn ResetPasswordStep(token: String) -> impl IntoView {
                 <input id="new_password_again" name="new_password_again" type="password"
                     autocomplete="new-password" required />
                 <FieldError field="new_password_again" server=server_error client=client_error />
-                <button type="submit" disabled=move || action.pending().get()>"Set the new password"</button>
+                <button type="submit" disabled=move || pending.get()>"Set the new password"</button>
             </ActionForm>
         </div>
     }
