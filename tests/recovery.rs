@@ -89,6 +89,28 @@ async fn the_whole_reset_by_email_passcode_over_authing() {
     let code = mail.passcode();
     assert!(mail.html.contains(&code));
     assert!(mail.link().starts_with(&app.at("/reset-password?token=")));
+    // Once delivered, the message (and the code in it) is gone from the database.
+    for _ in 0..50 {
+        let unsent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+        if unsent == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let kept: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE instr(body_text, ?1) > 0 OR instr(IFNULL(body_html, ''), ?1) > 0",
+    )
+    .bind(&code)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept, 0,
+        "the passcode outlived its delivery in the outbox table"
+    );
 
     let (status, body) = verify_email_code(&app, "resetme@example.com", &code).await;
     assert_eq!(status, 200, "{body}");

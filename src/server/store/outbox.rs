@@ -71,9 +71,12 @@ pub async fn next_due_at(db: &SqlitePool) -> Result<Option<i64>, sqlx::Error> {
         .await
 }
 
+/// Records delivery and blanks the body: messages carry passcodes and link tokens, which must
+/// not outlive their delivery in the database (they are stored elsewhere only as hashes).
 pub async fn mark_sent(db: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+        "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL, \
+         body_text = '', body_html = NULL WHERE id = ?",
     )
     .bind(super::now())
     .bind(id)
