@@ -663,7 +663,17 @@ async fn the_whole_reset_by_sms_passcode_for_a_verified_phone() {
 /// The app's state, rebuilt on the same data directory (same keys, same database) so tests can
 /// call services that have no REST endpoint.
 async fn test_state(app: &TestApp) -> latchkey::server::state::AppState {
+    test_state_with(app, |_| {}).await
+}
+
+/// Like [`test_state`], with the same configuration changes the running server got (its
+/// outbox worker delivers too, so it must deliver the same way).
+async fn test_state_with(
+    app: &TestApp,
+    configure: impl FnOnce(&mut latchkey::server::config::Config),
+) -> latchkey::server::state::AppState {
     let mut config = latchkey::server::config::Config::for_data_dir(app.data_dir.path());
+    configure(&mut config);
     config.hash_workers = Some(1);
     // Same issuer as the running server, so its tokens are valid here.
     config.public_url = Some(app.url.clone());
@@ -710,4 +720,70 @@ async fn the_web_reset_accepts_passwords_sealed_with_the_published_key() {
         "/login?notice=password-reset"
     );
     assert_eq!(app.login("sealed", NEW_PASSWORD).await.status(), 200);
+}
+
+/// A real HTTP server on loopback standing in for the operator's SMS gateway: it records every
+/// JSON body it accepts, and answers 503 to the first `failures` requests.
+async fn sms_gateway(failures: usize) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let store = received.clone();
+    let app = axum::Router::new().route(
+        "/sms",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let store = store.clone();
+            let calls = calls.clone();
+            async move {
+                if calls.fetch_add(1, Ordering::SeqCst) < failures {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                store.lock().unwrap().push(body);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+#[tokio::test]
+async fn text_messages_go_to_the_configured_webhook_and_are_retried() {
+    let (url, received) = sms_gateway(1).await;
+    let app = common::spawn_app_with(|c| c.sms_webhook_url = Some(url.clone())).await;
+    let token = app.signed_up("hooked").await;
+    let state = test_state_with(&app, |c| c.sms_webhook_url = Some(url)).await;
+    let account = latchkey::server::services::accounts::account_for_token(&state, &token)
+        .await
+        .unwrap();
+    phone::add(&state, &account, "+1 650 253 0000", None)
+        .await
+        .unwrap();
+
+    // The first delivery fails (503); the retry two seconds later gets through.
+    let mut delivered = Vec::new();
+    for _ in 0..100 {
+        delivered = received.lock().unwrap().clone();
+        if !delivered.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivered.len(), 1, "one message, delivered once");
+    assert_eq!(delivered[0]["to"], "+16502530000");
+    assert!(delivered[0]["body"].as_str().unwrap().contains("Latchkey"));
+    let (attempts, sent): (i64, Option<String>) =
+        sqlx::query_as("SELECT attempts, sent_at FROM outbox WHERE channel = 'sms'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(attempts, 2);
+    assert!(sent.is_some());
+    assert!(
+        app.sms_outbox().is_empty(),
+        "nothing goes to the directory when the webhook is set"
+    );
 }
