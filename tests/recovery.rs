@@ -452,6 +452,9 @@ async fn an_undecryptable_password_is_2016_and_keeps_the_token() {
     }
     let (_, body) = reset(&app, &token, NEW_PASSWORD, "aes").await;
     assert_eq!(body["apiCode"], 1400);
+    // Without a live token nothing is decrypted at all: the token is refused first.
+    let (status, body) = reset(&app, "made-up-token", "bm90IGVuY3J5cHRlZA==", "rsa").await;
+    assert_eq!((status, body["apiCode"].as_u64()), (400, Some(2030)));
     assert_eq!(reset(&app, &token, NEW_PASSWORD, "none").await.0, 200);
 }
 

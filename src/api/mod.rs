@@ -353,6 +353,10 @@ pub async fn finish_reset(
         .into()
     };
     let encryption = Encryption::parse(encryption.as_deref()).ok_or_else(unreadable)?;
+    // No decryption for anyone without a live reset token (see reset_token_is_live).
+    if !recovery::reset_token_is_live(&state, &token).await? {
+        return Err(ServiceError::ResetTokenInvalid.into());
+    }
     let new_password = state
         .ciphers
         .decrypt(encryption, &new_password)

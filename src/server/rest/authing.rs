@@ -332,6 +332,11 @@ async fn reset_password(
     let Some(encryption) = Encryption::parse(body.password_encrypt_type.as_deref()) else {
         return malformed("passwordEncryptType must be none, rsa or sm2", id);
     };
+    match recovery::reset_token_is_live(&state, token.trim()).await {
+        Ok(true) => {}
+        Ok(false) => return failure(ServiceError::ResetTokenInvalid, id),
+        Err(e) => return failure(e, id),
+    }
     let Ok(password) = state.ciphers.decrypt(encryption, &sent) else {
         return envelope(
             StatusCode::BAD_REQUEST,

@@ -365,6 +365,23 @@ async fn issue_reset_token(state: &AppState, user_id: i64) -> Result<ResetGrant,
     })
 }
 
+/// Whether `reset_token` is a live reset token. Adapters ask before decrypting a sealed
+/// password, so the RSA and SM2 decryption is only reachable with a valid token and cannot be
+/// used as a decryption oracle by anyone (PKCS#1 v1.5 padding checks leak through timing).
+pub async fn reset_token_is_live(
+    state: &AppState,
+    reset_token: &str,
+) -> Result<bool, ServiceError> {
+    let live: Option<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM reset_tokens WHERE token_hash = ? AND kind = 'reset' AND used_at IS NULL AND expires_at > ?",
+    )
+    .bind(link_token::digest(reset_token))
+    .bind(store::unix_now())
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(live.is_some())
+}
+
 /// Step 3: sets the new password. Revokes every session, passcode and reset token of the
 /// account and mails a notice; does not sign anybody in.
 pub async fn reset_password(
