@@ -350,3 +350,39 @@ async fn pages_carry_the_security_headers() {
         .contains("frame-ancestors 'none'"));
     assert_eq!(headers["referrer-policy"], "same-origin");
 }
+
+#[tokio::test]
+async fn malformed_server_function_calls_are_400_and_change_nothing() {
+    let app = spawn_app().await;
+    for (path, content_type, body) in [
+        (
+            "/rpc/register",
+            "application/x-www-form-urlencoded",
+            "username=only",
+        ),
+        ("/rpc/login", "application/x-www-form-urlencoded", ""),
+        (
+            "/rpc/finish_reset",
+            "application/x-www-form-urlencoded",
+            "token=x",
+        ),
+        ("/rpc/verify_email", "application/json", "{broken"),
+    ] {
+        let response = app
+            .http
+            .post(app.at(path))
+            .header(ACCEPT, "application/json")
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{path} {body:?}");
+        let error: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            error["message"].as_str().unwrap().contains("incomplete"),
+            "{error}"
+        );
+    }
+    assert_eq!(app.user_count().await, 0);
+}

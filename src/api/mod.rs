@@ -63,6 +63,14 @@ impl FromServerFnError for FormError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        // A form that cannot be decoded is the client's mistake: 400, not server_fn's 500.
+        #[cfg(feature = "ssr")]
+        if matches!(
+            value,
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_)
+        ) {
+            ssr::answer_status(http::StatusCode::BAD_REQUEST);
+        }
         match value {
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => FormError::general(
                 "Could not reach the server. Check your connection and try again.",

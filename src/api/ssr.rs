@@ -68,7 +68,7 @@ fn set_cookie(value: &str) {
 
 /// The HTTP status a refused form gets when the page's script sent it. (A form sent without
 /// script gets the redirect back to the page instead, and must keep it.)
-fn answer_status(status: StatusCode) {
+pub(super) fn answer_status(status: StatusCode) {
     let from_script = use_context::<Parts>().is_some_and(|parts| {
         !parts
             .headers
