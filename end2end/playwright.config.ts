@@ -43,6 +43,11 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: "../target/site",
       LEPTOS_SITE_PKG_DIR: "pkg",
       LEPTOS_OUTPUT_NAME: "latchkey",
+      // Every simulated user comes from 127.0.0.1; the per-address limits are proven by the
+      // HTTP tests (tests/hardening.rs), so here they are off. Per-account lockouts stay on.
+      LATCHKEY_LOGINS_PER_ADDRESS_PER_MINUTE: "0",
+      LATCHKEY_REGISTRATIONS_PER_ADDRESS_PER_HOUR: "0",
+      LATCHKEY_SENDS_PER_ADDRESS_PER_HOUR: "0",
     },
   },
 });

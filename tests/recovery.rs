@@ -611,9 +611,15 @@ async fn the_whole_reset_by_sms_passcode_for_a_verified_phone() {
             .await
             .unwrap();
     let state = test_state(&app).await;
-    let added = phone::add(&state, &state_account, "138 0013 8000", Some("+86"))
-        .await
-        .unwrap();
+    let added = phone::add(
+        &state,
+        &state_account,
+        "138 0013 8000",
+        Some("+86"),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(added.e164, "+8613800138000");
 
     // Not verified yet: nothing is texted for a reset.
@@ -762,9 +768,15 @@ async fn text_messages_go_to_the_configured_webhook_and_are_retried() {
     let account = latchkey::server::services::accounts::account_for_token(&state, &token)
         .await
         .unwrap();
-    phone::add(&state, &account, "+1 650 253 0000", None)
-        .await
-        .unwrap();
+    phone::add(
+        &state,
+        &account,
+        "+1 650 253 0000",
+        None,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
 
     // The first delivery fails (503); the retry two seconds later gets through.
     let mut delivered = Vec::new();
@@ -789,4 +801,17 @@ async fn text_messages_go_to_the_configured_webhook_and_are_retried() {
         app.sms_outbox().is_empty(),
         "nothing goes to the directory when the webhook is set"
     );
+}
+
+#[tokio::test]
+async fn a_reset_lifts_a_login_lockout() {
+    let app = spawn_app().await;
+    app.signed_up("lockedout").await;
+    for _ in 0..5 {
+        app.login("lockedout", "wrong password").await;
+    }
+    assert_eq!(app.login("lockedout", PASSWORD).await.status(), 429);
+    let token = reset_token_for(&app, "lockedout@example.com").await;
+    assert_eq!(reset(&app, &token, NEW_PASSWORD, "none").await.0, 200);
+    assert_eq!(app.login("lockedout", NEW_PASSWORD).await.status(), 200);
 }

@@ -76,6 +76,31 @@ test.describe("with JavaScript", () => {
     expect(messages[1]).toBe(messages[0]);
   });
 
+  test("five wrong passwords lock sign-in, with the same words for an unknown user", async ({ page }) => {
+    const name = uniqueName("lock");
+    await register(page, name, `${name}@example.com`);
+    await expect(page).toHaveURL(/\/account$/);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect(page).toHaveURL(/\/login$/);
+
+    const lockouts: string[] = [];
+    for (const who of [name, uniqueName("ghost")]) {
+      await page.goto("/login");
+      await hydrated(page);
+      const alert = page.locator(".form-alert");
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        await logIn(page, who, `wrong guess ${attempt}`);
+        await expect(alert).toHaveText("Incorrect username, e-mail address or password.");
+      }
+      // Even the right password waits now.
+      await logIn(page, who, PASSWORD);
+      await expect(alert).toHaveText(/^Too many requests\. Try again in \d+ seconds\.$/);
+      lockouts.push(((await alert.textContent()) ?? "").replace(/\d+/, "N"));
+      await expect(page).toHaveURL(/\/login$/);
+    }
+    expect(lockouts[1]).toBe(lockouts[0]);
+  });
+
   test("the button shows a pending state while signing in", async ({ page }) => {
     const name = uniqueName("pend");
     await register(page, name, `${name}@example.com`);

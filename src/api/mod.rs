@@ -397,9 +397,9 @@ pub async fn finish_reset(
 #[server(prefix = "/rpc", endpoint = "add_phone")]
 pub async fn add_phone(country_code: String, number: String) -> Result<(), FormError> {
     use crate::server::services::phone;
-    let (state, _) = ssr::context()?;
+    let (state, meta) = ssr::context()?;
     let account = ssr::signed_in_account(&state).await?;
-    phone::add(&state, &account, &number, Some(&country_code)).await?;
+    phone::add(&state, &account, &number, Some(&country_code), &meta).await?;
     leptos_axum::redirect("/account?notice=phone-code-sent");
     Ok(())
 }

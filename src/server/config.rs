@@ -63,6 +63,47 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_HASH_WORKERS")]
     pub hash_workers: Option<usize>,
 
+    /// Attempts at one account (or unknown name) before each further login attempt must wait:
+    /// 15 s, then twice as long each time, up to --login-lockout-max-seconds. A reset clears it.
+    #[arg(long, env = "LATCHKEY_LOGIN_LOCKOUT_AFTER", default_value_t = 5,
+          value_parser = clap::value_parser!(i64).range(1..))]
+    pub login_lockout_after: i64,
+
+    /// The longest wait between login attempts at one account.
+    #[arg(long, env = "LATCHKEY_LOGIN_LOCKOUT_MAX_SECONDS", default_value_t = 900,
+          value_parser = clap::value_parser!(i64).range(1..=86_400))]
+    pub login_lockout_max_seconds: i64,
+
+    /// Login attempts per client address per minute (0: no limit).
+    #[arg(
+        long,
+        env = "LATCHKEY_LOGINS_PER_ADDRESS_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub logins_per_address_per_minute: u32,
+
+    /// Registrations per client address per hour (0: no limit).
+    #[arg(
+        long,
+        env = "LATCHKEY_REGISTRATIONS_PER_ADDRESS_PER_HOUR",
+        default_value_t = 20
+    )]
+    pub registrations_per_address_per_hour: u32,
+
+    /// E-mails and SMS asked for per client address per hour: recovery codes, reminders,
+    /// verification resends (0: no limit). Each destination is limited apart (1/min, 10/h).
+    #[arg(
+        long,
+        env = "LATCHKEY_SENDS_PER_ADDRESS_PER_HOUR",
+        default_value_t = 30
+    )]
+    pub sends_per_address_per_hour: u32,
+
+    /// Take the client address from the last `X-Forwarded-For` entry (set this only behind a
+    /// reverse proxy that appends it; otherwise clients could pick their own address).
+    #[arg(long, env = "LATCHKEY_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
     /// Log filter in `tracing` syntax, e.g. `info` or `latchkey=debug,tower_http=info`.
     #[arg(long, env = "LATCHKEY_LOG", default_value = "info")]
     pub log: String,
@@ -145,6 +186,12 @@ mod tests {
             "LATCHKEY_SMTP_URL",
             "LATCHKEY_MAIL_FROM",
             "LATCHKEY_SMS_WEBHOOK_URL",
+            "LATCHKEY_LOGIN_LOCKOUT_AFTER",
+            "LATCHKEY_LOGIN_LOCKOUT_MAX_SECONDS",
+            "LATCHKEY_LOGINS_PER_ADDRESS_PER_MINUTE",
+            "LATCHKEY_REGISTRATIONS_PER_ADDRESS_PER_HOUR",
+            "LATCHKEY_SENDS_PER_ADDRESS_PER_HOUR",
+            "LATCHKEY_TRUST_FORWARDED_FOR",
         ] {
             assert!(help.contains(var), "{var} missing from --help");
         }

@@ -3,9 +3,12 @@
 
 pub mod admin;
 pub mod auth;
+pub mod client_limits;
 pub mod config;
 pub mod crypto;
 pub mod delivery;
+pub mod page_headers;
+pub mod purge_job;
 pub mod request_id;
 pub mod rest;
 pub mod services;

@@ -2,15 +2,16 @@
 //! of that request, and in the audit log, so one id ties a user's report to the server's story.
 
 use crate::server::delivery::messages::Language;
+use crate::server::state::AppState;
 use crate::server::store::audit::RequestMeta;
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use rand::RngCore;
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -18,6 +19,31 @@ pub const HEADER: &str = "x-request-id";
 
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
+
+/// The client's address as Latchkey counts it: the peer, or behind a trusted proxy the last
+/// `X-Forwarded-For` entry (the one the proxy itself appended; earlier ones are the client's word).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+fn client_addr(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
+            .and_then(|last| last.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
 
 fn new_id() -> String {
     let mut bytes = [0u8; 8];
@@ -29,9 +55,12 @@ fn new_id() -> String {
 /// confuse the logs), logs one line per request, and echoes the id in the response.
 ///
 /// Only the route pattern is logged, never the raw path or query: some of them carry tokens.
-pub async fn assign(mut request: Request, next: Next) -> Response {
+pub async fn assign(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let id = new_id();
     request.extensions_mut().insert(RequestId(id.clone()));
+    if let Some(addr) = client_addr(&request, state.settings.config.trust_forwarded_for) {
+        request.extensions_mut().insert(ClientAddr(addr));
+    }
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -65,11 +94,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
 }
 
 pub fn meta_from_parts(parts: &Parts) -> RequestMeta {
+    let client_ip = parts.extensions.get::<ClientAddr>().map(|addr| addr.0);
     RequestMeta {
-        client_addr: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        client_addr: client_ip.map(|ip| ip.to_string()),
+        client_ip,
         request_id: parts.extensions.get::<RequestId>().map(|id| id.0.clone()),
         language: parts
             .headers

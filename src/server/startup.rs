@@ -3,6 +3,7 @@
 
 use crate::app::{shell, App};
 use crate::domain::Credits;
+use crate::server::client_limits::{Allowance, ClientLimits};
 use crate::server::config::Config;
 use crate::server::crypto::password::PasswordHasher;
 use crate::server::crypto::password_cipher::PasswordCiphers;
@@ -10,8 +11,9 @@ use crate::server::crypto::secrets;
 use crate::server::crypto::session_token::{SessionTokens, TokenError};
 use crate::server::delivery::transport::Transport;
 use crate::server::delivery::worker::{self, Wake};
+use crate::server::services::throttle::LoginPolicy;
 use crate::server::state::{AppState, Settings};
-use crate::server::{auth, request_id, rest, store};
+use crate::server::{auth, purge_job, request_id, rest, store};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
@@ -97,13 +99,24 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         .site_addr(addr)
         .build();
 
+    let limits = ClientLimits::new(Allowance {
+        logins_per_minute: config.logins_per_address_per_minute,
+        registrations_per_hour: config.registrations_per_address_per_hour,
+        sends_per_hour: config.sends_per_address_per_hour,
+    });
     let settings = Settings {
         secure_cookies: public_url.starts_with("https://"),
         public_url,
         starting_credits,
         tos_url: config.tos_url.clone(),
+        login_policy: LoginPolicy {
+            free_attempts: config.login_lockout_after,
+            max_lock_seconds: config.login_lockout_max_seconds,
+        },
         config,
     };
+    let limits = Arc::new(limits);
+    purge_job::spawn(db.clone(), limits.clone());
     let state = AppState {
         leptos_options,
         db,
@@ -113,6 +126,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         passcode_key: passcode_key.into(),
         mail,
         settings: Arc::new(settings),
+        limits,
     };
     Ok(Server {
         state,
@@ -186,17 +200,22 @@ pub fn router(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        // Pages set their own policy with their script nonce (`page_headers`); everything else
+        // (JSON, static files) may load nothing and be framed by nobody.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'"),
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         ))
         // `same-origin`, not `no-referrer`: forms without JavaScript are sent back to the page
-        // they came from by their Referer.
+        // they came from by their Referer. Pages with a token in their address say `no-referrer`.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        .layer(axum::middleware::from_fn(request_id::assign))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_id::assign,
+        ))
         .with_state(state)
 }
 

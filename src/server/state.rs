@@ -1,11 +1,13 @@
 //! What every request handler and server function can reach.
 
 use crate::domain::Credits;
+use crate::server::client_limits::ClientLimits;
 use crate::server::config::Config;
 use crate::server::crypto::password::PasswordHasher;
 use crate::server::crypto::password_cipher::PasswordCiphers;
 use crate::server::crypto::session_token::SessionTokens;
 use crate::server::delivery::worker::Wake;
+use crate::server::services::throttle::LoginPolicy;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::SqlitePool;
@@ -24,6 +26,8 @@ pub struct AppState {
     /// Wakes the outbox worker after a message was queued.
     pub mail: Wake,
     pub settings: Arc<Settings>,
+    /// Per-client-address allowances (logins, registrations, sends).
+    pub limits: Arc<ClientLimits>,
 }
 
 /// Configuration resolved at start-up into the values the services use.
@@ -34,6 +38,7 @@ pub struct Settings {
     pub secure_cookies: bool,
     pub starting_credits: Credits,
     pub tos_url: String,
+    pub login_policy: LoginPolicy,
     pub config: Config,
 }
 

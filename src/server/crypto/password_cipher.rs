@@ -85,12 +85,21 @@ impl PasswordCiphers {
                     .map_err(|_| DecryptError)?
             }
             Encryption::Sm2 => {
-                let mut ciphertext = hex::decode(sent.trim()).map_err(|_| DecryptError)?;
-                // sm-crypto leaves out the point's `04` tag; accept it either way.
-                if ciphertext.first() != Some(&0x04) {
-                    ciphertext.insert(0, 0x04);
+                let ciphertext = hex::decode(sent.trim()).map_err(|_| DecryptError)?;
+                // sm-crypto leaves out the point's `04` tag; accept it either way. A leading
+                // 04 byte may also be the first byte of an untagged point (1 in 256), so a
+                // failure with it read as the tag is retried with a tag added.
+                let as_sent = match ciphertext.first() {
+                    Some(0x04) => self.sm2.decrypt(&ciphertext).ok(),
+                    _ => None,
+                };
+                match as_sent {
+                    Some(bytes) => bytes,
+                    None => {
+                        let tagged = [&[0x04], ciphertext.as_slice()].concat();
+                        self.sm2.decrypt(&tagged).map_err(|_| DecryptError)?
+                    }
                 }
-                self.sm2.decrypt(&ciphertext).map_err(|_| DecryptError)?
             }
         };
         String::from_utf8(bytes).map_err(|_| DecryptError)

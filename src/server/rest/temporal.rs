@@ -79,17 +79,11 @@ fn service_failure(error: ServiceError) -> Response {
         ServiceError::AlreadyDone(what) => (StatusCode::BAD_REQUEST, what),
         ServiceError::NotAllowed(what) => (StatusCode::FORBIDDEN, what),
         ServiceError::RateLimited { retry_after } => {
-            let mut response = envelope(
+            let response = envelope(
                 StatusCode::TOO_MANY_REQUESTS,
-                Value::String(format!(
-                    "too many requests; try again in {retry_after} seconds"
-                )),
+                Value::String(too_many_requests(retry_after)),
             );
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(retry_after),
-            );
-            return response;
+            return with_retry_after(response, retry_after);
         }
         recovery @ (ServiceError::PasscodeInvalid
         | ServiceError::PasscodeBurned
@@ -107,6 +101,18 @@ fn service_failure(error: ServiceError) -> Response {
         }
     };
     envelope(status, Value::String(message))
+}
+
+fn too_many_requests(retry_after: i64) -> String {
+    format!("too many requests; try again in {retry_after} seconds")
+}
+
+fn with_retry_after(mut response: Response, retry_after: i64) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(retry_after),
+    );
+    response
 }
 
 /// Failures of the JWT endpoints (login, refresh): `{"code", "message"}`.
@@ -225,6 +231,14 @@ async fn login(
         Err(ServiceError::InvalidCredentials) => {
             jwt_failure(StatusCode::UNAUTHORIZED, INCORRECT_CREDENTIALS)
         }
+        // A lockout reads the same for every name, known or not (SPEC §7).
+        Err(ServiceError::RateLimited { retry_after }) => with_retry_after(
+            jwt_failure(
+                StatusCode::TOO_MANY_REQUESTS,
+                &too_many_requests(retry_after),
+            ),
+            retry_after,
+        ),
         Err(e) => service_failure(e),
     }
 }

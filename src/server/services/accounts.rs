@@ -1,7 +1,9 @@
 //! Register, log in, refresh, and resolve a session to its account (SPEC §2.1, 2.3–2.5).
 
+use super::throttle::{self, Subject};
 use super::{verification, ServiceError};
 use crate::domain::{Credits, Email, Invalid, LoginIdentifier, NewPassword, Username};
+use crate::server::client_limits::Action;
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::delivery::messages::Language;
 use crate::server::state::AppState;
@@ -70,6 +72,7 @@ pub async fn register(
     input: Registration<'_>,
     meta: &RequestMeta,
 ) -> Result<Account, ServiceError> {
+    state.limits.admit(Action::Register, meta.client_ip)?;
     let username = Username::parse(input.username);
     let email = Email::parse(input.email);
     let password = NewPassword::parse(input.password, Some(input.username), Some(input.email));
@@ -133,6 +136,7 @@ pub async fn log_in(
     password: &str,
     meta: &RequestMeta,
 ) -> Result<(Account, IssuedToken), ServiceError> {
+    state.limits.admit(Action::Login, meta.client_ip)?;
     let found = match LoginIdentifier::parse(identifier) {
         Some(LoginIdentifier::Username(name)) => {
             users::find_credentials(&state.db, Some(name.as_str()), None).await?
@@ -142,6 +146,11 @@ pub async fn log_in(
         }
         None => None,
     };
+    let subject = match &found {
+        Some((row, _)) => Subject::Account(row.id),
+        None => Subject::Unknown(identifier),
+    };
+    throttle::admit(&state.db, &state.settings.login_policy, &subject).await?;
     // A password longer than any we accept cannot match; skip hashing megabytes of it.
     let plausible = password.chars().count() <= NewPassword::MAX_CHARS;
     let stored_hash = found
@@ -153,6 +162,7 @@ pub async fn log_in(
     match found {
         Some((row, _)) if matched && row.account_enabled => {
             let token = state.tokens.issue(row.id, row.token_version);
+            throttle::clear(&state.db, &subject).await?;
             audit::record(&state.db, Event::LoginSucceeded, Some(row.id), meta, None).await?;
             Ok((row.into(), token))
         }

@@ -8,6 +8,7 @@ pub mod password;
 pub mod phone;
 pub mod plan;
 pub mod recovery;
+pub mod throttle;
 pub mod verification;
 
 use crate::domain::Invalid;

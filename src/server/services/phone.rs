@@ -5,6 +5,7 @@
 use super::accounts::Account;
 use super::ServiceError;
 use crate::domain::Invalid;
+use crate::server::client_limits::Action;
 use crate::server::crypto::passcode;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
@@ -60,7 +61,9 @@ pub async fn add(
     account: &Account,
     number: &str,
     country_code: Option<&str>,
+    meta: &RequestMeta,
 ) -> Result<Phone, ServiceError> {
+    state.limits.admit(Action::Send, meta.client_ip)?;
     let phone = parse(number, country_code)?;
     let now = store::unix_now();
     let mut tx = store::begin_write(&state.db).await?;

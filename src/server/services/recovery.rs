@@ -5,8 +5,9 @@
 //! Step 1 answers the same whether or not the account exists: it logs the request, and only
 //! for a real account queues a message; the message is sent later by the outbox worker.
 
-use super::{phone, ServiceError};
+use super::{phone, throttle, ServiceError};
 use crate::domain::{Email, NewPassword, Username};
+use crate::server::client_limits::Action;
 use crate::server::crypto::{link_token, passcode};
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
@@ -72,6 +73,7 @@ pub async fn request_by_email(
     address: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
+    state.limits.admit(Action::Send, meta.client_ip)?;
     let email = Email::parse(address)?;
     let now = store::unix_now();
     let mut tx = store::begin_write(&state.db).await?;
@@ -102,6 +104,7 @@ pub async fn request_by_username(
     name: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
+    state.limits.admit(Action::Send, meta.client_ip)?;
     let username = Username::parse(name)?;
     let now = store::unix_now();
     let mut tx = store::begin_write(&state.db).await?;
@@ -131,6 +134,7 @@ pub async fn request_by_phone(
     country_code: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
+    state.limits.admit(Action::Send, meta.client_ip)?;
     let phone = phone::parse(number, country_code)?;
     let now = store::unix_now();
     let mut tx = store::begin_write(&state.db).await?;
@@ -177,6 +181,7 @@ pub async fn remind_username(
     address: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
+    state.limits.admit(Action::Send, meta.client_ip)?;
     let email = Email::parse(address)?;
     let now = store::unix_now();
     let mut tx = store::begin_write(&state.db).await?;
@@ -419,6 +424,8 @@ pub async fn reset_password(
     users::reset_password(&mut *tx, user_id, &hash).await?;
     recovery::revoke_tokens_of(&mut *tx, user_id, now).await?;
     recovery::delete_passcodes_of(&mut *tx, user_id, PURPOSE).await?;
+    // The owner proved control of the address or phone: lift any login lockout.
+    throttle::clear(&mut *tx, &throttle::Subject::Account(user_id)).await?;
     let mail = messages::password_changed(
         Language::from_tag(&account.preferred_language),
         &account.email,

@@ -3,6 +3,7 @@
 
 use super::accounts::Account;
 use super::ServiceError;
+use crate::server::client_limits::Action;
 use crate::server::crypto::link_token;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
@@ -65,6 +66,7 @@ pub async fn resend(
     account: &Account,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
+    state.limits.admit(Action::Send, meta.client_ip)?;
     if account.email_verified {
         return Err(ServiceError::AlreadyDone(
             "the e-mail address is already verified".into(),

@@ -46,6 +46,8 @@ impl Event {
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
     pub client_addr: Option<String>,
+    /// The same address, parsed, for the per-address limits.
+    pub client_ip: Option<std::net::IpAddr>,
     pub request_id: Option<String>,
     /// From `Accept-Language`: the language a new account's messages start in.
     pub language: Option<String>,

@@ -2,7 +2,9 @@
 
 pub mod audit;
 pub mod outbox;
+pub mod purge;
 pub mod recovery;
+pub mod throttle;
 pub mod users;
 pub mod verifications;
 

@@ -1,0 +1,26 @@
+//! The background purge (issue 5): every few minutes, delete what has expired
+//! ([`store::purge`]) and drop idle client addresses from the in-memory limits.
+
+use crate::server::client_limits::ClientLimits;
+use crate::server::store::{self, purge};
+use sqlx::SqlitePool;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const EVERY: Duration = Duration::from_secs(10 * 60);
+
+pub fn spawn(db: SqlitePool, limits: Arc<ClientLimits>) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(EVERY);
+        loop {
+            // The first tick is immediate: a restart cleans up what piled up while down.
+            ticks.tick().await;
+            match purge::expired(&db, store::unix_now()).await {
+                Ok(purged) if purged.total() > 0 => tracing::info!(?purged, "purged expired rows"),
+                Ok(_) => {}
+                Err(e) => tracing::error!("purge: {e}"),
+            }
+            limits.forget_idle();
+        }
+    });
+}

@@ -1,0 +1,158 @@
+//! Login throttling per account (SPEC §7, issue 5): after `free_attempts` attempts without a
+//! success, each further attempt waits twice as long as the one before (15 s, 30 s, … capped at
+//! `max_lock_seconds`), and no subject gets more than 100 attempts an hour (ASVS V2.2.1).
+//!
+//! Attempts are counted *before* the password is checked and forgotten on success, so a flood
+//! of parallel guesses is cut off after `free_attempts` just like a sequential one. A name or
+//! address that matches no account is throttled exactly like one that does, so a lockout says
+//! nothing about whether the account exists.
+
+use super::ServiceError;
+use crate::server::store::{self, throttle};
+use sqlx::SqlitePool;
+
+/// ASVS V2.2.1: at most 100 failed attempts an hour per account.
+pub const ATTEMPTS_PER_HOUR: i64 = 100;
+/// The first lock's length; each further attempt doubles it.
+const FIRST_LOCK_SECONDS: i64 = 15;
+
+#[derive(Debug, Clone, Copy)]
+pub struct LoginPolicy {
+    pub free_attempts: i64,
+    pub max_lock_seconds: i64,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        LoginPolicy {
+            free_attempts: 5,
+            max_lock_seconds: 15 * 60,
+        }
+    }
+}
+
+impl LoginPolicy {
+    /// When the next attempt may come after the counted one, if it must wait at all.
+    pub fn lock_after(&self, counted: throttle::Counted, now: i64) -> Option<i64> {
+        let mut until = None;
+        if counted.attempts >= self.free_attempts {
+            let doublings = (counted.attempts - self.free_attempts).min(20) as u32;
+            let seconds = (FIRST_LOCK_SECONDS << doublings).min(self.max_lock_seconds);
+            until = Some(now + seconds);
+        }
+        if counted.attempts_in_window >= ATTEMPTS_PER_HOUR {
+            let window_end = counted.window_started + 3600;
+            until = Some(until.map_or(window_end, |t: i64| t.max(window_end)));
+        }
+        until
+    }
+}
+
+/// What a login attempt is counted against.
+pub enum Subject<'a> {
+    Account(i64),
+    /// The identifier as typed (trimmed, lower-cased), when it matches no account.
+    Unknown(&'a str),
+}
+
+impl Subject<'_> {
+    pub fn key(&self) -> String {
+        match self {
+            Subject::Account(id) => format!("user:{id}"),
+            // Capped: a key is a row, and the name is whatever the client sent.
+            Subject::Unknown(name) => {
+                let name: String = name.trim().chars().take(320).collect();
+                format!("name:{}", name.to_lowercase())
+            }
+        }
+    }
+}
+
+/// Counts an attempt, or refuses it while the subject is locked.
+pub async fn admit(
+    db: &SqlitePool,
+    policy: &LoginPolicy,
+    subject: &Subject<'_>,
+) -> Result<(), ServiceError> {
+    let key = subject.key();
+    let now = store::unix_now();
+    let mut tx = store::begin_write(db).await?;
+    let Some(counted) = throttle::count_attempt(&mut tx, &key, now).await? else {
+        let until = throttle::locked_until(&mut tx, &key).await?.unwrap_or(now);
+        return Err(ServiceError::RateLimited {
+            retry_after: (until - now).max(1),
+        });
+    };
+    if let Some(until) = policy.lock_after(counted, now) {
+        throttle::lock_until(&mut tx, &key, until).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Clears a subject's attempts and lock: after a successful login or a password reset.
+pub async fn clear<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    subject: &Subject<'_>,
+) -> Result<(), ServiceError> {
+    throttle::forget(db, &subject.key()).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use throttle::Counted;
+
+    fn counted(attempts: i64) -> Counted {
+        Counted {
+            attempts,
+            window_started: 1_000,
+            attempts_in_window: attempts,
+        }
+    }
+
+    #[test]
+    fn the_first_attempts_are_free_then_locks_double_up_to_the_cap() {
+        let policy = LoginPolicy::default();
+        let now = 2_000;
+        for n in 1..5 {
+            assert_eq!(policy.lock_after(counted(n), now), None, "attempt {n}");
+        }
+        let locks: Vec<i64> = (5..=12)
+            .map(|n| policy.lock_after(counted(n), now).unwrap() - now)
+            .collect();
+        assert_eq!(locks, [15, 30, 60, 120, 240, 480, 900, 900]);
+        // Far past the cap, the shift must not overflow.
+        let many = Counted {
+            attempts_in_window: 1,
+            ..counted(10_000)
+        };
+        assert_eq!(policy.lock_after(many, now), Some(now + 900));
+    }
+
+    #[test]
+    fn the_hourly_cap_locks_until_the_window_ends() {
+        let policy = LoginPolicy {
+            free_attempts: 1_000,
+            max_lock_seconds: 900,
+        };
+        let at_cap = Counted {
+            attempts: 100,
+            window_started: 1_000,
+            attempts_in_window: ATTEMPTS_PER_HOUR,
+        };
+        assert_eq!(policy.lock_after(at_cap, 2_000), Some(1_000 + 3600));
+        let below = Counted {
+            attempts_in_window: ATTEMPTS_PER_HOUR - 1,
+            ..at_cap
+        };
+        assert_eq!(policy.lock_after(below, 2_000), None);
+    }
+
+    #[test]
+    fn unknown_names_are_keyed_as_typed_but_case_blind() {
+        assert_eq!(Subject::Unknown(" Bob@X.org ").key(), "name:bob@x.org");
+        assert_eq!(Subject::Account(7).key(), "user:7");
+    }
+}

@@ -1,0 +1,68 @@
+//! Deletes rows that can no longer matter: expired codes and tokens, send records older than
+//! the longest rate-limit window, lockouts that have run out, and delivered messages (whose
+//! bodies were blanked on delivery; the row is only kept a day for the operator's eye).
+
+use sqlx::SqlitePool;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// How long a delivered message's row stays.
+pub const DELIVERED_KEPT_SECONDS: i64 = 24 * 3600;
+
+/// Rows deleted by one pass, per table.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub passcodes: u64,
+    pub reset_tokens: u64,
+    pub email_verifications: u64,
+    pub send_log: u64,
+    pub login_throttle: u64,
+    pub outbox: u64,
+}
+
+impl Purged {
+    pub fn total(&self) -> u64 {
+        self.passcodes
+            + self.reset_tokens
+            + self.email_verifications
+            + self.send_log
+            + self.login_throttle
+            + self.outbox
+    }
+}
+
+/// One pass at Unix time `now`. Each statement is its own short write, so a pass never holds
+/// the write lock for long.
+pub async fn expired(db: &SqlitePool, now: i64) -> Result<Purged, sqlx::Error> {
+    let delete = |sql: &'static str, bound: i64| async move {
+        sqlx::query(sql)
+            .bind(bound)
+            .execute(db)
+            .await
+            .map(|done| done.rows_affected())
+    };
+    let delivered_before = OffsetDateTime::from_unix_timestamp(now - DELIVERED_KEPT_SECONDS)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default();
+    Ok(Purged {
+        passcodes: delete("DELETE FROM passcodes WHERE expires_at <= ?", now).await?,
+        reset_tokens: delete("DELETE FROM reset_tokens WHERE expires_at <= ?", now).await?,
+        email_verifications: delete("DELETE FROM email_verifications WHERE expires_at <= ?", now)
+            .await?,
+        // The longest send limit looks back one hour.
+        send_log: delete("DELETE FROM send_log WHERE sent_at <= ?", now - 3600).await?,
+        // A row matters while it locks, and for the hourly cap while its window runs.
+        login_throttle: delete(
+            "DELETE FROM login_throttle WHERE locked_until <= ?1 AND last_attempt_at <= ?1 - 3600",
+            now,
+        )
+        .await?,
+        // RFC 3339 UTC timestamps of one format sort as text in time order.
+        outbox: sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= ?")
+            .bind(delivered_before)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    })
+}

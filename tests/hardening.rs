@@ -1,0 +1,332 @@
+//! Abuse limits and page headers (SPEC §7, issue 5): login lockouts per account, limits per
+//! client address, the Content-Security-Policy nonce, and no referrer from token pages.
+
+mod common;
+
+use common::{json, spawn_app, spawn_app_with, PASSWORD};
+use serde_json::json;
+
+/// A lockout answer with the number of seconds taken out, to compare two of them.
+fn shape(status: u16, body: &serde_json::Value) -> (u16, String) {
+    let text = body.to_string();
+    let digits_out: String = text.chars().filter(|c| !c.is_ascii_digit()).collect();
+    (status, digits_out)
+}
+
+#[tokio::test]
+async fn five_failed_logins_lock_the_account_even_for_the_right_password() {
+    let app = spawn_app().await;
+    app.signed_up("locked").await;
+    // `signed_up` logged in once; that success cleared the count.
+    for attempt in 1..=5 {
+        let (status, _) = json(app.login("locked", "not the password").await).await;
+        assert_eq!(status, 401, "attempt {attempt}");
+    }
+    let answer = app.login("locked", PASSWORD).await;
+    let retry_after: i64 = answer.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=15).contains(&retry_after), "{retry_after}");
+    let (status, body) = json(answer).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["code"], 429);
+    assert!(body["message"].as_str().unwrap().contains("try again"));
+
+    // The e-mail address names the same account, so it is locked too.
+    let (status, _) = json(app.login("locked@example.com", PASSWORD).await).await;
+    assert_eq!(status, 429);
+
+    // Once the lock has passed, the right password works again and resets the count.
+    sqlx::query("UPDATE login_throttle SET locked_until = 0")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (status, _) = json(app.login("locked", PASSWORD).await).await;
+    assert_eq!(status, 200);
+    let (status, _) = json(app.login("locked", "not the password").await).await;
+    assert_eq!(status, 401, "a success starts the count afresh");
+
+    let events: Vec<String> =
+        sqlx::query_scalar("SELECT event FROM audit_log WHERE event LIKE 'login.%' ORDER BY id")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        events.iter().filter(|e| *e == "login.failed").count(),
+        6,
+        "refused attempts never reach the password check: {events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lockout_looks_the_same_for_names_that_do_not_exist() {
+    let app = spawn_app().await;
+    app.signed_up("realname").await;
+    for _ in 0..5 {
+        app.login("realname", "wrong password").await;
+        app.login("ghostname", "wrong password").await;
+    }
+    let (real_status, real) = json(app.login("realname", PASSWORD).await).await;
+    let (ghost_status, ghost) = json(app.login("ghostname", PASSWORD).await).await;
+    assert_eq!(real_status, 429);
+    assert_eq!(shape(real_status, &real), shape(ghost_status, &ghost));
+}
+
+#[tokio::test]
+async fn parallel_guesses_are_cut_off_after_five() {
+    let app = spawn_app().await;
+    app.signed_up("rushed").await;
+    let guesses = (0..20).map(|i| app.login("rushed", if i == 19 { PASSWORD } else { "guess" }));
+    let statuses: Vec<u16> = futures::future::join_all(guesses)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    let checked = statuses.iter().filter(|&&s| s != 429).count();
+    assert_eq!(checked, 5, "exactly five passwords checked: {statuses:?}");
+    assert!(statuses.iter().all(|&s| [200, 401, 429].contains(&s)));
+}
+
+#[tokio::test]
+async fn logins_from_one_address_are_limited_across_accounts() {
+    let app = spawn_app_with(|config| config.logins_per_address_per_minute = 3).await;
+    for name in ["first", "second", "third"] {
+        let (status, _) = json(app.login(name, "whatever password").await).await;
+        assert_eq!(status, 401);
+    }
+    let answer = app.login("fourth", "whatever password").await;
+    assert!(answer.headers().contains_key("retry-after"));
+    let (status, body) = json(answer).await;
+    assert_eq!((status, body["code"].as_i64()), (429, Some(429)), "{body}");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_address_is_counted_apart() {
+    let app = spawn_app_with(|config| {
+        config.logins_per_address_per_minute = 1;
+        config.trust_forwarded_for = true;
+    })
+    .await;
+    let login_from = |addr: &'static str| {
+        app.http
+            .post(app.at("/v2/auth/login"))
+            .header("x-forwarded-for", format!("203.0.113.99, {addr}"))
+            .json(&json!({"username": "nobody", "password": "whatever password"}))
+            .send()
+    };
+    assert_eq!(login_from("198.51.100.1").await.unwrap().status(), 401);
+    assert_eq!(login_from("198.51.100.2").await.unwrap().status(), 401);
+    assert_eq!(login_from("198.51.100.1").await.unwrap().status(), 429);
+    let recorded: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT client_addr FROM audit_log WHERE event = 'login.failed'")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        recorded,
+        [Some("198.51.100.1".into()), Some("198.51.100.2".into())],
+        "the proxy's entry, not the client's claim, is recorded"
+    );
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_forwarded_for_is_ignored() {
+    let app = spawn_app_with(|config| config.logins_per_address_per_minute = 1).await;
+    let login_claiming = |addr: &'static str| {
+        app.http
+            .post(app.at("/v2/auth/login"))
+            .header("x-forwarded-for", addr)
+            .json(&json!({"username": "nobody", "password": "whatever password"}))
+            .send()
+    };
+    assert_eq!(login_claiming("198.51.100.1").await.unwrap().status(), 401);
+    assert_eq!(login_claiming("198.51.100.2").await.unwrap().status(), 429);
+}
+
+#[tokio::test]
+async fn registrations_from_one_address_are_limited() {
+    let app = spawn_app_with(|config| config.registrations_per_address_per_hour = 2).await;
+    for name in ["reg1", "reg2"] {
+        let email = format!("{name}@example.com");
+        assert_eq!(app.register(name, &email, PASSWORD).await.status(), 200);
+    }
+    let (status, body) = json(app.register("reg3", "reg3@example.com", PASSWORD).await).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["code"], 429);
+    assert_eq!(app.user_count().await, 2, "nothing written");
+}
+
+#[tokio::test]
+async fn sends_from_one_address_are_limited_whatever_the_destination() {
+    let app = spawn_app_with(|config| config.sends_per_address_per_hour = 2).await;
+    let send = |to: String| {
+        app.post_json(
+            "/api/v3/send-email",
+            json!({"email": to, "channel": "CHANNEL_RESET_PASSWORD"}),
+        )
+    };
+    for i in 0..2 {
+        let (status, body) = json(send(format!("someone{i}@example.com")).await).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = json(send("someone9@example.com".into()).await).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["apiCode"], 1429);
+    // The Temporal and Tangerine surfaces draw on the same allowance.
+    let (status, _) = json(
+        app.post_json(
+            "/v2/forgot/username",
+            json!({"email_address": "x@example.com"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 429);
+}
+
+#[tokio::test]
+async fn pages_carry_a_nonce_policy_that_matches_their_scripts() {
+    let app = spawn_app().await;
+    let page = app.http.get(app.at("/login")).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy");
+    assert!(nonce.len() >= 16, "{nonce}");
+    assert!(csp.contains("script-src 'self'") && csp.contains("'wasm-unsafe-eval'"));
+    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"));
+    let scripts = html.matches("<script").count();
+    assert!(scripts > 0);
+    assert_eq!(
+        html.matches(&format!("nonce=\"{nonce}\"")).count(),
+        scripts,
+        "every script carries this response's nonce"
+    );
+
+    let again = app.http.get(app.at("/login")).send().await.unwrap();
+    assert_ne!(
+        again.headers()["content-security-policy"].to_str().unwrap(),
+        csp,
+        "a fresh nonce per response"
+    );
+
+    let api = app.http.get(app.at("/api/v3/system")).send().await.unwrap();
+    assert_eq!(
+        api.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+}
+
+#[tokio::test]
+async fn pages_with_a_token_in_their_address_send_no_referrer() {
+    let app = spawn_app().await;
+    let policy = |path: &'static str| {
+        let request = app.http.get(app.at(path)).send();
+        async move {
+            let response = request.await.unwrap();
+            response.headers()["referrer-policy"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(policy("/reset-password?token=abc").await, "no-referrer");
+    assert_eq!(policy("/forgot/password?token=abc").await, "no-referrer");
+    assert_eq!(policy("/verify-email/someone/abc").await, "no-referrer");
+    assert_eq!(policy("/login").await, "same-origin");
+    for path in ["/login", "/reset-password?token=abc", "/v2/nowhere"] {
+        let response = app.http.get(app.at(path)).send().await.unwrap();
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(response.headers()["x-frame-options"], "DENY");
+    }
+}
+
+#[tokio::test]
+async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
+    use latchkey::server::store::purge;
+    let app = spawn_app().await;
+    app.signed_up("purged").await;
+    let now = latchkey::server::store::unix_now();
+    let run = |sql: String| {
+        let db = app.db.clone();
+        async move { sqlx::query(&sql).execute(&db).await.unwrap() }
+    };
+    // Whatever sign-up left (its verification link, its delivered mail) starts live.
+    run("DELETE FROM email_verifications".into()).await;
+    for (tag, expires) in [("old", now - 1), ("live", now + 600)] {
+        run(format!(
+            "INSERT INTO passcodes (channel, destination, purpose, user_id, code_mac, created_at, expires_at) \
+             VALUES ('email', '{tag}@example.com', 'reset_password', 1, 'mac', {now}, {expires})"
+        ))
+        .await;
+        run(format!(
+            "INSERT INTO reset_tokens (token_hash, kind, user_id, created_at, expires_at) \
+             VALUES ('{tag}', 'reset', 1, {now}, {expires})"
+        ))
+        .await;
+        run(format!(
+            "INSERT INTO email_verifications (token_hash, user_id, email_key, created_at, expires_at) \
+             VALUES ('{tag}', 1, 'purged@example.com', {now}, {expires})"
+        ))
+        .await;
+    }
+    run(format!(
+        "INSERT INTO send_log VALUES ('email', 'a', {}), ('email', 'a', {})",
+        now - 3601,
+        now - 60
+    ))
+    .await;
+    run(format!(
+        "INSERT INTO login_throttle VALUES ('name:old', 9, {}, {}, 9, {}), ('name:locked', 9, {}, {}, 9, {})",
+        now - 10, now - 7200, now - 4000,
+        now + 900, now - 100, now - 100
+    ))
+    .await;
+    run(format!(
+        "INSERT INTO outbox (channel, recipient, body_text, created_at, next_attempt_at, sent_at) VALUES \
+         ('email', 'old@example.com', '', 'x', 0, '2000-01-01T00:00:00Z'), \
+         ('email', 'queued@example.com', 'body', 'x', {now}, NULL)"
+    ))
+    .await;
+    let outbox_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+
+    let purged = purge::expired(&app.db, now).await.unwrap();
+    assert_eq!(
+        purged,
+        purge::Purged {
+            passcodes: 1,
+            reset_tokens: 1,
+            email_verifications: 1,
+            send_log: 1,
+            login_throttle: 1,
+            outbox: 1,
+        }
+    );
+    let outbox_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        outbox_after,
+        outbox_before - 1,
+        "queued and recent mail stay"
+    );
+    let locked: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM login_throttle WHERE subject = 'name:locked'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(locked, 1, "a running lock stays");
+    assert_eq!(purge::expired(&app.db, now).await.unwrap().total(), 0);
+}
