@@ -3,6 +3,7 @@
 #
 #   ensure_build_tools   wasm32 target, cargo-leptos, wasm-bindgen CLI, wasm-opt (npm binaryen)
 #   ensure_browser       Debian's Chromium, for Playwright
+#   ensure_schemathesis  schemathesis from PyPI in a virtualenv, for the API contract run
 #
 # Why these ways: see ../shared/BUILD.md. In short, the machines reach only the package
 # registries, so nothing may download its own binaries from elsewhere.
@@ -14,6 +15,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 CARGO_LEPTOS_VERSION="0.3.11"
 BINARYEN_VERSION="132.0.0"
+SCHEMATHESIS_VERSION="4.32.5"
+# Outside the clone, so a fresh clone on the same machine reuses it.
+SCHEMATHESIS_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/latchkey/schemathesis-$SCHEMATHESIS_VERSION"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -69,5 +73,20 @@ ensure_browser() {
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
+ensure_schemathesis() {
+  if ! "$SCHEMATHESIS_VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+    say "Installing schemathesis $SCHEMATHESIS_VERSION from PyPI (about a minute, once)"
+    if ! python3 -m venv "$SCHEMATHESIS_VENV" 2>/dev/null; then
+      local sudo=""
+      [ "$(id -u)" -eq 0 ] || sudo="sudo"
+      $sudo apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+      python3 -m venv "$SCHEMATHESIS_VENV"
+    fi
+    "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      "schemathesis==$SCHEMATHESIS_VERSION"
   fi
 }

@@ -355,6 +355,8 @@ async fn a_reset_revokes_outstanding_passcodes() {
     let token = reset_token_for(&app, "revoker@example.com").await;
     app.forget_recent_sends().await;
     send_email_code(&app, "revoker@example.com").await;
+    // The code is queued just after the answer; its mail shows it was stored.
+    app.nth_mail_to("revoker@example.com", "passcode", 2).await;
     let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes")
         .fetch_one(&app.db)
         .await

@@ -324,6 +324,35 @@ async fn cookie_authenticated_posts_from_other_sites_are_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), 403);
+    // Fetch metadata decides when present: a cross-site form is refused even if it claims a
+    // matching Origin, and a same-origin one from a `no-referrer` page (Origin: null) passes.
+    for (site, origin, refused) in [
+        ("cross-site", app.url.as_str(), true),
+        ("same-site", app.url.as_str(), true),
+        ("same-origin", "null", false),
+    ] {
+        let response = app
+            .http
+            .post(app.at("/rpc/verify_email"))
+            .header("sec-fetch-site", site)
+            .header(ORIGIN, origin)
+            .header(COOKIE, &cookie)
+            .form(&[("username", "victim"), ("token", "not-a-token")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status() == 403, refused, "{site}");
+    }
+    // Without fetch metadata, `Origin: null` is not this site.
+    let response = app
+        .http
+        .post(app.at("/rpc/logout"))
+        .header(ORIGIN, "null")
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
     // A bearer-token client is not subject to the check.
     let token: serde_json::Value = app.login("victim", PASSWORD).await.json().await.unwrap();
     let response = app

@@ -5,6 +5,9 @@
 //! the server log.
 
 use super::body::{BodyError, FormOrJson};
+use super::openapi::{
+    AuthingEmpty, AuthingFailures, AuthingResetDone, AuthingResetGrant, AuthingSystem,
+};
 use crate::server::crypto::password_cipher::Encryption;
 use crate::server::request_id::Meta;
 use crate::server::services::recovery::{self, Destination};
@@ -17,6 +20,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -159,14 +163,26 @@ fn country_code_or_china(code: Option<&str>, number: &str) -> Option<String> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SendEmail {
+pub(super) struct SendEmail {
     channel: Option<String>,
     email: Option<String>,
 }
 
-async fn send_email(
+#[utoipa::path(post, path = "/api/v3/send-email", tag = "Authing v3",
+    description = "Step 1 by e-mail: mails a 6-digit passcode (10 min) and a reset link. The same \
+                   answer whether or not the address has an account; 1 a minute and 10 an hour \
+                   per address.",
+    request_body(content(
+        (SendEmail = "application/json"),
+        (SendEmail = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Done (or nothing to do)", body = AuthingEmpty),
+        AuthingFailures,
+    ))]
+pub(super) async fn send_email(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<FormOrJson<SendEmail>, BodyError>,
@@ -189,15 +205,26 @@ async fn send_email(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SendSms {
+pub(super) struct SendSms {
     channel: Option<String>,
     phone_number: Option<String>,
     phone_country_code: Option<String>,
 }
 
-async fn send_sms(
+#[utoipa::path(post, path = "/api/v3/send-sms", tag = "Authing v3",
+    description = "Step 1 by phone: texts a passcode (5 min) to a confirmed number. Mainland \
+                   China numbers may leave out the country code.",
+    request_body(content(
+        (SendSms = "application/json"),
+        (SendSms = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Done (or nothing to do)", body = AuthingEmpty),
+        AuthingFailures,
+    ))]
+pub(super) async fn send_sms(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<FormOrJson<SendSms>, BodyError>,
@@ -223,25 +250,36 @@ async fn send_sms(
 
 /// Either payload form: the nested ones of the current API, or seed 001's flat
 /// `resetPasswordPayload` carrying whichever fields apply.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PasscodePayload {
+pub(super) struct PasscodePayload {
     email: Option<String>,
     phone_number: Option<String>,
     phone_country_code: Option<String>,
     pass_code: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct VerifyResetRequest {
+pub(super) struct VerifyResetRequest {
     verify_method: Option<String>,
     email_pass_code_payload: Option<PasscodePayload>,
     phone_pass_code_payload: Option<PasscodePayload>,
     reset_password_payload: Option<PasscodePayload>,
 }
 
-async fn verify_reset_request(
+#[utoipa::path(post, path = "/api/v3/verify-reset-password-request", tag = "Authing v3",
+    description = "Step 2: a passcode for a 15-minute reset token. Five wrong tries burn the code. \
+                   Takes the nested payloads or seed 001's flat `resetPasswordPayload`.",
+    request_body(content(
+        (VerifyResetRequest = "application/json"),
+        (VerifyResetRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "A reset token", body = AuthingResetGrant),
+        AuthingFailures,
+    ))]
+pub(super) async fn verify_reset_request(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<FormOrJson<VerifyResetRequest>, BodyError>,
@@ -304,15 +342,26 @@ async fn verify_reset_request(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ResetPassword {
+pub(super) struct ResetPassword {
     password: Option<String>,
     password_reset_token: Option<String>,
     password_encrypt_type: Option<String>,
 }
 
-async fn reset_password(
+#[utoipa::path(post, path = "/api/v3/reset-password", tag = "Authing v3",
+    description = "Step 3: sets the new password (plain, or sealed with the RSA or SM2 key from \
+                   /api/v3/system). Signs out everywhere and lifts any login lockout.",
+    request_body(content(
+        (ResetPassword = "application/json"),
+        (ResetPassword = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Password set", body = AuthingResetDone),
+        AuthingFailures,
+    ))]
+pub(super) async fn reset_password(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<FormOrJson<ResetPassword>, BodyError>,
@@ -354,7 +403,10 @@ async fn reset_password(
 
 /// The public keys for password encryption, in `data` and, as Authing's mini-program SDK
 /// reads them, at the top level too.
-async fn system(State(state): State<AppState>, Meta(meta): Meta) -> Response {
+#[utoipa::path(get, path = "/api/v3/system", tag = "Authing v3",
+    description = "The public keys for sealing a new password.",
+    responses((status = 200, description = "RSA and SM2 public keys", body = AuthingSystem)))]
+pub(super) async fn system(State(state): State<AppState>, Meta(meta): Meta) -> Response {
     let keys = json!({
         "rsa": { "publicKey": state.ciphers.rsa_public_pem() },
         "sm2": { "publicKey": state.ciphers.sm2_public_hex() },

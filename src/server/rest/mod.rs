@@ -3,6 +3,7 @@
 
 pub mod authing;
 pub mod body;
+pub mod openapi;
 pub mod tangerine;
 pub mod temporal;
 
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
     temporal::router()
         .merge(authing::router())
         .merge(tangerine::router())
+        .route("/openapi.json", axum::routing::get(openapi::document))
         .route("/v2/{*rest}", any(unknown_route))
         .route("/api/{*rest}", any(unknown_route))
         .layer(axum::middleware::from_fn(json_errors))

@@ -5,6 +5,7 @@
 //! so it reveals nothing about accounts, limits, or what went wrong.
 
 use super::body::FormOrJson;
+use super::openapi::{Empty, TemporalMessage};
 use crate::server::request_id::Meta;
 use crate::server::services::recovery;
 use crate::server::state::AppState;
@@ -13,6 +14,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -20,12 +22,24 @@ pub fn router() -> Router<AppState> {
         .route("//auth/lostPassword", post(lost_password))
 }
 
-#[derive(Deserialize)]
-struct LostPassword {
+#[derive(Deserialize, ToSchema)]
+pub(super) struct LostPassword {
+    /// A username or an e-mail address.
     username: Option<String>,
 }
 
-async fn lost_password(
+#[utoipa::path(post, path = "/auth/lostPassword", tag = "Tangerine365",
+    description = "Mails a passcode and reset link for a username or address. Also at the \
+                   documented `//auth/lostPassword`. Always `200 {}`: the answer reveals nothing.",
+    request_body(content(
+        (LostPassword = "application/json"),
+        (LostPassword = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Always", body = Empty),
+        (status = 413, description = "Body over 64 KiB", body = TemporalMessage),
+    ))]
+pub(super) async fn lost_password(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<FormOrJson<LostPassword>, super::body::BodyError>,

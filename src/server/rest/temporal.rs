@@ -5,6 +5,10 @@
 //! `{"expire", "token"}` bare, and their failures are `{"code", "message"}`.
 
 use super::body::{required, AnyJson, BodyError, FormOrJson};
+use super::openapi::{
+    JwtFailure, TemporalBodyFailures, TemporalCredits, TemporalMessage, TemporalRegistered,
+    TemporalSessionFailures,
+};
 use crate::api::query_escape;
 use crate::server::auth::SessionToken;
 use crate::server::crypto::session_token::IssuedToken;
@@ -22,6 +26,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,8 +36,8 @@ pub fn router() -> Router<AppState> {
         .route("/v2/account/password/change", post(change_password))
         .route("/v2/account/upgrade", post(upgrade))
         .route("/v2/account/credits/available", get(credits_available))
-        .route("/v2/forgot/email", post(forgot_email))
-        .route("/v2/account/email/forgot", post(forgot_email))
+        .route(FORGOT_EMAIL_PATH, post(forgot_email))
+        .route(FORGOT_EMAIL_ALIAS, post(forgot_email))
         .route(
             "/v2/account/email/verify/{username}/{token}",
             get(verify_email),
@@ -41,6 +46,10 @@ pub fn router() -> Router<AppState> {
         .route("/v2/forgot/username", post(forgot_username))
         .route("/v2/forgot/password", post(forgot_password))
 }
+
+/// Seed 000 names both paths for the same question.
+pub const FORGOT_EMAIL_PATH: &str = "/v2/forgot/email";
+pub const FORGOT_EMAIL_ALIAS: &str = "/v2/account/email/forgot";
 
 /// The seed's wording for every failed sign-in.
 const INCORRECT_CREDENTIALS: &str = "Incorrect Username / Password";
@@ -124,11 +133,12 @@ fn jwt_failure(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-#[derive(Serialize)]
-struct TokenAnswer {
+#[derive(Serialize, ToSchema)]
+pub struct TokenAnswer {
     /// RFC 3339, whole seconds, UTC: `2018-12-21T19:31:42Z`.
-    expire: String,
-    token: String,
+    pub expire: String,
+    /// HS256 JWT; send it as `Authorization: Bearer <token>`.
+    pub token: String,
 }
 
 fn token_answer(issued: IssuedToken) -> Response {
@@ -144,39 +154,83 @@ fn token_answer(issued: IssuedToken) -> Response {
 }
 
 /// The seed's user object, secrets scrubbed (seed 002).
-fn user_object(account: &Account, tos_url: &str) -> Value {
-    json!({
-        "ID": account.id,
-        "CreatedAt": account.created_at,
-        "UpdatedAt": account.updated_at,
-        "DeletedAt": account.deleted_at,
-        "UserName": account.username,
-        "EmailAddress": account.email,
-        "AccountEnabled": account.account_enabled,
-        "EmailEnabled": account.email_verified,
-        "EmailVerificationToken": "scrubbed",
-        "AdminAccess": account.admin,
-        "HashedPassword": "scrubbed",
-        "Free": !account.paid,
-        "Credits": account.credits.as_f64(),
-        "CustomerObjectHash": null,
-        "IPFSKeyNames": null,
-        "IPFSKeyIDs": null,
-        "IPFSNetworkNames": null,
-        "Status": format!(
-            "by continuing to use this service you agree to be bound by the following api terms and service{tos_url}"
-        ),
-    })
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct TemporalUser {
+    #[serde(rename = "ID")]
+    pub id: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+    pub user_name: String,
+    pub email_address: String,
+    pub account_enabled: bool,
+    /// Whether the address is verified.
+    pub email_enabled: bool,
+    /// Always `scrubbed`.
+    pub email_verification_token: String,
+    pub admin_access: bool,
+    /// Always `scrubbed`.
+    pub hashed_password: String,
+    pub free: bool,
+    pub credits: f64,
+    #[schema(value_type = Option<String>)]
+    pub customer_object_hash: Option<String>,
+    #[serde(rename = "IPFSKeyNames")]
+    pub ipfs_key_names: Option<Vec<String>>,
+    #[serde(rename = "IPFSKeyIDs")]
+    pub ipfs_key_ids: Option<Vec<String>>,
+    #[serde(rename = "IPFSNetworkNames")]
+    pub ipfs_network_names: Option<Vec<String>>,
+    pub status: String,
 }
 
-#[derive(Deserialize)]
-struct RegisterForm {
+impl TemporalUser {
+    fn of(account: &Account, tos_url: &str) -> Self {
+        TemporalUser {
+            id: account.id,
+            created_at: account.created_at.clone(),
+            updated_at: account.updated_at.clone(),
+            deleted_at: account.deleted_at.clone(),
+            user_name: account.username.clone(),
+            email_address: account.email.clone(),
+            account_enabled: account.account_enabled,
+            email_enabled: account.email_verified,
+            email_verification_token: "scrubbed".into(),
+            admin_access: account.admin,
+            hashed_password: "scrubbed".into(),
+            free: !account.paid,
+            credits: account.credits.as_f64(),
+            customer_object_hash: None,
+            ipfs_key_names: None,
+            ipfs_key_ids: None,
+            ipfs_network_names: None,
+            status: format!(
+                "by continuing to use this service you agree to be bound by the following api terms and service{tos_url}"
+            ),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(super) struct RegisterForm {
     username: Option<String>,
     password: Option<String>,
     email_address: Option<String>,
 }
 
-async fn register(
+#[utoipa::path(post, path = "/v2/auth/register", tag = "Temporal v2",
+    description = "Creates an account and mails a verification link. Also takes multipart forms.",
+    request_body(content(
+        (RegisterForm = "application/json"),
+        (RegisterForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "The new account", body = TemporalRegistered),
+        (status = 409, description = "The username or address is taken", body = TemporalMessage),
+        TemporalBodyFailures,
+    ))]
+pub(super) async fn register(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<FormOrJson<RegisterForm>, BodyError>,
@@ -202,19 +256,32 @@ async fn register(
     match accounts::register(&state, registration, &meta).await {
         Ok(account) => envelope(
             StatusCode::OK,
-            user_object(&account, &state.settings.tos_url),
+            json!(TemporalUser::of(&account, &state.settings.tos_url)),
         ),
         Err(e) => service_failure(e),
     }
 }
 
-#[derive(Deserialize)]
-struct LoginBody {
+#[derive(Deserialize, ToSchema)]
+pub(super) struct LoginBody {
     username: Option<String>,
     password: Option<String>,
 }
 
-async fn login(
+#[utoipa::path(post, path = "/v2/auth/login", tag = "Temporal v2",
+    description = "Exchanges a username or e-mail address and password for a 24-hour token. \
+                   The body is JSON under any content type. After five failed attempts at one \
+                   account (or unknown name) each further one waits, 15 s doubling up to 15 min.",
+    request_body(content = LoginBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "A session token", body = TokenAnswer),
+        (status = 400, description = "Malformed body or missing field", body = JwtFailure),
+        (status = 401, description = "Wrong password or unknown account (one answer)", body = JwtFailure),
+        (status = 413, description = "Body over 64 KiB", body = JwtFailure),
+        (status = 429, description = "Locked out for now; same for every name", body = JwtFailure,
+            headers(("Retry-After" = i64, description = "Seconds to wait"))),
+    ))]
+pub(super) async fn login(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<AnyJson<LoginBody>, BodyError>,
@@ -243,7 +310,14 @@ async fn login(
     }
 }
 
-async fn refresh(
+#[utoipa::path(get, path = "/v2/auth/refresh", tag = "Temporal v2",
+    description = "A fresh 24-hour token for a valid one.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A new session token", body = TokenAnswer),
+        (status = 401, description = "No valid session", body = JwtFailure),
+    ))]
+pub(super) async fn refresh(
     State(state): State<AppState>,
     Meta(meta): Meta,
     SessionToken(token): SessionToken,
@@ -280,13 +354,25 @@ fn ok(response: Value) -> Response {
     envelope(StatusCode::OK, response)
 }
 
-#[derive(Deserialize)]
-struct ChangePasswordForm {
+#[derive(Deserialize, ToSchema)]
+pub(super) struct ChangePasswordForm {
     old_password: Option<String>,
     new_password: Option<String>,
 }
 
-async fn change_password(
+#[utoipa::path(post, path = "/v2/account/password/change", tag = "Temporal v2",
+    description = "Changes the password; every older token, this one included, stops working.",
+    security(("bearer" = [])),
+    request_body(content(
+        (ChangePasswordForm = "application/json"),
+        (ChangePasswordForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Changed", body = TemporalMessage),
+        TemporalSessionFailures,
+        TemporalBodyFailures,
+    ))]
+pub(super) async fn change_password(
     State(state): State<AppState>,
     Meta(meta): Meta,
     SessionToken(token): SessionToken,
@@ -313,7 +399,16 @@ async fn change_password(
     }
 }
 
-async fn upgrade(
+#[utoipa::path(post, path = "/v2/account/upgrade", tag = "Temporal v2",
+    description = "Moves a free account with a verified address to the paid plan.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Upgraded", body = TemporalMessage),
+        (status = 400, description = "Already on the paid plan", body = TemporalMessage),
+        (status = 403, description = "The e-mail address is not verified yet", body = TemporalMessage),
+        TemporalSessionFailures,
+    ))]
+pub(super) async fn upgrade(
     State(state): State<AppState>,
     Meta(meta): Meta,
     SessionToken(token): SessionToken,
@@ -328,7 +423,13 @@ async fn upgrade(
     }
 }
 
-async fn credits_available(
+#[utoipa::path(get, path = "/v2/account/credits/available", tag = "Temporal v2",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The balance", body = TemporalCredits),
+        TemporalSessionFailures,
+    ))]
+pub(super) async fn credits_available(
     State(state): State<AppState>,
     SessionToken(token): SessionToken,
 ) -> Response {
@@ -338,7 +439,14 @@ async fn credits_available(
     }
 }
 
-async fn forgot_email(
+#[utoipa::path(post, path = "/v2/forgot/email", tag = "Temporal v2",
+    description = "The signed-in account's e-mail address. Also at /v2/account/email/forgot.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The address", body = TemporalMessage),
+        TemporalSessionFailures,
+    ))]
+pub(super) async fn forgot_email(
     State(state): State<AppState>,
     SessionToken(token): SessionToken,
 ) -> Response {
@@ -350,7 +458,19 @@ async fn forgot_email(
 
 /// The link in the verification mail. An API client verifies at once; a browser (it asks for
 /// HTML) is sent to the page that asks for one click, so link scanners cannot use it up.
-async fn verify_email(
+#[utoipa::path(get, path = "/v2/account/email/verify/{username}/{token}", tag = "Temporal v2",
+    description = "The link in the verification mail. A browser (Accept: text/html) is sent to \
+                   a page that asks for one click, so link scanners cannot use the link up.",
+    params(
+        ("username" = String, Path, description = "The account's username"),
+        ("token" = String, Path, description = "The token from the mail"),
+    ),
+    responses(
+        (status = 200, description = "Verified", body = TemporalMessage),
+        (status = 303, description = "A browser: go to the confirmation page"),
+        (status = 400, description = "Unknown, used or expired link", body = TemporalMessage),
+    ))]
+pub(super) async fn verify_email(
     State(state): State<AppState>,
     Meta(meta): Meta,
     Path((username, token)): Path<(String, String)>,
@@ -374,7 +494,17 @@ async fn verify_email(
     }
 }
 
-async fn resend_verification(
+#[utoipa::path(post, path = "/v2/account/email/verify/resend", tag = "Temporal v2",
+    description = "Mails a new verification link (at most 1 a minute and 5 an hour).",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Queued", body = TemporalMessage),
+        (status = 400, description = "Already verified", body = TemporalMessage),
+        (status = 429, description = "Sent too recently", body = TemporalMessage,
+            headers(("Retry-After" = i64, description = "Seconds to wait"))),
+        TemporalSessionFailures,
+    ))]
+pub(super) async fn resend_verification(
     State(state): State<AppState>,
     Meta(meta): Meta,
     SessionToken(token): SessionToken,
@@ -389,8 +519,8 @@ async fn resend_verification(
     }
 }
 
-#[derive(Deserialize)]
-struct ForgotForm {
+#[derive(Deserialize, ToSchema)]
+pub(super) struct ForgotForm {
     email_address: Option<String>,
 }
 
@@ -408,7 +538,17 @@ fn email_address(body: Result<FormOrJson<ForgotForm>, BodyError>) -> Result<Stri
         .map_err(|message| envelope(StatusCode::BAD_REQUEST, Value::String(message)))
 }
 
-async fn forgot_username(
+#[utoipa::path(post, path = "/v2/forgot/username", tag = "Temporal v2",
+    description = "Mails the username to a verified address. The same answer for any address.",
+    request_body(content(
+        (ForgotForm = "application/json"),
+        (ForgotForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Done (or nothing to do)", body = TemporalMessage),
+        TemporalBodyFailures,
+    ))]
+pub(super) async fn forgot_username(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<FormOrJson<ForgotForm>, BodyError>,
@@ -423,7 +563,17 @@ async fn forgot_username(
     }
 }
 
-async fn forgot_password(
+#[utoipa::path(post, path = "/v2/forgot/password", tag = "Temporal v2",
+    description = "Mails a passcode and a reset link. The same answer for any address.",
+    request_body(content(
+        (ForgotForm = "application/json"),
+        (ForgotForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Done (or nothing to do)", body = TemporalMessage),
+        TemporalBodyFailures,
+    ))]
+pub(super) async fn forgot_password(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<FormOrJson<ForgotForm>, BodyError>,

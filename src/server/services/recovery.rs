@@ -2,8 +2,9 @@
 //! request a passcode (by e-mail address, username or phone), exchange it (or the e-mailed
 //! link) for a 15-minute reset token, and set the new password with that token.
 //!
-//! Step 1 answers the same whether or not the account exists: it logs the request, and only
-//! for a real account queues a message; the message is sent later by the outbox worker.
+//! Step 1 answers the same whether or not the account exists, and in the same time: it counts
+//! the request against its destination and answers; then, off the request path, only a real
+//! account gets a message queued, which the outbox worker sends.
 
 use super::{phone, throttle, ServiceError};
 use crate::domain::{Email, NewPassword, Username};
@@ -67,6 +68,36 @@ async fn admit_send(
     Ok(())
 }
 
+/// Step 1's common shape. The send is counted against its destination (known account or not)
+/// and answered; only then, off the request path, is the account looked up and its message
+/// queued. A request for a real account and one for nobody so cost the client the same time
+/// (issue 5), and the answer cannot say which it was.
+async fn admit_then_queue<Queue, Queued>(
+    state: &AppState,
+    channel: &'static str,
+    limit_key: &str,
+    meta: &RequestMeta,
+    queue: Queue,
+) -> Result<(), ServiceError>
+where
+    Queue: FnOnce(AppState, RequestMeta, i64) -> Queued + Send + 'static,
+    Queued: std::future::Future<Output = Result<(), ServiceError>> + Send + 'static,
+{
+    let now = store::unix_now();
+    let mut tx = store::begin_write(&state.db).await?;
+    admit_send(&mut tx, channel, limit_key, now).await?;
+    tx.commit().await?;
+    let state = state.clone();
+    let meta = meta.clone();
+    tokio::spawn(async move {
+        match queue(state.clone(), meta, now).await {
+            Ok(()) => state.mail.now(),
+            Err(e) => tracing::error!(channel, "recovery message not queued: {e}"),
+        }
+    });
+    Ok(())
+}
+
 /// Step 1 by e-mail address (Temporal `/v2/forgot/password`, Authing `send-email`).
 pub async fn request_by_email(
     state: &AppState,
@@ -74,27 +105,28 @@ pub async fn request_by_email(
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
     state.limits.admit(Action::Send, meta.client_ip)?;
-    let email = Email::parse(address)?;
-    let now = store::unix_now();
-    let mut tx = store::begin_write(&state.db).await?;
-    admit_send(&mut tx, "email", &email.key(), now).await?;
-    // Receiving the code proves control of the address, so it need not be verified.
-    if let Some(account) = users::find_by_email_key(&mut *tx, &email.key()).await? {
-        if account.account_enabled {
-            queue_reset_mail(&mut tx, state, &account, now).await?;
-            audit::record(
-                &mut *tx,
-                Event::ResetRequested,
-                Some(account.id),
-                meta,
-                Some("email"),
-            )
-            .await?;
-        }
-    }
-    tx.commit().await?;
-    state.mail.now();
-    Ok(())
+    let email_key = Email::parse(address)?.key();
+    let limit_key = email_key.clone();
+    admit_then_queue(
+        state,
+        "email",
+        &limit_key,
+        meta,
+        move |state, meta, now| async move {
+            let mut tx = store::begin_write(&state.db).await?;
+            // Receiving the code proves control of the address, so it need not be verified.
+            if let Some(account) = users::find_by_email_key(&mut *tx, &email_key).await? {
+                if account.account_enabled {
+                    queue_reset_mail(&mut tx, &state, &account, now).await?;
+                    let event = Event::ResetRequested;
+                    audit::record(&mut *tx, event, Some(account.id), &meta, Some("email")).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Step 1 by username (Tangerine `/auth/lostPassword`): mailed to the account's address, and
@@ -106,25 +138,27 @@ pub async fn request_by_username(
 ) -> Result<(), ServiceError> {
     state.limits.admit(Action::Send, meta.client_ip)?;
     let username = Username::parse(name)?;
-    let now = store::unix_now();
-    let mut tx = store::begin_write(&state.db).await?;
-    admit_send(&mut tx, "email", &format!("user:{}", username.key()), now).await?;
-    if let Some(account) = users::find_by_username(&mut *tx, username.as_str()).await? {
-        if account.account_enabled && account.email_verified {
-            queue_reset_mail(&mut tx, state, &account, now).await?;
-            audit::record(
-                &mut *tx,
-                Event::ResetRequested,
-                Some(account.id),
-                meta,
-                Some("username"),
-            )
-            .await?;
-        }
-    }
-    tx.commit().await?;
-    state.mail.now();
-    Ok(())
+    let limit_key = format!("user:{}", username.key());
+    admit_then_queue(
+        state,
+        "email",
+        &limit_key,
+        meta,
+        move |state, meta, now| async move {
+            let mut tx = store::begin_write(&state.db).await?;
+            if let Some(account) = users::find_by_username(&mut *tx, username.as_str()).await? {
+                if account.account_enabled && account.email_verified {
+                    queue_reset_mail(&mut tx, &state, &account, now).await?;
+                    let event = Event::ResetRequested;
+                    audit::record(&mut *tx, event, Some(account.id), &meta, Some("username"))
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Step 1 by phone (Authing `send-sms`): texted to verified numbers only.
@@ -135,44 +169,35 @@ pub async fn request_by_phone(
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
     state.limits.admit(Action::Send, meta.client_ip)?;
-    let phone = phone::parse(number, country_code)?;
-    let now = store::unix_now();
-    let mut tx = store::begin_write(&state.db).await?;
-    admit_send(&mut tx, "sms", &phone.e164, now).await?;
-    if let Some(account) = users::find_by_phone(&mut *tx, &phone.e164).await? {
-        if account.account_enabled && account.phone_verified {
-            let code = passcode::generate();
-            store_code(
-                &mut tx,
-                state,
-                "sms",
-                &phone.e164,
-                account.id,
-                &code,
-                now,
-                phone::SMS_CODE_LIFETIME_SECONDS,
-            )
-            .await?;
-            let text = messages::sms_passcode(
-                Language::from_tag(&account.preferred_language),
-                &code,
-                phone::SMS_CODE_LIFETIME_SECONDS / 60,
-                true,
-            );
-            outbox::enqueue_sms(&mut *tx, &phone.e164, &text).await?;
-            audit::record(
-                &mut *tx,
-                Event::ResetRequested,
-                Some(account.id),
-                meta,
-                Some("sms"),
-            )
-            .await?;
-        }
-    }
-    tx.commit().await?;
-    state.mail.now();
-    Ok(())
+    let e164 = phone::parse(number, country_code)?.e164;
+    let limit_key = e164.clone();
+    admit_then_queue(
+        state,
+        "sms",
+        &limit_key,
+        meta,
+        move |state, meta, now| async move {
+            let mut tx = store::begin_write(&state.db).await?;
+            if let Some(account) = users::find_by_phone(&mut *tx, &e164).await? {
+                if account.account_enabled && account.phone_verified {
+                    let code = passcode::generate();
+                    let lifetime = phone::SMS_CODE_LIFETIME_SECONDS;
+                    store_code(
+                        &mut tx, &state, "sms", &e164, account.id, &code, now, lifetime,
+                    )
+                    .await?;
+                    let language = Language::from_tag(&account.preferred_language);
+                    let text = messages::sms_passcode(language, &code, lifetime / 60, true);
+                    outbox::enqueue_sms(&mut *tx, &e164, &text).await?;
+                    let event = Event::ResetRequested;
+                    audit::record(&mut *tx, event, Some(account.id), &meta, Some("sms")).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Forgot username (Temporal `/v2/forgot/username`): mails the username to a verified address.
@@ -182,32 +207,39 @@ pub async fn remind_username(
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
     state.limits.admit(Action::Send, meta.client_ip)?;
-    let email = Email::parse(address)?;
-    let now = store::unix_now();
-    let mut tx = store::begin_write(&state.db).await?;
-    admit_send(&mut tx, "email", &format!("username:{}", email.key()), now).await?;
-    if let Some(account) = users::find_by_email_key(&mut *tx, &email.key()).await? {
-        if account.account_enabled && account.email_verified {
-            let mail = messages::username_reminder(
-                Language::from_tag(&account.preferred_language),
-                &account.email,
-                &account.username,
-                &format!("{}/login", state.settings.public_url),
-            );
-            outbox::enqueue_email(&mut *tx, &mail).await?;
-            audit::record(
-                &mut *tx,
-                Event::UsernameReminded,
-                Some(account.id),
-                meta,
-                None,
-            )
-            .await?;
-        }
-    }
-    tx.commit().await?;
-    state.mail.now();
-    Ok(())
+    let email_key = Email::parse(address)?.key();
+    let limit_key = format!("username:{email_key}");
+    admit_then_queue(
+        state,
+        "email",
+        &limit_key,
+        meta,
+        move |state, meta, _| async move {
+            let mut tx = store::begin_write(&state.db).await?;
+            if let Some(account) = users::find_by_email_key(&mut *tx, &email_key).await? {
+                if account.account_enabled && account.email_verified {
+                    let mail = messages::username_reminder(
+                        Language::from_tag(&account.preferred_language),
+                        &account.email,
+                        &account.username,
+                        &format!("{}/login", state.settings.public_url),
+                    );
+                    outbox::enqueue_email(&mut *tx, &mail).await?;
+                    audit::record(
+                        &mut *tx,
+                        Event::UsernameReminded,
+                        Some(account.id),
+                        &meta,
+                        None,
+                    )
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,0 +1,111 @@
+//! The OpenAPI document (issue 5): served, 3.1, and in step with the routes.
+
+mod common;
+
+use common::{json, spawn_app};
+use serde_json::Value;
+
+/// Every REST operation Latchkey serves, by method and path.
+const OPERATIONS: [(&str, &str); 19] = [
+    ("post", "/v2/auth/register"),
+    ("post", "/v2/auth/login"),
+    ("get", "/v2/auth/refresh"),
+    ("post", "/v2/account/password/change"),
+    ("post", "/v2/account/upgrade"),
+    ("get", "/v2/account/credits/available"),
+    ("post", "/v2/forgot/email"),
+    ("post", "/v2/account/email/forgot"),
+    ("get", "/v2/account/email/verify/{username}/{token}"),
+    ("post", "/v2/account/email/verify/resend"),
+    ("post", "/v2/forgot/username"),
+    ("post", "/v2/forgot/password"),
+    ("post", "/api/v3/send-email"),
+    ("post", "/api/v3/send-sms"),
+    ("post", "/api/v3/verify-reset-password-request"),
+    ("post", "/api/v3/reset-password"),
+    ("get", "/api/v3/system"),
+    ("post", "/auth/lostPassword"),
+    ("get", "/openapi.json"),
+];
+
+async fn document() -> Value {
+    let app = spawn_app().await;
+    let response = app.http.get(app.at("/openapi.json")).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "application/json");
+    json(response).await.1
+}
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_and_lists_every_operation() {
+    let doc = document().await;
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+                .map(move |method| (method.clone(), path.clone()))
+        })
+        .collect();
+    documented.sort();
+    let mut expected: Vec<(String, String)> = OPERATIONS
+        .iter()
+        .filter(|(_, path)| *path != "/openapi.json")
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    expected.sort();
+    assert_eq!(documented, expected);
+}
+
+#[tokio::test]
+async fn every_operation_documents_its_answers_and_bodies() {
+    let doc = document().await;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(responses.contains_key("200"), "{method} {path}");
+            for (status, response) in responses {
+                if status != "303" {
+                    assert!(
+                        response["content"]["application/json"]["schema"].is_object(),
+                        "{method} {path} {status} has no JSON schema"
+                    );
+                }
+            }
+            if operation.get("requestBody").is_some() {
+                assert!(
+                    responses.contains_key("413"),
+                    "{method} {path} takes a body but documents no 413"
+                );
+            }
+        }
+    }
+    let schemes = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(schemes["scheme"], "bearer");
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_routed() {
+    let app = spawn_app().await;
+    for (method, path) in OPERATIONS {
+        let url = app.at(&path
+            .replace("{username}", "someone")
+            .replace("{token}", "abc"));
+        let request = match method {
+            "get" => app.http.get(url),
+            _ => app.http.post(url).json(&serde_json::json!({})),
+        };
+        let status = request.send().await.unwrap().status().as_u16();
+        assert!(
+            ![404, 405].contains(&status) && status < 500,
+            "{method} {path}: {status}"
+        );
+    }
+}

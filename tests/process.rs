@@ -1,0 +1,355 @@
+//! Tests against the real `latchkey` binary as a separate process (issue 5): killed with
+//! SIGKILL in the middle of a write load and restarted, and a full run's log searched for
+//! every secret the run used.
+
+mod common;
+
+use common::{Mail, PASSWORD};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A running `latchkey` process and everything it has printed.
+struct Process {
+    child: Child,
+    url: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Process {
+    /// Starts the binary on a free loopback port with `data_dir`, extra environment first.
+    fn start(data_dir: &Path, env: &[(&str, &str)]) -> Process {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        command
+            .env("LATCHKEY_DATA_DIR", data_dir)
+            .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+            .env("LATCHKEY_HASH_WORKERS", "1")
+            .env("LATCHKEY_LOGINS_PER_ADDRESS_PER_MINUTE", "0")
+            .env("LATCHKEY_REGISTRATIONS_PER_ADDRESS_PER_HOUR", "0")
+            .env("LATCHKEY_SENDS_PER_ADDRESS_PER_HOUR", "0")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("the latchkey binary starts");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (found_url, url_seen) = std::sync::mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let log = log.clone();
+            let found_url = found_url.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Some(rest) = line.split("serving on ").nth(1) {
+                        let url = rest.split_whitespace().next().unwrap_or_default();
+                        let _ = found_url.send(url.to_owned());
+                    }
+                    let mut log = log.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        let url = url_seen
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no start-up line; log: {}", log.lock().unwrap()));
+        Process { child, url, log }
+    }
+
+    fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    fn kill(&mut self) {
+        // Child::kill sends SIGKILL on Unix: no shutdown code runs.
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn mails(data_dir: &Path) -> Vec<Mail> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(data_dir.join("outbox"))
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    paths.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| Mail::parse(&std::fs::read(p).unwrap()))
+        .collect()
+}
+
+async fn wait_for_mail(data_dir: &Path, to: &str, subject: &str, count: usize) -> Vec<Mail> {
+    for _ in 0..300 {
+        let found: Vec<Mail> = mails(data_dir)
+            .into_iter()
+            .filter(|m| m.to.eq_ignore_ascii_case(to) && m.subject.contains(subject))
+            .collect();
+        if found.len() >= count {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no mail to {to} about {subject:?}");
+}
+
+#[tokio::test]
+async fn a_sigkill_mid_load_loses_no_acknowledged_write_and_queued_mail_is_sent_after_restart() {
+    let data = tempfile::tempdir().unwrap();
+    // First life: mail goes to an SMTP port nobody listens on, so every message stays queued.
+    let dead_smtp = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        format!("smtp://127.0.0.1:{port}")
+    };
+    let mut server = Process::start(data.path(), &[("LATCHKEY_SMTP_URL", &dead_smtp)]);
+    let http = client();
+
+    // Four writers sign up accounts one after another until the server dies under them.
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let http = http.clone();
+            let url = server.at("/v2/auth/register");
+            let acknowledged = acknowledged.clone();
+            tokio::spawn(async move {
+                for n in 0.. {
+                    let name = format!("w{writer}n{n}");
+                    let sent = http
+                        .post(&url)
+                        .form(&[
+                            ("username", name.as_str()),
+                            ("email_address", &format!("{name}@example.com")),
+                            ("password", PASSWORD),
+                        ])
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(response) if response.status() == 200 => {
+                            acknowledged.lock().unwrap().push(name)
+                        }
+                        Ok(response) => panic!("{name}: {}", response.status()),
+                        Err(_) => return, // the server is gone
+                    }
+                }
+            })
+        })
+        .collect();
+    // Kill once a fair number are in, while requests are certainly in flight.
+    for _ in 0..600 {
+        if acknowledged.lock().unwrap().len() >= 40 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.kill();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 40,
+        "only {} sign-ups",
+        acknowledged.len()
+    );
+    assert!(
+        mails(data.path()).is_empty(),
+        "nothing could be delivered yet"
+    );
+
+    // Second life, same data, mail to the outbox directory.
+    let server = Process::start(data.path(), &[]);
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        data.path().join("latchkey.db").display()
+    ))
+    .await
+    .unwrap();
+    for name in &acknowledged {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+            .bind(name)
+            .fetch_optional(&db)
+            .await
+            .unwrap();
+        assert!(found.is_some(), "{name} was acknowledged but is gone");
+    }
+    // Every acknowledged sign-up's verification mail was queued with it, and now goes out.
+    for name in &acknowledged {
+        wait_for_mail(data.path(), &format!("{name}@example.com"), "Confirm", 1).await;
+    }
+    // The server that came back is healthy.
+    let (status, _) = (
+        http.get(server.at("/v2/auth/refresh"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        (),
+    );
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn no_password_code_or_token_of_a_full_run_reaches_the_log() {
+    let data = tempfile::tempdir().unwrap();
+    // The most talkative setting an operator might use.
+    let mut server = Process::start(data.path(), &[("LATCHKEY_LOG", "debug")]);
+    let http = client();
+    let post = |path: &str, body: Value| http.post(server.at(path)).json(&body).send();
+    let mut secrets: Vec<String> = vec![PASSWORD.to_owned()];
+
+    let registered = post(
+        "/v2/auth/register",
+        json!({"username": "secretive", "email_address": "secretive@example.com", "password": PASSWORD}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(registered.status(), 200);
+    let verify_link =
+        wait_for_mail(data.path(), "secretive@example.com", "Confirm", 1).await[0].link();
+    secrets.push(verify_link.rsplit('/').next().unwrap().to_owned());
+    let accept_json = http.get(&verify_link).send().await.unwrap();
+    assert_eq!(accept_json.status(), 200);
+
+    let login: Value = post(
+        "/v2/auth/login",
+        json!({"username": "secretive", "password": PASSWORD}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    secrets.push(token.clone());
+    let wrong = post(
+        "/v2/auth/login",
+        json!({"username": "secretive", "password": "a wrong guess at it"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), 401);
+    secrets.push("a wrong guess at it".into());
+
+    let second = "second password, never logged";
+    let changed = http
+        .post(server.at("/v2/account/password/change"))
+        .bearer_auth(&token)
+        .form(&[("old_password", PASSWORD), ("new_password", second)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    secrets.push(second.into());
+
+    let sent = post(
+        "/api/v3/send-email",
+        json!({"email": "secretive@example.com", "channel": "CHANNEL_RESET_PASSWORD"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent.status(), 200);
+    let mail = wait_for_mail(data.path(), "secretive@example.com", "passcode", 1)
+        .await
+        .remove(0);
+    let code = mail.passcode();
+    let reset_link = mail.link();
+    secrets.push(code.clone());
+    secrets.push(reset_link.split("token=").nth(1).unwrap().to_owned());
+    let grant: Value = post(
+        "/api/v3/verify-reset-password-request",
+        json!({"verifyMethod": "EMAIL_PASSCODE",
+               "emailPassCodePayload": {"email": "secretive@example.com", "passCode": code}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let reset_token = grant["data"]["passwordResetToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    secrets.push(reset_token.clone());
+    let third = "third password, never logged";
+    let reset = post(
+        "/api/v3/reset-password",
+        json!({"password": third, "passwordResetToken": reset_token, "passwordEncryptType": "none"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reset.status(), 200);
+    secrets.push(third.into());
+    // The link page carries a token in its address.
+    let page = http
+        .get(server.at(&format!(
+            "/reset-password?{}",
+            reset_link.split('?').nth(1).unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+
+    server.stop();
+    let log = server.log();
+    assert!(log.contains("answered"), "the log is being captured: {log}");
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "the log holds {secret:?}:\n{log}"
+        );
+    }
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        data.path().join("latchkey.db").display()
+    ))
+    .await
+    .unwrap();
+    let audit: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT event, detail FROM audit_log")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    let audit = format!("{audit:?}");
+    for secret in &secrets {
+        assert!(
+            !audit.contains(secret.as_str()),
+            "the audit log holds {secret:?}"
+        );
+    }
+}
