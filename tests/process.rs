@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{Mail, PASSWORD};
+use common::{outbox_of, Mail, PASSWORD};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -100,21 +100,9 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-fn mails(data_dir: &Path) -> Vec<Mail> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(data_dir.join("outbox"))
-        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    paths.retain(|p| p.extension().is_some_and(|e| e == "eml"));
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| Mail::parse(&std::fs::read(p).unwrap()))
-        .collect()
-}
-
 async fn wait_for_mail(data_dir: &Path, to: &str, subject: &str, count: usize) -> Vec<Mail> {
     for _ in 0..300 {
-        let found: Vec<Mail> = mails(data_dir)
+        let found: Vec<Mail> = outbox_of(data_dir)
             .into_iter()
             .filter(|m| m.to.eq_ignore_ascii_case(to) && m.subject.contains(subject))
             .collect();
@@ -187,7 +175,7 @@ async fn a_sigkill_mid_load_loses_no_acknowledged_write_and_queued_mail_is_sent_
         acknowledged.len()
     );
     assert!(
-        mails(data.path()).is_empty(),
+        outbox_of(data.path()).is_empty(),
         "nothing could be delivered yet"
     );
 

@@ -156,19 +156,23 @@ impl Mail {
     }
 }
 
+/// Every mail written to `<data_dir>/outbox/`, oldest first.
+pub fn outbox_of(data_dir: &std::path::Path) -> Vec<Mail> {
+    let mut names: Vec<_> = std::fs::read_dir(data_dir.join("outbox"))
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+    names.sort();
+    names
+        .iter()
+        .map(|p| Mail::parse(&std::fs::read(p).unwrap()))
+        .collect()
+}
+
 impl TestApp {
     /// Every mail written to `data/outbox/`, oldest first.
     pub fn outbox(&self) -> Vec<Mail> {
-        let dir = self.data_dir.path().join("outbox");
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        names.retain(|p| p.extension().is_some_and(|e| e == "eml"));
-        names.sort();
-        names
-            .iter()
-            .map(|p| Mail::parse(&std::fs::read(p).unwrap()))
-            .collect()
+        outbox_of(self.data_dir.path())
     }
 
     /// Waits (up to 10 s) for the outbox to hold a mail to `to` whose subject contains
