@@ -423,3 +423,49 @@ async fn malformed_input_on_every_endpoint_is_a_4xx_envelope_and_writes_nothing(
     // And the account still works as it did.
     assert_eq!(app.login("target", PASSWORD).await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_panicking_handler_answers_a_500_envelope_and_the_server_lives_on() {
+    use axum::routing::get;
+    use latchkey::server::rest;
+    let app = spawn_app().await;
+    let state = latchkey::server::startup::build(latchkey::server::config::Config::for_data_dir(
+        app.data_dir.path(),
+    ))
+    .await
+    .unwrap()
+    .state;
+    // The same error layers every REST route gets, around handlers that panic.
+    let boom = axum::Router::new()
+        .route("/v2/boom", get(|| async { panic!("boom") as &str }))
+        .route("/api/v3/boom", get(|| async { panic!("boom") as &str }))
+        .route("/v2/fine", get(|| async { "fine" }));
+    let router = rest::with_envelope_errors(boom).with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let (status, body) = json(app.http.get(format!("{url}/v2/boom")).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body),
+        (
+            500,
+            json!({"code": 500, "response": "internal server error"})
+        )
+    );
+    let (status, body) = json(
+        app.http
+            .get(format!("{url}/api/v3/boom"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert_eq!(
+        (body["statusCode"].as_u64(), body["apiCode"].as_u64()),
+        (Some(500), Some(1500))
+    );
+    let fine = app.http.get(format!("{url}/v2/fine")).send().await.unwrap();
+    assert_eq!(fine.text().await.unwrap(), "fine", "the server lives on");
+}

@@ -16,15 +16,29 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
 
 /// Every REST route, plus JSON answers for unknown paths under `/v2` and `/api`.
 pub fn router() -> Router<AppState> {
-    temporal::router()
-        .merge(authing::router())
-        .merge(tangerine::router())
-        .route("/openapi.json", axum::routing::get(openapi::document))
-        .route("/v2/{*rest}", any(unknown_route))
-        .route("/api/{*rest}", any(unknown_route))
+    with_envelope_errors(
+        temporal::router()
+            .merge(authing::router())
+            .merge(tangerine::router())
+            .route("/openapi.json", axum::routing::get(openapi::document))
+            .route("/v2/{*rest}", any(unknown_route))
+            .route("/api/{*rest}", any(unknown_route)),
+    )
+}
+
+/// Wraps REST routes so that whatever fails outside a handler's own envelope — a panic, an
+/// unknown route, a refused body — still answers in the surface's JSON envelope.
+pub fn with_envelope_errors(routes: Router<AppState>) -> Router<AppState> {
+    routes
+        // Inside json_errors, so the 500 it makes of a panic gets the envelope too.
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }))
         .layer(axum::middleware::from_fn(json_errors))
 }
 
