@@ -469,3 +469,31 @@ async fn a_panicking_handler_answers_a_500_envelope_and_the_server_lives_on() {
     let fine = app.http.get(format!("{url}/v2/fine")).send().await.unwrap();
     assert_eq!(fine.text().await.unwrap(), "fine", "the server lives on");
 }
+
+#[tokio::test]
+async fn forms_on_no_referrer_pages_without_javascript_come_back_to_their_page() {
+    let app = spawn_app().await;
+    let post = |page: &'static str| {
+        app.http
+            .post(app.at("/rpc/use_reset_link"))
+            .header("accept", "text/html")
+            .form(&[("__page", page), ("token", "not-a-real-token")])
+            .send()
+    };
+    let response = post("/reset-password?token=not-a-real-token")
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(&app.at("/reset-password?token=not-a-real-token"))
+            && location.contains("__err="),
+        "{location}"
+    );
+    // Anything but a path on this site is ignored: no open redirect.
+    for hostile in ["//evil.example/", "https://evil.example/"] {
+        let response = post(hostile).await.unwrap();
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        assert!(!location.contains("evil"), "{location}");
+    }
+}

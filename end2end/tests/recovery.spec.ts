@@ -127,6 +127,21 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(page).toHaveURL(/\/account$/);
     });
 
+    test("an error on a page opened from a mailed link comes back to that page", async ({ page }) => {
+      // These pages send no Referer (their address holds a token); the form names its page.
+      for (const [address, button] of [
+        ["/reset-password?token=not-a-real-token", "Continue"],
+        ["/verify-email/nobody/not-a-real-token", "Verify my e-mail address"],
+      ]) {
+        const response = await page.goto(address);
+        expect(response?.headers()["referrer-policy"]).toBe("no-referrer");
+        if (javaScriptEnabled) await hydrated(page);
+        await page.getByRole("button", { name: button }).click();
+        await expect(page.locator(".form-alert")).toContainText("invalid");
+        await expect(page).toHaveURL(new RegExp(address.replace(/[?]/g, "\\?")));
+      }
+    });
+
     test("forgot password by the link in the mail, then sign in", async ({ page }) => {
       const name = uniqueName(javaScriptEnabled ? "link" : "link-nojs");
       const email = `${name}@example.com`;

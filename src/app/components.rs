@@ -41,6 +41,23 @@ pub fn FieldError(
 }
 
 /// The overall message above a form, when there is no field to attach it to.
+/// Names the page a form is on, for forms on pages that send no `Referer` (their address holds
+/// a token): without JavaScript, an error then still comes back to this page
+/// (`server::form_origin`). Hydrated forms send it too; server functions ignore it.
+#[component]
+pub fn PageField() -> impl IntoView {
+    let location = use_location();
+    let page = move || {
+        let search = location.search.get();
+        if search.is_empty() {
+            location.pathname.get()
+        } else {
+            format!("{}?{search}", location.pathname.get())
+        }
+    };
+    view! { <input type="hidden" name="__page" value=page /> }
+}
+
 #[component]
 pub fn FormAlert(#[prop(into)] error: Signal<Option<FormError>>) -> impl IntoView {
     let general = move || {

@@ -11,7 +11,7 @@ use crate::api::{
     VerifyEmail as VerifyEmailFn, VerifyResetCode,
 };
 use crate::app::components::{
-    check_before_sending, submitted_fields, FieldError, FormAlert, RequireAccount,
+    check_before_sending, submitted_fields, FieldError, FormAlert, PageField, RequireAccount,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -363,6 +363,7 @@ pub fn VerifyEmail() -> impl IntoView {
             <p>"Confirm that this address belongs to "<strong>{username}</strong>"."</p>
             <FormAlert error=server_error />
             <ActionForm action=action>
+                <PageField />
                 <input type="hidden" name="username" value=username />
                 <input type="hidden" name="token" value=token />
                 <button type="submit" disabled=move || pending.get()>"Verify my e-mail address"</button>
@@ -555,6 +556,7 @@ fn ResetPasswordStep(token: String) -> impl IntoView {
         <FormAlert error=client_error />
         <div on:submit:capture=seal_and_send>
             <ActionForm action=action>
+                <PageField />
                 <input type="hidden" name="token" value=token />
                 <label for="new_password">"New password"</label>
                 <input id="new_password" name="new_password" type="password" autocomplete="new-password"
@@ -585,6 +587,7 @@ pub fn ResetPasswordLink() -> impl IntoView {
             <p>"Continue to choose a new password for your account."</p>
             <FormAlert error=server_error />
             <ActionForm action=action>
+                <PageField />
                 <input type="hidden" name="token" value=token />
                 <button type="submit" disabled=move || action.pending().get()>"Continue"</button>
             </ActionForm>

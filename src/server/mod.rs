@@ -7,6 +7,7 @@ pub mod client_limits;
 pub mod config;
 pub mod crypto;
 pub mod delivery;
+pub mod form_origin;
 pub mod page_headers;
 pub mod purge_job;
 pub mod request_id;

@@ -13,7 +13,7 @@ use crate::server::delivery::transport::Transport;
 use crate::server::delivery::worker::{self, Wake};
 use crate::server::services::throttle::LoginPolicy;
 use crate::server::state::{AppState, Settings};
-use crate::server::{auth, purge_job, request_id, rest, store};
+use crate::server::{auth, form_origin, purge_job, request_id, rest, store};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
@@ -187,6 +187,10 @@ pub fn router(state: AppState) -> Router {
         .merge(rest::router())
         .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            form_origin::restore_referer,
+        ))
         .layer(axum::middleware::from_fn(auth::reject_cross_site))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
