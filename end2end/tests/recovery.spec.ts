@@ -129,15 +129,15 @@ for (const javaScriptEnabled of [true, false]) {
 
     test("an error on a page opened from a mailed link comes back to that page", async ({ page }) => {
       // These pages send no Referer (their address holds a token); the form names its page.
-      for (const [address, button] of [
-        ["/reset-password?token=not-a-real-token", "Continue"],
-        ["/verify-email/nobody/not-a-real-token", "Verify my e-mail address"],
+      for (const [address, button, error] of [
+        ["/reset-password?token=not-a-real-token", "Continue", "This reset has expired or was already used."],
+        ["/verify-email/nobody/not-a-real-token", "Verify my e-mail address", "This link is invalid"],
       ]) {
         const response = await page.goto(address);
         expect(response?.headers()["referrer-policy"]).toBe("no-referrer");
         if (javaScriptEnabled) await hydrated(page);
         await page.getByRole("button", { name: button }).click();
-        await expect(page.locator(".form-alert")).toContainText("invalid");
+        await expect(page.locator(".form-alert")).toContainText(error);
         await expect(page).toHaveURL(new RegExp(address.replace(/[?]/g, "\\?")));
       }
     });
