@@ -58,16 +58,18 @@ impl PasswordHasher {
     /// Starts `workers` threads (at least one), each holding its own argon2 memory.
     pub fn start(workers: usize) -> Self {
         let (jobs, queue) = flume::bounded::<Job>(QUEUE_DEPTH);
+        // The first worker makes the dummy hash in its own memory: a 19 MiB block borrowed
+        // for it here would raise the process's peak memory for good.
+        let (dummy_sender, dummy) = std::sync::mpsc::channel();
         for index in 0..workers.max(1) {
             let queue = queue.clone();
+            let dummy_sender = (index == 0).then(|| dummy_sender.clone());
             std::thread::Builder::new()
                 .name(format!("argon2-{index}"))
-                .spawn(move || worker(queue))
+                .spawn(move || worker(queue, dummy_sender))
                 .expect("spawn password hashing thread");
         }
-        let mut memory = vec![Block::default(); params().block_count()];
-        let dummy_password = SaltString::generate(&mut OsRng);
-        let dummy_phc = hash_with(dummy_password.as_str(), &mut memory);
+        let dummy_phc: String = dummy.recv().expect("the first hashing thread starts");
         Self {
             jobs,
             dummy_phc: dummy_phc.into(),
@@ -105,8 +107,12 @@ impl PasswordHasher {
     }
 }
 
-fn worker(queue: flume::Receiver<Job>) {
+fn worker(queue: flume::Receiver<Job>, dummy: Option<std::sync::mpsc::Sender<String>>) {
     let mut memory = vec![Block::default(); params().block_count()];
+    if let Some(dummy) = dummy {
+        let password = SaltString::generate(&mut OsRng);
+        let _ = dummy.send(hash_with(password.as_str(), &mut memory));
+    }
     // The loop ends when every sender is gone, i.e. when the server shuts down.
     while let Ok(job) = queue.recv() {
         match job {
