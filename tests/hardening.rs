@@ -497,3 +497,11 @@ async fn forms_on_no_referrer_pages_without_javascript_come_back_to_their_page()
         assert!(!location.contains("evil"), "{location}");
     }
 }
+
+#[tokio::test]
+async fn the_health_route_answers_ok() {
+    let app = spawn_app().await;
+    let response = app.http.get(app.at("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "ok");
+}

@@ -66,7 +66,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         Some(secret) => secret.as_bytes().to_vec(),
         None => secrets::load_or_create(&config.data_dir.join("jwt.secret"), 64)?,
     };
-    let tokens = SessionTokens::new(&secret, &public_url)?;
+    let tokens = Arc::new(SessionTokens::new(&secret, &public_url)?);
     let passcode_key = secrets::load_or_create(&config.data_dir.join("passcode.key"), 32)?;
     let ciphers = PasswordCiphers::load_or_create(&config.data_dir)?;
     let starting_credits =
@@ -220,6 +220,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             request_id::assign,
         ))
+        // After the layers, so outside them: a bare answer for load balancers and uptime
+        // checks (not logged), and the benchmarks' reference for what the machine can do.
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
         .with_state(state)
 }
 

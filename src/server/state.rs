@@ -18,7 +18,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: SqlitePool,
     pub hasher: PasswordHasher,
-    pub tokens: SessionTokens,
+    /// Shared, not cloned per request: its validation rules are hash sets.
+    pub tokens: Arc<SessionTokens>,
     /// Decrypts passwords sent RSA- or SM2-encrypted; holds the published public keys.
     pub ciphers: Arc<PasswordCiphers>,
     /// HMAC key for stored passcodes.

@@ -15,7 +15,7 @@ use crate::server::crypto::session_token::IssuedToken;
 use crate::server::request_id::Meta;
 use crate::server::services::accounts::{self, Account, Registration};
 use crate::server::services::ServiceError;
-use crate::server::services::{password, plan, recovery, verification};
+use crate::server::services::{credits, password, plan, recovery, verification};
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -433,9 +433,12 @@ pub(super) async fn credits_available(
     State(state): State<AppState>,
     SessionToken(token): SessionToken,
 ) -> Response {
-    match signed_in(&state, token).await {
-        Ok(account) => ok(json!(account.credits.as_f64())),
-        Err(answer) => answer,
+    let Some(token) = token else {
+        return service_failure(ServiceError::Unauthenticated);
+    };
+    match credits::available(&state, &token).await {
+        Ok(balance) => ok(json!(balance.as_f64())),
+        Err(e) => service_failure(e),
     }
 }
 

@@ -177,21 +177,36 @@ pub async fn log_in(
 /// Resolves a session token to its live account: signature, expiry, issuer, audience, and the
 /// account's current token version (a password change revokes every older token).
 pub async fn account_for_token(state: &AppState, token: &str) -> Result<Account, ServiceError> {
+    let session = session_of(state, token)?;
+    let row = users::find_by_id(&state.db, session.account_id)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
+    if !row.account_enabled || row.token_version != session.token_version {
+        return Err(ServiceError::Unauthenticated);
+    }
+    Ok(row.into())
+}
+
+/// What a session token claims, once its signature, expiry, issuer and audience check out.
+/// The account must still be read to know the claim holds (see [`account_for_token`]).
+pub struct Session {
+    pub account_id: i64,
+    pub token_version: i64,
+}
+
+pub fn session_of(state: &AppState, token: &str) -> Result<Session, ServiceError> {
     let claims = state
         .tokens
         .verify(token)
         .map_err(|_| ServiceError::Unauthenticated)?;
-    let id: i64 = claims
+    let account_id = claims
         .sub
         .parse()
         .map_err(|_| ServiceError::Unauthenticated)?;
-    let row = users::find_by_id(&state.db, id)
-        .await?
-        .ok_or(ServiceError::Unauthenticated)?;
-    if !row.account_enabled || row.token_version != claims.tv {
-        return Err(ServiceError::Unauthenticated);
-    }
-    Ok(row.into())
+    Ok(Session {
+        account_id,
+        token_version: claims.tv,
+    })
 }
 
 /// Exchanges a valid session for a fresh one with a new 24-hour lifetime.

@@ -1,10 +1,20 @@
 //! Credits (SPEC §2.7): read by the account, granted or deducted by an operator.
 
-use super::ServiceError;
+use super::{accounts, ServiceError};
 use crate::domain::{Credits, Invalid};
+use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::{self, users};
 use sqlx::SqlitePool;
+
+/// The balance of the account a session token belongs to (`GET /v2/account/credits/available`).
+pub async fn available(state: &AppState, token: &str) -> Result<Credits, ServiceError> {
+    let session = accounts::session_of(state, token)?;
+    users::credits_of_session(&state.db, session.account_id, session.token_version)
+        .await?
+        .map(Credits::from_micro)
+        .ok_or(ServiceError::Unauthenticated)
+}
 
 /// Adds `delta` (negative deducts) to an account's credits atomically and audits it. Returns
 /// the new balance. A balance never goes below zero.
