@@ -1,0 +1,72 @@
+"""Turns the figures benches/run recorded into BENCHMARKS.md (the targets of issue 6)."""
+import os
+import platform
+import subprocess
+import sys
+import time
+
+results_path, seconds = sys.argv[1], sys.argv[2]
+figures = {}
+with open(results_path) as results:
+    for line in results:
+        key, _, value = line.strip().partition("=")
+        figures[key] = float(value) if value else float("nan")
+
+
+def cpu_model() -> str:
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def memory_gib() -> float:
+    with open("/proc/meminfo") as info:
+        kib = int(info.readline().split()[1])
+    return kib / 1024 / 1024
+
+
+f = figures
+rows = [
+    ("login throughput", f"{f['login_rps']:.1f} logins/s ÷ {f['argon2_rate']:.1f} raw argon2id verifications/s on 2 threads",
+     f["login_rps"] / f["argon2_rate"], "≥ 0.9", f["login_rps"] / f["argon2_rate"] >= 0.9),
+    ("memory under a login flood", f"peak RSS (VmHWM) with 256 concurrent logins, {f['flood_login_rps']:.1f} logins/s",
+     f["peak_rss_kib"] / 1024, "≤ 64 MiB", f["peak_rss_kib"] / 1024 <= 64),
+    ("other requests during a login flood", f"p99 of GET credits (4 connections, {f['credits_rps_during_flood']:.0f} req/s) while 256 logins run",
+     f["credits_p99_ms_during_flood"], "≤ 50 ms", f["credits_p99_ms_during_flood"] <= 50),
+    ("GET /v2/account/credits/available", f"{f['credits_rps']:.0f} req/s ÷ {f['hello_rps']:.0f} req/s of GET /healthz (bare: outside the middleware)",
+     f["credits_rps"] / f["hello_rps"], "≥ 0.5", f["credits_rps"] / f["hello_rps"] >= 0.5),
+    ("SSR page", f"GET /login {f['page_rps']:.0f} req/s ÷ the same hello route",
+     f["page_rps"] / f["hello_rps"], "≥ 0.2", f["page_rps"] / f["hello_rps"] >= 0.2),
+    ("register under load", f"unique users, 64 connections, {f['register_rps']:.1f} sign-ups/s: errors",
+     f["register_errors"], "0", f["register_errors"] == 0),
+    ("WASM bundle", f"gzip -9 of the .wasm ({f['wasm_bytes'] / 1024:.0f} KiB raw), KiB",
+     f["wasm_gzip_bytes"] / 1024, "≤ 250 KiB", f["wasm_gzip_bytes"] / 1024 <= 250),
+    ("start-up", "process start → first 200 on an existing database, median of 5, ms",
+     f["startup_ms"], "≤ 100 ms", f["startup_ms"] <= 100),
+]
+
+print("# Benchmarks\n")
+print("Written by `benches/run` (issue 6); do not edit by hand. Targets are ratios or bounds")
+print("measured in one run on one machine; nothing here is asserted by the tests.\n")
+print(f"- When: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+print(f"- Machine: {os.cpu_count()} cores ({cpu_model()}), {memory_gib():.0f} GiB, {platform.system()} {platform.release()}")
+try:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    print(f"- Commit: {commit}")
+except OSError:
+    pass
+print(f"- Load: wrk (Debian) on 127.0.0.1, 2 threads, {seconds} s per run; the server and wrk share the 2 cores.")
+print("- Server: `target/release/latchkey` from `cargo leptos build --release`, fresh database,")
+print("  default settings except the per-address limits (off: every request comes from 127.0.0.1).\n")
+print("| figure | how | measured | target | met |")
+print("|---|---|---|---|---|")
+for name, how, value, target, met in rows:
+    print(f"| {name} | {how} | {value:.2f} | {target} | {'yes' if met else '**no**'} |")
+print()
+print("Errors: register %d, credits %d, login %d, flood %d (non-2xx answers and socket errors)." % (
+    f["register_errors"], f["credits_errors"], f["login_errors"], f["flood_errors"]))
+print()
+print("Commands: `benches/run [seconds]`; the raw argon2id reference alone:")
+print("`cargo bench --features ssr --bench argon2_rate -- 2 10`.")
