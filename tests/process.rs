@@ -17,6 +17,8 @@ struct Process {
     child: Child,
     url: String,
     log: Arc<Mutex<String>>,
+    /// The threads copying stdout and stderr into `log`; joined on stop, so the log is whole.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Process {
@@ -39,13 +41,14 @@ impl Process {
         let mut child = command.spawn().expect("the latchkey binary starts");
         let log = Arc::new(Mutex::new(String::new()));
         let (found_url, url_seen) = std::sync::mpsc::channel();
+        let mut readers = Vec::new();
         for stream in [
             Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
             Box::new(child.stderr.take().unwrap()),
         ] {
             let log = log.clone();
             let found_url = found_url.clone();
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     if let Some(rest) = line.split("serving on ").nth(1) {
                         let url = rest.split_whitespace().next().unwrap_or_default();
@@ -55,12 +58,17 @@ impl Process {
                     log.push_str(&line);
                     log.push('\n');
                 }
-            });
+            }));
         }
         let url = url_seen
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("no start-up line; log: {}", log.lock().unwrap()));
-        Process { child, url, log }
+        Process {
+            child,
+            url,
+            log,
+            readers,
+        }
     }
 
     fn at(&self, path: &str) -> String {
@@ -78,6 +86,10 @@ impl Process {
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let _ = self.child.wait();
+        // The process has exited; read what it wrote to the end.
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
     }
 
     fn log(&self) -> String {

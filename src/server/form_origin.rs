@@ -7,12 +7,12 @@
 //! turn the redirect into an open redirect.
 
 use crate::server::startup::BODY_LIMIT;
-use crate::server::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
 /// The form field that names the page a form was on.
 pub const PAGE_FIELD: &str = "__page";
@@ -25,8 +25,9 @@ pub fn is_local_path(page: &str) -> bool {
         && !page.chars().any(char::is_control)
 }
 
+/// Its state is the public base URL (not the whole `AppState`: this sees every request).
 pub async fn restore_referer(
-    State(state): State<AppState>,
+    State(public_url): State<Arc<str>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -52,7 +53,7 @@ pub async fn restore_referer(
         .map(|(_, page)| page)
         .filter(|page| is_local_path(page));
     if let Some(page) = page {
-        let referer = format!("{}{page}", state.settings.public_url);
+        let referer = format!("{public_url}{page}");
         if let Ok(value) = HeaderValue::from_str(&referer) {
             parts.headers.insert(header::REFERER, value);
         }

@@ -2,7 +2,6 @@
 //! of that request, and in the audit log, so one id ties a user's report to the server's story.
 
 use crate::server::delivery::messages::Language;
-use crate::server::state::AppState;
 use crate::server::store::audit::RequestMeta;
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
@@ -55,10 +54,16 @@ fn new_id() -> String {
 /// confuse the logs), logs one line per request, and echoes the id in the response.
 ///
 /// Only the route pattern is logged, never the raw path or query: some of them carry tokens.
-pub async fn assign(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// Its state is `--trust-forwarded-for`: one flag, not the whole `AppState`, because this runs
+/// for every request.
+pub async fn assign(
+    State(trust_forwarded_for): State<bool>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let id = new_id();
     request.extensions_mut().insert(RequestId(id.clone()));
-    if let Some(addr) = client_addr(&request, state.settings.config.trust_forwarded_for) {
+    if let Some(addr) = client_addr(&request, trust_forwarded_for) {
         request.extensions_mut().insert(ClientAddr(addr));
     }
     let route = request

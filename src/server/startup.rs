@@ -188,7 +188,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            Arc::<str>::from(state.settings.public_url.as_str()),
             form_origin::restore_referer,
         ))
         .layer(axum::middleware::from_fn(auth::reject_cross_site))
@@ -217,7 +217,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("same-origin"),
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.settings.config.trust_forwarded_for,
             request_id::assign,
         ))
         // After the layers, so outside them: a bare answer for load balancers and uptime
