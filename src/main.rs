@@ -21,9 +21,12 @@ async fn main() -> std::process::ExitCode {
         };
     }
     // Every request logs a line; writing it to stdout (a system call each) on the request's
-    // own thread cost more than some whole requests. A writer thread takes it; lines are
-    // flushed when `_log_writer` drops at exit.
-    let (log_writer, _log_writer) = tracing_appender::non_blocking(std::io::stdout());
+    // own thread cost more than some whole requests. A writer thread takes it, buffered: the
+    // thread flushes whenever it has written all lines waiting, so under load many lines go out
+    // in one write and when idle each goes out at once. Flushed when `_log_writer` drops at exit.
+    let (log_writer, _log_writer) = tracing_appender::non_blocking(
+        std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+    );
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(log_writer)

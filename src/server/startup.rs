@@ -12,7 +12,7 @@ use crate::server::crypto::session_token::{SessionTokens, TokenError};
 use crate::server::delivery::transport::Transport;
 use crate::server::delivery::worker::{self, Wake};
 use crate::server::services::throttle::LoginPolicy;
-use crate::server::state::{AppState, Settings};
+use crate::server::state::{AppState, Settings, Shared};
 use crate::server::{auth, form_origin, purge_job, request_id, rest, store};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -66,7 +66,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         Some(secret) => secret.as_bytes().to_vec(),
         None => secrets::load_or_create(&config.data_dir.join("jwt.secret"), 64)?,
     };
-    let tokens = Arc::new(SessionTokens::new(&secret, &public_url)?);
+    let tokens = SessionTokens::new(&secret, &public_url)?;
     let passcode_key = secrets::load_or_create(&config.data_dir.join("passcode.key"), 32)?;
     let ciphers = PasswordCiphers::load_or_create(&config.data_dir)?;
     let starting_credits =
@@ -117,17 +117,17 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
     };
     let limits = Arc::new(limits);
     purge_job::spawn(db.clone(), limits.clone());
-    let state = AppState {
+    let state = AppState::new(Shared {
         leptos_options,
         db,
         hasher,
         tokens,
-        ciphers: Arc::new(ciphers),
-        passcode_key: passcode_key.into(),
+        ciphers,
+        passcode_key,
         mail,
-        settings: Arc::new(settings),
+        settings,
         limits,
-    };
+    });
     Ok(Server {
         state,
         addr,

@@ -13,21 +13,38 @@ use leptos::config::LeptosOptions;
 use sqlx::SqlitePool;
 use std::sync::Arc;
 
+/// Cloned by axum for every request that reaches a handler, so it is one `Arc`: a clone is one
+/// atomic increment instead of one per field (`LeptosOptions` alone holds several `Arc`s).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: SqlitePool,
     pub hasher: PasswordHasher,
-    /// Shared, not cloned per request: its validation rules are hash sets.
-    pub tokens: Arc<SessionTokens>,
+    pub tokens: SessionTokens,
     /// Decrypts passwords sent RSA- or SM2-encrypted; holds the published public keys.
-    pub ciphers: Arc<PasswordCiphers>,
+    pub ciphers: PasswordCiphers,
     /// HMAC key for stored passcodes.
-    pub passcode_key: Arc<[u8]>,
+    pub passcode_key: Vec<u8>,
     /// Wakes the outbox worker after a message was queued.
     pub mail: Wake,
-    pub settings: Arc<Settings>,
-    /// Per-client-address allowances (logins, registrations, sends).
+    pub settings: Settings,
+    /// Per-client-address allowances (logins, registrations, sends); the purge job holds it too.
     pub limits: Arc<ClientLimits>,
 }
 
