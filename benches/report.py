@@ -67,6 +67,39 @@ for name, how, value, target, met in rows:
 print()
 print("Errors: register %d, credits %d, login %d, flood %d (non-2xx answers and socket errors)." % (
     f["register_errors"], f["credits_errors"], f["login_errors"], f["flood_errors"]))
+
+# The comparison: the same runs against fastapi-users on the same machine, right after.
+comparison = [
+    ("register, 64 connections", "sign-ups/s", f["register_rps"], f["fu_register_rps"], True),
+    ("login, 64 connections", "logins/s", f["login_rps"], f["fu_login_rps"], True),
+    ("authenticated read (credits / users/me), 64 connections", "req/s", f["credits_rps"], f["fu_me_rps"], True),
+    ("hello route, 64 connections", "req/s", f["hello_rps"], f["fu_hello_rps"], True),
+    ("login flood, 256 connections", "logins/s", f["flood_login_rps"], f["fu_flood_login_rps"], True),
+    ("authenticated reads answered during the flood (4 connections)", "req/s", f["credits_rps_during_flood"], f["fu_me_rps_during_flood"], True),
+    ("p99 of those reads", "ms", f["credits_p99_ms_during_flood"], f["fu_me_p99_ms_during_flood"], False),
+    ("peak RSS during the flood", "MiB", f["peak_rss_kib"] / 1024, f["fu_peak_rss_kib"] / 1024, False),
+    ("start-up to first 200", "ms", f["startup_ms"], f["fu_startup_ms"], False),
+]
+print()
+print("## Against fastapi-users")
+print()
+print("The same runs, right after, against fastapi-users 15.0.5 (uvicorn 0.54, two workers for the")
+print("two cores, SQLAlchemy + aiosqlite in WAL mode, JWT bearer transport, argon2id at Latchkey's")
+print("parameters; `benches/fastapi_users/app.py`). Its closest endpoints: `POST /auth/register`,")
+print("`POST /auth/jwt/login`, `GET /users/me`. Its peak RSS is the sum over its three processes.")
+print("fastapi-users hashes on its event loop, so a worker answers nothing else while it hashes;")
+print("during the flood Latchkey also answers far more of the reads sent alongside, which costs it")
+print("login throughput there.")
+print()
+print("| figure | unit | Latchkey | fastapi-users | Latchkey's advantage |")
+print("|---|---|---|---|---|")
+for name, unit, ours, theirs, more_is_better in comparison:
+    advantage = ours / theirs if more_is_better else theirs / ours
+    print(f"| {name} | {unit} | {ours:.1f} | {theirs:.1f} | {advantage:.2f}× |")
+print()
+print("Errors (fastapi-users): register %d, users/me %d, login %d, flood %d." % (
+    f["fu_register_errors"], f["fu_me_errors"], f["fu_login_errors"], f["fu_flood_errors"]))
 print()
 print("Commands: `benches/run [seconds]`; the raw argon2id reference alone:")
-print("`cargo bench --features ssr --bench argon2_rate -- 2 10`.")
+print("`RUSTFLAGS='--cfg erase_components' cargo bench --features ssr --bench argon2_rate -- 2 10`")
+print("(the flag only lets it reuse the release build's compiled dependencies).")

@@ -1,19 +1,31 @@
-"""Signs up accounts login0 … login<n-1> with the benchmark password, a few at a time."""
+"""Signs up accounts login0 … login<n-1> with the benchmark password, a few at a time.
+
+Usage: sign_up.py <base URL> <n> [latchkey | fastapi-users]
+"""
+import json
 import sys
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 base, count = sys.argv[1], int(sys.argv[2])
+server = sys.argv[3] if len(sys.argv) > 3 else "latchkey"
+PASSWORD = "correct horse battery staple"
+
+
+def request_for(name: str) -> urllib.request.Request:
+    if server == "fastapi-users":
+        body = json.dumps({"email": f"{name}@example.com", "password": PASSWORD}).encode()
+        return urllib.request.Request(f"{base}/auth/register", body,
+                                      {"Content-Type": "application/json"})
+    body = urllib.parse.urlencode(
+        {"username": name, "email_address": f"{name}@example.com", "password": PASSWORD}).encode()
+    return urllib.request.Request(f"{base}/v2/auth/register", body)
 
 
 def sign_up(n: int) -> None:
-    name = f"login{n}"
-    body = urllib.parse.urlencode(
-        {"username": name, "email_address": f"{name}@example.com",
-         "password": "correct horse battery staple"}).encode()
-    with urllib.request.urlopen(f"{base}/v2/auth/register", body, timeout=60) as answer:
-        assert answer.status == 200, (name, answer.status)
+    with urllib.request.urlopen(request_for(f"login{n}"), timeout=60) as answer:
+        assert answer.status in (200, 201), (n, answer.status)
 
 
 with ThreadPoolExecutor(max_workers=8) as pool:

@@ -4,6 +4,7 @@
 #   ensure_build_tools   wasm32 target, cargo-leptos, wasm-bindgen CLI, wasm-opt (npm binaryen)
 #   ensure_browser       Debian's Chromium, for Playwright
 #   ensure_schemathesis  schemathesis from PyPI in a virtualenv, for the API contract run
+#   ensure_fastapi_users fastapi-users and uvicorn in a virtualenv, for the benchmark comparison
 #
 # Why these ways: see ../shared/BUILD.md. In short, the machines reach only the package
 # registries, so nothing may download its own binaries from elsewhere.
@@ -76,17 +77,35 @@ ensure_browser() {
   fi
 }
 
+# A virtualenv at $1 (Debian's python3 lacks the venv module until python3-venv is installed).
+make_venv() {
+  if ! python3 -m venv "$1" 2>/dev/null; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$1"
+  fi
+}
+
 ensure_schemathesis() {
   if ! "$SCHEMATHESIS_VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
     say "Installing schemathesis $SCHEMATHESIS_VERSION from PyPI (about a minute, once)"
-    if ! python3 -m venv "$SCHEMATHESIS_VENV" 2>/dev/null; then
-      local sudo=""
-      [ "$(id -u)" -eq 0 ] || sudo="sudo"
-      $sudo apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
-      python3 -m venv "$SCHEMATHESIS_VENV"
-    fi
+    make_venv "$SCHEMATHESIS_VENV"
     "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check \
       "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+}
+
+# fastapi-users and uvicorn, for the benchmarks' comparison run (benches/run).
+FASTAPI_USERS_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/latchkey/fastapi-users-15.0.5"
+ensure_fastapi_users() {
+  if ! "$FASTAPI_USERS_VENV/bin/python" -c 'import fastapi_users, uvicorn, aiosqlite' 2>/dev/null; then
+    say "Installing fastapi-users 15.0.5 from PyPI (the benchmarks' comparison, once)"
+    make_venv "$FASTAPI_USERS_VENV"
+    "$FASTAPI_USERS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      "fastapi-users[sqlalchemy]==15.0.5" fastapi-users-db-sqlalchemy==7.0.0 \
+      fastapi==0.165.0 uvicorn==0.54.0 aiosqlite==0.22.1 SQLAlchemy==2.0.58 pwdlib==0.3.0 \
+      argon2-cffi==25.1.0
   fi
 }
