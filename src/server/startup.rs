@@ -13,6 +13,7 @@ use crate::server::delivery::transport::Transport;
 use crate::server::delivery::worker::{self, Wake};
 use crate::server::services::throttle::LoginPolicy;
 use crate::server::state::{AppState, Settings, Shared};
+use crate::server::store::reads::ReadConnections;
 use crate::server::{auth, form_origin, purge_job, request_id, rest, store};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -31,6 +32,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 /// SPEC §7: bodies over 64 KiB are refused.
 pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Connections for the per-request session reads: one per core keeps both cores busy, since a
+/// read waits on its connection's thread, not on the request's. Each is a thread and a page
+/// cache of its own, so more cost memory for no measured gain.
+const READ_CONNECTIONS: usize = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -61,7 +67,8 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
     let addr = listener.local_addr()?;
     let public_url = config.public_url(addr);
 
-    let db = store::connect(&config.database_url()).await?;
+    let (db, db_options) = store::connect_with_options(&config.database_url()).await?;
+    let reads = ReadConnections::open(&db_options, READ_CONNECTIONS).await?;
     let secret = match &config.jwt_secret {
         Some(secret) => secret.as_bytes().to_vec(),
         None => secrets::load_or_create(&config.data_dir.join("jwt.secret"), 64)?,
@@ -120,6 +127,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
     let state = AppState::new(Shared {
         leptos_options,
         db,
+        reads,
         hasher,
         tokens,
         ciphers,

@@ -8,6 +8,7 @@ use crate::server::crypto::password_cipher::PasswordCiphers;
 use crate::server::crypto::session_token::SessionTokens;
 use crate::server::delivery::worker::Wake;
 use crate::server::services::throttle::LoginPolicy;
+use crate::server::store::reads::ReadConnections;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::SqlitePool;
@@ -35,6 +36,8 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: SqlitePool,
+    /// For the one-statement reads of every signed-in request (`store::reads` says why).
+    pub reads: ReadConnections,
     pub hasher: PasswordHasher,
     pub tokens: SessionTokens,
     /// Decrypts passwords sent RSA- or SM2-encrypted; holds the published public keys.

@@ -178,7 +178,7 @@ pub async fn log_in(
 /// account's current token version (a password change revokes every older token).
 pub async fn account_for_token(state: &AppState, token: &str) -> Result<Account, ServiceError> {
     let session = session_of(state, token)?;
-    let row = users::find_by_id(&state.db, session.account_id)
+    let row = users::find_by_id(&mut *state.reads.get().await, session.account_id)
         .await?
         .ok_or(ServiceError::Unauthenticated)?;
     if !row.account_enabled || row.token_version != session.token_version {

@@ -10,10 +10,14 @@ use sqlx::SqlitePool;
 /// The balance of the account a session token belongs to (`GET /v2/account/credits/available`).
 pub async fn available(state: &AppState, token: &str) -> Result<Credits, ServiceError> {
     let session = accounts::session_of(state, token)?;
-    users::credits_of_session(&state.db, session.account_id, session.token_version)
-        .await?
-        .map(Credits::from_micro)
-        .ok_or(ServiceError::Unauthenticated)
+    users::credits_of_session(
+        &mut *state.reads.get().await,
+        session.account_id,
+        session.token_version,
+    )
+    .await?
+    .map(Credits::from_micro)
+    .ok_or(ServiceError::Unauthenticated)
 }
 
 /// Adds `delta` (negative deducts) to an account's credits atomically and audits it. Returns

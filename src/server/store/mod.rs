@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod outbox;
 pub mod purge;
+pub mod reads;
 pub mod recovery;
 pub mod throttle;
 pub mod users;
@@ -20,6 +21,14 @@ use time::OffsetDateTime;
 /// `synchronous = NORMAL` under WAL keeps every committed write through a crash of the process;
 /// only a power loss can drop the last transactions, which is SQLite's documented trade-off.
 pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
+    Ok(connect_with_options(url).await?.0)
+}
+
+/// [`connect`], also returning the options it opened the database with, for
+/// [`reads::ReadConnections`] to open theirs alike.
+pub async fn connect_with_options(
+    url: &str,
+) -> Result<(SqlitePool, SqliteConnectOptions), sqlx::Error> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -30,12 +39,16 @@ pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
         // A ping before every use is a round trip to the connection's thread: it doubled the
         // cost of a one-row read. An embedded database file does not drop connections.
         .test_before_acquire(false)
-        .max_connections(8)
+        // SQLite takes one writer at a time, and the per-request session reads have their own
+        // connections (`reads`); each connection is a thread and ~250 KiB of SQLite buffers, so
+        // four suffice on the 2-core machines measured (BENCHMARKS.md) and keep the flood's
+        // peak memory down.
+        .max_connections(3)
         .min_connections(1)
-        .connect_with(options)
+        .connect_with(options.clone())
         .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
-    Ok(pool)
+    Ok((pool, options))
 }
 
 /// Starts a transaction that will write. `BEGIN IMMEDIATE` takes SQLite's write lock at once
