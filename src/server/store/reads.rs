@@ -89,13 +89,21 @@ impl DerefMut for ReadConnection<'_> {
 mod tests {
     use super::*;
     use crate::server::store;
+    use sqlx::SqlitePool;
 
-    #[tokio::test]
-    async fn reads_see_committed_writes_and_refuse_to_write() {
+    /// A fresh database, its pool and two read connections; the directory lives as long as
+    /// the returned guard.
+    async fn open_two() -> (tempfile::TempDir, SqlitePool, ReadConnections) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let (pool, options) = store::connect_with_options(&url).await.unwrap();
         let reads = ReadConnections::open(&options, 2).await.unwrap();
+        (dir, pool, reads)
+    }
+
+    #[tokio::test]
+    async fn reads_see_committed_writes_and_refuse_to_write() {
+        let (_dir, pool, reads) = open_two().await;
 
         sqlx::query("CREATE TABLE t (v INTEGER)")
             .execute(&pool)
@@ -124,10 +132,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_connection_is_used_and_a_busy_set_waits_its_turn() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let (_pool, options) = store::connect_with_options(&url).await.unwrap();
-        let reads = ReadConnections::open(&options, 2).await.unwrap();
+        let (_dir, _pool, reads) = open_two().await;
 
         let first = reads.get().await;
         let second = reads.get().await;
