@@ -1,38 +1,8 @@
 //! The Latchkey server: read configuration, start logging, build the app, serve.
 
 #[cfg(feature = "ssr")]
-fn main() -> std::process::ExitCode {
-    limit_malloc_arenas();
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime.block_on(serve()),
-        Err(e) => {
-            eprintln!("latchkey: cannot start the async runtime: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-/// glibc gives each thread that allocates an arena of its own (up to 8 per core), and memory
-/// freed in one arena is not reused by another, so under a login flood every thread's arena
-/// grows to its own high-water mark. Two arenas measured 1 MiB less peak memory in the flood
-/// benchmark, at no measurable cost in throughput (BENCHMARKS.md). Must run before any thread
-/// starts. An operator's `MALLOC_ARENA_MAX` (which glibc has applied already) is left alone.
-#[cfg(feature = "ssr")]
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only sets an allocator parameter; called before any other thread.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
-        }
-    }
-}
-
-#[cfg(feature = "ssr")]
-async fn serve() -> std::process::ExitCode {
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
     use clap::Parser;
     use latchkey::server::{config::Config, startup};
     use tracing_subscriber::EnvFilter;
