@@ -16,6 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
 /// Every REST route, plus JSON answers for unknown paths under `/v2` and `/api`.
@@ -33,13 +34,16 @@ pub fn router() -> Router<AppState> {
 /// Wraps REST routes so that whatever fails outside a handler's own envelope — a panic, an
 /// unknown route, a refused body — still answers in the surface's JSON envelope.
 pub fn with_envelope_errors(routes: Router<AppState>) -> Router<AppState> {
-    routes
-        // Inside json_errors, so the 500 it makes of a panic gets the envelope too.
-        .layer(CatchPanicLayer::custom(|_| {
-            tracing::error!("a request handler panicked");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }))
-        .layer(axum::middleware::from_fn(json_errors))
+    // One `layer` call (outermost first): see `startup::router` for why.
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(json_errors))
+            // Inside json_errors, so the 500 it makes of a panic gets the envelope too.
+            .layer(CatchPanicLayer::custom(|_| {
+                tracing::error!("a request handler panicked");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            })),
+    )
 }
 
 async fn unknown_route() -> StatusCode {
