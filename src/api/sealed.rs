@@ -15,8 +15,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 /// Encrypts `password` for the holder of `public_key_pem` (an RSA SubjectPublicKeyInfo PEM,
-/// as `/api/v3/system` publishes it). `None` when the key cannot be read or the password is
-/// too long for it (more than the key's length in bytes less 11).
+/// as `/api/v3/system` publishes it). `None` when the key cannot be read, the password is
+/// too long for it (more than the key's length in bytes less 11), or the platform has no
+/// random number generator to pad with.
 pub fn seal_password(public_key_pem: &str, password: &str) -> Option<String> {
     let key = RsaPublicKey::from_pem(public_key_pem)?;
     let block = encryption_block(key.len(), password.as_bytes(), fill_nonzero_random)?;
@@ -24,27 +25,31 @@ pub fn seal_password(public_key_pem: &str, password: &str) -> Option<String> {
 }
 
 /// EME-PKCS1-v1_5: `00 02 PS 00 M`, PS at least 8 non-zero random bytes, `len` bytes in all.
-fn encryption_block(len: usize, message: &[u8], random: impl FnOnce(&mut [u8])) -> Option<Vec<u8>> {
+/// `random` fills PS, or answers `None` when it cannot.
+fn encryption_block(
+    len: usize,
+    message: &[u8],
+    random: impl FnOnce(&mut [u8]) -> Option<()>,
+) -> Option<Vec<u8>> {
     let padding = len.checked_sub(message.len() + 3).filter(|&p| p >= 8)?;
     let mut block = vec![0u8; len];
     block[1] = 2;
-    random(&mut block[2..2 + padding]);
+    random(&mut block[2..2 + padding])?;
     block[len - message.len()..].copy_from_slice(message);
     Some(block)
 }
 
 /// Fills `bytes` from the platform's CSPRNG (the browser's `crypto.getRandomValues` in
-/// WASM), none of them zero.
-fn fill_nonzero_random(bytes: &mut [u8]) {
+/// WASM), none of them zero. Without a CSPRNG there is nothing safe to pad with: `None`, and
+/// the page says the password could not be protected (a panic would abort the whole app).
+fn fill_nonzero_random(bytes: &mut [u8]) -> Option<()> {
+    getrandom::getrandom(bytes).ok()?;
     for byte in bytes {
         while *byte == 0 {
-            let mut one = [0u8; 1];
-            // Without a CSPRNG there is nothing safe to send: stop here rather than pad
-            // with something guessable.
-            getrandom::getrandom(&mut one).expect("the platform's random number generator");
-            *byte = one[0];
+            getrandom::getrandom(std::slice::from_mut(byte)).ok()?;
         }
     }
+    Some(())
 }
 
 /// An RSA public key: the modulus as 32-bit limbs, least significant first, and the public
@@ -346,6 +351,8 @@ mod tests {
         // Fewer than 8 bytes of padding is not PKCS#1 v1.5.
         assert!(encryption_block(32, &[1; 21], fill_nonzero_random).is_some());
         assert!(encryption_block(32, &[1; 22], fill_nonzero_random).is_none());
+        // No randomness, no block.
+        assert!(encryption_block(32, b"secret", |_| None).is_none());
     }
 
     #[test]
