@@ -2,7 +2,7 @@
 //! (RFC 8017 §7.2.1) with the server's published key, base64. The hydrated reset page runs
 //! this in the browser; the server opens it with `server::crypto::password_cipher`.
 //!
-//! Why not the `rsa` crate, as on the server: in the browser it cost ~36 KiB of the gzipped
+//! Why not the `rsa` crate, as on the server: in the browser it cost 21 KiB of the gzipped
 //! WASM (arbitrary-precision arithmetic, PKCS#1/PKCS#8/SPKI/DER) for a single public-key
 //! operation. Encrypting needs no secret key, so what is left is small: read one key shape
 //! from its PEM, pad, and raise to the public exponent (Montgomery multiplication, below).
