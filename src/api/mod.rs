@@ -95,6 +95,20 @@ pub struct AccountView {
     pub paid: bool,
     /// Exact decimal text (e.g. `12.5`).
     pub credits: String,
+    /// The account's live sessions, most recently used first.
+    pub sessions: Vec<SessionView>,
+}
+
+/// One signed-in session, as the account page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// When it signed in and was last refreshed, as text (UTC).
+    pub started: String,
+    pub last_seen: String,
+    /// The browser or client it reported, and its address, when known.
+    pub client: String,
+    /// The session this page was requested with.
+    pub current: bool,
 }
 
 /// The checks a browser can make before sending a registration (the server repeats them and
@@ -114,6 +128,7 @@ pub fn check_registration(username: &str, email: &str, password: &str) -> Vec<In
 #[server(prefix = "/rpc", endpoint = "register")]
 pub async fn register(username: String, email: String, password: String) -> Result<(), FormError> {
     use crate::server::services::accounts::{self, Registration};
+    use crate::server::services::sessions;
     let (state, meta) = ssr::context()?;
     let account = accounts::register(
         &state,
@@ -125,7 +140,7 @@ pub async fn register(username: String, email: String, password: String) -> Resu
         &meta,
     )
     .await?;
-    let token = state.tokens.issue(account.id, account.token_version);
+    let token = sessions::start_alone(&state, account.id, account.token_version, &meta).await?;
     ssr::start_session(&state, &token);
     leptos_axum::redirect("/account");
     Ok(())
@@ -136,19 +151,22 @@ pub async fn register(username: String, email: String, password: String) -> Resu
 pub async fn login(identifier: String, password: String) -> Result<(), FormError> {
     use crate::server::services::accounts;
     let (state, meta) = ssr::context()?;
-    let (_, token) = accounts::log_in(&state, &identifier, &password, &meta).await?;
-    ssr::start_session(&state, &token);
+    let device = ssr::device_token();
+    let logged_in =
+        accounts::log_in(&state, &identifier, &password, device.as_deref(), &meta).await?;
+    ssr::start_session(&state, &logged_in.token);
+    ssr::remember_device(&state, &logged_in.device);
     leptos_axum::redirect("/account");
     Ok(())
 }
 
-/// Ends the browser session and goes to the sign-in page.
+/// Ends the session (on the server, not only in this browser) and goes to the sign-in page.
 #[server(prefix = "/rpc", endpoint = "logout")]
 pub async fn logout() -> Result<(), FormError> {
-    use crate::server::services::accounts;
+    use crate::server::services::sessions;
     let (state, meta) = ssr::context()?;
-    if let Ok(account) = ssr::signed_in_account(&state).await {
-        accounts::record_logout(&state, &account, &meta).await?;
+    if let Some(token) = ssr::session_token() {
+        sessions::end(&state, &token, &meta).await?;
     }
     ssr::end_session(&state);
     leptos_axum::redirect("/login");
@@ -158,21 +176,49 @@ pub async fn logout() -> Result<(), FormError> {
 /// The signed-in account, or `None` when nobody is signed in.
 #[server(prefix = "/rpc", endpoint = "account")]
 pub async fn current_account() -> Result<Option<AccountView>, FormError> {
-    use crate::server::services::ServiceError;
+    use crate::server::services::{sessions, ServiceError};
     let (state, _) = ssr::context()?;
-    match ssr::signed_in_account(&state).await {
-        Ok(account) => Ok(Some(AccountView {
-            username: account.username,
-            email: account.email,
-            email_verified: account.email_verified,
-            phone: account.phone.clone(),
-            phone_verified: account.phone_verified,
-            paid: account.paid,
-            credits: account.credits.to_string(),
-        })),
-        Err(ServiceError::Unauthenticated) => Ok(None),
-        Err(other) => Err(other.into()),
-    }
+    let signed_in = match ssr::signed_in(&state).await {
+        Ok(signed_in) => signed_in,
+        Err(ServiceError::Unauthenticated) => return Ok(None),
+        Err(other) => return Err(other.into()),
+    };
+    let sessions = sessions::list(&state, &signed_in)
+        .await?
+        .into_iter()
+        .map(|session| SessionView {
+            started: ssr::utc_text(session.started_at),
+            last_seen: ssr::utc_text(session.last_seen_at),
+            client: ssr::client_text(
+                session.user_agent.as_deref(),
+                session.client_addr.as_deref(),
+            ),
+            current: session.current,
+        })
+        .collect();
+    let account = signed_in.account;
+    Ok(Some(AccountView {
+        username: account.username,
+        email: account.email,
+        email_verified: account.email_verified,
+        phone: account.phone.clone(),
+        phone_verified: account.phone_verified,
+        paid: account.paid,
+        credits: account.credits.to_string(),
+        sessions,
+    }))
+}
+
+/// Ends every session of the account, this one included, and goes to the sign-in page.
+#[server(prefix = "/rpc", endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), FormError> {
+    use crate::server::services::sessions;
+    let (state, meta) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    sessions::end_all(&state, &account, &meta).await?;
+    ssr::end_session(&state);
+    leptos_axum::redirect("/login?notice=signed-out-everywhere");
+    Ok(())
 }
 
 /// The checks a browser can make before sending a new password.
@@ -309,7 +355,7 @@ pub async fn verify_reset_code(
     code: String,
 ) -> Result<(), FormError> {
     use crate::server::services::recovery::{self, Destination};
-    let (state, _) = ssr::context()?;
+    let (state, meta) = ssr::context()?;
     let target = if via == "phone" {
         Destination::Phone {
             number: &destination,
@@ -318,7 +364,7 @@ pub async fn verify_reset_code(
     } else {
         Destination::Email(&destination)
     };
-    let grant = recovery::verify_passcode(&state, target, &code).await?;
+    let grant = recovery::verify_passcode(&state, target, &code, &meta).await?;
     leptos_axum::redirect(&format!("/forgot/password?token={}", grant.token));
     Ok(())
 }
@@ -351,44 +397,38 @@ pub async fn finish_reset(
     encryption: Option<String>,
 ) -> Result<(), FormError> {
     use crate::server::crypto::password_cipher::Encryption;
-    use crate::server::services::{recovery, ServiceError};
+    use crate::server::services::recovery::{self, Sealed};
+    use crate::server::services::ServiceError;
     let (state, meta) = ssr::context()?;
-    let unreadable = || -> FormError {
-        ServiceError::Invalid(vec![Invalid {
-            field: "new_password",
-            message: "The new password could not be read. Reload the page and try again.".into(),
-        }])
-        .into()
+    let Some(encryption) = Encryption::parse(encryption.as_deref()) else {
+        return Err(ServiceError::PasswordUnreadable.into());
     };
-    let encryption = Encryption::parse(encryption.as_deref()).ok_or_else(unreadable)?;
-    // No decryption for anyone without a live reset token (see reset_token_is_live).
-    if !recovery::reset_token_is_live(&state, &token).await? {
-        return Err(ServiceError::ResetTokenInvalid.into());
-    }
-    let new_password = state
-        .ciphers
-        .decrypt(encryption, &new_password)
-        .map_err(|_| unreadable())?;
-    let new_password_again = state
-        .ciphers
-        .decrypt(encryption, &new_password_again)
-        .map_err(|_| unreadable())?;
-    ssr::same_new_password(&new_password, &new_password_again)?;
-    recovery::reset_password(&state, &token, &new_password, &meta)
-        .await
-        .map_err(|e| match e {
-            // The policy speaks of "password"; this form's field is "new_password".
-            ServiceError::Invalid(problems) => ServiceError::Invalid(
-                problems
-                    .into_iter()
-                    .map(|p| Invalid {
-                        field: "new_password",
-                        ..p
-                    })
-                    .collect(),
-            ),
-            other => other,
-        })?;
+    let sealed = |text| Sealed { text, encryption };
+    recovery::reset_password(
+        &state,
+        &token,
+        sealed(&new_password),
+        Some(sealed(&new_password_again)),
+        &meta,
+    )
+    .await
+    .map_err(|e| match e {
+        // The policy speaks of "password"; this form's field is "new_password".
+        ServiceError::Invalid(problems) => ServiceError::Invalid(
+            problems
+                .into_iter()
+                .map(|p| Invalid {
+                    field: if p.field == "password" {
+                        "new_password"
+                    } else {
+                        p.field
+                    },
+                    ..p
+                })
+                .collect(),
+        ),
+        other => other,
+    })?;
     leptos_axum::redirect("/login?notice=password-reset");
     Ok(())
 }

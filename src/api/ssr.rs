@@ -2,12 +2,13 @@
 //! and the mapping from service errors to what a form shows.
 
 use super::FormError;
-use crate::server::auth::token_from_headers;
+use crate::server::auth::{cookie_value, token_from_headers};
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::request_id::meta_from_parts;
-use crate::server::services::accounts::{self, Account};
+use crate::server::services::accounts::Account;
+use crate::server::services::sessions::{self, SignedIn};
 use crate::server::services::ServiceError;
-use crate::server::session;
+use crate::server::session::{self, DEVICE_COOKIE_NAME};
 use crate::server::state::AppState;
 use crate::server::store::audit::RequestMeta;
 use axum::http::header::{ACCEPT, SET_COOKIE};
@@ -28,11 +29,24 @@ fn missing_context() -> FormError {
     FormError::general("Something went wrong on our side. Try again in a moment.")
 }
 
+/// The session token the request carries (bearer or cookie), if any.
+pub fn session_token() -> Option<String> {
+    use_context::<Parts>().and_then(|parts| token_from_headers(&parts.headers))
+}
+
+/// This browser's device token, if it signed in successfully before.
+pub fn device_token() -> Option<String> {
+    use_context::<Parts>().and_then(|parts| cookie_value(&parts.headers, DEVICE_COOKIE_NAME))
+}
+
 pub async fn signed_in_account(state: &AppState) -> Result<Account, ServiceError> {
-    let token = use_context::<Parts>()
-        .and_then(|parts| token_from_headers(&parts.headers))
-        .ok_or(ServiceError::Unauthenticated)?;
-    accounts::account_for_token(state, &token).await
+    Ok(signed_in(state).await?.account)
+}
+
+/// The signed-in account and the session the request rides on.
+pub async fn signed_in(state: &AppState) -> Result<SignedIn, ServiceError> {
+    let token = session_token().ok_or(ServiceError::Unauthenticated)?;
+    sessions::resolve(state, &token).await
 }
 
 /// The server's own check that the two new-password fields agree (the browser checks first,
@@ -51,6 +65,10 @@ pub fn same_new_password(new_password: &str, again: &str) -> Result<(), FormErro
 
 pub fn start_session(state: &AppState, token: &IssuedToken) {
     set_cookie(&session::start(&state.settings, token));
+}
+
+pub fn remember_device(state: &AppState, device_token: &str) {
+    set_cookie(&session::remember_device(&state.settings, device_token));
 }
 
 pub fn end_session(state: &AppState) {
@@ -89,6 +107,7 @@ impl From<ServiceError> for FormError {
             | ServiceError::LinkInvalid
             | ServiceError::PasscodeInvalid
             | ServiceError::PasscodeBurned
+            | ServiceError::PasswordUnreadable
             | ServiceError::ResetTokenInvalid => StatusCode::BAD_REQUEST,
             ServiceError::Taken(_) => StatusCode::CONFLICT,
             ServiceError::InvalidCredentials | ServiceError::Unauthenticated => {
@@ -127,6 +146,15 @@ impl From<ServiceError> for FormError {
             ServiceError::PasscodeBurned => FormError::general(
                 "Too many wrong passcodes: this one no longer works. Ask for a new one.",
             ),
+            ServiceError::PasswordUnreadable => {
+                FormError::from_invalid(vec![crate::domain::Invalid {
+                    field: "new_password",
+                    message: "That new password was not accepted. Use 8 to 128 characters, \
+                              not a commonly used password, and not your username or e-mail \
+                              address."
+                        .into(),
+                }])
+            }
             ServiceError::ResetTokenInvalid => FormError::general(
                 "This reset has expired or was already used. Start again to get a new passcode.",
             ),
@@ -138,6 +166,42 @@ impl From<ServiceError> for FormError {
                 FormError::general("Something went wrong on our side. Try again in a moment.")
             }
         }
+    }
+}
+
+/// Unix seconds as the account page shows them: `2026-11-30 23:40 UTC`.
+pub fn utc_text(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// A session's client in a few words: the browser family from its user agent, and the address.
+pub fn client_text(user_agent: Option<&str>, addr: Option<&str>) -> String {
+    let agent = user_agent.unwrap_or("");
+    // Order matters: Edge and Chrome also say "Safari"; Chrome-based Edge says "Chrome".
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+        ("node", "Node.js"),
+        ("python", "Python"),
+    ]
+    .iter()
+    .find(|(marker, _)| agent.contains(marker))
+    .map(|(_, name)| *name)
+    .unwrap_or(if agent.is_empty() {
+        "Unknown client"
+    } else {
+        "Other client"
+    });
+    match addr {
+        Some(addr) => format!("{browser} from {addr}"),
+        None => browser.to_owned(),
     }
 }
 

@@ -7,8 +7,8 @@ use crate::api::{
     check_new_password, check_registration, password_key, AddPhone,
     ChangePassword as ChangePasswordFn, ConfirmPhone, FinishReset,
     ForgotUsername as ForgotUsernameFn, FormError, Login as LoginFn, Logout,
-    Register as RegisterFn, RequestReset, ResendVerification, UpgradePlan, UseResetLink,
-    VerifyEmail as VerifyEmailFn, VerifyResetCode,
+    Register as RegisterFn, RequestReset, ResendVerification, SignOutEverywhere, UpgradePlan,
+    UseResetLink, VerifyEmail as VerifyEmailFn, VerifyResetCode,
 };
 use crate::app::components::{
     check_before_sending, submitted_fields, FieldError, FormAlert, PageField, RequireAccount,
@@ -106,13 +106,19 @@ pub fn Login() -> impl IntoView {
     let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
     let pending = action.pending();
     let query = use_query_map();
-    let reset_done = move || query.with(|q| q.get("notice")).as_deref() == Some("password-reset");
+    let notice = move || match query.with(|q| q.get("notice")).as_deref() {
+        Some("password-reset") => Some("Your password is reset. Sign in with the new one."),
+        Some("signed-out-everywhere") => {
+            Some("You are signed out on every device. Sign in again to continue here.")
+        }
+        _ => None,
+    };
     view! {
         <Title text="Sign in" />
         <section class="card">
             <h1>"Sign in"</h1>
-            <Show when=reset_done>
-                <p class="notice" role="status">"Your password is reset. Sign in with the new one."</p>
+            <Show when=move || notice().is_some()>
+                <p class="notice" role="status">{notice}</p>
             </Show>
             <FormAlert error=server_error />
             <ActionForm action=action>
@@ -165,6 +171,7 @@ pub fn Account() -> impl IntoView {
             .and_then(|n| notice_text(&n))
     };
     let logout = ServerAction::<Logout>::new();
+    let everywhere = ServerAction::<SignOutEverywhere>::new();
     let resend = ServerAction::<ResendVerification>::new();
     let resend_error = Signal::derive(move || resend.value().get().and_then(Result::err));
     let add_phone = ServerAction::<AddPhone>::new();
@@ -234,24 +241,52 @@ pub fn Account() -> impl IntoView {
                             </ActionForm>
                         </div>
                     })}
-                    <details class="phone">
-                        <summary>{if account.phone.is_some() { "Change phone number" } else { "Add a phone number" }}</summary>
-                        <p class="hint">"A confirmed number can receive password reset passcodes."</p>
-                        <FormAlert error=add_phone_error />
-                        <ActionForm action=add_phone>
-                            <label for="country_code">"Country code"</label>
-                            <input id="country_code" name="country_code" value="+86" inputmode="tel" required />
-                            <label for="number">"Phone number"</label>
-                            <input id="number" name="number" type="tel" autocomplete="tel-national" required />
-                            <FieldError field="phone" server=add_phone_error client=no_client_error />
-                            <button type="submit" class="secondary">"Text me a passcode"</button>
-                        </ActionForm>
-                    </details>
+                    {if account.email_verified {
+                        view! {
+                            <details class="phone">
+                                <summary>{if account.phone.is_some() { "Change phone number" } else { "Add a phone number" }}</summary>
+                                <p class="hint">"A confirmed number can receive password reset passcodes."</p>
+                                <FormAlert error=add_phone_error />
+                                <ActionForm action=add_phone>
+                                    <label for="country_code">"Country code"</label>
+                                    <input id="country_code" name="country_code" value="+86" inputmode="tel" required />
+                                    <label for="number">"Phone number"</label>
+                                    <input id="number" name="number" type="tel" autocomplete="tel-national" required />
+                                    <FieldError field="phone" server=add_phone_error client=no_client_error />
+                                    <button type="submit" class="secondary">"Text me a passcode"</button>
+                                </ActionForm>
+                            </details>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <p class="hint" data-testid="phone-needs-verified-email">
+                                "Verify your e-mail address to add a phone number for password resets."
+                            </p>
+                        }.into_any()
+                    }}
                     <p class="actions">
                         <a class="button secondary" href="/password">"Change password"</a>
                     </p>
                     <ActionForm action=logout>
                         <button type="submit" class="secondary">"Sign out"</button>
+                    </ActionForm>
+                </section>
+                <section class="card">
+                    <h2>"Where you are signed in"</h2>
+                    <ul class="sessions" data-testid="sessions">
+                        {account.sessions.iter().map(|session| view! {
+                            <li>
+                                <span class="client">{session.client.clone()}</span>
+                                {session.current.then(|| view! { " " <span class="badge ok">"this browser"</span> })}
+                                <br />
+                                <span class="hint">
+                                    "Signed in " {session.started.clone()} " · last active " {session.last_seen.clone()}
+                                </span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                    <ActionForm action=everywhere>
+                        <button type="submit" class="secondary">"Sign out everywhere"</button>
                     </ActionForm>
                 </section>
             }

@@ -1,6 +1,7 @@
 //! Who is asking: the session token from `Authorization: Bearer` (REST clients) or from the
 //! HttpOnly session cookie (the browser), and the cross-site request check for the cookie.
 
+use crate::server::request_id::RequestId;
 use crate::server::session::COOKIE_NAME;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -34,31 +35,40 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, COOKIE_NAME)
+}
+
+/// The value of the cookie `name`, when the request carries a non-empty one.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == COOKIE_NAME && !c.value().is_empty())
+        .find(|c| c.name() == name && !c.value().is_empty())
         .map(|c| c.value().to_owned())
 }
 
 /// Middleware: a state-changing request that rides on the session cookie (no bearer token)
-/// must come from this site. Browsers send `Origin` on every cross-site POST, so a missing
-/// `Origin` and `Referer` means a non-browser client that chose to send the cookie itself.
+/// must come from this site, and so must every state-changing request to a server function
+/// (`/rpc/…`), cookie or not: a foreign page's auto-posting form must not sign its visitor in
+/// (or up) as the attacker (login CSRF). Browsers send `Origin` on every cross-site POST, so a
+/// missing `Origin` and `Referer` means a non-browser client, which no foreign page controls.
 pub async fn reject_cross_site(request: Request, next: Next) -> Response {
     let headers = request.headers();
     let unsafe_method = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if unsafe_method && bearer_token(headers).is_none() && cookie_token(headers).is_some() {
+    let guarded = request.uri().path().starts_with("/rpc/")
+        || (bearer_token(headers).is_none() && cookie_token(headers).is_some());
+    if unsafe_method && guarded {
         // Fetch metadata first: it is there even where the page's `no-referrer` policy makes
         // the browser send `Origin: null` (pages with a token in their address).
         match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
             Some("same-origin") => return next.run(request).await,
-            Some("same-site" | "cross-site") => return cross_site_refused(),
+            Some("same-site" | "cross-site") => return cross_site_refused(&request),
             _ => {}
         }
         let origin = headers
@@ -67,20 +77,38 @@ pub async fn reject_cross_site(request: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok());
         if let Some(origin) = origin {
             if !same_origin(origin, headers) {
-                return cross_site_refused();
+                return cross_site_refused(&request);
             }
         }
     }
     next.run(request).await
 }
 
-fn cross_site_refused() -> Response {
-    tracing::warn!("refused a cross-site request carrying the session cookie");
-    (
-        StatusCode::FORBIDDEN,
-        "Cross-site request refused: this form must be sent from the site itself.",
-    )
-        .into_response()
+const CROSS_SITE_REFUSED: &str =
+    "Cross-site request refused: this form must be sent from the site itself.";
+
+/// 403, in the envelope of the surface the request was for: a REST client reads JSON.
+fn cross_site_refused(request: &Request) -> Response {
+    tracing::warn!("refused a cross-site request");
+    let path = request.uri().path();
+    let json = if path.starts_with("/api/") {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.0.clone());
+        serde_json::json!({
+            "statusCode": 403,
+            "message": CROSS_SITE_REFUSED,
+            "apiCode": 1403,
+            "requestId": request_id,
+            "data": null,
+        })
+    } else if path.starts_with("/v2/") || path.contains("/auth/lostPassword") {
+        serde_json::json!({ "code": 403, "response": CROSS_SITE_REFUSED })
+    } else {
+        return (StatusCode::FORBIDDEN, CROSS_SITE_REFUSED).into_response();
+    };
+    (StatusCode::FORBIDDEN, axum::Json(json)).into_response()
 }
 
 /// True when `origin` (an Origin or Referer value) names the host the request was sent to.

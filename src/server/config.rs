@@ -99,6 +99,39 @@ pub struct Config {
     )]
     pub sends_per_address_per_hour: u32,
 
+    /// Reset-passcode checks (step 2) per client address per hour; `0` turns the limit off.
+    #[arg(
+        long,
+        env = "LATCHKEY_PASSCODE_CHECKS_PER_ADDRESS_PER_HOUR",
+        default_value_t = 60
+    )]
+    pub passcode_checks_per_address_per_hour: u32,
+
+    /// The longest a session lives from its sign-in, however often it is refreshed.
+    #[arg(long, env = "LATCHKEY_SESSION_MAX_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(i64).range(1..=3650))]
+    pub session_max_days: i64,
+
+    /// Open connections allowed from one client address (IPv6: one /64) at once; `0` turns the
+    /// cap off. Behind a reverse proxy every connection comes from the proxy: raise it or use 0.
+    #[arg(long, env = "LATCHKEY_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
+    pub connections_per_address: u32,
+
+    /// Seconds a client has to send a request's headers before its connection is closed.
+    #[arg(long, env = "LATCHKEY_HEADER_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_seconds: u64,
+
+    /// Seconds a whole request (body included) may take before it is answered 408.
+    #[arg(long, env = "LATCHKEY_REQUEST_TIMEOUT_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_seconds: u64,
+
+    /// The service's public IP addresses, comma-separated, as `GET /api/v3/system` lists them
+    /// (`publicIps`) for clients that allow-list them.
+    #[arg(long, env = "LATCHKEY_PUBLIC_IPS", value_delimiter = ',')]
+    pub public_ips: Vec<String>,
+
     /// Take the client address from the last `X-Forwarded-For` entry (set this only behind a
     /// reverse proxy that appends it; otherwise clients could pick their own address).
     #[arg(long, env = "LATCHKEY_TRUST_FORWARDED_FOR")]
@@ -192,6 +225,12 @@ mod tests {
             "LATCHKEY_REGISTRATIONS_PER_ADDRESS_PER_HOUR",
             "LATCHKEY_SENDS_PER_ADDRESS_PER_HOUR",
             "LATCHKEY_TRUST_FORWARDED_FOR",
+            "LATCHKEY_PASSCODE_CHECKS_PER_ADDRESS_PER_HOUR",
+            "LATCHKEY_SESSION_MAX_DAYS",
+            "LATCHKEY_CONNECTIONS_PER_ADDRESS",
+            "LATCHKEY_HEADER_TIMEOUT_SECONDS",
+            "LATCHKEY_REQUEST_TIMEOUT_SECONDS",
+            "LATCHKEY_PUBLIC_IPS",
         ] {
             assert!(help.contains(var), "{var} missing from --help");
         }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 pub mod delivery;
 pub mod form_origin;
+pub mod listener;
 pub mod log_sink;
 pub mod page_headers;
 pub mod purge_job;

@@ -109,5 +109,10 @@ pub fn meta_from_parts(parts: &Parts) -> RequestMeta {
             .get(axum::http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
             .map(|v| Language::from_accept_language(v).tag().to_owned()),
+        user_agent: parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(200).collect()),
     }
 }

@@ -5,6 +5,10 @@ use crate::server::state::Settings;
 use cookie::{Cookie, SameSite};
 
 pub const COOKIE_NAME: &str = "latchkey_session";
+/// The device cookie (see `crypto::device_token`): a browser that signed in here before.
+pub const DEVICE_COOKIE_NAME: &str = "latchkey_device";
+/// How long a browser stays known after its last successful sign-in.
+const DEVICE_LIFETIME_SECONDS: i64 = 365 * 24 * 3600;
 
 /// The `Set-Cookie` value that starts (or renews) a session.
 pub fn start(settings: &Settings, token: &IssuedToken) -> String {
@@ -14,6 +18,19 @@ pub fn start(settings: &Settings, token: &IssuedToken) -> String {
         .secure(settings.secure_cookies)
         .path("/")
         .max_age(cookie::time::Duration::seconds(LIFETIME_SECONDS))
+        .build()
+        .to_string()
+}
+
+/// The `Set-Cookie` value that marks this browser as one that signed in successfully.
+pub fn remember_device(settings: &Settings, device_token: &str) -> String {
+    Cookie::build((DEVICE_COOKIE_NAME, device_token.to_owned()))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(settings.secure_cookies)
+        // Only the sign-in reads it.
+        .path("/rpc/login")
+        .max_age(cookie::time::Duration::seconds(DEVICE_LIFETIME_SECONDS))
         .build()
         .to_string()
 }

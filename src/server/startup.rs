@@ -11,10 +11,11 @@ use crate::server::crypto::secrets;
 use crate::server::crypto::session_token::{SessionTokens, TokenError};
 use crate::server::delivery::transport::Transport;
 use crate::server::delivery::worker::{self, Wake};
+use crate::server::listener::{self, ConnectionLimits};
 use crate::server::services::throttle::LoginPolicy;
 use crate::server::state::{AppState, Settings, Shared};
 use crate::server::store::reads::ReadConnections;
-use crate::server::{auth, form_origin, purge_job, request_id, rest, store};
+use crate::server::{auth, form_origin, page_headers, purge_job, request_id, rest, store};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
@@ -25,11 +26,13 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use lettre::message::Mailbox;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 
 /// SPEC §7: bodies over 64 KiB are refused.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -63,7 +66,8 @@ pub struct Server {
 }
 
 pub async fn build(config: Config) -> Result<Server, StartupError> {
-    std::fs::create_dir_all(&config.data_dir)?;
+    prepare_data_dir(&config.data_dir)?;
+    prepare_database_file(&config.database_url())?;
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let public_url = config.public_url(addr);
@@ -111,6 +115,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         logins_per_minute: config.logins_per_address_per_minute,
         registrations_per_hour: config.registrations_per_address_per_hour,
         sends_per_hour: config.sends_per_address_per_hour,
+        passcode_checks_per_hour: config.passcode_checks_per_address_per_hour,
     });
     let settings = Settings {
         secure_cookies: public_url.starts_with("https://"),
@@ -147,28 +152,77 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
 impl Server {
     /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
     pub async fn run(self) -> std::io::Result<()> {
+        listener::raise_open_file_limit();
+        let limits = connection_limits(&self.state.settings.config);
         let app = router(self.state);
-        axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+        listener::serve(self.listener, app, limits, shutdown_signal()).await;
+        Ok(())
     }
 
     /// Serves in the background (for tests); returns the base URL.
     pub fn spawn(self) -> String {
         let url = format!("http://{}", self.addr);
         tokio::spawn(async move {
+            let limits = connection_limits(&self.state.settings.config);
             let app = router(self.state);
-            let _ = axum::serve(
-                self.listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await;
+            listener::serve(self.listener, app, limits, std::future::pending()).await;
         });
         url
     }
+}
+
+fn connection_limits(config: &Config) -> ConnectionLimits {
+    ConnectionLimits {
+        header_timeout: Duration::from_secs(config.header_timeout_seconds),
+        per_address: config.connections_per_address,
+    }
+}
+
+/// The data directory, owner-only (SPEC §7): it holds the database and the outbox, whose
+/// mails carry live passcodes. A directory made by an earlier version is tightened too.
+fn prepare_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        builder.create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    #[cfg(not(unix))]
+    builder.create(dir)?;
+    Ok(())
+}
+
+/// The SQLite file of `database_url` when it is one, created owner-only before SQLite opens
+/// it: SQLite gives its `-wal` and `-shm` files the mode of the database file.
+fn prepare_database_file(database_url: &str) -> std::io::Result<()> {
+    let Some(path) = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or(rest))
+        .filter(|path| !path.is_empty() && *path != ":memory:")
+    else {
+        return Ok(());
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let path = std::path::Path::new(path);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The whole application: REST surfaces, the Leptos pages and server functions, static files,
@@ -225,6 +279,13 @@ pub fn router(state: AppState) -> Router {
             tracing::error!("a request handler panicked");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
         }))
+        .layer(axum::middleware::from_fn(page_headers::no_store))
+        // The whole request, body included: a client trickling a body cannot hold a
+        // connection for longer (the header-read timeout is the listener's).
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(state.settings.config.request_timeout_seconds),
+        ))
         .layer(axum::middleware::from_fn(auth::reject_cross_site))
         .layer(axum::middleware::from_fn_with_state(
             Arc::<str>::from(state.settings.public_url.as_str()),

@@ -111,6 +111,23 @@ pub async fn json(response: Response) -> (u16, Value) {
     (status, serde_json::from_str(&text).expect("valid JSON"))
 }
 
+/// An Authing v3 answer: its `statusCode` and body. Business failures travel as HTTP 200 with
+/// the outcome in the body, as Authing answers them (its SDKs throw on any other status); only
+/// 413, 429 and 500 are HTTP statuses too. Checks that, then returns `statusCode` as the status.
+pub async fn authing(response: Response) -> (u16, Value) {
+    let (http_status, body) = json(response).await;
+    let status = body["statusCode"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no statusCode in {body}")) as u16;
+    let expected_http = if matches!(status, 413 | 429 | 500) {
+        status
+    } else {
+        200
+    };
+    assert_eq!(http_status, expected_http, "HTTP status of {body}");
+    (status, body)
+}
+
 /// A delivered e-mail, decoded.
 #[derive(Debug, Clone)]
 pub struct Mail {

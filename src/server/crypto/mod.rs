@@ -1,6 +1,7 @@
 //! Cryptography Latchkey relies on: password hashing, session tokens, and secrets generated on
 //! first start.
 
+pub mod device_token;
 pub mod link_token;
 pub mod passcode;
 pub mod password;

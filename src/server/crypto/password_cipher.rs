@@ -80,12 +80,21 @@ impl PasswordCiphers {
             Encryption::None => return Ok(sent.to_owned()),
             Encryption::Rsa => {
                 let ciphertext = STANDARD.decode(sent.trim()).map_err(|_| DecryptError)?;
+                // Blinded: the private-key operation's timing does not follow the ciphertext
+                // the client chose (RUSTSEC-2023-0071, the Marvin attack). Callers also answer
+                // every failure alike (see `services::recovery`).
                 self.rsa
-                    .decrypt(Pkcs1v15Encrypt, &ciphertext)
+                    .decrypt_blinded(&mut rand::rngs::OsRng, Pkcs1v15Encrypt, &ciphertext)
                     .map_err(|_| DecryptError)?
             }
             Encryption::Sm2 => {
-                let ciphertext = hex::decode(sent.trim()).map_err(|_| DecryptError)?;
+                // Authing's own `encrypt()` writes `sm2:` before the hex.
+                let sent = sent.trim();
+                let hex_text = sent
+                    .get(..4)
+                    .filter(|prefix| prefix.eq_ignore_ascii_case("sm2:"))
+                    .map_or(sent, |_| &sent[4..]);
+                let ciphertext = hex::decode(hex_text.trim()).map_err(|_| DecryptError)?;
                 // sm-crypto leaves out the point's `04` tag; accept it either way. A leading
                 // 04 byte may also be the first byte of an untagged point (1 in 256), so a
                 // failure with it read as the tag is retried with a tag added.
@@ -216,6 +225,13 @@ mod tests {
         assert_eq!(
             ciphers
                 .decrypt(Encryption::Sm2, &hex::encode(&sealed))
+                .unwrap(),
+            "another passphrase"
+        );
+        // As Authing's `encrypt()` writes it.
+        assert_eq!(
+            ciphers
+                .decrypt(Encryption::Sm2, &format!("sm2:{as_sm_crypto_sends}"))
                 .unwrap(),
             "another passphrase"
         );

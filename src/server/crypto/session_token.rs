@@ -19,6 +19,8 @@ pub struct Claims {
     pub exp: i64,
     /// The account's `token_version` when issued; a later password change bumps it.
     pub tv: i64,
+    /// The session row this token belongs to: signing out deletes it, and the token with it.
+    pub sid: String,
 }
 
 /// A freshly signed token and the moment it stops working.
@@ -54,6 +56,8 @@ impl SessionTokens {
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // Tokens from before sessions were rows carry no `sid` and fail to decode: their
+        // holders sign in again.
         validation.leeway = 30;
         Ok(Self {
             encoding: EncodingKey::from_secret(secret),
@@ -63,9 +67,21 @@ impl SessionTokens {
         })
     }
 
-    pub fn issue(&self, account_id: i64, token_version: i64) -> IssuedToken {
+    /// A token for session `sid`, valid 24 hours but never past `not_after` (Unix seconds), the
+    /// session's own end.
+    pub fn issue(
+        &self,
+        account_id: i64,
+        token_version: i64,
+        sid: &str,
+        not_after: i64,
+    ) -> IssuedToken {
         let now = OffsetDateTime::now_utc();
-        let expires_at = now + time::Duration::seconds(LIFETIME_SECONDS);
+        let full = now + time::Duration::seconds(LIFETIME_SECONDS);
+        let expires_at = match OffsetDateTime::from_unix_timestamp(not_after) {
+            Ok(end) if end < full => end,
+            _ => full,
+        };
         let claims = Claims {
             sub: account_id.to_string(),
             iss: self.issuer.clone(),
@@ -73,6 +89,7 @@ impl SessionTokens {
             iat: now.unix_timestamp(),
             exp: expires_at.unix_timestamp(),
             tv: token_version,
+            sid: sid.to_owned(),
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing cannot fail");
@@ -103,12 +120,22 @@ mod tests {
 
     #[test]
     fn an_issued_token_verifies_with_its_claims() {
-        let issued = tokens().issue(42, 3);
+        let issued = tokens().issue(42, 3, "s1", i64::MAX);
         let claims = tokens().verify(&issued.token).unwrap();
         assert_eq!(claims.sub, "42");
         assert_eq!(claims.tv, 3);
+        assert_eq!(claims.sid, "s1");
         assert_eq!(claims.exp - claims.iat, LIFETIME_SECONDS);
         assert_eq!(claims.exp, issued.expires_at.unix_timestamp());
+    }
+
+    #[test]
+    fn a_token_never_outlives_its_session() {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let issued = tokens().issue(1, 0, "s", now + 600);
+        let claims = tokens().verify(&issued.token).unwrap();
+        assert_eq!(claims.exp, now + 600);
+        assert_eq!(issued.expires_at.unix_timestamp(), now + 600);
     }
 
     #[test]
@@ -124,9 +151,13 @@ mod tests {
         let other_secret =
             SessionTokens::new(b"ffffffffffffffffffffffffffffffff", "http://127.0.0.1:3000")
                 .unwrap();
-        assert!(tokens().verify(&other_secret.issue(1, 0).token).is_err());
+        assert!(tokens()
+            .verify(&other_secret.issue(1, 0, "s", i64::MAX).token)
+            .is_err());
         let other_issuer = SessionTokens::new(SECRET, "https://elsewhere.example").unwrap();
-        assert!(tokens().verify(&other_issuer.issue(1, 0).token).is_err());
+        assert!(tokens()
+            .verify(&other_issuer.issue(1, 0, "s", i64::MAX).token)
+            .is_err());
     }
 
     #[test]
@@ -139,6 +170,7 @@ mod tests {
             iat: now - 2 * LIFETIME_SECONDS,
             exp: now - LIFETIME_SECONDS,
             tv: 0,
+            sid: "s".into(),
         };
         let token = encode(
             &Header::new(Algorithm::HS256),
@@ -151,7 +183,7 @@ mod tests {
 
     #[test]
     fn unsigned_and_other_algorithm_tokens_are_refused() {
-        let issued = tokens().issue(1, 0).token;
+        let issued = tokens().issue(1, 0, "s", i64::MAX).token;
         let payload = issued.split('.').nth(1).unwrap();
         // {"alg":"none","typ":"JWT"}
         let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");

@@ -92,6 +92,8 @@ struct VerifyHtml<'a> {
 #[template(path = "password_changed.txt")]
 struct PasswordChangedText<'a> {
     lang: Language,
+    /// The reset removed the phone number of an account whose address was never verified.
+    phone_removed: bool,
     username: &'a str,
     when: &'a str,
     recover_link: &'a str,
@@ -101,6 +103,8 @@ struct PasswordChangedText<'a> {
 #[template(path = "password_changed.html")]
 struct PasswordChangedHtml<'a> {
     lang: Language,
+    /// The reset removed the phone number of an account whose address was never verified.
+    phone_removed: bool,
     subject: &'a str,
     username: &'a str,
     when: &'a str,
@@ -153,12 +157,15 @@ pub fn verify_email(lang: Language, to: &str, username: &str, link: &str) -> Ema
     }
 }
 
+/// `phone_removed`: the change (a reset of an account whose address was never verified) took
+/// the account's phone number off, and the mail says so.
 pub fn password_changed(
     lang: Language,
     to: &str,
     username: &str,
     when: &str,
     recover_link: &str,
+    phone_removed: bool,
 ) -> Email {
     let subject = match lang {
         Language::English => "Your password was changed",
@@ -169,12 +176,14 @@ pub fn password_changed(
         subject: subject.to_owned(),
         text: render(&PasswordChangedText {
             lang,
+            phone_removed,
             username,
             when,
             recover_link,
         }),
         html: render(&PasswordChangedHtml {
             lang,
+            phone_removed,
             subject,
             username,
             when,
@@ -338,6 +347,23 @@ mod tests {
     }
 
     #[test]
+    fn a_removed_phone_is_mentioned_only_when_removed() {
+        for lang in [Language::English, Language::SimplifiedChinese] {
+            let with = password_changed(lang, "a@x.cn", "ann", "now", "http://x/", true);
+            let without = password_changed(lang, "a@x.cn", "ann", "now", "http://x/", false);
+            let marker = match lang {
+                Language::English => "phone number on the account has been removed",
+                Language::SimplifiedChinese => "手机号已被移除",
+            };
+            assert!(
+                with.text.contains(marker) && with.html.contains(marker),
+                "{lang:?}"
+            );
+            assert!(!without.text.contains(marker) && !without.html.contains(marker));
+        }
+    }
+
+    #[test]
     fn html_parts_escape_what_they_interpolate() {
         let mail = password_changed(
             Language::English,
@@ -345,6 +371,7 @@ mod tests {
             "<script>",
             "now",
             "http://x/?a=1&b=2",
+            false,
         );
         assert!(!mail.html.contains("<script>"));
         assert!(

@@ -50,7 +50,7 @@ impl Transport {
                 }
             }
             None => {
-                std::fs::create_dir_all(outbox_dir)
+                create_private_dir(outbox_dir)
                     .map_err(|e| format!("cannot create {}: {e}", outbox_dir.display()))?;
                 SmsRoute::Directory(outbox_dir.to_owned())
             }
@@ -105,7 +105,7 @@ impl MailRoute {
                 .map(|builder| MailRoute::Smtp(builder.build()))
                 .map_err(|e| format!("LATCHKEY_SMTP_URL is not usable: {e}")),
             None => {
-                std::fs::create_dir_all(outbox_dir)
+                create_private_dir(outbox_dir)
                     .map_err(|e| format!("cannot create {}: {e}", outbox_dir.display()))?;
                 Ok(MailRoute::Directory(outbox_dir.to_owned()))
             }
@@ -154,9 +154,27 @@ fn build_email(from: &Mailbox, message: &QueuedMessage) -> Result<Message, Strin
         .map_err(|e| format!("composing the message: {e}"))
 }
 
-/// Writes under a temporary name and renames, so a reader never sees half a message.
+/// The outbox directory, owner-only like the data directory around it.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Writes under a temporary name and renames, so a reader never sees half a message. Owner
+/// only: the messages carry live passcodes and links.
 async fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
     let partial = dir.join(format!(".{name}.partial"));
-    tokio::fs::write(&partial, bytes).await?;
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(&partial).await?;
+    file.write_all(bytes).await?;
+    file.flush().await?;
+    drop(file);
     tokio::fs::rename(&partial, dir.join(name)).await
 }

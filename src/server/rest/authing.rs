@@ -1,16 +1,20 @@
 //! The Authing v3 surface (seeds 001 and 003, SPEC §4).
 //!
-//! Envelope `{"statusCode", "message", "apiCode", "requestId", "data"}`, HTTP status equal to
-//! `statusCode`, `apiCode` 0 on success. The request id is the one in `x-request-id` and in
-//! the server log.
+//! Envelope `{"statusCode", "message", "apiCode", "requestId", "data"}`, `apiCode` 0 on
+//! success. As Authing itself does, a request that reaches a handler answers HTTP 200 and
+//! carries the outcome in `statusCode`: Authing's official SDKs (axios underneath) throw on any
+//! other status without reading the body. Only throttling (429), an oversized body (413) and a
+//! crash (500) use the HTTP status. The request id is the one in `x-request-id` and in the
+//! server log.
 
 use super::body::{BodyError, FormOrJson};
 use super::openapi::{
-    AuthingEmpty, AuthingFailures, AuthingResetDone, AuthingResetGrant, AuthingSystem,
+    AuthingEmpty, AuthingFailures, AuthingResetDoneOrFailure, AuthingResetGrantOrFailure,
+    AuthingSystem,
 };
 use crate::server::crypto::password_cipher::Encryption;
 use crate::server::request_id::Meta;
-use crate::server::services::recovery::{self, Destination};
+use crate::server::services::recovery::{self, Destination, Sealed};
 use crate::server::services::ServiceError;
 use crate::server::state::AppState;
 use axum::extract::State;
@@ -48,6 +52,16 @@ mod api_code {
 
 const RESET_CHANNEL: &str = "CHANNEL_RESET_PASSWORD";
 
+/// The HTTP status an answer with `statusCode` = `status` travels under (see the module doc).
+pub fn http_status(status: StatusCode) -> StatusCode {
+    match status {
+        StatusCode::TOO_MANY_REQUESTS
+        | StatusCode::PAYLOAD_TOO_LARGE
+        | StatusCode::INTERNAL_SERVER_ERROR => status,
+        _ => StatusCode::OK,
+    }
+}
+
 fn envelope(
     status: StatusCode,
     api_code: u32,
@@ -56,7 +70,7 @@ fn envelope(
     request_id: Option<&str>,
 ) -> Response {
     (
-        status,
+        http_status(status),
         Json(json!({
             "statusCode": status.as_u16(),
             "message": message,
@@ -124,6 +138,11 @@ fn failure(error: ServiceError, request_id: Option<&str>) -> Response {
             api_code::RESET_TOKEN_INVALID,
             error.to_string(),
         ),
+        ServiceError::PasswordUnreadable => (
+            StatusCode::BAD_REQUEST,
+            api_code::UNDECRYPTABLE,
+            error.to_string(),
+        ),
         ServiceError::RateLimited { retry_after } => {
             let mut response = envelope(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -179,7 +198,8 @@ pub(super) struct SendEmail {
         (SendEmail = "application/x-www-form-urlencoded"),
     )),
     responses(
-        (status = 200, description = "Done (or nothing to do)", body = AuthingEmpty),
+        (status = 200, description = "Done (or nothing to do), or a business failure in \
+            `statusCode`/`apiCode`: 400 with 1400 (malformed)", body = AuthingEmpty),
         AuthingFailures,
     ))]
 pub(super) async fn send_email(
@@ -221,7 +241,8 @@ pub(super) struct SendSms {
         (SendSms = "application/x-www-form-urlencoded"),
     )),
     responses(
-        (status = 200, description = "Done (or nothing to do)", body = AuthingEmpty),
+        (status = 200, description = "Done (or nothing to do), or a business failure in \
+            `statusCode`/`apiCode`: 400 with 1400 (malformed)", body = AuthingEmpty),
         AuthingFailures,
     ))]
 pub(super) async fn send_sms(
@@ -276,7 +297,9 @@ pub(super) struct VerifyResetRequest {
         (VerifyResetRequest = "application/x-www-form-urlencoded"),
     )),
     responses(
-        (status = 200, description = "A reset token", body = AuthingResetGrant),
+        (status = 200, description = "A reset token, or a business failure in \
+            `statusCode`/`apiCode`: 1400 malformed, 2001 wrong passcode, 2002 burned",
+            body = AuthingResetGrantOrFailure),
         AuthingFailures,
     ))]
 pub(super) async fn verify_reset_request(
@@ -333,7 +356,7 @@ pub(super) async fn verify_reset_request(
             country_code: country_code.as_deref(),
         }
     };
-    match recovery::verify_passcode(&state, destination, &code).await {
+    match recovery::verify_passcode(&state, destination, &code, &meta).await {
         Ok(grant) => success(
             json!({ "passwordResetToken": grant.token, "tokenExpiresIn": grant.expires_in }),
             id,
@@ -358,7 +381,10 @@ pub(super) struct ResetPassword {
         (ResetPassword = "application/x-www-form-urlencoded"),
     )),
     responses(
-        (status = 200, description = "Password set", body = AuthingResetDone),
+        (status = 200, description = "Password set, or a business failure in \
+            `statusCode`/`apiCode`: 1400 malformed, 2016 undecryptable, 2029 refused \
+            password, 2030 reset token invalid",
+            body = AuthingResetDoneOrFailure),
         AuthingFailures,
     ))]
 pub(super) async fn reset_password(
@@ -381,44 +407,37 @@ pub(super) async fn reset_password(
     let Some(encryption) = Encryption::parse(body.password_encrypt_type.as_deref()) else {
         return malformed("passwordEncryptType must be none, rsa or sm2", id);
     };
-    match recovery::reset_token_is_live(&state, token.trim()).await {
-        Ok(true) => {}
-        Ok(false) => return failure(ServiceError::ResetTokenInvalid, id),
-        Err(e) => return failure(e, id),
-    }
-    let Ok(password) = state.ciphers.decrypt(encryption, &sent) else {
-        return envelope(
-            StatusCode::BAD_REQUEST,
-            api_code::UNDECRYPTABLE,
-            "the password could not be decrypted",
-            Value::Null,
-            id,
-        );
+    let sealed = Sealed {
+        text: &sent,
+        encryption,
     };
-    match recovery::reset_password(&state, token.trim(), &password, &meta).await {
+    match recovery::reset_password(&state, &token, sealed, None, &meta).await {
         Ok(()) => success(json!({ "success": true }), id),
         Err(e) => failure(e, id),
     }
 }
 
-/// The public keys for password encryption, in `data` and, as Authing's mini-program SDK
-/// reads them, at the top level too.
+/// The public keys for password encryption, Latchkey's version and the configured public
+/// addresses, in `data` and, as Authing's mini-program SDK reads them, at the top level too.
 #[utoipa::path(get, path = "/api/v3/system", tag = "Authing v3",
-    description = "The public keys for sealing a new password.",
+    description = "The public keys for sealing a new password, the version, the public IPs.",
     responses((status = 200, description = "RSA and SM2 public keys", body = AuthingSystem)))]
 pub(super) async fn system(State(state): State<AppState>, Meta(meta): Meta) -> Response {
-    let keys = json!({
+    let info = json!({
         "rsa": { "publicKey": state.ciphers.rsa_public_pem() },
         "sm2": { "publicKey": state.ciphers.sm2_public_hex() },
+        "version": env!("CARGO_PKG_VERSION"),
+        "publicIps": state.settings.config.public_ips,
     });
     let mut body = json!({
         "statusCode": 200,
         "message": "操作成功",
         "apiCode": api_code::OK,
         "requestId": meta.request_id,
-        "data": keys.clone(),
+        "data": info.clone(),
     });
-    body["rsa"] = keys["rsa"].clone();
-    body["sm2"] = keys["sm2"].clone();
+    for key in ["rsa", "sm2", "version", "publicIps"] {
+        body[key] = info[key].clone();
+    }
     Json(body).into_response()
 }

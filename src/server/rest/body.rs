@@ -13,13 +13,15 @@ pub enum BodyError {
     TooLarge,
     /// Not parseable as the form or JSON it claims to be; the text says what was wrong.
     Malformed(String),
+    /// Nothing but white space where JSON was expected.
+    Empty,
 }
 
 impl BodyError {
     pub fn status(&self) -> StatusCode {
         match self {
             BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            BodyError::Malformed(_) => StatusCode::BAD_REQUEST,
+            BodyError::Malformed(_) | BodyError::Empty => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -27,6 +29,7 @@ impl BodyError {
         match self {
             BodyError::TooLarge => "request body is larger than 64 KiB".into(),
             BodyError::Malformed(why) => format!("malformed request body: {why}"),
+            BodyError::Empty => "malformed request body: the body is empty".into(),
         }
     }
 }
@@ -105,7 +108,7 @@ async fn read_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes
 
 fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(BodyError::Malformed("the body is empty".into()));
+        return Err(BodyError::Empty);
     }
     serde_json::from_slice(bytes).map_err(|e| BodyError::Malformed(describe_json_error(&e)))
 }

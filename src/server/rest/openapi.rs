@@ -185,6 +185,22 @@ pub struct AuthingResetGrant {
     pub data: ResetGrantData,
 }
 
+/// Step 2's answer: the grant, or a business failure in the same HTTP 200.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AuthingResetGrantOrFailure {
+    Grant(AuthingResetGrant),
+    Failure(AuthingEmpty),
+}
+
+/// Step 3's answer: done, or a business failure in the same HTTP 200.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AuthingResetDoneOrFailure {
+    Done(AuthingResetDone),
+    Failure(AuthingEmpty),
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ResetDoneData {
     pub success: bool,
@@ -208,9 +224,14 @@ pub struct PublicKey {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct SystemKeys {
     pub rsa: PublicKey,
     pub sm2: PublicKey,
+    /// Latchkey's version.
+    pub version: String,
+    /// The service's public addresses as configured (`LATCHKEY_PUBLIC_IPS`); empty by default.
+    pub public_ips: Vec<String>,
 }
 
 /// The keys in `data` and, as Authing's mini-program SDK reads them, at the top level too.
@@ -224,15 +245,16 @@ pub struct AuthingSystem {
     pub data: SystemKeys,
     pub rsa: PublicKey,
     pub sm2: PublicKey,
+    pub version: String,
+    pub public_ips: Vec<String>,
 }
 
-/// Failures every Authing endpoint with a body can give, all in the Authing envelope.
+/// Failures every Authing endpoint with a body can give, all in the Authing envelope. Business
+/// failures travel as HTTP 200 with the failure in `statusCode` and `apiCode`, as Authing
+/// answers them (its SDKs throw on any other status without reading the body); these are listed
+/// under the 200 of each operation.
 #[derive(IntoResponses)]
 pub enum AuthingFailures {
-    /// Malformed body or field (1400), wrong or burned passcode (2001, 2002), undecryptable
-    /// password (2016), refused password (2029), invalid reset token (2030).
-    #[response(status = 400)]
-    BadRequest(AuthingEmpty),
     /// The body is over 64 KiB (1413).
     #[response(status = 413)]
     TooLarge(AuthingEmpty),

@@ -1,19 +1,21 @@
 //! The Tangerine365 surface (seed 004, SPEC §5): `POST /auth/lostPassword`, also at the
 //! documented `//auth/lostPassword`.
 //!
-//! The answer is `200 {}` whatever was sent — the seed's own examples post an empty body —
-//! so it reveals nothing about accounts, limits, or what went wrong.
+//! The answer is `200 {}` for any well-formed request — the seed's own examples post an empty
+//! body — so it reveals nothing about accounts, limits, or what went wrong. A body that is too
+//! large (413) or not the form or JSON it claims to be (400) is refused, as everywhere.
 
-use super::body::FormOrJson;
+use super::body::{BodyError, FormOrJson};
 use super::openapi::{Empty, TemporalMessage};
 use crate::server::request_id::Meta;
 use crate::server::services::recovery;
 use crate::server::state::AppState;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
@@ -36,18 +38,25 @@ pub(super) struct LostPassword {
         (LostPassword = "application/x-www-form-urlencoded"),
     )),
     responses(
-        (status = 200, description = "Always", body = Empty),
+        (status = 200, description = "Any well-formed request", body = Empty),
+        (status = 400, description = "A body that is not the JSON or form it claims to be",
+            body = TemporalMessage),
         (status = 413, description = "Body over 64 KiB", body = TemporalMessage),
     ))]
 pub(super) async fn lost_password(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    body: Result<FormOrJson<LostPassword>, super::body::BodyError>,
-) -> Json<Value> {
-    let identifier = body
-        .ok()
-        .and_then(|FormOrJson(b)| b.username)
-        .unwrap_or_default();
+    body: Result<FormOrJson<LostPassword>, BodyError>,
+) -> Response {
+    let identifier = match body {
+        Ok(FormOrJson(body)) => body.username.unwrap_or_default(),
+        Err(BodyError::Empty) => String::new(),
+        Err(refused) => {
+            let status = refused.status();
+            let answer = json!({ "code": status.as_u16(), "response": refused.message() });
+            return (status, Json(answer)).into_response();
+        }
+    };
     let identifier = identifier.trim();
     if !identifier.is_empty() {
         // "such as email or username": an address goes the e-mail way.
@@ -60,5 +69,5 @@ pub(super) async fn lost_password(
             tracing::debug!("lost password request not sent: {e}");
         }
     }
-    Json(json!({}))
+    Json(json!({})).into_response()
 }

@@ -15,7 +15,7 @@ use crate::server::crypto::session_token::IssuedToken;
 use crate::server::request_id::Meta;
 use crate::server::services::accounts::{self, Account, Registration};
 use crate::server::services::ServiceError;
-use crate::server::services::{credits, password, plan, recovery, verification};
+use crate::server::services::{credits, password, plan, recovery, sessions, verification};
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -96,6 +96,7 @@ fn service_failure(error: ServiceError) -> Response {
         }
         recovery @ (ServiceError::PasscodeInvalid
         | ServiceError::PasscodeBurned
+        | ServiceError::PasswordUnreadable
         | ServiceError::ResetTokenInvalid) => (StatusCode::BAD_REQUEST, recovery.to_string()),
         ServiceError::LinkInvalid => (
             StatusCode::BAD_REQUEST,
@@ -293,8 +294,8 @@ pub(super) async fn login(
     let (Some(username), Some(password)) = (body.username, body.password) else {
         return jwt_failure(StatusCode::BAD_REQUEST, "missing username or password");
     };
-    match accounts::log_in(&state, &username, &password, &meta).await {
-        Ok((_, token)) => token_answer(token),
+    match accounts::log_in(&state, &username, &password, None, &meta).await {
+        Ok(logged_in) => token_answer(logged_in.token),
         Err(ServiceError::InvalidCredentials) => {
             jwt_failure(StatusCode::UNAUTHORIZED, INCORRECT_CREDENTIALS)
         }
@@ -311,7 +312,8 @@ pub(super) async fn login(
 }
 
 #[utoipa::path(get, path = "/v2/auth/refresh", tag = "Temporal v2",
-    description = "A fresh 24-hour token for a valid one.",
+    description = "A fresh token for a valid one, for the same session: 24 hours, but never \
+                   past the session's end (30 days after sign-in by default).",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A new session token", body = TokenAnswer),
@@ -322,12 +324,12 @@ pub(super) async fn refresh(
     Meta(meta): Meta,
     SessionToken(token): SessionToken,
 ) -> Response {
-    let account = match token {
-        Some(token) => accounts::account_for_token(&state, &token).await,
+    let signed_in = match token {
+        Some(token) => sessions::resolve(&state, &token).await,
         None => Err(ServiceError::Unauthenticated),
     };
-    let refreshed = match account {
-        Ok(account) => accounts::refresh(&state, &account, &meta).await,
+    let refreshed = match signed_in {
+        Ok(signed_in) => sessions::refresh(&state, &signed_in, &meta).await,
         Err(e) => Err(e),
     };
     match refreshed {

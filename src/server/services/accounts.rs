@@ -1,9 +1,10 @@
 //! Register, log in, refresh, and resolve a session to its account (SPEC §2.1, 2.3–2.5).
 
 use super::throttle::{self, Subject};
-use super::{verification, ServiceError};
+use super::{sessions, verification, ServiceError};
 use crate::domain::{Credits, Email, Invalid, LoginIdentifier, NewPassword, Username};
 use crate::server::client_limits::Action;
+use crate::server::crypto::device_token;
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::delivery::messages::Language;
 use crate::server::state::AppState;
@@ -128,14 +129,30 @@ pub async fn register(
     Ok(account)
 }
 
+/// What a successful sign-in hands the adapter.
+pub struct LoggedIn {
+    pub account: Account,
+    pub token: IssuedToken,
+    /// A device token for this browser (see `crypto::device_token`); the web sets it as a
+    /// cookie, REST clients may ignore it.
+    pub device: String,
+}
+
 /// Checks a username-or-e-mail and password. Unknown accounts, disabled accounts and wrong
 /// passwords all cost one argon2 verification and give the same error.
+///
+/// Attempts are throttled per client address and per account *as reached through the
+/// identifier typed*: wrong guesses at `carol` lock `carol`, not `carol@example.com`, so a lock
+/// never links a name to an address. A browser that presents a device token from an earlier
+/// successful sign-in to this account is throttled on its own, so a stranger's guesses cannot
+/// lock the owner out.
 pub async fn log_in(
     state: &AppState,
     identifier: &str,
     password: &str,
+    device: Option<&str>,
     meta: &RequestMeta,
-) -> Result<(Account, IssuedToken), ServiceError> {
+) -> Result<LoggedIn, ServiceError> {
     state.limits.admit(Action::Login, meta.client_ip)?;
     let found = match LoginIdentifier::parse(identifier) {
         Some(LoginIdentifier::Username(name)) => {
@@ -146,9 +163,17 @@ pub async fn log_in(
         }
         None => None,
     };
-    let subject = match &found {
-        Some((row, _)) => Subject::Account(row.id),
-        None => Subject::Unknown(identifier),
+    let known_device = found
+        .as_ref()
+        .zip(device)
+        .and_then(|((row, _), token)| device_token::verify(&state.passcode_key, token, row.id));
+    let subject = match (&found, known_device) {
+        (Some((row, _)), Some(nonce)) => Subject::Device { id: row.id, nonce },
+        (Some((row, _)), None) => Subject::Account {
+            id: row.id,
+            through: identifier,
+        },
+        (None, _) => Subject::Unknown(identifier),
     };
     throttle::admit(&state.db, &state.settings.login_policy, &subject).await?;
     // A password longer than any we accept cannot match; skip hashing megabytes of it.
@@ -161,10 +186,17 @@ pub async fn log_in(
 
     match found {
         Some((row, _)) if matched && row.account_enabled => {
-            let token = state.tokens.issue(row.id, row.token_version);
-            throttle::clear(&state.db, &subject).await?;
-            audit::record(&state.db, Event::LoginSucceeded, Some(row.id), meta, None).await?;
-            Ok((row.into(), token))
+            let mut tx = store::begin_write(&state.db).await?;
+            let token = sessions::start(&mut tx, state, row.id, row.token_version, meta).await?;
+            throttle::clear(&mut *tx, &subject).await?;
+            audit::record(&mut *tx, Event::LoginSucceeded, Some(row.id), meta, None).await?;
+            tx.commit().await?;
+            let device = device_token::issue(&state.passcode_key, row.id);
+            Ok(LoggedIn {
+                account: row.into(),
+                token,
+                device,
+            })
         }
         found => {
             let user_id = found.map(|(row, _)| row.id);
@@ -174,64 +206,7 @@ pub async fn log_in(
     }
 }
 
-/// Resolves a session token to its live account: signature, expiry, issuer, audience, and the
-/// account's current token version (a password change revokes every older token).
+/// Resolves a session token to its live account (see [`sessions::resolve`]).
 pub async fn account_for_token(state: &AppState, token: &str) -> Result<Account, ServiceError> {
-    let session = session_of(state, token)?;
-    let row = users::find_by_id(&mut *state.reads.get().await, session.account_id)
-        .await?
-        .ok_or(ServiceError::Unauthenticated)?;
-    if !row.account_enabled || row.token_version != session.token_version {
-        return Err(ServiceError::Unauthenticated);
-    }
-    Ok(row.into())
-}
-
-/// What a session token claims, once its signature, expiry, issuer and audience check out.
-/// The account must still be read to know the claim holds (see [`account_for_token`]).
-pub struct Session {
-    pub account_id: i64,
-    pub token_version: i64,
-}
-
-pub fn session_of(state: &AppState, token: &str) -> Result<Session, ServiceError> {
-    let claims = state
-        .tokens
-        .verify(token)
-        .map_err(|_| ServiceError::Unauthenticated)?;
-    let account_id = claims
-        .sub
-        .parse()
-        .map_err(|_| ServiceError::Unauthenticated)?;
-    Ok(Session {
-        account_id,
-        token_version: claims.tv,
-    })
-}
-
-/// Exchanges a valid session for a fresh one with a new 24-hour lifetime.
-pub async fn refresh(
-    state: &AppState,
-    account: &Account,
-    meta: &RequestMeta,
-) -> Result<IssuedToken, ServiceError> {
-    let token = state.tokens.issue(account.id, account.token_version);
-    audit::record(
-        &state.db,
-        Event::TokenRefreshed,
-        Some(account.id),
-        meta,
-        None,
-    )
-    .await?;
-    Ok(token)
-}
-
-pub async fn record_logout(
-    state: &AppState,
-    account: &Account,
-    meta: &RequestMeta,
-) -> Result<(), ServiceError> {
-    audit::record(&state.db, Event::Logout, Some(account.id), meta, None).await?;
-    Ok(())
+    Ok(sessions::resolve(state, token).await?.account)
 }

@@ -1,19 +1,29 @@
 //! Credits (SPEC §2.7): read by the account, granted or deducted by an operator.
 
-use super::{accounts, ServiceError};
+use super::ServiceError;
 use crate::domain::{Credits, Invalid};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
-use crate::server::store::{self, users};
+use crate::server::store::{self, sessions, users};
 use sqlx::SqlitePool;
 
-/// The balance of the account a session token belongs to (`GET /v2/account/credits/available`).
+/// The balance of the account a session token belongs to (`GET /v2/account/credits/available`):
+/// the token's checks and one read that also checks its session row.
 pub async fn available(state: &AppState, token: &str) -> Result<Credits, ServiceError> {
-    let session = accounts::session_of(state, token)?;
-    users::credits_of_session(
+    let claims = state
+        .tokens
+        .verify(token)
+        .map_err(|_| ServiceError::Unauthenticated)?;
+    let account_id: i64 = claims
+        .sub
+        .parse()
+        .map_err(|_| ServiceError::Unauthenticated)?;
+    sessions::credits_of(
         &mut *state.reads.get().await,
-        session.account_id,
-        session.token_version,
+        &claims.sid,
+        account_id,
+        claims.tv,
+        store::unix_now(),
     )
     .await?
     .map(Credits::from_micro)

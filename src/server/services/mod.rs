@@ -8,6 +8,7 @@ pub mod password;
 pub mod phone;
 pub mod plan;
 pub mod recovery;
+pub mod sessions;
 pub mod throttle;
 pub mod verification;
 
@@ -45,6 +46,10 @@ pub enum ServiceError {
     /// Five wrong tries burned the code (apiCode 2002).
     #[error("too many wrong passcodes; ask for a new one")]
     PasscodeBurned,
+    /// A sealed new password could not be opened, or was refused once opened: one answer for
+    /// both, so it tells nothing about the padding (apiCode 2016).
+    #[error("the password could not be decrypted or was not accepted")]
+    PasswordUnreadable,
     /// A password reset token that is unknown, used or expired (apiCode 2030).
     #[error("the password reset token is invalid, used or expired")]
     ResetTokenInvalid,

@@ -1,17 +1,23 @@
 //! Changing a password while signed in (SPEC §2.6).
 
 use super::accounts::Account;
+use super::throttle::{self, Subject};
 use super::ServiceError;
 use crate::domain::{Invalid, NewPassword};
+use crate::server::client_limits::Action;
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
-use crate::server::store::{self, outbox, users};
+use crate::server::store::{self, outbox, recovery, sessions, users};
 
-/// Checks the current password, sets the new one, revokes every token issued before (the
-/// token version moves on), queues a notice, and returns a fresh token for the caller's own
-/// session so the person changing the password stays signed in.
+/// Checks the current password, sets the new one, ends every session and outstanding reset
+/// (links, reset tokens, passcodes), queues a notice, and returns a token for a fresh session
+/// so the person changing the password stays signed in.
+///
+/// The current password is an argon2 check like a sign-in, so it passes the same throttles:
+/// per client address, and per account (its own lock, so a thief with a session cannot lock
+/// the owner's sign-ins, nor guess the password faster than a sign-in could).
 pub async fn change(
     state: &AppState,
     account: &Account,
@@ -19,10 +25,21 @@ pub async fn change(
     new: &str,
     meta: &RequestMeta,
 ) -> Result<IssuedToken, ServiceError> {
+    state.limits.admit(Action::Login, meta.client_ip)?;
+    let subject = Subject::Account {
+        id: account.id,
+        through: throttle::SIGNED_IN,
+    };
+    throttle::admit(&state.db, &state.settings.login_policy, &subject).await?;
     let stored = users::password_hash(&state.db, account.id)
         .await?
         .ok_or(ServiceError::Unauthenticated)?;
-    if !state.hasher.verify(current, Some(&stored)).await? {
+    let plausible = current.chars().count() <= NewPassword::MAX_CHARS;
+    if !state
+        .hasher
+        .verify(current, Some(stored.as_str()).filter(|_| plausible))
+        .await?
+    {
         return Err(ServiceError::Invalid(vec![Invalid {
             field: "old_password",
             message: "The current password is not correct.".into(),
@@ -41,8 +58,10 @@ pub async fn change(
             message: "The new password is the same as the current one.".into(),
         }]));
     }
+    throttle::clear(&state.db, &subject).await?;
     let new_hash = state.hasher.hash(new.expose()).await?;
 
+    let now = store::unix_now();
     let mut tx = store::begin_write(&state.db).await?;
     let Some(version) =
         users::replace_password(&mut *tx, account.id, account.token_version, &new_hash).await?
@@ -50,12 +69,18 @@ pub async fn change(
         // The password changed meanwhile through another session: this one is stale.
         return Err(ServiceError::Unauthenticated);
     };
+    sessions::delete_all_of(&mut *tx, account.id).await?;
+    // A reset link or passcode mailed before must not undo the change.
+    recovery::revoke_tokens_of(&mut *tx, account.id, now).await?;
+    recovery::delete_passcodes_of(&mut *tx, account.id, super::recovery::RESET_PURPOSE).await?;
+    let token = super::sessions::start(&mut tx, state, account.id, version, meta).await?;
     let mail = messages::password_changed(
         Language::from_tag(&account.language),
         &account.email,
         &account.username,
         &messages::now_for_people(),
         &format!("{}/login", state.settings.public_url),
+        false,
     );
     outbox::enqueue_email(&mut *tx, &mail).await?;
     audit::record(
@@ -68,5 +93,5 @@ pub async fn change(
     .await?;
     tx.commit().await?;
     state.mail.now();
-    Ok(state.tokens.issue(account.id, version))
+    Ok(token)
 }

@@ -55,7 +55,12 @@ pub fn parse(number: &str, country_code: Option<&str>) -> Result<Phone, Invalid>
     })
 }
 
-/// Records the number on the account and texts it a code to confirm it.
+/// Records the number on the account, unconfirmed, and texts it a code to confirm it.
+///
+/// Only an account with a verified address may add one: otherwise whoever registered somebody
+/// else's address first could attach a phone of their own and later reset the real owner's
+/// password by SMS. And the answer is the same whether or not another account has the number:
+/// only confirmed numbers are unique, and confirming one proves possession.
 pub async fn add(
     state: &AppState,
     account: &Account,
@@ -63,6 +68,11 @@ pub async fn add(
     country_code: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<Phone, ServiceError> {
+    if !account.email_verified {
+        return Err(ServiceError::NotAllowed(
+            "verify your e-mail address before adding a phone number".into(),
+        ));
+    }
     state.limits.admit(Action::Send, meta.client_ip)?;
     let phone = parse(number, country_code)?;
     let now = store::unix_now();
@@ -74,20 +84,7 @@ pub async fn add(
         return Err(ServiceError::RateLimited { retry_after: 60 });
     }
     recovery::log_send(&mut *tx, "sms", &limit_key, now).await?;
-    if !users::set_phone(
-        &mut *tx,
-        account.id,
-        &phone.country_code,
-        &phone.national,
-        &phone.e164,
-    )
-    .await?
-    {
-        return Err(ServiceError::Taken(Invalid {
-            field: "phone",
-            message: "That phone number belongs to another account.".into(),
-        }));
-    }
+    users::set_phone(&mut *tx, account.id, &phone.country_code, &phone.national).await?;
     let code = passcode::generate();
     recovery::put_passcode(
         &mut *tx,
@@ -95,7 +92,7 @@ pub async fn add(
             channel: "sms",
             destination: &phone.e164,
             purpose: VERIFY_PURPOSE,
-            user_id: account.id,
+            user_id: Some(account.id),
             code_mac: &passcode::mac(
                 &state.passcode_key,
                 "sms",
@@ -133,20 +130,24 @@ pub async fn confirm(
     let (Some(country_code), Some(national)) = (row.phone_country_code, row.phone_number) else {
         return Err(ServiceError::NotAllowed("add a phone number first".into()));
     };
+    state.limits.admit(Action::PasscodeCheck, meta.client_ip)?;
     let e164 = format!("+{country_code}{national}");
     let user_id =
         super::recovery::check_passcode(state, "sms", &e164, VERIFY_PURPOSE, code).await?;
-    if user_id != account.id || !users::mark_phone_verified(&state.db, account.id, &e164).await? {
+    if user_id != account.id {
         return Err(ServiceError::PasscodeInvalid);
     }
-    audit::record(
-        &state.db,
-        Event::PhoneVerified,
-        Some(account.id),
-        meta,
-        None,
-    )
-    .await?;
+    let mut tx = store::begin_write(&state.db).await?;
+    let confirmation = users::confirm_phone(&mut tx, account.id, &e164).await?;
+    if !confirmation.confirmed {
+        return Err(ServiceError::PasscodeInvalid);
+    }
+    if let Some(previous) = confirmation.taken_from {
+        let detail = Some("confirmed by another account");
+        audit::record(&mut *tx, Event::PhoneRemoved, Some(previous), meta, detail).await?;
+    }
+    audit::record(&mut *tx, Event::PhoneVerified, Some(account.id), meta, None).await?;
+    tx.commit().await?;
     Ok(())
 }
 

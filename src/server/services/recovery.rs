@@ -9,21 +9,32 @@
 use super::{phone, throttle, ServiceError};
 use crate::domain::{Email, NewPassword, Username};
 use crate::server::client_limits::Action;
+use crate::server::crypto::password_cipher::Encryption;
 use crate::server::crypto::{link_token, passcode};
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
+use crate::server::store::throttle as throttle_store;
 use crate::server::store::users::AccountRow;
-use crate::server::store::{self, outbox, recovery, users};
+use crate::server::store::{self, outbox, recovery, sessions, users};
 use sqlx::SqliteConnection;
 
 pub const EMAIL_CODE_LIFETIME_SECONDS: i64 = 10 * 60;
 /// `tokenExpiresIn` of the seeds.
 pub const RESET_TOKEN_LIFETIME_SECONDS: i64 = 15 * 60;
 pub const MAX_TRIES: i64 = 5;
+/// Wrong passcodes one account may receive in an hour, across every code and channel: a new
+/// code must not bring a fresh set of guesses with it.
+pub const WRONG_PASSCODES_PER_ACCOUNT_PER_HOUR: i64 = 10;
+/// Failed decryptions of a sealed password that burn the reset token sent with them.
+pub const MAX_FAILED_DECRYPTIONS: i64 = 3;
+/// Every failure involving a sealed password is answered no sooner than this after the
+/// request began, so the answer's timing says nothing about where the failure happened.
+const SEALED_FAILURE_TIME: std::time::Duration = std::time::Duration::from_millis(250);
 const SEND_GAP_SECONDS: i64 = 60;
 const SENDS_PER_HOUR: i64 = 10;
-const PURPOSE: &str = "reset_password";
+pub const RESET_PURPOSE: &str = "reset_password";
+const PURPOSE: &str = RESET_PURPOSE;
 
 /// A reset token issued in step 2.
 #[derive(Debug, Clone)]
@@ -115,11 +126,22 @@ pub async fn request_by_email(
         move |state, meta, now| async move {
             let mut tx = store::begin_write(&state.db).await?;
             // Receiving the code proves control of the address, so it need not be verified.
-            if let Some(account) = users::find_by_email_key(&mut *tx, &email_key).await? {
-                if account.account_enabled {
+            match users::find_by_email_key(&mut *tx, &email_key).await? {
+                Some(account) if account.account_enabled => {
                     queue_reset_mail(&mut tx, &state, &account, now).await?;
                     let event = Event::ResetRequested;
                     audit::record(&mut *tx, event, Some(account.id), &meta, Some("email")).await?;
+                }
+                _ => {
+                    store_decoy(
+                        &mut tx,
+                        &state,
+                        "email",
+                        &email_key,
+                        now,
+                        EMAIL_CODE_LIFETIME_SECONDS,
+                    )
+                    .await?
                 }
             }
             tx.commit().await?;
@@ -147,7 +169,13 @@ pub async fn request_by_username(
         move |state, meta, now| async move {
             let mut tx = store::begin_write(&state.db).await?;
             if let Some(account) = users::find_by_username(&mut *tx, username.as_str()).await? {
-                if account.account_enabled && account.email_verified {
+                // Sends are counted per mailbox whichever path asked: a code by username must
+                // not add to codes asked for by address (nor slip past their limit).
+                let mailbox = account.email.to_lowercase();
+                if account.account_enabled
+                    && account.email_verified
+                    && admit_send(&mut tx, "email", &mailbox, now).await.is_ok()
+                {
                     queue_reset_mail(&mut tx, &state, &account, now).await?;
                     let event = Event::ResetRequested;
                     audit::record(&mut *tx, event, Some(account.id), &meta, Some("username"))
@@ -178,20 +206,19 @@ pub async fn request_by_phone(
         meta,
         move |state, meta, now| async move {
             let mut tx = store::begin_write(&state.db).await?;
-            if let Some(account) = users::find_by_phone(&mut *tx, &e164).await? {
-                if account.account_enabled && account.phone_verified {
+            let lifetime = phone::SMS_CODE_LIFETIME_SECONDS;
+            match users::find_by_phone(&mut *tx, &e164).await? {
+                Some(account) if account.account_enabled && account.phone_verified => {
                     let code = passcode::generate();
-                    let lifetime = phone::SMS_CODE_LIFETIME_SECONDS;
-                    store_code(
-                        &mut tx, &state, "sms", &e164, account.id, &code, now, lifetime,
-                    )
-                    .await?;
+                    let owner = Some(account.id);
+                    store_code(&mut tx, &state, "sms", &e164, owner, &code, now, lifetime).await?;
                     let language = Language::from_tag(&account.preferred_language);
                     let text = messages::sms_passcode(language, &code, lifetime / 60, true);
                     outbox::enqueue_sms(&mut *tx, &e164, &text).await?;
                     let event = Event::ResetRequested;
                     audit::record(&mut *tx, event, Some(account.id), &meta, Some("sms")).await?;
                 }
+                _ => store_decoy(&mut tx, &state, "sms", &e164, now, lifetime).await?,
             }
             tx.commit().await?;
             Ok(())
@@ -242,13 +269,28 @@ pub async fn remind_username(
     .await
 }
 
+/// A code for a destination without an account: nobody receives it, and step 2 answers for it
+/// exactly as for a real one (wrong, then after five tries "too many"), so step 2 cannot tell
+/// which addresses have accounts. It never matches a real account (`user_id` is NULL).
+async fn store_decoy(
+    tx: &mut SqliteConnection,
+    state: &AppState,
+    channel: &str,
+    destination: &str,
+    now: i64,
+    lifetime: i64,
+) -> Result<(), sqlx::Error> {
+    let code = passcode::generate();
+    store_code(tx, state, channel, destination, None, &code, now, lifetime).await
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn store_code(
     tx: &mut SqliteConnection,
     state: &AppState,
     channel: &str,
     destination: &str,
-    user_id: i64,
+    user_id: Option<i64>,
     code: &str,
     now: i64,
     lifetime: i64,
@@ -282,7 +324,7 @@ async fn queue_reset_mail(
         state,
         "email",
         &email_key,
-        account.id,
+        Some(account.id),
         &code,
         now,
         EMAIL_CODE_LIFETIME_SECONDS,
@@ -309,8 +351,10 @@ async fn queue_reset_mail(
     Ok(())
 }
 
-/// Checks a passcode and uses it up. At most [`MAX_TRIES`] guesses are ever compared; after
-/// that even the right code fails ([`ServiceError::PasscodeBurned`]).
+/// Checks a passcode and uses it up. At most [`MAX_TRIES`] guesses are ever compared for one
+/// code, and at most [`WRONG_PASSCODES_PER_ACCOUNT_PER_HOUR`] wrong ones for one account across
+/// all its codes; past either even the right code fails ([`ServiceError::PasscodeBurned`]).
+/// Callers limit the checks per client address first.
 pub async fn check_passcode(
     state: &AppState,
     channel: &str,
@@ -327,6 +371,15 @@ pub async fn check_passcode(
             _ => ServiceError::PasscodeInvalid,
         });
     };
+    let now = store::unix_now();
+    let account_tries = stored.user_id.map(|id| format!("passcodes:{id}"));
+    if let Some(key) = &account_tries {
+        if throttle_store::attempts_this_hour(&state.db, key, now).await?
+            >= WRONG_PASSCODES_PER_ACCOUNT_PER_HOUR
+        {
+            return Err(ServiceError::PasscodeBurned);
+        }
+    }
     let right = passcode::matches(
         &state.passcode_key,
         channel,
@@ -335,14 +388,19 @@ pub async fn check_passcode(
         code,
         &stored.code_mac,
     );
-    if stored.expires_at <= store::unix_now() || !right {
+    let (true, Some(user_id)) = (right && stored.expires_at > now, stored.user_id) else {
+        if let Some(key) = &account_tries {
+            let mut tx = store::begin_write(&state.db).await?;
+            throttle_store::count_attempt(&mut tx, key, now).await?;
+            tx.commit().await?;
+        }
         return Err(ServiceError::PasscodeInvalid);
-    }
+    };
     // Whoever deletes the row owns the code: two right answers at once get one success.
     if !recovery::delete_passcode(&state.db, channel, destination, purpose).await? {
         return Err(ServiceError::PasscodeInvalid);
     }
-    Ok(stored.user_id)
+    Ok(user_id)
 }
 
 /// Where a passcode was sent, as the client names it.
@@ -354,12 +412,14 @@ pub enum Destination<'a> {
     },
 }
 
-/// Step 2: a passcode for a reset token.
+/// Step 2: a passcode for a reset token. The mail's link for the same reset dies with it.
 pub async fn verify_passcode(
     state: &AppState,
     destination: Destination<'_>,
     code: &str,
+    meta: &RequestMeta,
 ) -> Result<ResetGrant, ServiceError> {
+    state.limits.admit(Action::PasscodeCheck, meta.client_ip)?;
     let (channel, key) = match destination {
         Destination::Email(address) => ("email", Email::parse(address)?.key()),
         Destination::Phone {
@@ -368,6 +428,7 @@ pub async fn verify_passcode(
         } => ("sms", phone::parse(number, country_code)?.e164),
     };
     let user_id = check_passcode(state, channel, &key, PURPOSE, code).await?;
+    recovery::revoke_links_of(&state.db, user_id, store::unix_now()).await?;
     issue_reset_token(state, user_id).await
 }
 
@@ -381,6 +442,8 @@ pub async fn exchange_link(state: &AppState, link: &str) -> Result<ResetGrant, S
     )
     .await?
     .ok_or(ServiceError::ResetTokenInvalid)?;
+    // The mail's passcode for the same reset dies with the link.
+    recovery::delete_passcodes_of(&state.db, user_id, PURPOSE).await?;
     issue_reset_token(state, user_id).await
 }
 
@@ -402,72 +465,113 @@ async fn issue_reset_token(state: &AppState, user_id: i64) -> Result<ResetGrant,
     })
 }
 
-/// Whether `reset_token` is a live reset token. Adapters ask before decrypting a sealed
-/// password, so the RSA and SM2 decryption is only reachable with a valid token and cannot be
-/// used as a decryption oracle by anyone (PKCS#1 v1.5 padding checks leak through timing).
-pub async fn reset_token_is_live(
-    state: &AppState,
-    reset_token: &str,
-) -> Result<bool, ServiceError> {
-    let live: Option<i64> = sqlx::query_scalar(
-        "SELECT user_id FROM reset_tokens WHERE token_hash = ? AND kind = 'reset' AND used_at IS NULL AND expires_at > ?",
-    )
-    .bind(link_token::digest(reset_token))
-    .bind(store::unix_now())
-    .fetch_optional(&state.db)
-    .await?;
-    Ok(live.is_some())
+/// A new password as the client sent it: plain, or sealed with the published RSA or SM2 key.
+#[derive(Clone, Copy)]
+pub struct Sealed<'a> {
+    pub text: &'a str,
+    pub encryption: Encryption,
 }
 
 /// Step 3: sets the new password. Revokes every session, passcode and reset token of the
-/// account and mails a notice; does not sign anybody in.
+/// account and mails a notice; does not sign anybody in. `again` is the form's second field,
+/// when it has one.
+///
+/// A sealed password is decrypted only for a live reset token, and every failure that involves
+/// one — undecryptable, the two fields differ, refused by the policy — is one answer
+/// ([`ServiceError::PasswordUnreadable`]) at one time ([`SEALED_FAILURE_TIME`]), and counts
+/// against the token, which dies after [`MAX_FAILED_DECRYPTIONS`]: a reset token is no
+/// padding oracle. The token is spent before the new password is hashed, so one token buys
+/// one argon2 hash.
 pub async fn reset_password(
     state: &AppState,
     reset_token: &str,
-    new_password: &str,
+    new_password: Sealed<'_>,
+    again: Option<Sealed<'_>>,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    let digest = link_token::digest(reset_token);
-    // Look before using: a password that fails the policy must not burn the token.
-    let owner: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT user_id, expires_at FROM reset_tokens WHERE token_hash = ? AND kind = 'reset' AND used_at IS NULL",
-    )
-    .bind(&digest)
-    .fetch_optional(&state.db)
-    .await?;
-    let now = store::unix_now();
-    let user_id = match owner {
-        Some((user_id, expires_at)) if expires_at > now => user_id,
-        _ => return Err(ServiceError::ResetTokenInvalid),
-    };
+    let started = tokio::time::Instant::now();
+    let digest = link_token::digest(reset_token.trim());
+    let user_id = recovery::live_reset_token(&state.db, &digest, store::unix_now())
+        .await?
+        .ok_or(ServiceError::ResetTokenInvalid)?;
     let account = users::find_by_id(&state.db, user_id)
         .await?
         .ok_or(ServiceError::ResetTokenInvalid)?;
-    let password = NewPassword::parse(new_password, Some(&account.username), Some(&account.email))?;
-    let hash = state.hasher.hash(password.expose()).await?;
-
-    let mut tx = store::begin_write(&state.db).await?;
-    if recovery::consume_token(&mut *tx, &digest, "reset", now)
+    let accepted = read_new_password(state, &account, new_password, again);
+    let password = match accepted {
+        Ok(password) => password,
+        Err(refusal) if new_password.encryption == Encryption::None => return Err(refusal),
+        Err(_) => {
+            let now = store::unix_now();
+            recovery::count_failed_decryption(&state.db, &digest, now, MAX_FAILED_DECRYPTIONS)
+                .await?;
+            tokio::time::sleep_until(started + SEALED_FAILURE_TIME).await;
+            return Err(ServiceError::PasswordUnreadable);
+        }
+    };
+    let now = store::unix_now();
+    if recovery::consume_token(&state.db, &digest, "reset", now)
         .await?
         .is_none()
     {
         return Err(ServiceError::ResetTokenInvalid);
     }
+    let hash = state.hasher.hash(password.expose()).await?;
+
+    let mut tx = store::begin_write(&state.db).await?;
     users::reset_password(&mut *tx, user_id, &hash).await?;
+    sessions::delete_all_of(&mut *tx, user_id).await?;
     recovery::revoke_tokens_of(&mut *tx, user_id, now).await?;
     recovery::delete_passcodes_of(&mut *tx, user_id, PURPOSE).await?;
     // The owner proved control of the address or phone: lift any login lockout.
-    throttle::clear(&mut *tx, &throttle::Subject::Account(user_id)).await?;
+    throttle::clear_account(&mut tx, user_id).await?;
+    // An address never verified may have been registered by somebody else before its owner
+    // came: whatever else they attached (a phone for SMS resets) must not outlive this reset.
+    let phone_removed = !account.email_verified && users::remove_phone(&mut *tx, user_id).await?;
+    if phone_removed {
+        let detail = Some("reset of an unverified account");
+        audit::record(&mut *tx, Event::PhoneRemoved, Some(user_id), meta, detail).await?;
+    }
     let mail = messages::password_changed(
         Language::from_tag(&account.preferred_language),
         &account.email,
         &account.username,
         &messages::now_for_people(),
         &format!("{}/forgot/password", state.settings.public_url),
+        phone_removed,
     );
     outbox::enqueue_email(&mut *tx, &mail).await?;
     audit::record(&mut *tx, Event::PasswordReset, Some(user_id), meta, None).await?;
     tx.commit().await?;
     state.mail.now();
     Ok(())
+}
+
+/// The new password, opened and checked against the policy.
+fn read_new_password(
+    state: &AppState,
+    account: &AccountRow,
+    sent: Sealed<'_>,
+    again: Option<Sealed<'_>>,
+) -> Result<NewPassword, ServiceError> {
+    let open = |sealed: Sealed<'_>| {
+        state
+            .ciphers
+            .decrypt(sealed.encryption, sealed.text)
+            .map_err(|_| ServiceError::PasswordUnreadable)
+    };
+    let password = open(sent)?;
+    if let Some(again) = again {
+        if open(again)? != password {
+            return Err(ServiceError::Invalid(vec![crate::domain::Invalid {
+                field: "new_password_again",
+                message: "The two new passwords are not the same.".into(),
+            }]));
+        }
+    }
+    Ok(NewPassword::parse(
+        &password,
+        Some(&account.username),
+        Some(&account.email),
+    )?)
 }

@@ -48,24 +48,50 @@ impl LoginPolicy {
     }
 }
 
-/// What a login attempt is counted against.
+/// What a password check is counted against.
 pub enum Subject<'a> {
-    Account(i64),
+    /// An account as reached through the identifier typed (username or address), or through
+    /// [`SIGNED_IN`] for a signed-in password re-check. Each identifier has its own lock, so a
+    /// lock on one says nothing about whether another names the same account.
+    Account { id: i64, through: &'a str },
+    /// An account from a browser that signed in to it before (a device token's nonce).
+    Device { id: i64, nonce: &'a str },
     /// The identifier as typed (trimmed, lower-cased), when it matches no account.
     Unknown(&'a str),
+}
+
+/// `through` of a password checked for a signed-in account (changing the password).
+pub const SIGNED_IN: &str = "(signed in)";
+
+/// The identifier as a key part: trimmed, lower-cased, and capped (a key is a row, and the
+/// name is whatever the client sent).
+fn typed(name: &str) -> String {
+    name.trim()
+        .chars()
+        .take(320)
+        .collect::<String>()
+        .to_lowercase()
 }
 
 impl Subject<'_> {
     pub fn key(&self) -> String {
         match self {
-            Subject::Account(id) => format!("user:{id}"),
-            // Capped: a key is a row, and the name is whatever the client sent.
-            Subject::Unknown(name) => {
-                let name: String = name.trim().chars().take(320).collect();
-                format!("name:{}", name.to_lowercase())
-            }
+            Subject::Account { id, through } => format!("user:{id}:{}", typed(through)),
+            Subject::Device { id, nonce } => format!("device:{id}:{nonce}"),
+            Subject::Unknown(name) => format!("name:{}", typed(name)),
         }
     }
+}
+
+/// Clears every lock of an account, whatever identifier or device it was reached through:
+/// after a password reset, which proves control of the address or phone.
+pub async fn clear_account(
+    tx: &mut sqlx::SqliteConnection,
+    account_id: i64,
+) -> Result<(), ServiceError> {
+    throttle::forget_prefix(&mut *tx, &format!("user:{account_id}:")).await?;
+    throttle::forget_prefix(&mut *tx, &format!("device:{account_id}:")).await?;
+    Ok(())
 }
 
 /// Counts an attempt, or refuses it while the subject is locked.
@@ -151,8 +177,18 @@ mod tests {
     }
 
     #[test]
-    fn unknown_names_are_keyed_as_typed_but_case_blind() {
+    fn subjects_are_keyed_by_what_was_typed_but_case_blind() {
         assert_eq!(Subject::Unknown(" Bob@X.org ").key(), "name:bob@x.org");
-        assert_eq!(Subject::Account(7).key(), "user:7");
+        let through_name = Subject::Account {
+            id: 7,
+            through: "Carol",
+        };
+        let through_address = Subject::Account {
+            id: 7,
+            through: "carol@example.com",
+        };
+        assert_eq!(through_name.key(), "user:7:carol");
+        assert_ne!(through_name.key(), through_address.key());
+        assert_eq!(Subject::Device { id: 7, nonce: "ab" }.key(), "device:7:ab");
     }
 }

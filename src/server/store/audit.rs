@@ -19,6 +19,11 @@ pub enum Event {
     PhoneVerified,
     ResetRequested,
     UsernameReminded,
+    /// A number left the account: taken over by an account that confirmed it, or removed by a
+    /// reset of an account whose address was never verified.
+    PhoneRemoved,
+    /// Every session of the account was ended at the owner's request.
+    SessionsEnded,
 }
 
 impl Event {
@@ -38,6 +43,8 @@ impl Event {
             Event::PhoneVerified => "phone.verified",
             Event::ResetRequested => "password.reset_requested",
             Event::UsernameReminded => "username.reminded",
+            Event::PhoneRemoved => "phone.removed",
+            Event::SessionsEnded => "sessions.ended",
         }
     }
 }
@@ -51,6 +58,8 @@ pub struct RequestMeta {
     pub request_id: Option<String>,
     /// From `Accept-Language`: the language a new account's messages start in.
     pub language: Option<String>,
+    /// The client's `User-Agent` (cut short), so the account page can tell sessions apart.
+    pub user_agent: Option<String>,
 }
 
 pub async fn record<'e>(

@@ -5,6 +5,7 @@ pub mod outbox;
 pub mod purge;
 pub mod reads;
 pub mod recovery;
+pub mod sessions;
 pub mod throttle;
 pub mod users;
 pub mod verifications;

@@ -18,6 +18,7 @@ pub struct Purged {
     pub send_log: u64,
     pub login_throttle: u64,
     pub outbox: u64,
+    pub sessions: u64,
 }
 
 impl Purged {
@@ -28,6 +29,7 @@ impl Purged {
             + self.send_log
             + self.login_throttle
             + self.outbox
+            + self.sessions
     }
 }
 
@@ -55,6 +57,12 @@ pub async fn expired(db: &SqlitePool, now: i64) -> Result<Purged, sqlx::Error> {
         // A row matters while it locks, and for the hourly cap while its window runs.
         login_throttle: delete(
             "DELETE FROM login_throttle WHERE locked_until <= ?1 AND last_attempt_at <= ?1 - 3600",
+            now,
+        )
+        .await?,
+        // Over at their fixed end, or once their last token (a day) has run out unrefreshed.
+        sessions: delete(
+            "DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen_at <= ?1 - 86400 - 60",
             now,
         )
         .await?,

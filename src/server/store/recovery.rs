@@ -38,7 +38,9 @@ pub struct NewPasscode<'a> {
     pub channel: &'a str,
     pub destination: &'a str,
     pub purpose: &'a str,
-    pub user_id: i64,
+    /// `None` for a decoy: a code stored for a destination without an account, so that step 2
+    /// behaves for it exactly as for a real one.
+    pub user_id: Option<i64>,
     pub code_mac: &'a str,
     pub now: i64,
     pub expires_at: i64,
@@ -68,7 +70,8 @@ pub async fn put_passcode<'e>(
 
 #[derive(Debug, FromRow)]
 pub struct StoredPasscode {
-    pub user_id: i64,
+    /// `None` for a decoy.
+    pub user_id: Option<i64>,
     pub code_mac: String,
     pub expires_at: i64,
     pub failed_tries: i64,
@@ -180,6 +183,60 @@ pub async fn consume_token<'e>(
     .bind(kind)
     .fetch_optional(db)
     .await
+}
+
+/// Ends the account's outstanding e-mailed reset links: a reset mail's passcode and link are
+/// one grant, so using either ends the other.
+pub async fn revoke_links_of<'e>(
+    db: impl SqliteExecutor<'e>,
+    user_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE reset_tokens SET used_at = ? WHERE user_id = ? AND kind = 'link' AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The account of a live (unused, unexpired) reset token.
+pub async fn live_reset_token<'e>(
+    db: impl SqliteExecutor<'e>,
+    digest: &str,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT user_id FROM reset_tokens \
+         WHERE token_hash = ? AND kind = 'reset' AND used_at IS NULL AND expires_at > ?",
+    )
+    .bind(digest)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// Counts a failed decryption of a sealed password sent with a reset token, and burns the
+/// token when that makes `max` of them.
+pub async fn count_failed_decryption<'e>(
+    db: impl SqliteExecutor<'e>,
+    digest: &str,
+    now: i64,
+    max: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE reset_tokens SET failed_decryptions = failed_decryptions + 1, \
+         used_at = CASE WHEN failed_decryptions + 1 >= ?3 THEN ?2 ELSE used_at END \
+         WHERE token_hash = ?1 AND kind = 'reset' AND used_at IS NULL",
+    )
+    .bind(digest)
+    .bind(now)
+    .bind(max)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Ends every outstanding link and reset token of an account.

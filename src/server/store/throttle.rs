@@ -79,3 +79,36 @@ pub async fn forget<'e>(
         .await?;
     Ok(())
 }
+
+/// Forgets every subject whose key starts with `prefix` (all of one account's identifiers and
+/// devices, after a password reset). A range, so the primary key's index serves it.
+pub async fn forget_prefix<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    prefix: &str,
+) -> Result<(), sqlx::Error> {
+    // Keys are ASCII up to the prefix's last character, `:`; the next character is `;`.
+    let end = format!("{};", prefix.trim_end_matches(':'));
+    sqlx::query("DELETE FROM login_throttle WHERE subject >= ? AND subject < ?")
+        .bind(prefix)
+        .bind(end)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Attempts counted for `subject` in its current one-hour window (0 when none, or when the
+/// window has run out).
+pub async fn attempts_this_hour<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    subject: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let counted: Option<i64> = sqlx::query_scalar(
+        "SELECT attempts_in_window FROM login_throttle WHERE subject = ? AND window_started > ?",
+    )
+    .bind(subject)
+    .bind(now - 3600)
+    .fetch_optional(db)
+    .await?;
+    Ok(counted.unwrap_or(0))
+}

@@ -24,7 +24,8 @@ pub struct AccountRow {
     pub deleted_at: Option<String>,
 }
 
-const ACCOUNT_COLUMNS: &str = "id, username, email, email_verified, phone_country_code, \
+pub(super) const ACCOUNT_COLUMNS: &str =
+    "id, username, email, email_verified, phone_country_code, \
      phone_number, phone_verified, plan, credits_micro, account_enabled, admin, token_version, \
      preferred_language, created_at, updated_at, deleted_at";
 
@@ -98,23 +99,6 @@ pub async fn find_by_id<'e>(
         .bind(id)
         .fetch_optional(db)
         .await
-}
-
-/// The balance of a live, enabled account whose tokens of `token_version` are still good: the
-/// one narrow read behind the busiest endpoint (GET credits), instead of the whole row.
-pub async fn credits_of_session<'e>(
-    db: impl SqliteExecutor<'e>,
-    id: i64,
-    token_version: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT credits_micro FROM users \
-         WHERE id = ? AND token_version = ? AND account_enabled = 1 AND deleted_at IS NULL",
-    )
-    .bind(id)
-    .bind(token_version)
-    .fetch_optional(db)
-    .await
 }
 
 /// A live account and its password hash, by username (any case) or by lower-cased e-mail.
@@ -282,44 +266,75 @@ pub async fn reset_password<'e>(
     .await
 }
 
-/// Records a phone number (unverified). `Ok(false)` when another account has it.
+/// Records a phone number, unconfirmed. Only confirmed numbers are unique (`phone_e164` is
+/// filled by [`confirm_phone`]), so this cannot collide with another account.
 pub async fn set_phone<'e>(
     db: impl SqliteExecutor<'e>,
     id: i64,
     country_code: &str,
     number: &str,
-    e164: &str,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
-        "UPDATE users SET phone_country_code = ?, phone_number = ?, phone_e164 = ?, phone_verified = 0, updated_at = ? \
-         WHERE id = ?",
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET phone_country_code = ?, phone_number = ?, phone_e164 = NULL, \
+         phone_verified = 0, updated_at = ? WHERE id = ?",
     )
     .bind(country_code)
     .bind(number)
-    .bind(e164)
     .bind(super::now())
     .bind(id)
     .execute(db)
-    .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
-    }
+    .await?;
+    Ok(())
 }
 
-pub async fn mark_phone_verified<'e>(
-    db: impl SqliteExecutor<'e>,
+/// Confirms `e164` as the account's number. Possession was just proven with a texted code, so a
+/// number still confirmed on another account (a recycled number, say) moves here; that
+/// account's id is returned so the move can be audited. `Ok(None)` with `confirmed == false`
+/// when the account no longer holds `e164` as its pending number.
+pub async fn confirm_phone(
+    tx: &mut sqlx::SqliteConnection,
     id: i64,
     e164: &str,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
-        "UPDATE users SET phone_verified = 1, updated_at = ? WHERE id = ? AND phone_e164 = ?",
+) -> Result<PhoneConfirmation, sqlx::Error> {
+    let previous: Option<i64> = sqlx::query_scalar(
+        "UPDATE users SET phone_country_code = NULL, phone_number = NULL, phone_e164 = NULL, \
+         phone_verified = 0, updated_at = ?1 WHERE phone_e164 = ?2 AND id <> ?3 RETURNING id",
+    )
+    .bind(super::now())
+    .bind(e164)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let done = sqlx::query(
+        "UPDATE users SET phone_e164 = ?1, phone_verified = 1, updated_at = ?2 \
+         WHERE id = ?3 AND '+' || phone_country_code || phone_number = ?1",
+    )
+    .bind(e164)
+    .bind(super::now())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(PhoneConfirmation {
+        confirmed: done.rows_affected() == 1,
+        taken_from: previous,
+    })
+}
+
+pub struct PhoneConfirmation {
+    pub confirmed: bool,
+    /// The account the number was confirmed on before, if any.
+    pub taken_from: Option<i64>,
+}
+
+/// Takes any phone number, confirmed or not, off the account. True when there was one.
+pub async fn remove_phone<'e>(db: impl SqliteExecutor<'e>, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET phone_country_code = NULL, phone_number = NULL, phone_e164 = NULL, \
+         phone_verified = 0, updated_at = ? WHERE id = ? AND phone_number IS NOT NULL",
     )
     .bind(super::now())
     .bind(id)
-    .bind(e164)
     .execute(db)
     .await?;
-    Ok(result.rows_affected() == 1)
+    Ok(done.rows_affected() == 1)
 }

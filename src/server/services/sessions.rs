@@ -1,0 +1,188 @@
+//! Sessions (SPEC §7): every sign-in is a row, and every token names its row (`sid`). Signing
+//! out, a password change and a reset delete rows, which ends their tokens at once; a refresh
+//! renews the token but never past the session's end, fixed at sign-in (30 days by default).
+
+use super::accounts::Account;
+use super::ServiceError;
+use crate::server::crypto::session_token::{IssuedToken, LIFETIME_SECONDS};
+use crate::server::state::AppState;
+use crate::server::store::audit::{self, Event, RequestMeta};
+use crate::server::store::{self, sessions};
+use rand::RngCore;
+use sqlx::SqliteConnection;
+
+/// A session as the account page shows it.
+#[derive(Debug, Clone)]
+pub struct SessionSummary {
+    pub started_at: i64,
+    pub last_seen_at: i64,
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
+    /// The session the request itself rides on.
+    pub current: bool,
+}
+
+/// A signed-in request: the account, and the session it rides on.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub account: Account,
+    pub session_id: String,
+    /// Unix seconds: the session's fixed end.
+    pub session_ends_at: i64,
+}
+
+/// Opens a session for `account_id` inside the caller's transaction and signs its first token.
+pub async fn start(
+    tx: &mut SqliteConnection,
+    state: &AppState,
+    account_id: i64,
+    token_version: i64,
+    meta: &RequestMeta,
+) -> Result<IssuedToken, ServiceError> {
+    let mut id = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut id);
+    let id = hex::encode(id);
+    let now = store::unix_now();
+    let ends_at = now + state.settings.config.session_max_days * 24 * 3600;
+    sessions::insert(
+        &mut *tx,
+        sessions::NewSession {
+            id: &id,
+            user_id: account_id,
+            now,
+            expires_at: ends_at,
+            client_addr: meta.client_addr.as_deref(),
+            user_agent: meta.user_agent.as_deref(),
+        },
+    )
+    .await?;
+    Ok(state.tokens.issue(account_id, token_version, &id, ends_at))
+}
+
+/// [`start`] in a transaction of its own.
+pub async fn start_alone(
+    state: &AppState,
+    account_id: i64,
+    token_version: i64,
+    meta: &RequestMeta,
+) -> Result<IssuedToken, ServiceError> {
+    let mut tx = store::begin_write(&state.db).await?;
+    let token = start(&mut tx, state, account_id, token_version, meta).await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// Resolves a token to its live session and account: signature, expiry, issuer, audience,
+/// the session row, and the account's token version. One read.
+pub async fn resolve(state: &AppState, token: &str) -> Result<SignedIn, ServiceError> {
+    let claims = state
+        .tokens
+        .verify(token)
+        .map_err(|_| ServiceError::Unauthenticated)?;
+    let account_id: i64 = claims
+        .sub
+        .parse()
+        .map_err(|_| ServiceError::Unauthenticated)?;
+    let found = sessions::account_of(
+        &mut *state.reads.get().await,
+        &claims.sid,
+        account_id,
+        store::unix_now(),
+    )
+    .await?;
+    let Some((row, ends_at)) = found else {
+        return Err(ServiceError::Unauthenticated);
+    };
+    if !row.account_enabled || row.token_version != claims.tv {
+        return Err(ServiceError::Unauthenticated);
+    }
+    Ok(SignedIn {
+        account: row.into(),
+        session_id: claims.sid,
+        session_ends_at: ends_at,
+    })
+}
+
+/// A fresh token for the same session: 24 hours, but never past the session's end.
+pub async fn refresh(
+    state: &AppState,
+    signed_in: &SignedIn,
+    meta: &RequestMeta,
+) -> Result<IssuedToken, ServiceError> {
+    let now = store::unix_now();
+    sessions::touch(&state.db, &signed_in.session_id, now).await?;
+    let token = state.tokens.issue(
+        signed_in.account.id,
+        signed_in.account.token_version,
+        &signed_in.session_id,
+        signed_in.session_ends_at,
+    );
+    let account = Some(signed_in.account.id);
+    audit::record(&state.db, Event::TokenRefreshed, account, meta, None).await?;
+    Ok(token)
+}
+
+/// Ends the session a token belongs to (sign-out). A token that no longer resolves has nothing
+/// left to end.
+pub async fn end(state: &AppState, token: &str, meta: &RequestMeta) -> Result<(), ServiceError> {
+    let Ok(signed_in) = resolve(state, token).await else {
+        return Ok(());
+    };
+    let mut tx = store::begin_write(&state.db).await?;
+    sessions::delete(&mut *tx, &signed_in.session_id).await?;
+    audit::record(
+        &mut *tx,
+        Event::Logout,
+        Some(signed_in.account.id),
+        meta,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends every session of the account, the caller's own included ("sign out everywhere").
+pub async fn end_all(
+    state: &AppState,
+    account: &Account,
+    meta: &RequestMeta,
+) -> Result<u64, ServiceError> {
+    let mut tx = store::begin_write(&state.db).await?;
+    let ended = sessions::delete_all_of(&mut *tx, account.id).await?;
+    let detail = ended.to_string();
+    audit::record(
+        &mut *tx,
+        Event::SessionsEnded,
+        Some(account.id),
+        meta,
+        Some(&detail),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
+/// The account's live sessions, most recently used first.
+pub async fn list(
+    state: &AppState,
+    signed_in: &SignedIn,
+) -> Result<Vec<SessionSummary>, ServiceError> {
+    let rows = sessions::live_of(
+        &state.db,
+        signed_in.account.id,
+        store::unix_now(),
+        LIFETIME_SECONDS,
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| SessionSummary {
+            current: row.id == signed_in.session_id,
+            started_at: row.created_at,
+            last_seen_at: row.last_seen_at,
+            client_addr: row.client_addr,
+            user_agent: row.user_agent,
+        })
+        .collect())
+}
