@@ -499,7 +499,19 @@ async fn step_two_answers_alike_for_known_and_unknown_addresses() {
     let mut answers = Vec::new();
     for email in ["known@example.com", "nobody-here@example.com"] {
         assert_eq!(send_email_code(&app, email).await.0, 200);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Step 1 stores its code (real or decoy) after answering: wait for it.
+        for _ in 0..100 {
+            let stored: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE destination = ?")
+                    .bind(email)
+                    .fetch_one(&app.db)
+                    .await
+                    .unwrap();
+            if stored == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let mut codes = Vec::new();
         for _ in 0..7 {
             let (_, body) = verify_email_code(&app, email, "000001").await;
@@ -509,6 +521,50 @@ async fn step_two_answers_alike_for_known_and_unknown_addresses() {
     }
     assert_eq!(answers[0], answers[1]);
     assert_eq!(answers[0], [2001, 2001, 2001, 2001, 2001, 2002, 2002]);
+}
+
+/// Sends a fresh code to `email` and waits until step 1 has stored it (real or decoy).
+async fn fresh_code_stored(app: &TestApp, email: &str) {
+    let mac_of = || async {
+        sqlx::query_scalar::<_, String>("SELECT code_mac FROM passcodes WHERE destination = ?")
+            .bind(email)
+            .fetch_optional(&app.db)
+            .await
+            .unwrap()
+    };
+    let before = mac_of().await;
+    app.forget_recent_sends().await;
+    assert_eq!(send_email_code(app, email).await.0, 200);
+    for _ in 0..200 {
+        let now = mac_of().await;
+        if now.is_some() && now != before {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no fresh code stored for {email}");
+}
+
+#[tokio::test]
+async fn step_two_runs_out_alike_across_fresh_codes_for_known_and_unknown_addresses() {
+    let app = spawn_app().await;
+    app.signed_up("regular").await;
+    let mut answers = Vec::new();
+    for email in ["regular@example.com", "no-such-person@example.com"] {
+        let mut codes = Vec::new();
+        for _ in 0..3 {
+            fresh_code_stored(&app, email).await;
+            for _ in 0..4 {
+                let (_, body) = verify_email_code(&app, email, "000001").await;
+                codes.push(body["apiCode"].as_u64().unwrap());
+            }
+        }
+        answers.push(codes);
+    }
+    assert_eq!(answers[0], answers[1]);
+    // Ten wrong codes an hour, then every fresh code is spent before it is tried.
+    assert_eq!(&answers[0][..10], &[2001; 10]);
+    assert_eq!(&answers[0][10..], &[2002, 2002]);
 }
 
 // ---- 7. Lockouts: no side channel, no locked-out owner ---------------------------------------

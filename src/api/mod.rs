@@ -252,7 +252,9 @@ pub async fn change_password(
     ssr::same_new_password(&new_password, &new_password_again)?;
     let (state, meta) = ssr::context()?;
     let account = ssr::signed_in_account(&state).await?;
-    let token = password::change(&state, &account, &old_password, &new_password, &meta).await?;
+    let token = password::change(&state, &account, &old_password, &new_password, true, &meta)
+        .await?
+        .ok_or_else(|| FormError::general("Your password is changed. Sign in again."))?;
     ssr::start_session(&state, &token);
     leptos_axum::redirect("/account?notice=password-changed");
     Ok(())

@@ -394,7 +394,7 @@ pub(super) async fn change_password(
         Ok(fields) => fields,
         Err(message) => return envelope(StatusCode::BAD_REQUEST, Value::String(message)),
     };
-    match password::change(&state, &account, &old, &new, &meta).await {
+    match password::change(&state, &account, &old, &new, false, &meta).await {
         // The caller's own token is revoked too: the seed's clients log in again.
         Ok(_) => ok(json!("password changed")),
         Err(e) => service_failure(e),

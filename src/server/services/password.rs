@@ -12,8 +12,9 @@ use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::{self, outbox, recovery, sessions, users};
 
 /// Checks the current password, sets the new one, ends every session and outstanding reset
-/// (links, reset tokens, passcodes), queues a notice, and returns a token for a fresh session
-/// so the person changing the password stays signed in.
+/// (links, reset tokens, passcodes), and queues a notice. With `stay_signed_in` (the browser)
+/// it opens a fresh session and returns its token, so the person changing the password stays
+/// signed in; a REST caller signs in again, as the seed's clients do.
 ///
 /// The current password is an argon2 check like a sign-in, so it passes the same throttles:
 /// per client address, and per account (its own lock, so a thief with a session cannot lock
@@ -23,8 +24,9 @@ pub async fn change(
     account: &Account,
     current: &str,
     new: &str,
+    stay_signed_in: bool,
     meta: &RequestMeta,
-) -> Result<IssuedToken, ServiceError> {
+) -> Result<Option<IssuedToken>, ServiceError> {
     state.limits.admit(Action::Login, meta.client_ip)?;
     let subject = Subject::Account {
         id: account.id,
@@ -73,7 +75,10 @@ pub async fn change(
     // A reset link or passcode mailed before must not undo the change.
     recovery::revoke_tokens_of(&mut *tx, account.id, now).await?;
     recovery::delete_passcodes_of(&mut *tx, account.id, super::recovery::RESET_PURPOSE).await?;
-    let token = super::sessions::start(&mut tx, state, account.id, version, meta).await?;
+    let token = match stay_signed_in {
+        true => Some(super::sessions::start(&mut tx, state, account.id, version, meta).await?),
+        false => None,
+    };
     let mail = messages::password_changed(
         Language::from_tag(&account.language),
         &account.email,

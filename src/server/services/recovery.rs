@@ -372,13 +372,16 @@ pub async fn check_passcode(
         });
     };
     let now = store::unix_now();
-    let account_tries = stored.user_id.map(|id| format!("passcodes:{id}"));
-    if let Some(key) = &account_tries {
-        if throttle_store::attempts_this_hour(&state.db, key, now).await?
-            >= WRONG_PASSCODES_PER_ACCOUNT_PER_HOUR
-        {
-            return Err(ServiceError::PasscodeBurned);
-        }
+    // Wrong codes are counted per account; a decoy's per destination, so that an unknown
+    // address runs out of fresh codes' tries exactly as a known one does.
+    let tries_key = match stored.user_id {
+        Some(id) => format!("passcodes:{id}"),
+        None => format!("passcodes:{channel}:{destination}"),
+    };
+    if throttle_store::attempts_this_hour(&state.db, &tries_key, now).await?
+        >= WRONG_PASSCODES_PER_ACCOUNT_PER_HOUR
+    {
+        return Err(ServiceError::PasscodeBurned);
     }
     let right = passcode::matches(
         &state.passcode_key,
@@ -389,11 +392,9 @@ pub async fn check_passcode(
         &stored.code_mac,
     );
     let (true, Some(user_id)) = (right && stored.expires_at > now, stored.user_id) else {
-        if let Some(key) = &account_tries {
-            let mut tx = store::begin_write(&state.db).await?;
-            throttle_store::count_attempt(&mut tx, key, now).await?;
-            tx.commit().await?;
-        }
+        let mut tx = store::begin_write(&state.db).await?;
+        throttle_store::count_attempt(&mut tx, &tries_key, now).await?;
+        tx.commit().await?;
         return Err(ServiceError::PasscodeInvalid);
     };
     // Whoever deletes the row owns the code: two right answers at once get one success.
