@@ -122,3 +122,37 @@ test("signed-out visitors of account pages are sent to sign in", async ({ page }
     await expect(page).toHaveURL(/\/login$/);
   }
 });
+
+for (const javaScriptEnabled of [true, false]) {
+  test.describe(javaScriptEnabled ? "sessions, with JavaScript" : "sessions, without JavaScript", () => {
+    test.use({ javaScriptEnabled });
+    test("the account page lists where you are signed in and ends every session", async ({ page, browser }) => {
+      const name = uniqueName(javaScriptEnabled ? "sessions" : "sessions-nojs");
+      await register(page, name, `${name}@example.com`);
+      await expect(page).toHaveURL(/\/account$/);
+
+      // A second browser signs in to the same account.
+      const other = await browser.newContext({ javaScriptEnabled, baseURL: test.info().project.use.baseURL });
+      const otherPage = await other.newPage();
+      await logIn(otherPage, name);
+      await expect(otherPage).toHaveURL(/\/account$/);
+
+      await page.reload();
+      if (javaScriptEnabled) await hydrated(page);
+      const sessions = page.getByTestId("sessions").locator("li");
+      await expect(sessions).toHaveCount(2);
+      await expect(sessions.filter({ hasText: "this browser" })).toHaveCount(1);
+      await expect(sessions.first()).toContainText("Chrome from 127.0.0.1");
+
+      await page.getByRole("button", { name: "End every session" }).click();
+      await expect(page).toHaveURL(/\/login\?notice=signed-out-everywhere$/);
+      await expect(page.getByRole("status")).toHaveText(
+        "You are signed out on every device. Sign in again to continue here.",
+      );
+      // The other browser's session ended on the server, not only in this one.
+      await otherPage.goto("/account");
+      await expect(otherPage).toHaveURL(/\/login$/);
+      await other.close();
+    });
+  });
+}

@@ -7,18 +7,22 @@ import { AuthenticationClient } from "authing-node-sdk";
 import JSEncrypt from "jsencrypt";
 import { sm2 } from "sm-crypto";
 import { test, expect, uniqueName, passcodeFromMail, PASSWORD } from "./fixtures";
-import { baseURL } from "../playwright.config";
+
+/** The live server, as the configuration names it. */
+function baseURL(): string {
+  return test.info().project.use.baseURL!;
+}
 
 const NEW_PASSWORD = "a brand new passphrase";
 
 function client(): AuthenticationClient {
   // The SDK insists on an app id and secret; Latchkey needs neither.
-  return new AuthenticationClient({ appId: "latchkey-e2e", appSecret: "unused", appHost: baseURL });
+  return new AuthenticationClient({ appId: "latchkey-e2e", appSecret: "unused", appHost: baseURL() });
 }
 
 async function signUp(name: string): Promise<string> {
   const email = `${name}@example.com`;
-  const response = await fetch(`${baseURL}/v2/auth/register`, {
+  const response = await fetch(`${baseURL()}/v2/auth/register`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ username: name, password: PASSWORD, email_address: email }),
@@ -28,7 +32,7 @@ async function signUp(name: string): Promise<string> {
 }
 
 async function signsInWith(name: string, password: string): Promise<number> {
-  const response = await fetch(`${baseURL}/v2/auth/login`, {
+  const response = await fetch(`${baseURL()}/v2/auth/login`, {
     method: "POST",
     headers: { "content-type": "text/plain" },
     body: JSON.stringify({ username: name, password }),

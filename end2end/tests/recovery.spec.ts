@@ -186,7 +186,7 @@ test("forgot password by text message to a confirmed phone, then sign in", async
   // A phone needs a verified address (else whoever registered an address first could attach
   // a phone to it): the page says so instead of offering the form.
   await expect(page.getByTestId("phone-needs-verified-email")).toBeVisible();
-  await expect(page.getByText("Add a phone number")).toHaveCount(0);
+  await expect(page.getByText("Add a phone number", { exact: true })).toHaveCount(0);
   await page.goto(await linkFromMail(email, VERIFY_LINK));
   await page.getByRole("button", { name: "Verify my e-mail address" }).click();
   await expect(page).toHaveURL(/\/email-verified$/);

@@ -286,7 +286,7 @@ pub fn Account() -> impl IntoView {
                         }).collect_view()}
                     </ul>
                     <ActionForm action=everywhere>
-                        <button type="submit" class="secondary">"Sign out everywhere"</button>
+                        <button type="submit" class="secondary">"End every session"</button>
                     </ActionForm>
                 </section>
             }
