@@ -5,61 +5,14 @@
 mod common;
 
 use base64::Engine;
-use common::{authing, json, spawn_app, TestApp, PASSWORD};
+use common::{
+    authing, json, reset, reset_token_for, send_email_code, spawn_app, test_state, test_state_with,
+    verify_email_code, PASSWORD,
+};
 use latchkey::server::services::phone;
 use serde_json::{json, Value};
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
-
-async fn send_email_code(app: &TestApp, email: &str) -> (u16, Value) {
-    authing(
-        app.post_json(
-            "/api/v3/send-email",
-            json!({"channel": "CHANNEL_RESET_PASSWORD", "email": email}),
-        )
-        .await,
-    )
-    .await
-}
-
-async fn verify_email_code(app: &TestApp, email: &str, code: &str) -> (u16, Value) {
-    authing(
-        app.post_json(
-            "/api/v3/verify-reset-password-request",
-            json!({"verifyMethod": "EMAIL_PASSCODE", "emailPassCodePayload": {"email": email, "passCode": code}}),
-        )
-        .await,
-    )
-    .await
-}
-
-async fn reset(app: &TestApp, token: &str, password: &str, encrypt: &str) -> (u16, Value) {
-    authing(
-        app.post_json(
-            "/api/v3/reset-password",
-            json!({"password": password, "passwordResetToken": token, "passwordEncryptType": encrypt}),
-        )
-        .await,
-    )
-    .await
-}
-
-/// Steps 1 and 2 by e-mail; returns the reset token.
-async fn reset_token_for(app: &TestApp, email: &str) -> String {
-    let before = app.count_mail_to(email, "passcode");
-    let (status, _) = send_email_code(app, email).await;
-    assert_eq!(status, 200);
-    let code = app
-        .nth_mail_to(email, "passcode", before + 1)
-        .await
-        .passcode();
-    let (status, body) = verify_email_code(app, email, &code).await;
-    assert_eq!(status, 200, "{body}");
-    body["data"]["passwordResetToken"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 #[tokio::test]
 async fn the_whole_reset_by_email_passcode_over_authing() {
@@ -684,27 +637,6 @@ async fn the_whole_reset_by_sms_passcode_for_a_verified_phone() {
 
 /// The app's state, rebuilt on the same data directory (same keys, same database) so tests can
 /// call services that have no REST endpoint.
-async fn test_state(app: &TestApp) -> latchkey::server::state::AppState {
-    test_state_with(app, |_| {}).await
-}
-
-/// Like [`test_state`], with the same configuration changes the running server got (its
-/// outbox worker delivers too, so it must deliver the same way).
-async fn test_state_with(
-    app: &TestApp,
-    configure: impl FnOnce(&mut latchkey::server::config::Config),
-) -> latchkey::server::state::AppState {
-    let mut config = latchkey::server::config::Config::for_data_dir(app.data_dir.path());
-    configure(&mut config);
-    config.hash_workers = Some(1);
-    // Same issuer as the running server, so its tokens are valid here.
-    config.public_url = Some(app.url.clone());
-    latchkey::server::startup::build(config)
-        .await
-        .unwrap()
-        .state
-}
-
 #[tokio::test]
 async fn the_web_reset_accepts_passwords_sealed_with_the_published_key() {
     let app = spawn_app().await;

@@ -4,76 +4,16 @@
 mod common;
 
 use base64::Engine;
-use common::{authing, json, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use common::{
+    authing, json, reset, reset_token_for, send_email_code, spawn_app, spawn_app_with, test_state,
+    verify_email_code, TestApp, PASSWORD,
+};
 use latchkey::server::services::{accounts, phone};
 use reqwest::header::{ACCEPT, COOKIE, ORIGIN, SET_COOKIE};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
-
-async fn send_email_code(app: &TestApp, email: &str) -> (u16, Value) {
-    authing(
-        app.post_json(
-            "/api/v3/send-email",
-            json!({"channel": "CHANNEL_RESET_PASSWORD", "email": email}),
-        )
-        .await,
-    )
-    .await
-}
-
-async fn verify_email_code(app: &TestApp, email: &str, code: &str) -> (u16, Value) {
-    authing(
-        app.post_json(
-            "/api/v3/verify-reset-password-request",
-            json!({"verifyMethod": "EMAIL_PASSCODE",
-                   "emailPassCodePayload": {"email": email, "passCode": code}}),
-        )
-        .await,
-    )
-    .await
-}
-
-async fn reset(app: &TestApp, token: &str, password: &str, encrypt: &str) -> (u16, Value) {
-    authing(
-        app.post_json(
-            "/api/v3/reset-password",
-            json!({"passwordResetToken": token, "password": password,
-                   "passwordEncryptType": encrypt}),
-        )
-        .await,
-    )
-    .await
-}
-
-/// Step 1 and 2 by e-mail: a live reset token for the account at `email`.
-async fn reset_token_for(app: &TestApp, email: &str) -> String {
-    app.forget_recent_sends().await;
-    let before = app.count_mail_to(email, "Your password reset passcode");
-    assert_eq!(send_email_code(app, email).await.0, 200);
-    let code = app
-        .nth_mail_to(email, "Your password reset passcode", before + 1)
-        .await
-        .passcode();
-    let (status, body) = verify_email_code(app, email, &code).await;
-    assert_eq!(status, 200, "{body}");
-    body["data"]["passwordResetToken"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// The server's state, for calling services the REST surfaces do not reach (phones).
-async fn state_of(app: &TestApp) -> latchkey::server::state::AppState {
-    let mut config = latchkey::server::config::Config::for_data_dir(app.data_dir.path());
-    config.hash_workers = Some(1);
-    config.public_url = Some(app.url.clone());
-    latchkey::server::startup::build(config)
-        .await
-        .unwrap()
-        .state
-}
 
 /// Signs in through the web form (as a hydrated page does); returns the `Set-Cookie` pairs.
 async fn web_login(
@@ -114,7 +54,7 @@ fn cookie_named(set: &[String], name: &str) -> String {
 async fn an_account_with_an_unverified_address_cannot_add_a_phone() {
     let app = spawn_app().await;
     let token = app.signed_up("squatter").await;
-    let state = state_of(&app).await;
+    let state = test_state(&app).await;
     let account = accounts::account_for_token(&state, &token).await.unwrap();
     let refused = phone::add(
         &state,
@@ -154,27 +94,37 @@ async fn an_account_with_an_unverified_address_cannot_add_a_phone() {
     );
 }
 
+/// Puts a confirmed mainland China number on the account directly.
+async fn give_confirmed_phone(app: &TestApp, username: &str, national: &str) {
+    sqlx::query(
+        "UPDATE users SET phone_country_code = '86', phone_number = ?1, \
+         phone_e164 = '+86' || ?1, phone_verified = 1 WHERE username = ?2",
+    )
+    .bind(national)
+    .bind(username)
+    .execute(&app.db)
+    .await
+    .unwrap();
+}
+
+async fn phone_of(app: &TestApp, username: &str) -> Option<String> {
+    sqlx::query_scalar("SELECT phone_e164 FROM users WHERE username = ?")
+        .bind(username)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_reset_of_a_never_verified_account_removes_the_phone_and_says_so() {
     let app = spawn_app().await;
     app.signed_up("prey").await;
     // The attacker's phone on the victim's address, as earlier versions allowed it.
-    sqlx::query(
-        "UPDATE users SET phone_country_code = '86', phone_number = '13800138000', \
-         phone_e164 = '+8613800138000', phone_verified = 1 WHERE username = 'prey'",
-    )
-    .execute(&app.db)
-    .await
-    .unwrap();
+    give_confirmed_phone(&app, "prey", "13800138000").await;
     let token = reset_token_for(&app, "prey@example.com").await;
     assert_eq!(reset(&app, &token, NEW_PASSWORD, "none").await.0, 200);
 
-    let phone: Option<String> =
-        sqlx::query_scalar("SELECT phone_e164 FROM users WHERE username = 'prey'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-    assert_eq!(phone, None);
+    assert_eq!(phone_of(&app, "prey").await, None);
     let notice = app
         .mail_to("prey@example.com", "Your password was changed")
         .await;
@@ -202,21 +152,13 @@ async fn a_reset_of_a_never_verified_account_removes_the_phone_and_says_so() {
     // A verified account keeps its phone through a reset.
     app.signed_up("keeper").await;
     app.verify_email_of("keeper@example.com").await;
-    sqlx::query(
-        "UPDATE users SET phone_country_code = '86', phone_number = '13900139000', \
-         phone_e164 = '+8613900139000', phone_verified = 1 WHERE username = 'keeper'",
-    )
-    .execute(&app.db)
-    .await
-    .unwrap();
+    give_confirmed_phone(&app, "keeper", "13900139000").await;
     let token = reset_token_for(&app, "keeper@example.com").await;
     assert_eq!(reset(&app, &token, NEW_PASSWORD, "none").await.0, 200);
-    let kept: Option<String> =
-        sqlx::query_scalar("SELECT phone_e164 FROM users WHERE username = 'keeper'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-    assert_eq!(kept.as_deref(), Some("+8613900139000"));
+    assert_eq!(
+        phone_of(&app, "keeper").await.as_deref(),
+        Some("+8613900139000")
+    );
 }
 
 // ---- 2. Passcode guessing budget -------------------------------------------------------------
@@ -844,7 +786,7 @@ async fn a_password_change_revokes_outstanding_resets() {
 #[tokio::test]
 async fn an_unconfirmed_number_blocks_nobody_and_tells_nothing() {
     let app = spawn_app().await;
-    let state = state_of(&app).await;
+    let state = test_state(&app).await;
     let mut accounts_of = Vec::new();
     for name in ["first", "owner"] {
         let token = app.signed_up(name).await;
@@ -985,7 +927,7 @@ async fn a_reset_mail_is_one_grant_whether_its_code_or_its_link_is_used() {
     let (status, _) = verify_email_code(&app, "twofold@example.com", &mail.passcode()).await;
     assert_eq!(status, 200);
     let link_token = mail.link().split("token=").nth(1).unwrap().to_owned();
-    let state = state_of(&app).await;
+    let state = test_state(&app).await;
     let by_link = latchkey::server::services::recovery::exchange_link(&state, &link_token).await;
     assert!(by_link.is_err(), "the link outlived its code");
 

@@ -339,3 +339,78 @@ impl TestApp {
             .unwrap();
     }
 }
+
+/// Reset step 1 by e-mail over Authing (`send-email`).
+pub async fn send_email_code(app: &TestApp, email: &str) -> (u16, Value) {
+    authing(
+        app.post_json(
+            "/api/v3/send-email",
+            serde_json::json!({"channel": "CHANNEL_RESET_PASSWORD", "email": email}),
+        )
+        .await,
+    )
+    .await
+}
+
+/// Reset step 2 by e-mail passcode over Authing.
+pub async fn verify_email_code(app: &TestApp, email: &str, code: &str) -> (u16, Value) {
+    authing(
+        app.post_json(
+            "/api/v3/verify-reset-password-request",
+            serde_json::json!({"verifyMethod": "EMAIL_PASSCODE",
+                               "emailPassCodePayload": {"email": email, "passCode": code}}),
+        )
+        .await,
+    )
+    .await
+}
+
+/// Reset step 3 over Authing, the password sent as `encrypt` says (`none`, `rsa`, `sm2`).
+pub async fn reset(app: &TestApp, token: &str, password: &str, encrypt: &str) -> (u16, Value) {
+    authing(
+        app.post_json(
+            "/api/v3/reset-password",
+            serde_json::json!({"password": password, "passwordResetToken": token,
+                               "passwordEncryptType": encrypt}),
+        )
+        .await,
+    )
+    .await
+}
+
+/// Steps 1 and 2 by e-mail (past the once-a-minute limit); returns the reset token.
+pub async fn reset_token_for(app: &TestApp, email: &str) -> String {
+    app.forget_recent_sends().await;
+    let before = app.count_mail_to(email, "passcode");
+    let (status, _) = send_email_code(app, email).await;
+    assert_eq!(status, 200);
+    let code = app
+        .nth_mail_to(email, "passcode", before + 1)
+        .await
+        .passcode();
+    let (status, body) = verify_email_code(app, email, &code).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["passwordResetToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The running server's state, for calling services no REST surface reaches (phones).
+pub async fn test_state(app: &TestApp) -> latchkey::server::state::AppState {
+    test_state_with(app, |_| {}).await
+}
+
+/// Like [`test_state`], with the same configuration changes the running server got (its
+/// outbox worker delivers too, so it must deliver the same way).
+pub async fn test_state_with(
+    app: &TestApp,
+    configure: impl FnOnce(&mut Config),
+) -> latchkey::server::state::AppState {
+    let mut config = Config::for_data_dir(app.data_dir.path());
+    configure(&mut config);
+    config.hash_workers = Some(1);
+    // Same issuer as the running server, so its tokens are valid here.
+    config.public_url = Some(app.url.clone());
+    startup::build(config).await.unwrap().state
+}

@@ -1,24 +1,17 @@
 //! Credits (SPEC §2.7): read by the account, granted or deducted by an operator.
 
-use super::ServiceError;
+use super::{sessions, ServiceError};
 use crate::domain::{Credits, Invalid};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
-use crate::server::store::{self, sessions, users};
+use crate::server::store::{self, users};
 use sqlx::SqlitePool;
 
 /// The balance of the account a session token belongs to (`GET /v2/account/credits/available`):
 /// the token's checks and one read that also checks its session row.
 pub async fn available(state: &AppState, token: &str) -> Result<Credits, ServiceError> {
-    let claims = state
-        .tokens
-        .verify(token)
-        .map_err(|_| ServiceError::Unauthenticated)?;
-    let account_id: i64 = claims
-        .sub
-        .parse()
-        .map_err(|_| ServiceError::Unauthenticated)?;
-    sessions::credits_of(
+    let (account_id, claims) = sessions::claims_of(state, token)?;
+    store::sessions::credits_of(
         &mut *state.reads.get().await,
         &claims.sid,
         account_id,

@@ -4,7 +4,7 @@
 
 use super::accounts::Account;
 use super::ServiceError;
-use crate::server::crypto::session_token::{IssuedToken, LIFETIME_SECONDS};
+use crate::server::crypto::session_token::{Claims, IssuedToken, LIFETIME_SECONDS};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::{self, sessions};
@@ -75,14 +75,7 @@ pub async fn start_alone(
 /// Resolves a token to its live session and account: signature, expiry, issuer, audience,
 /// the session row, and the account's token version. One read.
 pub async fn resolve(state: &AppState, token: &str) -> Result<SignedIn, ServiceError> {
-    let claims = state
-        .tokens
-        .verify(token)
-        .map_err(|_| ServiceError::Unauthenticated)?;
-    let account_id: i64 = claims
-        .sub
-        .parse()
-        .map_err(|_| ServiceError::Unauthenticated)?;
+    let (account_id, claims) = claims_of(state, token)?;
     let found = sessions::account_of(
         &mut *state.reads.get().await,
         &claims.sid,
@@ -101,6 +94,20 @@ pub async fn resolve(state: &AppState, token: &str) -> Result<SignedIn, ServiceE
         session_id: claims.sid,
         session_ends_at: ends_at,
     })
+}
+
+/// A token's account id and claims, once its signature, expiry, issuer and audience check out.
+/// Whether its session and account still hold is the caller's read.
+pub fn claims_of(state: &AppState, token: &str) -> Result<(i64, Claims), ServiceError> {
+    let claims = state
+        .tokens
+        .verify(token)
+        .map_err(|_| ServiceError::Unauthenticated)?;
+    let account_id = claims
+        .sub
+        .parse()
+        .map_err(|_| ServiceError::Unauthenticated)?;
+    Ok((account_id, claims))
 }
 
 /// A fresh token for the same session: 24 hours, but never past the session's end.
