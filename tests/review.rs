@@ -545,6 +545,14 @@ async fn a_lock_on_a_name_says_nothing_about_its_address_and_spares_a_known_brow
 
 // ---- 8. Sessions are rows ----------------------------------------------------------------------
 
+/// Neither a signed-in read nor a refresh works with `token` any more.
+async fn assert_session_ended(app: &TestApp, token: &str) {
+    for path in ["/v2/account/credits/available", "/v2/auth/refresh"] {
+        let status = app.get_with_token(path, token).await.status();
+        assert_eq!(status, 401, "{path}");
+    }
+}
+
 #[tokio::test]
 async fn signing_out_ends_the_session_on_the_server() {
     let app = spawn_app().await;
@@ -571,18 +579,7 @@ async fn signing_out_ends_the_session_on_the_server() {
         .unwrap();
     assert_eq!(response.status(), 200);
     // A copy of the token kept elsewhere is dead too.
-    assert_eq!(
-        app.get_with_token("/v2/account/credits/available", &token)
-            .await
-            .status(),
-        401
-    );
-    assert_eq!(
-        app.get_with_token("/v2/auth/refresh", &token)
-            .await
-            .status(),
-        401
-    );
+    assert_session_ended(&app, &token).await;
 }
 
 #[tokio::test]
@@ -612,18 +609,7 @@ async fn refresh_never_carries_a_session_past_its_end() {
         .execute(&app.db)
         .await
         .unwrap();
-    assert_eq!(
-        app.get_with_token("/v2/auth/refresh", &fresh)
-            .await
-            .status(),
-        401
-    );
-    assert_eq!(
-        app.get_with_token("/v2/account/credits/available", &fresh)
-            .await
-            .status(),
-        401
-    );
+    assert_session_ended(&app, &fresh).await;
 }
 
 #[tokio::test]
@@ -667,19 +653,8 @@ async fn sign_out_everywhere_ends_every_session_and_the_account_page_lists_them(
         response.headers()["location"],
         "/login?notice=signed-out-everywhere"
     );
-    assert_eq!(
-        app.get_with_token("/v2/account/credits/available", &rest_token)
-            .await
-            .status(),
-        401
-    );
-    let token = cookie.trim_start_matches("latchkey_session=");
-    assert_eq!(
-        app.get_with_token("/v2/account/credits/available", token)
-            .await
-            .status(),
-        401
-    );
+    assert_session_ended(&app, &rest_token).await;
+    assert_session_ended(&app, cookie.trim_start_matches("latchkey_session=")).await;
 }
 
 // ---- 9. Login CSRF -----------------------------------------------------------------------------
