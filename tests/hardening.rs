@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{json, spawn_app, spawn_app_with, PASSWORD};
+use common::smtp::SmtpSink;
+use common::{json, spawn_app, spawn_app_with, test_state_with, PASSWORD};
 use serde_json::json;
 
 /// A lockout answer with the number of seconds taken out, to compare two of them.
@@ -538,4 +539,88 @@ async fn the_health_route_answers_ok() {
     let response = app.http.get(app.at("/healthz")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "ok");
+}
+
+/// Two workers on one database (two processes, later several nodes) must not send a message
+/// twice: each claims its batch first. Every attempt at one row carries one Message-ID, and a
+/// claim whose worker died runs out and the message goes out after all.
+#[tokio::test]
+async fn two_workers_send_each_message_once_with_a_stable_message_id() {
+    use latchkey::server::delivery::messages::Email;
+    use latchkey::server::store::outbox;
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_with(|c| c.smtp_url = Some(url.clone())).await;
+    // Two more processes' worth of workers on the same database, woken at the same moment.
+    let second = test_state_with(&app, |c| c.smtp_url = Some(url.clone())).await;
+    let third = test_state_with(&app, |c| c.smtp_url = Some(url)).await;
+    let mail = |n: usize| Email {
+        to: format!("m{n}@example.com"),
+        subject: format!("message {n}"),
+        text: "text".into(),
+        html: "<p>html</p>".into(),
+    };
+    // All queued in one transaction, so no worker sees any before the claims are in place: one
+    // message held by a worker that died a while ago (its claim has run out), one still held
+    // by a live worker.
+    let now = latchkey::server::store::unix_now();
+    let mut tx = latchkey::server::store::begin_write(&app.db).await.unwrap();
+    for n in 0..30 {
+        outbox::enqueue_email(&mut *tx, &mail(n)).await.unwrap();
+    }
+    let expired = outbox::enqueue_email(&mut *tx, &mail(30)).await.unwrap();
+    let held = outbox::enqueue_email(&mut *tx, &mail(31)).await.unwrap();
+    for (id, until) in [(expired, now - 1), (held, now + 600)] {
+        sqlx::query("UPDATE outbox SET claimed_until = ? WHERE id = ?")
+            .bind(until)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    // The server's own worker finds them on its next poll, a few seconds at most.
+    second.mail.now();
+    third.mail.now();
+    for _ in 0..200 {
+        if sink.messages().len() >= 31 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Both workers poll again meanwhile; nothing may arrive twice.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let received = sink.messages();
+    let mut recipients: Vec<String> = received.iter().flat_map(|m| m.to.clone()).collect();
+    recipients.sort();
+    let mut expected: Vec<String> = (0..31).map(|n| format!("<m{n}@example.com>")).collect();
+    expected.sort();
+    assert_eq!(recipients, expected, "each once; the held one not at all");
+
+    let ids: Vec<String> = received
+        .iter()
+        .map(|m| {
+            m.data
+                .lines()
+                .find_map(|l| l.strip_prefix("Message-ID: "))
+                .expect("a Message-ID")
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    assert!(ids.iter().all(|id| id.starts_with("<outbox.")), "{ids:?}");
+}
+
+#[tokio::test]
+async fn readyz_answers_while_the_database_does() {
+    let app = spawn_app().await;
+    let response = app.http.get(app.at("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    app.db.close().await;
+    let response = app.http.get(app.at("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), 503);
 }

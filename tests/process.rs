@@ -207,6 +207,12 @@ async fn a_sigkill_mid_load_loses_no_acknowledged_write_and_queued_mail_is_sent_
             .unwrap();
         assert!(found.is_some(), "{name} was acknowledged but is gone");
     }
+    // The killed process may have died holding its claim on the message it was sending; such a
+    // claim runs out after two minutes. Let that time pass.
+    sqlx::query("UPDATE outbox SET claimed_until = 0")
+        .execute(&db)
+        .await
+        .unwrap();
     // Every acknowledged sign-up's verification mail was queued with it, and now goes out.
     for name in &acknowledged {
         wait_for_mail(data.path(), &format!("{name}@example.com"), "Confirm", 1).await;

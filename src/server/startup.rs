@@ -300,7 +300,20 @@ pub fn router(state: AppState) -> Router {
         // After the layers, so outside them: a bare answer for load balancers and uptime
         // checks (not logged), and the benchmarks' reference for what the machine can do.
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/readyz", axum::routing::get(readiness))
         .with_state(state)
+}
+
+/// `/readyz`: 200 only while the database answers, for load balancers that should stop
+/// sending traffic to a node that cannot reach it (`/healthz` says only that the process lives).
+async fn readiness(axum::extract::State(state): axum::extract::State<AppState>) -> StatusCode {
+    match store::ping(&state.db).await {
+        Ok(()) => StatusCode::OK,
+        Err(e) => {
+            tracing::warn!("not ready: the database does not answer: {e}");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -147,11 +147,24 @@ fn build_email(from: &Mailbox, message: &QueuedMessage) -> Result<Message, Strin
         None => MultiPart::mixed().singlepart(text),
     };
     Message::builder()
+        .message_id(Some(message_id(from, message)))
         .from(from.clone())
         .to(to)
         .subject(&message.subject)
         .multipart(body)
         .map_err(|e| format!("composing the message: {e}"))
+}
+
+/// A Message-ID that is the same on every attempt to send one outbox row, whichever process
+/// sends it: a receiver that sees one message twice (a send whose acknowledgement was lost)
+/// can tell it is a duplicate.
+fn message_id(from: &Mailbox, message: &QueuedMessage) -> String {
+    let queued: String = message
+        .created_at
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    format!("<outbox.{}.{queued}@{}>", message.id, from.email.domain())
 }
 
 /// The outbox directory, owner-only like the data directory around it.

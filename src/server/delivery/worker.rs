@@ -22,9 +22,16 @@ impl Wake {
 /// After this many failed attempts (about a day of back-off) a message is left alone and
 /// reported in the log; the row keeps its last error.
 pub const MAX_ATTEMPTS: i64 = 25;
-const BATCH: i64 = 20;
-/// Even with nothing due, look again this often (another process may have queued mail).
-const IDLE_POLL: Duration = Duration::from_secs(30);
+/// Messages are claimed one at a time, right before they are sent, so a worker that dies
+/// holds back at most the one message it was sending.
+const BATCH: i64 = 1;
+/// Even with nothing due, look again this often: another process may have queued mail and
+/// died before waking anyone, and its mail must still go out within seconds.
+const IDLE_POLL: Duration = Duration::from_secs(5);
+/// How long a claimed message is this worker's alone: longer than one send can take (lettre's
+/// SMTP timeout is a minute). A worker that dies mid-send leaves the message to another after
+/// this.
+const CLAIM_SECONDS: i64 = 2 * 60;
 
 /// Seconds to wait after the `attempts`-th failure: 2, 4, 8, … capped at an hour.
 pub fn backoff_seconds(attempts: i64) -> i64 {
@@ -63,7 +70,7 @@ async fn deliver_due(
     from: &Mailbox,
 ) -> Result<(), sqlx::Error> {
     loop {
-        let batch = outbox::due(db, store::unix_now(), BATCH).await?;
+        let batch = outbox::claim_due(db, store::unix_now(), CLAIM_SECONDS, BATCH).await?;
         if batch.is_empty() {
             return Ok(());
         }

@@ -61,6 +61,11 @@ pub async fn begin_write(
     db.begin_with("BEGIN IMMEDIATE").await
 }
 
+/// One trivial query: does the database answer?
+pub async fn ping(db: &SqlitePool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(db).await.map(|_| ())
+}
+
 /// Seconds since the Unix epoch, for expiry and scheduling columns.
 pub fn unix_now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()

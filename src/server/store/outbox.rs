@@ -12,6 +12,8 @@ pub struct QueuedMessage {
     pub body_text: String,
     pub body_html: Option<String>,
     pub attempts: i64,
+    /// RFC 3339, when it was queued: with `id`, what makes its Message-ID.
+    pub created_at: String,
 }
 
 /// Queues an e-mail. Pass the transaction of the change that causes it, so the change and its
@@ -52,23 +54,41 @@ pub async fn enqueue_sms<'e>(
     .await
 }
 
-/// Unsent messages whose time has come, oldest first.
-pub async fn due(db: &SqlitePool, now: i64, limit: i64) -> Result<Vec<QueuedMessage>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, channel, recipient, subject, body_text, body_html, attempts FROM outbox \
-         WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+/// Claims up to `limit` unsent messages whose time has come and that nobody else holds, oldest
+/// first, until `now + lease`. One write transaction: of two workers asking at once, each
+/// message goes to exactly one. A claim that runs out (its worker died) frees the message.
+pub async fn claim_due(
+    db: &SqlitePool,
+    now: i64,
+    lease: i64,
+    limit: i64,
+) -> Result<Vec<QueuedMessage>, sqlx::Error> {
+    let mut tx = super::begin_write(db).await?;
+    let mut claimed: Vec<QueuedMessage> = sqlx::query_as(
+        "UPDATE outbox SET claimed_until = ?1 + ?2 WHERE id IN \
+             (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ?1 \
+              AND claimed_until <= ?1 ORDER BY id LIMIT ?3) \
+         RETURNING id, channel, recipient, subject, body_text, body_html, attempts, created_at",
     )
     .bind(now)
+    .bind(lease)
     .bind(limit)
-    .fetch_all(db)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    // RETURNING gives no order; send oldest first.
+    claimed.sort_by_key(|m| m.id);
+    Ok(claimed)
 }
 
-/// When the next unsent message is due, if any is waiting.
+/// When the next unsent message can be claimed, if any is waiting: its retry time, or the end
+/// of another worker's claim on it.
 pub async fn next_due_at(db: &SqlitePool) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE sent_at IS NULL")
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar(
+        "SELECT MIN(MAX(next_attempt_at, claimed_until)) FROM outbox WHERE sent_at IS NULL",
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// Records delivery and blanks the body: messages carry passcodes and link tokens, which must
@@ -76,7 +96,7 @@ pub async fn next_due_at(db: &SqlitePool) -> Result<Option<i64>, sqlx::Error> {
 pub async fn mark_sent(db: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL, \
-         body_text = '', body_html = NULL WHERE id = ?",
+         body_text = '', body_html = NULL, claimed_until = 0 WHERE id = ?",
     )
     .bind(super::now())
     .bind(id)
@@ -91,11 +111,14 @@ pub async fn mark_failed(
     retry_at: i64,
     error: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
-        .bind(retry_at)
-        .bind(error)
-        .bind(id)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, \
+         claimed_until = 0 WHERE id = ?",
+    )
+    .bind(retry_at)
+    .bind(error)
+    .bind(id)
+    .execute(db)
+    .await?;
     Ok(())
 }
