@@ -624,3 +624,109 @@ async fn readyz_answers_while_the_database_does() {
     let response = app.http.get(app.at("/readyz")).send().await.unwrap();
     assert_eq!(response.status(), 503);
 }
+
+/// The kid a token was signed with.
+fn kid_of(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+/// `latchkey keys rotate` adds a key that signs once announced; tokens of the old key keep
+/// working until the old key's last tokens have expired, and nobody is signed out.
+#[tokio::test]
+async fn a_key_rotation_signs_nobody_out() {
+    use latchkey::server::config::{Command, Config, KeysAction};
+    use latchkey::server::services::signing_keys;
+    let app = spawn_app().await;
+    let old_token = app.signed_up("rotated").await;
+    let old_kid = kid_of(&old_token);
+    let config = Config::for_data_dir(app.data_dir.path());
+    let rotate = Command::Keys {
+        action: KeysAction::Rotate,
+    };
+    let said = latchkey::server::admin::run(&config, &rotate)
+        .await
+        .unwrap();
+    let new_kid = said
+        .strip_prefix("new signing key ")
+        .and_then(|rest| rest.split(':').next())
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_kid, old_kid);
+
+    // Announced, not yet signing: after a reload the old key still signs.
+    signing_keys::reload(&app.db, &app.state.tokens)
+        .await
+        .unwrap();
+    let token = json(app.login("rotated", PASSWORD).await).await.1["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(kid_of(&token), old_kid);
+
+    // Two minutes later (the announcement has run): the new key signs, the old one verifies.
+    sqlx::query("UPDATE signing_keys SET signs_from = ? WHERE kid = ?")
+        .bind(latchkey::server::store::unix_now() - 1)
+        .bind(&new_kid)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    signing_keys::reload(&app.db, &app.state.tokens)
+        .await
+        .unwrap();
+    let new_token = json(app.login("rotated", PASSWORD).await).await.1["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(kid_of(&new_token), new_kid);
+    for token in [&old_token, &new_token] {
+        let credits = app
+            .get_with_token("/v2/account/credits/available", token)
+            .await;
+        assert_eq!(credits.status(), 200);
+    }
+
+    // A day after the new key took over, the old key's tokens have all expired: it is dropped,
+    // and verifies nothing any more.
+    sqlx::query("UPDATE signing_keys SET signs_from = ? WHERE kid = ?")
+        .bind(latchkey::server::store::unix_now() - 2 * 86400)
+        .bind(&new_kid)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    signing_keys::reload(&app.db, &app.state.tokens)
+        .await
+        .unwrap();
+    let listed = latchkey::server::admin::run(
+        &config,
+        &Command::Keys {
+            action: KeysAction::List,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        listed.starts_with(&new_kid) && !listed.contains(&old_kid),
+        "{listed}"
+    );
+    let old = app
+        .get_with_token("/v2/account/credits/available", &old_token)
+        .await;
+    assert_eq!(old.status(), 401);
+    let new = app
+        .get_with_token("/v2/account/credits/available", &new_token)
+        .await;
+    assert_eq!(new.status(), 200);
+
+    // A configured key is rotated by configuring another.
+    let mut configured = config.clone();
+    configured.jwt_secret = Some("x".repeat(40));
+    assert!(latchkey::server::admin::run(&configured, &rotate)
+        .await
+        .is_err());
+}

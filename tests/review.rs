@@ -854,8 +854,9 @@ async fn the_data_directory_and_its_files_are_owner_only() {
         "latchkey.db",
         "latchkey.db-wal",
         "latchkey.db-shm",
-        "jwt.secret",
         "passcode.key",
+        "rsa_private.pem",
+        "sm2_private.hex",
     ] {
         assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
     }

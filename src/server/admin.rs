@@ -1,8 +1,8 @@
 //! The operator subcommands (`latchkey credits …`): parse → service → print.
 
 use crate::domain::Credits;
-use crate::server::config::{Command, Config, CreditsAction};
-use crate::server::services::{credits, ServiceError};
+use crate::server::config::{Command, Config, CreditsAction, KeysAction};
+use crate::server::services::{credits, signing_keys, ServiceError};
 use crate::server::store::{self, audit::RequestMeta, users};
 
 /// Runs one subcommand; the text is what to print, the error what to report on stderr.
@@ -15,6 +15,7 @@ pub async fn run(config: &Config, command: &Command) -> Result<String, String> {
         ..RequestMeta::default()
     };
     match command {
+        Command::Keys { action } => keys(config, &db, action).await,
         Command::Credits { action } => match action {
             CreditsAction::Grant { username, amount }
             | CreditsAction::Deduct { username, amount } => {
@@ -43,6 +44,47 @@ pub async fn run(config: &Config, command: &Command) -> Result<String, String> {
                 ))
             }
         },
+    }
+}
+
+async fn keys(
+    config: &Config,
+    db: &sqlx::SqlitePool,
+    action: &KeysAction,
+) -> Result<String, String> {
+    if config.jwt_secret.is_some() {
+        return Err(
+            "LATCHKEY_JWT_SECRET configures the signing key: change it there to rotate".into(),
+        );
+    }
+    let when = |unix: i64| {
+        time::OffsetDateTime::from_unix_timestamp(unix)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| unix.to_string())
+    };
+    match action {
+        KeysAction::Rotate => {
+            let (kid, from) = signing_keys::rotate(db).await.map_err(|e| e.to_string())?;
+            Ok(format!(
+                "new signing key {kid}: servers sign with it from {} on; older keys verify \
+                 until their tokens expire",
+                when(from)
+            ))
+        }
+        KeysAction::List => {
+            let keys = signing_keys::load_or_create(db)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(keys
+                .iter()
+                .map(|k| format!("{}  signs from {}", k.kid, when(k.signs_from)))
+                .collect::<Vec<_>>()
+                .join("\n"))
+        }
     }
 }
 

@@ -25,8 +25,8 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// HS256 secret for session tokens, at least 32 bytes. Default: generated on first start
-    /// and kept in `<data-dir>/jwt.secret` (mode 0600).
+    /// HS256 secret for session tokens, at least 32 bytes. Default: keys generated on first
+    /// start and kept in the database, rotated with `latchkey keys rotate`.
     #[arg(long, env = "LATCHKEY_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
@@ -158,6 +158,20 @@ pub enum Command {
         #[command(subcommand)]
         action: CreditsAction,
     },
+    /// Rotate or list the keys session tokens are signed with.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum KeysAction {
+    /// Add a new signing key. Running servers take it in and start signing with it two minutes
+    /// later; tokens signed with older keys keep working until they expire.
+    Rotate,
+    /// List the keys: kid, and from when each signs.
+    List,
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]

@@ -8,10 +8,11 @@ use crate::server::config::Config;
 use crate::server::crypto::password::PasswordHasher;
 use crate::server::crypto::password_cipher::PasswordCiphers;
 use crate::server::crypto::secrets;
-use crate::server::crypto::session_token::{SessionTokens, TokenError};
+use crate::server::crypto::session_token::{SessionTokens, SigningKey, TokenError};
 use crate::server::delivery::transport::Transport;
 use crate::server::delivery::worker::{self, Wake};
 use crate::server::listener::{self, ConnectionLimits};
+use crate::server::services::signing_keys;
 use crate::server::services::throttle::LoginPolicy;
 use crate::server::state::{AppState, Settings, Shared};
 use crate::server::store::reads::ReadConnections;
@@ -74,11 +75,24 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
 
     let (db, db_options) = store::connect_with_options(&config.database_url()).await?;
     let reads = ReadConnections::open(&db_options, READ_CONNECTIONS).await?;
-    let secret = match &config.jwt_secret {
-        Some(secret) => secret.as_bytes().to_vec(),
-        None => secrets::load_or_create(&config.data_dir.join("jwt.secret"), 64)?,
+    // A configured secret is the only key; otherwise the keys live in the database, where a
+    // rotation reaches every process.
+    let tokens = match &config.jwt_secret {
+        Some(secret) => {
+            let key = SigningKey {
+                kid: signing_keys::CONFIGURED_KID.into(),
+                secret: secret.as_bytes().to_vec(),
+                signs_from: 0,
+            };
+            Arc::new(SessionTokens::new(&[key], &public_url)?)
+        }
+        None => {
+            let keys = signing_keys::load_or_create(&db).await?;
+            let tokens = Arc::new(SessionTokens::new(&keys, &public_url)?);
+            signing_keys::keep_current(db.clone(), tokens.clone());
+            tokens
+        }
     };
-    let tokens = SessionTokens::new(&secret, &public_url)?;
     let passcode_key = secrets::load_or_create(&config.data_dir.join("passcode.key"), 32)?;
     let ciphers = PasswordCiphers::load_or_create(&config.data_dir)?;
     let starting_credits =

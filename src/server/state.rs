@@ -39,7 +39,8 @@ pub struct Shared {
     /// For the one-statement reads of every signed-in request (`store::reads` says why).
     pub reads: ReadConnections,
     pub hasher: PasswordHasher,
-    pub tokens: SessionTokens,
+    /// Shared with the task that takes in rotated keys (`services::signing_keys`).
+    pub tokens: Arc<SessionTokens>,
     /// Decrypts passwords sent RSA- or SM2-encrypted; holds the published public keys.
     pub ciphers: PasswordCiphers,
     /// HMAC key for stored passcodes.

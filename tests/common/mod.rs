@@ -14,6 +14,8 @@ use sqlx::SqlitePool;
 pub struct TestApp {
     pub url: String,
     pub db: SqlitePool,
+    /// The running server's own state (its key ring, its outbox worker's wake-up).
+    pub state: latchkey::server::state::AppState,
     pub data_dir: tempfile::TempDir,
     /// Follows no redirects, keeps no cookies: every test sees exactly what the server said.
     pub http: Client,
@@ -32,10 +34,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     configure(&mut config);
     let server = startup::build(config).await.expect("server starts");
     let db = server.state.db.clone();
+    let state = server.state.clone();
     let url = server.spawn();
     TestApp {
         url,
         db,
+        state,
         data_dir,
         http: Client::builder()
             .redirect(Policy::none())

@@ -1,7 +1,11 @@
 //! Session tokens: HS256 JWTs valid 24 hours (SPEC §2.3, §7).
 
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::RwLock;
 use time::OffsetDateTime;
 
 pub const LIFETIME_SECONDS: i64 = 24 * 60 * 60;
@@ -30,10 +34,25 @@ pub struct IssuedToken {
     pub expires_at: OffsetDateTime,
 }
 
+/// One HS256 key, named by the `kid` its tokens carry.
 #[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pub secret: Vec<u8>,
+    /// Unix seconds from which this key signs (the newest such key signs; every known key
+    /// verifies). A rotated-in key is announced before it signs, so every node knows it first.
+    pub signs_from: i64,
+}
+
+/// The keys tokens are signed and verified with. Held behind a lock so a rotation (another
+/// process's `latchkey keys rotate`) can be taken in while the server runs.
+struct KeyRing {
+    signing: Vec<(String, EncodingKey, i64)>,
+    verifying: HashMap<String, DecodingKey>,
+}
+
 pub struct SessionTokens {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    keys: RwLock<KeyRing>,
     validation: Validation,
     issuer: String,
 }
@@ -44,27 +63,74 @@ pub enum TokenError {
     Invalid,
     #[error("the token secret must be at least {MIN_SECRET_BYTES} bytes")]
     WeakSecret,
+    #[error("there is no signing key")]
+    NoKey,
+}
+
+impl KeyRing {
+    fn new(keys: &[SigningKey]) -> Result<Self, TokenError> {
+        if keys.is_empty() {
+            return Err(TokenError::NoKey);
+        }
+        if keys.iter().any(|k| k.secret.len() < MIN_SECRET_BYTES) {
+            return Err(TokenError::WeakSecret);
+        }
+        let mut signing: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                (
+                    k.kid.clone(),
+                    EncodingKey::from_secret(&k.secret),
+                    k.signs_from,
+                )
+            })
+            .collect();
+        // Newest first; among keys that start together, the kid decides, the same on every node.
+        signing.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| b.0.cmp(&a.0)));
+        let verifying = keys
+            .iter()
+            .map(|k| (k.kid.clone(), DecodingKey::from_secret(&k.secret)))
+            .collect();
+        Ok(KeyRing { signing, verifying })
+    }
+
+    /// The key that signs at `now`: the newest that has started (the oldest if none has).
+    fn signer(&self, now: i64) -> (&str, &EncodingKey) {
+        let (kid, key, _) = self
+            .signing
+            .iter()
+            .find(|(_, _, from)| *from <= now)
+            .unwrap_or_else(|| self.signing.last().expect("a key ring is never empty"));
+        (kid, key)
+    }
 }
 
 impl SessionTokens {
-    pub fn new(secret: &[u8], issuer: &str) -> Result<Self, TokenError> {
-        if secret.len() < MIN_SECRET_BYTES {
-            return Err(TokenError::WeakSecret);
-        }
+    /// Tokens signed with the newest started key of `keys` and verified with any of them.
+    pub fn new(keys: &[SigningKey], issuer: &str) -> Result<Self, TokenError> {
         // Only HS256 is accepted: no "none", no algorithm chosen by the token itself.
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[issuer]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         // Tokens from before sessions were rows carry no `sid` and fail to decode: their
         // holders sign in again.
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 30;
         Ok(Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            keys: RwLock::new(KeyRing::new(keys)?),
             validation,
             issuer: issuer.to_owned(),
         })
+    }
+
+    /// Takes in the current set of keys (after a rotation).
+    pub fn replace_keys(&self, keys: &[SigningKey]) -> Result<(), TokenError> {
+        let ring = KeyRing::new(keys)?;
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = ring;
+        Ok(())
     }
 
     /// A token for session `sid`, valid 24 hours but never past `not_after` (Unix seconds), the
@@ -91,18 +157,33 @@ impl SessionTokens {
             tv: token_version,
             sid: sid.to_owned(),
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .expect("HS256 signing cannot fail");
+        let ring = self
+            .keys
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (kid, key) = ring.signer(now.unix_timestamp());
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(kid.to_owned());
+        let token = encode(&header, &claims, key).expect("HS256 signing cannot fail");
         IssuedToken {
             token,
             expires_at: expires_at.replace_nanosecond(0).expect("zero nanoseconds"),
         }
     }
 
-    /// Checks signature, algorithm, expiry, issuer and audience. The token version is checked
-    /// against the account by the caller, which has the account at hand.
+    /// Checks the key (by `kid`), signature, algorithm, expiry, issuer and audience. The token
+    /// version and session are checked by the caller, which reads them.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
+        let kid = decode_header(token)
+            .ok()
+            .and_then(|header| header.kid)
+            .ok_or(TokenError::Invalid)?;
+        let ring = self
+            .keys
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = ring.verifying.get(&kid).ok_or(TokenError::Invalid)?;
+        decode::<Claims>(token, key, &self.validation)
             .map(|data| data.claims)
             .map_err(|_| TokenError::Invalid)
     }
@@ -114,8 +195,16 @@ mod tests {
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
+    fn key(kid: &str, secret: &[u8], signs_from: i64) -> SigningKey {
+        SigningKey {
+            kid: kid.into(),
+            secret: secret.to_vec(),
+            signs_from,
+        }
+    }
+
     fn tokens() -> SessionTokens {
-        SessionTokens::new(SECRET, "http://127.0.0.1:3000").unwrap()
+        SessionTokens::new(&[key("k1", SECRET, 0)], "http://127.0.0.1:3000").unwrap()
     }
 
     #[test]
@@ -141,20 +230,27 @@ mod tests {
     #[test]
     fn short_secrets_are_refused() {
         assert!(matches!(
-            SessionTokens::new(b"too short", "x"),
+            SessionTokens::new(&[key("k", b"too short", 0)], "x"),
             Err(TokenError::WeakSecret)
+        ));
+        assert!(matches!(
+            SessionTokens::new(&[], "x"),
+            Err(TokenError::NoKey)
         ));
     }
 
     #[test]
     fn tokens_signed_with_another_secret_or_issuer_are_refused() {
-        let other_secret =
-            SessionTokens::new(b"ffffffffffffffffffffffffffffffff", "http://127.0.0.1:3000")
-                .unwrap();
+        let other_secret = SessionTokens::new(
+            &[key("k1", b"ffffffffffffffffffffffffffffffff", 0)],
+            "http://127.0.0.1:3000",
+        )
+        .unwrap();
         assert!(tokens()
             .verify(&other_secret.issue(1, 0, "s", i64::MAX).token)
             .is_err());
-        let other_issuer = SessionTokens::new(SECRET, "https://elsewhere.example").unwrap();
+        let other_issuer =
+            SessionTokens::new(&[key("k1", SECRET, 0)], "https://elsewhere.example").unwrap();
         assert!(tokens()
             .verify(&other_issuer.issue(1, 0, "s", i64::MAX).token)
             .is_err());
@@ -172,13 +268,54 @@ mod tests {
             tv: 0,
             sid: "s".into(),
         };
-        let token = encode(
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k1".into());
+        let token = encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        assert!(tokens().verify(&token).is_err());
+    }
+
+    #[test]
+    fn a_rotated_in_key_signs_once_it_starts_and_the_old_one_still_verifies() {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let old = key("old", SECRET, 0);
+        let announced = key("new", b"ffffffffffffffffffffffffffffffff", now + 120);
+        let tokens = SessionTokens::new(&[old.clone(), announced.clone()], "i").unwrap();
+        let before = tokens.issue(1, 0, "s", i64::MAX).token;
+        assert_eq!(decode_header(&before).unwrap().kid.as_deref(), Some("old"));
+
+        let started = key("new", b"ffffffffffffffffffffffffffffffff", now - 1);
+        tokens.replace_keys(&[old, started.clone()]).unwrap();
+        let after = tokens.issue(1, 0, "s", i64::MAX).token;
+        assert_eq!(decode_header(&after).unwrap().kid.as_deref(), Some("new"));
+        assert!(
+            tokens.verify(&before).is_ok(),
+            "the old key verifies until it is dropped"
+        );
+        assert!(tokens.verify(&after).is_ok());
+
+        tokens.replace_keys(&[started]).unwrap();
+        assert!(
+            tokens.verify(&before).is_err(),
+            "a dropped key verifies nothing"
+        );
+    }
+
+    #[test]
+    fn tokens_without_a_known_kid_are_refused() {
+        let claims = tokens()
+            .verify(&tokens().issue(1, 0, "s", i64::MAX).token)
+            .unwrap();
+        let bare = encode(
             &Header::new(Algorithm::HS256),
             &claims,
             &EncodingKey::from_secret(SECRET),
         )
         .unwrap();
-        assert!(tokens().verify(&token).is_err());
+        assert!(tokens().verify(&bare).is_err());
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("somebody else's".into());
+        let foreign = encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        assert!(tokens().verify(&foreign).is_err());
     }
 
     #[test]
@@ -188,8 +325,11 @@ mod tests {
         // {"alg":"none","typ":"JWT"}
         let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
         assert!(tokens().verify(&none).is_err());
+        // Known key, other algorithm.
+        let mut header = Header::new(Algorithm::HS512);
+        header.kid = Some("k1".into());
         let hs512 = encode(
-            &Header::new(Algorithm::HS512),
+            &header,
             &tokens().verify(&issued).unwrap(),
             &EncodingKey::from_secret(SECRET),
         )

@@ -9,6 +9,7 @@ pub mod phone;
 pub mod plan;
 pub mod recovery;
 pub mod sessions;
+pub mod signing_keys;
 pub mod throttle;
 pub mod verification;
 

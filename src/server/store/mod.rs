@@ -6,6 +6,7 @@ pub mod purge;
 pub mod reads;
 pub mod recovery;
 pub mod sessions;
+pub mod signing_keys;
 pub mod throttle;
 pub mod users;
 pub mod verifications;
