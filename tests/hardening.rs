@@ -323,7 +323,18 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
         .await
         .unwrap();
 
+    // A full allowance (its arrival time passed); the sign-up's own may still be running.
+    run(format!(
+        "INSERT INTO client_limits VALUES ('send:192.0.2.1', {})",
+        (now - 60) * 1000
+    ))
+    .await;
     let purged = purge::expired(&app.db, now).await.unwrap();
+    assert!(purged.client_limits >= 1, "{purged:?}");
+    let purged = purge::Purged {
+        client_limits: 0,
+        ..purged
+    };
     assert_eq!(
         purged,
         purge::Purged {
@@ -334,6 +345,7 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
             login_throttle: 1,
             outbox: 1,
             sessions: 2,
+            client_limits: 0,
         }
     );
     let outbox_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
@@ -729,4 +741,34 @@ async fn a_key_rotation_signs_nobody_out() {
     assert!(latchkey::server::admin::run(&configured, &rotate)
         .await
         .is_err());
+}
+
+/// Per-address allowances live in the database: a second process on it sees what the first
+/// spent, so a limit of N is N for the whole service.
+#[tokio::test]
+async fn a_second_process_shares_the_per_address_allowance() {
+    use latchkey::server::client_limits::Action;
+    let app = spawn_app_with(|c| c.registrations_per_address_per_hour = 2).await;
+    for name in ["shared1", "shared2"] {
+        let response = app
+            .register(name, &format!("{name}@example.com"), PASSWORD)
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    let second = test_state_with(&app, |c| c.registrations_per_address_per_hour = 2).await;
+    let loopback = Some("127.0.0.1".parse().unwrap());
+    let refused = second.limits.admit(Action::Register, loopback).await;
+    assert!(
+        matches!(
+            refused,
+            Err(latchkey::server::services::ServiceError::RateLimited { .. })
+        ),
+        "{refused:?}"
+    );
+    let elsewhere = Some("192.0.2.44".parse().unwrap());
+    second
+        .limits
+        .admit(Action::Register, elsewhere)
+        .await
+        .unwrap();
 }

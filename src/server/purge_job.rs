@@ -1,15 +1,13 @@
-//! The background purge (issue 5): every few minutes, delete what has expired
-//! ([`store::purge`]) and drop idle client addresses from the in-memory limits.
+//! The background purge: every few minutes, delete what has expired ([`store::purge`]),
+//! full client allowances included.
 
-use crate::server::client_limits::ClientLimits;
 use crate::server::store::{self, purge};
 use sqlx::SqlitePool;
-use std::sync::Arc;
 use std::time::Duration;
 
 pub const EVERY: Duration = Duration::from_secs(10 * 60);
 
-pub fn spawn(db: SqlitePool, limits: Arc<ClientLimits>) {
+pub fn spawn(db: SqlitePool) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(EVERY);
         loop {
@@ -20,7 +18,6 @@ pub fn spawn(db: SqlitePool, limits: Arc<ClientLimits>) {
                 Ok(_) => {}
                 Err(e) => tracing::error!("purge: {e}"),
             }
-            limits.forget_idle();
         }
     });
 }

@@ -125,12 +125,13 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         .site_addr(addr)
         .build();
 
-    let limits = ClientLimits::new(Allowance {
+    let allowance = Allowance {
         logins_per_minute: config.logins_per_address_per_minute,
         registrations_per_hour: config.registrations_per_address_per_hour,
         sends_per_hour: config.sends_per_address_per_hour,
         passcode_checks_per_hour: config.passcode_checks_per_address_per_hour,
-    });
+    };
+    let limits = ClientLimits::new(allowance, db.clone());
     let settings = Settings {
         secure_cookies: public_url.starts_with("https://"),
         public_url,
@@ -142,8 +143,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         },
         config,
     };
-    let limits = Arc::new(limits);
-    purge_job::spawn(db.clone(), limits.clone());
+    purge_job::spawn(db.clone());
     let state = AppState::new(Shared {
         leptos_options,
         db,

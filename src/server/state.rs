@@ -48,8 +48,9 @@ pub struct Shared {
     /// Wakes the outbox worker after a message was queued.
     pub mail: Wake,
     pub settings: Settings,
-    /// Per-client-address allowances (logins, registrations, sends); the purge job holds it too.
-    pub limits: Arc<ClientLimits>,
+    /// Per-client-address allowances (logins, registrations, sends, passcode checks), kept in
+    /// the database.
+    pub limits: ClientLimits,
 }
 
 /// Configuration resolved at start-up into the values the services use.

@@ -73,7 +73,7 @@ pub async fn register(
     input: Registration<'_>,
     meta: &RequestMeta,
 ) -> Result<Account, ServiceError> {
-    state.limits.admit(Action::Register, meta.client_ip)?;
+    state.limits.admit(Action::Register, meta.client_ip).await?;
     let username = Username::parse(input.username);
     let email = Email::parse(input.email);
     let password = NewPassword::parse(input.password, Some(input.username), Some(input.email));
@@ -153,7 +153,7 @@ pub async fn log_in(
     device: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<LoggedIn, ServiceError> {
-    state.limits.admit(Action::Login, meta.client_ip)?;
+    state.limits.admit(Action::Login, meta.client_ip).await?;
     let found = match LoginIdentifier::parse(identifier) {
         Some(LoginIdentifier::Username(name)) => {
             users::find_credentials(&state.db, Some(name.as_str()), None).await?

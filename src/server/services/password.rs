@@ -27,7 +27,7 @@ pub async fn change(
     stay_signed_in: bool,
     meta: &RequestMeta,
 ) -> Result<Option<IssuedToken>, ServiceError> {
-    state.limits.admit(Action::Login, meta.client_ip)?;
+    state.limits.admit(Action::Login, meta.client_ip).await?;
     let subject = Subject::Account {
         id: account.id,
         through: throttle::SIGNED_IN,

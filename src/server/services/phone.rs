@@ -73,7 +73,7 @@ pub async fn add(
             "verify your e-mail address before adding a phone number".into(),
         ));
     }
-    state.limits.admit(Action::Send, meta.client_ip)?;
+    state.limits.admit(Action::Send, meta.client_ip).await?;
     let phone = parse(number, country_code)?;
     let now = store::unix_now();
     let mut tx = store::begin_write(&state.db).await?;
@@ -130,7 +130,10 @@ pub async fn confirm(
     let (Some(country_code), Some(national)) = (row.phone_country_code, row.phone_number) else {
         return Err(ServiceError::NotAllowed("add a phone number first".into()));
     };
-    state.limits.admit(Action::PasscodeCheck, meta.client_ip)?;
+    state
+        .limits
+        .admit(Action::PasscodeCheck, meta.client_ip)
+        .await?;
     let e164 = format!("+{country_code}{national}");
     let user_id =
         super::recovery::check_passcode(state, "sms", &e164, VERIFY_PURPOSE, code).await?;

@@ -115,7 +115,7 @@ pub async fn request_by_email(
     address: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    state.limits.admit(Action::Send, meta.client_ip)?;
+    state.limits.admit(Action::Send, meta.client_ip).await?;
     let email_key = Email::parse(address)?.key();
     let limit_key = email_key.clone();
     admit_then_queue(
@@ -158,7 +158,7 @@ pub async fn request_by_username(
     name: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    state.limits.admit(Action::Send, meta.client_ip)?;
+    state.limits.admit(Action::Send, meta.client_ip).await?;
     let username = Username::parse(name)?;
     let limit_key = format!("user:{}", username.key());
     admit_then_queue(
@@ -196,7 +196,7 @@ pub async fn request_by_phone(
     country_code: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    state.limits.admit(Action::Send, meta.client_ip)?;
+    state.limits.admit(Action::Send, meta.client_ip).await?;
     let e164 = phone::parse(number, country_code)?.e164;
     let limit_key = e164.clone();
     admit_then_queue(
@@ -233,7 +233,7 @@ pub async fn remind_username(
     address: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    state.limits.admit(Action::Send, meta.client_ip)?;
+    state.limits.admit(Action::Send, meta.client_ip).await?;
     let email_key = Email::parse(address)?.key();
     let limit_key = format!("username:{email_key}");
     admit_then_queue(
@@ -420,7 +420,10 @@ pub async fn verify_passcode(
     code: &str,
     meta: &RequestMeta,
 ) -> Result<ResetGrant, ServiceError> {
-    state.limits.admit(Action::PasscodeCheck, meta.client_ip)?;
+    state
+        .limits
+        .admit(Action::PasscodeCheck, meta.client_ip)
+        .await?;
     let (channel, key) = match destination {
         Destination::Email(address) => ("email", Email::parse(address)?.key()),
         Destination::Phone {

@@ -66,7 +66,7 @@ pub async fn resend(
     account: &Account,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    state.limits.admit(Action::Send, meta.client_ip)?;
+    state.limits.admit(Action::Send, meta.client_ip).await?;
     if account.email_verified {
         return Err(ServiceError::AlreadyDone(
             "the e-mail address is already verified".into(),

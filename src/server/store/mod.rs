@@ -1,6 +1,7 @@
 //! SQLite storage through sqlx: the only place SQL is written.
 
 pub mod audit;
+pub mod client_limits;
 pub mod outbox;
 pub mod purge;
 pub mod reads;
@@ -70,6 +71,11 @@ pub async fn ping(db: &SqlitePool) -> Result<(), sqlx::Error> {
 /// Seconds since the Unix epoch, for expiry and scheduling columns.
 pub fn unix_now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Milliseconds since the Unix epoch, for the per-address allowances.
+pub fn unix_now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// Timestamps are stored as RFC 3339 UTC text, the form the Temporal API shows them in.

@@ -19,6 +19,7 @@ pub struct Purged {
     pub login_throttle: u64,
     pub outbox: u64,
     pub sessions: u64,
+    pub client_limits: u64,
 }
 
 impl Purged {
@@ -30,6 +31,7 @@ impl Purged {
             + self.login_throttle
             + self.outbox
             + self.sessions
+            + self.client_limits
     }
 }
 
@@ -66,6 +68,8 @@ pub async fn expired(db: &SqlitePool, now: i64) -> Result<Purged, sqlx::Error> {
             now,
         )
         .await?,
+        // A cell whose arrival time has passed holds a full allowance: the same as no row.
+        client_limits: delete("DELETE FROM client_limits WHERE tat <= ?", now * 1000).await?,
         // RFC 3339 UTC timestamps of one format sort as text in time order.
         outbox: sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= ?")
             .bind(delivered_before)
