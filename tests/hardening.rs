@@ -772,3 +772,31 @@ async fn a_second_process_shares_the_per_address_allowance() {
         .await
         .unwrap();
 }
+
+/// Generated secrets live in the database, so a second process on it gets the same ones; the
+/// files an earlier version kept in the data directory are imported on the first start.
+#[tokio::test]
+async fn generated_secrets_are_shared_through_the_database_and_old_files_are_imported() {
+    use latchkey::server::config::Config;
+    use latchkey::server::startup;
+    let app = spawn_app().await;
+    let second = test_state_with(&app, |_| {}).await;
+    assert_eq!(second.passcode_key, app.state.passcode_key);
+    assert_eq!(
+        second.ciphers.rsa_public_pem(),
+        app.state.ciphers.rsa_public_pem()
+    );
+    assert_eq!(
+        second.ciphers.sm2_public_hex(),
+        app.state.ciphers.sm2_public_hex()
+    );
+
+    // An upgrade: the data directory has the old files, the database none of the secrets.
+    let old = tempfile::tempdir().unwrap();
+    let passcode_key = "ab".repeat(32);
+    std::fs::write(old.path().join("passcode.key"), &passcode_key).unwrap();
+    let mut config = Config::for_data_dir(old.path());
+    config.hash_workers = Some(1);
+    let state = startup::build(config).await.unwrap().state;
+    assert_eq!(hex::encode(&state.passcode_key), passcode_key);
+}

@@ -850,14 +850,7 @@ async fn the_data_directory_and_its_files_are_owner_only() {
     let dir = app.data_dir.path();
     assert_eq!(mode(dir), 0o700);
     assert_eq!(mode(&dir.join("outbox")), 0o700);
-    for name in [
-        "latchkey.db",
-        "latchkey.db-wal",
-        "latchkey.db-shm",
-        "passcode.key",
-        "rsa_private.pem",
-        "sm2_private.hex",
-    ] {
+    for name in ["latchkey.db", "latchkey.db-wal", "latchkey.db-shm"] {
         assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
     }
     let mails: Vec<_> = std::fs::read_dir(dir.join("outbox"))

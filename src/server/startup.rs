@@ -93,8 +93,28 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
             tokens
         }
     };
-    let passcode_key = secrets::load_or_create(&config.data_dir.join("passcode.key"), 32)?;
-    let ciphers = PasswordCiphers::load_or_create(&config.data_dir)?;
+    let passcode_key = shared_secret(&db, &config.data_dir, "passcode.key", || {
+        Ok(secrets::random_hex(32))
+    })
+    .await?;
+    let passcode_key = hex::decode(passcode_key.trim()).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("passcode.key: {e}"),
+        )
+    })?;
+    let rsa = shared_secret(
+        &db,
+        &config.data_dir,
+        "rsa_private.pem",
+        PasswordCiphers::new_rsa_pem,
+    )
+    .await?;
+    let sm2 = shared_secret(&db, &config.data_dir, "sm2_private.hex", || {
+        Ok(PasswordCiphers::new_sm2_hex())
+    })
+    .await?;
+    let ciphers = PasswordCiphers::from_keys(&rsa, &sm2)?;
     let starting_credits =
         Credits::parse(&config.starting_credits).map_err(|e| StartupError::Credits(e.message))?;
     let workers = config.hash_workers.unwrap_or_else(|| {
@@ -190,6 +210,28 @@ fn connection_limits(config: &Config) -> ConnectionLimits {
         header_timeout: Duration::from_secs(config.header_timeout_seconds),
         per_address: config.connections_per_address,
     }
+}
+
+/// A generated secret, kept in the database (`store::secrets`) so that every process on it
+/// uses the same one: the stored value; else the file an earlier version kept in the data
+/// directory, imported; else a new one. Whichever process stores first wins, and everybody
+/// reads back the winner.
+async fn shared_secret(
+    db: &sqlx::SqlitePool,
+    data_dir: &std::path::Path,
+    name: &str,
+    generate: impl FnOnce() -> std::io::Result<String>,
+) -> Result<String, StartupError> {
+    if let Some(value) = store::secrets::get(db, name).await? {
+        return Ok(value);
+    }
+    let value = match std::fs::read_to_string(data_dir.join(name)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => generate()?,
+        Err(e) => return Err(e.into()),
+    };
+    store::secrets::insert_if_absent(db, name, &value, store::unix_now()).await?;
+    Ok(store::secrets::get(db, name).await?.unwrap_or(value))
 }
 
 /// The data directory, owner-only (SPEC §7): it holds the database and the outbox, whose

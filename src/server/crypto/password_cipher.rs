@@ -1,6 +1,6 @@
 //! Passwords sent encrypted, the way Authing's browser SDKs send them (SPEC §4):
 //! RSA PKCS#1 v1.5 (base64) or SM2 in C1C3C2 mode (lower-case hex, C1 without its `04`).
-//! Both key pairs are generated on first start and kept in the data directory.
+//! Both key pairs are generated on first start and kept in the database (`startup`).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -10,11 +10,8 @@ use rsa::{Pkcs1v15Encrypt, RsaPrivateKey};
 use sm2::elliptic_curve::sec1::ToSec1Point;
 use sm2::pke::{DecryptingKey, Mode};
 use std::io;
-use std::path::Path;
 
 const RSA_BITS: usize = 2048;
-const RSA_FILE: &str = "rsa_private.pem";
-const SM2_FILE: &str = "sm2_private.hex";
 
 /// How the `password` field of a reset request is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,13 +45,19 @@ pub struct PasswordCiphers {
 }
 
 impl PasswordCiphers {
-    pub fn load_or_create(data_dir: &Path) -> io::Result<Self> {
-        let rsa = load_or_create_rsa(&data_dir.join(RSA_FILE))?;
+    /// The ciphers of a stored RSA private key (PKCS#8 PEM) and SM2 private scalar (hex).
+    pub fn from_keys(rsa_pem: &str, sm2_hex: &str) -> io::Result<Self> {
+        let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
+        let rsa = RsaPrivateKey::from_pkcs8_pem(rsa_pem)
+            .map_err(|e| invalid(&format!("the stored RSA key: {e}")))?;
         let rsa_public_pem = rsa
             .to_public_key()
             .to_public_key_pem(LineEnding::LF)
             .map_err(io::Error::other)?;
-        let sm2_secret = load_or_create_sm2(&data_dir.join(SM2_FILE))?;
+        let sm2_secret = hex::decode(sm2_hex.trim())
+            .ok()
+            .and_then(|bytes| sm2::SecretKey::from_slice(&bytes).ok())
+            .ok_or_else(|| invalid("the stored SM2 key is not an SM2 key"))?;
         // Uncompressed `04‖X‖Y` in hex, the form sm-crypto takes.
         let sm2_public_hex = hex::encode(sm2_secret.public_key().to_sec1_point(false).as_bytes());
         Ok(Self {
@@ -63,6 +66,27 @@ impl PasswordCiphers {
             sm2: DecryptingKey::new_with_mode(sm2_secret.to_nonzero_scalar(), Mode::C1C3C2),
             sm2_public_hex,
         })
+    }
+
+    /// A fresh 2048-bit RSA private key as PKCS#8 PEM.
+    pub fn new_rsa_pem() -> io::Result<String> {
+        let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, RSA_BITS).map_err(io::Error::other)?;
+        Ok(key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(io::Error::other)?
+            .to_string())
+    }
+
+    /// A fresh SM2 private scalar in hex.
+    pub fn new_sm2_hex() -> String {
+        // Random bytes until they form a valid scalar (all but a 2^-128 sliver do).
+        loop {
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            if let Ok(key) = sm2::SecretKey::from_slice(&bytes) {
+                return hex::encode(key.to_bytes());
+            }
+        }
     }
 
     /// SubjectPublicKeyInfo PEM, as `/api/v3/system` publishes it.
@@ -115,52 +139,6 @@ impl PasswordCiphers {
     }
 }
 
-fn load_or_create_rsa(path: &Path) -> io::Result<RsaPrivateKey> {
-    match std::fs::read_to_string(path) {
-        Ok(pem) => RsaPrivateKey::from_pkcs8_pem(&pem).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: {e}", path.display()),
-            )
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let key =
-                RsaPrivateKey::new(&mut rand::rngs::OsRng, RSA_BITS).map_err(io::Error::other)?;
-            let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(io::Error::other)?;
-            super::secrets::write_new_private_file(path, pem.as_bytes())?;
-            Ok(key)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-fn load_or_create_sm2(path: &Path) -> io::Result<sm2::SecretKey> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => hex::decode(text.trim())
-            .ok()
-            .and_then(|bytes| sm2::SecretKey::from_slice(&bytes).ok())
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{} is not an SM2 key", path.display()),
-                )
-            }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            // Random bytes until they form a valid scalar (all but a 2^-128 sliver do).
-            let key = loop {
-                let mut bytes = [0u8; 32];
-                rand::rngs::OsRng.fill_bytes(&mut bytes);
-                if let Ok(key) = sm2::SecretKey::from_slice(&bytes) {
-                    break key;
-                }
-            };
-            super::secrets::write_new_private_file(path, hex::encode(key.to_bytes()).as_bytes())?;
-            Ok(key)
-        }
-        Err(e) => Err(e),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,16 +147,18 @@ mod tests {
     use sm2::elliptic_curve::common::getrandom::SysRng;
     use sm2::pke::EncryptingKey;
 
-    fn ciphers() -> (tempfile::TempDir, PasswordCiphers) {
-        let dir = tempfile::tempdir().unwrap();
-        let ciphers = PasswordCiphers::load_or_create(dir.path()).unwrap();
-        (dir, ciphers)
+    fn ciphers() -> PasswordCiphers {
+        let rsa = PasswordCiphers::new_rsa_pem().unwrap();
+        let sm2 = PasswordCiphers::new_sm2_hex();
+        PasswordCiphers::from_keys(&rsa, &sm2).unwrap()
     }
 
     #[test]
-    fn keys_are_made_once_and_reloaded() {
-        let (dir, first) = ciphers();
-        let again = PasswordCiphers::load_or_create(dir.path()).unwrap();
+    fn stored_keys_give_the_same_ciphers_again() {
+        let rsa = PasswordCiphers::new_rsa_pem().unwrap();
+        let sm2 = PasswordCiphers::new_sm2_hex();
+        let first = PasswordCiphers::from_keys(&rsa, &sm2).unwrap();
+        let again = PasswordCiphers::from_keys(&rsa, &sm2).unwrap();
         assert_eq!(first.rsa_public_pem(), again.rsa_public_pem());
         assert_eq!(first.sm2_public_hex(), again.sm2_public_hex());
         assert!(first
@@ -190,7 +170,7 @@ mod tests {
 
     #[test]
     fn rsa_pkcs1_v15_base64_decrypts() {
-        let (_dir, ciphers) = ciphers();
+        let ciphers = ciphers();
         let public = RsaPublicKey::from_public_key_pem(ciphers.rsa_public_pem()).unwrap();
         let sealed = public
             .encrypt(
@@ -208,7 +188,7 @@ mod tests {
 
     #[test]
     fn sm2_c1c3c2_hex_decrypts_with_or_without_the_04_tag() {
-        let (_dir, ciphers) = ciphers();
+        let ciphers = ciphers();
         let public_bytes = hex::decode(ciphers.sm2_public_hex()).unwrap();
         let public = sm2::PublicKey::from_sec1_bytes(&public_bytes).unwrap();
         let sealed = EncryptingKey::new_with_mode(public, Mode::C1C3C2)
@@ -239,7 +219,7 @@ mod tests {
 
     #[test]
     fn garbage_does_not_decrypt() {
-        let (_dir, ciphers) = ciphers();
+        let ciphers = ciphers();
         for junk in ["", "not base64!", "AAAA", "deadbeef"] {
             assert!(ciphers.decrypt(Encryption::Rsa, junk).is_err(), "{junk}");
             assert!(ciphers.decrypt(Encryption::Sm2, junk).is_err(), "{junk}");

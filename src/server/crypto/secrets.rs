@@ -1,49 +1,13 @@
-//! Secrets generated on first start and kept in the data directory.
+//! Secrets Latchkey generates for itself. They are kept in the database (`store::secrets`,
+//! `startup::shared_secret`), so every process on it uses the same ones.
 
 use rand::RngCore;
-use std::fs;
-use std::io::{self, Write};
-use std::path::Path;
 
-/// Reads the hex secret stored at `path`, or creates one of `bytes` random bytes there, readable
-/// by the owner only. A freshly created file is written completely before it appears under its
-/// name, so a crash never leaves half a secret behind.
-pub fn load_or_create(path: &Path, bytes: usize) -> io::Result<Vec<u8>> {
-    match fs::read_to_string(path) {
-        Ok(text) => hex::decode(text.trim()).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{} is not a hex secret: {e}", path.display()),
-            )
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let mut secret = vec![0u8; bytes];
-            rand::rngs::OsRng.fill_bytes(&mut secret);
-            write_new_private_file(path, hex::encode(&secret).as_bytes())?;
-            Ok(secret)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Writes a new owner-only file completely under a temporary name, then renames it into place.
-pub fn write_new_private_file(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let partial = path.with_extension("tmp");
-    write_private(&partial, contents)?;
-    fs::rename(&partial, path)
-}
-
-fn write_private(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
+/// `bytes` random bytes from the OS, in hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut secret = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    hex::encode(secret)
 }
 
 #[cfg(test)]
@@ -51,30 +15,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_secret_is_created_once_and_then_reused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("jwt.secret");
-        let first = load_or_create(&path, 32).unwrap();
-        assert_eq!(first.len(), 32);
-        assert_eq!(load_or_create(&path, 32).unwrap(), first);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn a_created_secret_is_readable_by_its_owner_only() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("jwt.secret");
-        load_or_create(&path, 32).unwrap();
-        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-    }
-
-    #[test]
-    fn a_corrupt_secret_file_is_an_error_not_a_new_secret() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("jwt.secret");
-        fs::write(&path, "not hex").unwrap();
-        assert!(load_or_create(&path, 32).is_err());
+    fn secrets_are_as_long_as_asked_and_never_repeat() {
+        let a = random_hex(32);
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, random_hex(32));
     }
 }

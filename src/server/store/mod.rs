@@ -6,6 +6,7 @@ pub mod outbox;
 pub mod purge;
 pub mod reads;
 pub mod recovery;
+pub mod secrets;
 pub mod sessions;
 pub mod signing_keys;
 pub mod throttle;
