@@ -648,6 +648,25 @@ fn kid_of(token: &str) -> String {
     header["kid"].as_str().unwrap().to_owned()
 }
 
+/// A fresh token for `username` (password `PASSWORD`).
+async fn token_of(app: &common::TestApp, username: &str) -> String {
+    let (_, body) = json(app.login(username, PASSWORD).await).await;
+    body["token"].as_str().unwrap().to_owned()
+}
+
+/// Moves the start of signing key `kid` (time passing), and lets the server take it in.
+async fn key_signs_from(app: &common::TestApp, kid: &str, at: i64) {
+    sqlx::query("UPDATE signing_keys SET signs_from = ? WHERE kid = ?")
+        .bind(at)
+        .bind(kid)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    latchkey::server::services::signing_keys::reload(&app.db, &app.state.tokens)
+        .await
+        .unwrap();
+}
+
 /// `latchkey keys rotate` adds a key that signs once announced; tokens of the old key keep
 /// working until the old key's last tokens have expired, and nobody is signed out.
 #[tokio::test]
@@ -675,26 +694,12 @@ async fn a_key_rotation_signs_nobody_out() {
     signing_keys::reload(&app.db, &app.state.tokens)
         .await
         .unwrap();
-    let token = json(app.login("rotated", PASSWORD).await).await.1["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(kid_of(&token), old_kid);
+    assert_eq!(kid_of(&token_of(&app, "rotated").await), old_kid);
 
     // Two minutes later (the announcement has run): the new key signs, the old one verifies.
-    sqlx::query("UPDATE signing_keys SET signs_from = ? WHERE kid = ?")
-        .bind(latchkey::server::store::unix_now() - 1)
-        .bind(&new_kid)
-        .execute(&app.db)
-        .await
-        .unwrap();
-    signing_keys::reload(&app.db, &app.state.tokens)
-        .await
-        .unwrap();
-    let new_token = json(app.login("rotated", PASSWORD).await).await.1["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let now = latchkey::server::store::unix_now();
+    key_signs_from(&app, &new_kid, now - 1).await;
+    let new_token = token_of(&app, "rotated").await;
     assert_eq!(kid_of(&new_token), new_kid);
     for token in [&old_token, &new_token] {
         let credits = app
@@ -705,15 +710,7 @@ async fn a_key_rotation_signs_nobody_out() {
 
     // A day after the new key took over, the old key's tokens have all expired: it is dropped,
     // and verifies nothing any more.
-    sqlx::query("UPDATE signing_keys SET signs_from = ? WHERE kid = ?")
-        .bind(latchkey::server::store::unix_now() - 2 * 86400)
-        .bind(&new_kid)
-        .execute(&app.db)
-        .await
-        .unwrap();
-    signing_keys::reload(&app.db, &app.state.tokens)
-        .await
-        .unwrap();
+    key_signs_from(&app, &new_kid, now - 2 * 86400).await;
     let listed = latchkey::server::admin::run(
         &config,
         &Command::Keys {
