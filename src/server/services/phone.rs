@@ -80,10 +80,7 @@ pub async fn add(
     // Confirmation texts have a limit of their own: a signed-in person confirming a number
     // must not use up the anonymous recovery sends to it, nor the other way round.
     let limit_key = format!("confirm:{}", phone.e164);
-    if super::recovery::rate_limited(&mut tx, "sms", &limit_key, now).await? {
-        return Err(ServiceError::RateLimited { retry_after: 60 });
-    }
-    recovery::log_send(&mut *tx, "sms", &limit_key, now).await?;
+    super::recovery::admit_send(&mut tx, "sms", &limit_key, now).await?;
     users::set_phone(&mut *tx, account.id, &phone.country_code, &phone.national).await?;
     let code = passcode::generate();
     recovery::put_passcode(

@@ -43,37 +43,27 @@ pub struct ResetGrant {
     pub expires_in: i64,
 }
 
-/// True when `destination` has had a send in the last minute or ten in the last hour.
-pub async fn rate_limited(
-    tx: &mut SqliteConnection,
-    channel: &str,
-    destination: &str,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    Ok(
-        recovery::sends_since(&mut *tx, channel, destination, now - SEND_GAP_SECONDS).await? > 0
-            || recovery::sends_since(&mut *tx, channel, destination, now - 3600).await?
-                >= SENDS_PER_HOUR,
-    )
-}
-
-/// Logs a send to `destination` or refuses it when the limits are reached.
-async fn admit_send(
+/// Logs a send to `destination`, or refuses it when it had one in the last minute or ten in
+/// the last hour, saying how long until the next is admitted.
+pub async fn admit_send(
     tx: &mut SqliteConnection,
     channel: &str,
     destination: &str,
     now: i64,
 ) -> Result<(), ServiceError> {
-    if rate_limited(tx, channel, destination, now).await? {
-        let retry_after =
-            if recovery::sends_since(&mut *tx, channel, destination, now - SEND_GAP_SECONDS).await?
-                > 0
-            {
-                SEND_GAP_SECONDS
-            } else {
-                3600
-            };
-        return Err(ServiceError::RateLimited { retry_after });
+    let (count, first, last) =
+        recovery::sends_window(&mut *tx, channel, destination, now - 3600).await?;
+    let gap_over = last.map_or(now, |last| last + SEND_GAP_SECONDS);
+    // With the hour full, the next send is admitted when the oldest one leaves the hour.
+    let hour_over = match first {
+        Some(first) if count >= SENDS_PER_HOUR => first + 3600,
+        _ => now,
+    };
+    let admitted_at = gap_over.max(hour_over);
+    if admitted_at > now {
+        return Err(ServiceError::RateLimited {
+            retry_after: admitted_at - now,
+        });
     }
     recovery::log_send(&mut *tx, channel, destination, now).await?;
     Ok(())

@@ -2,15 +2,16 @@
 
 use sqlx::{FromRow, SqliteExecutor};
 
-/// Sends to `destination` over `channel` since `since`.
-pub async fn sends_since<'e>(
+/// Sends to `destination` over `channel` since `since`: how many, and the first and last time.
+pub async fn sends_window<'e>(
     db: impl SqliteExecutor<'e>,
     channel: &str,
     destination: &str,
     since: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM send_log WHERE channel = ? AND destination = ? AND sent_at > ?",
+) -> Result<(i64, Option<i64>, Option<i64>), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COUNT(*), MIN(sent_at), MAX(sent_at) FROM send_log \
+         WHERE channel = ? AND destination = ? AND sent_at > ?",
     )
     .bind(channel)
     .bind(destination)
