@@ -422,6 +422,9 @@ async fn a_binary_built_by_plain_cargo_serves_every_file_its_pages_name() {
             _ => "",
         };
         assert!(content_type.contains(expected), "{url}: {content_type}");
+        // The same for everyone: browsers may keep it (pages and API answers may not).
+        let cache = response.headers().get("cache-control");
+        assert!(cache.is_none_or(|v| v != "no-store"), "{url}: {cache:?}");
         assert!(!response.bytes().await.unwrap().is_empty(), "{url}");
     }
     server.stop();

@@ -46,52 +46,9 @@ pub fn set_for_current_page() {
     }
 }
 
-/// Middleware: `Cache-Control: no-store` on every answer but the site's static files. Pages,
-/// server functions and REST answers carry tokens, sessions or personal data (a login answer,
-/// a refresh, a reset token, the account page), and no shared or browser cache may keep them.
-pub async fn no_store(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let is_static = is_static_file(request.uri().path());
-    let mut response = next.run(request).await;
-    if !is_static {
-        response
-            .headers_mut()
-            .entry(header::CACHE_CONTROL)
-            .or_insert(HeaderValue::from_static("no-store"));
-    }
-    response
-}
-
-/// The compiled front end and the files of `public/`: the same for everyone.
-fn is_static_file(path: &str) -> bool {
-    path.starts_with("/pkg/")
-        || path
-            .rsplit('/')
-            .next()
-            .and_then(|name| name.rsplit_once('.'))
-            .is_some_and(|(_, ext)| {
-                matches!(
-                    ext,
-                    "css" | "js" | "wasm" | "ico" | "png" | "svg" | "txt" | "woff2"
-                )
-            })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_static_files_may_be_cached() {
-        assert!(is_static_file("/pkg/latchkey.wasm"));
-        assert!(is_static_file("/favicon.ico"));
-        assert!(!is_static_file("/v2/auth/login"));
-        assert!(!is_static_file("/account"));
-        assert!(!is_static_file("/rpc/login"));
-        assert!(!is_static_file("/verify-email/alice/abc.def"));
-    }
 
     #[test]
     fn token_pages_are_recognised() {

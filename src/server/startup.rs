@@ -16,7 +16,7 @@ use crate::server::services::signing_keys;
 use crate::server::services::throttle::LoginPolicy;
 use crate::server::state::{AppState, Settings, Shared};
 use crate::server::store::reads::ReadConnections;
-use crate::server::{auth, form_origin, page_headers, purge_job, request_id, rest, store};
+use crate::server::{auth, form_origin, purge_job, request_id, rest, store};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
@@ -298,6 +298,12 @@ pub fn router(state: AppState) -> Router {
                 move || shell(options.clone())
             },
         )
+        // Pages carry personal data and tokens: no cache may keep them. Layered before the
+        // fallback, which serves the static files (the same for everyone, and cacheable).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Server functions read their bodies themselves; cap them here.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
@@ -335,7 +341,6 @@ pub fn router(state: AppState) -> Router {
             tracing::error!("a request handler panicked");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
         }))
-        .layer(axum::middleware::from_fn(page_headers::no_store))
         // The whole request, body included: a client trickling a body cannot hold a
         // connection for longer (the header-read timeout is the listener's).
         .layer(TimeoutLayer::with_status_code(

@@ -18,6 +18,7 @@ use axum::routing::any;
 use axum::Router;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Every REST route, plus JSON answers for unknown paths under `/v2` and `/api`.
 pub fn router() -> Router<AppState> {
@@ -37,6 +38,11 @@ pub fn with_envelope_errors(routes: Router<AppState>) -> Router<AppState> {
     // One `layer` call (outermost first): see `startup::router` for why.
     routes.layer(
         ServiceBuilder::new()
+            // REST answers carry tokens and personal data: no cache may keep them.
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            ))
             .layer(axum::middleware::from_fn(json_errors))
             // Inside json_errors, so the 500 it makes of a panic gets the envelope too.
             .layer(CatchPanicLayer::custom(|_| {
