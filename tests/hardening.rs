@@ -42,6 +42,9 @@ async fn five_failed_logins_lock_the_account_even_for_the_right_password() {
     assert_eq!(status, 200);
     let (status, _) = json(app.login("locked", PASSWORD).await).await;
     assert_eq!(status, 429, "the name stays locked");
+    // Another spelling of the same name is the same lock, not a fresh budget.
+    let (status, _) = json(app.login(" LOCKED ", PASSWORD).await).await;
+    assert_eq!(status, 429, "a variant of the name shares its lock");
 
     // Once the lock has passed, the right password works again and resets the count.
     sqlx::query("UPDATE login_throttle SET locked_until = 0")

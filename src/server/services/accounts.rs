@@ -141,9 +141,9 @@ pub struct LoggedIn {
 /// Checks a username-or-e-mail and password. Unknown accounts, disabled accounts and wrong
 /// passwords all cost one argon2 verification and give the same error.
 ///
-/// Attempts are throttled per client address and per account *as reached through the
-/// identifier typed*: wrong guesses at `carol` lock `carol`, not `carol@example.com`, so a lock
-/// never links a name to an address. A browser that presents a device token from an earlier
+/// Attempts are throttled per client address and per account *as reached through the kind of
+/// identifier typed*: wrong guesses at `carol` lock the account's username, not
+/// `carol@example.com`, so a lock never links a name to an address. A browser that presents a device token from an earlier
 /// successful sign-in to this account is throttled on its own, so a stranger's guesses cannot
 /// lock the owner out.
 pub async fn log_in(
@@ -154,14 +154,18 @@ pub async fn log_in(
     meta: &RequestMeta,
 ) -> Result<LoggedIn, ServiceError> {
     state.limits.admit(Action::Login, meta.client_ip).await?;
-    let found = match LoginIdentifier::parse(identifier) {
-        Some(LoginIdentifier::Username(name)) => {
-            users::find_credentials(&state.db, Some(name.as_str()), None).await?
-        }
-        Some(LoginIdentifier::Email(email)) => {
-            users::find_credentials(&state.db, None, Some(&email.key())).await?
-        }
-        None => None,
+    // The lock is keyed by the kind of identifier, not its spelling: an account has one name
+    // and one address, so it has two locks, and variants of either share its lock.
+    let (found, through) = match LoginIdentifier::parse(identifier) {
+        Some(LoginIdentifier::Username(name)) => (
+            users::find_credentials(&state.db, Some(name.as_str()), None).await?,
+            "username",
+        ),
+        Some(LoginIdentifier::Email(email)) => (
+            users::find_credentials(&state.db, None, Some(&email.key())).await?,
+            "email",
+        ),
+        None => (None, "unparsed"),
     };
     let known_device = found
         .as_ref()
@@ -171,7 +175,7 @@ pub async fn log_in(
         (Some((row, _)), Some(nonce)) => Subject::Device { id: row.id, nonce },
         (Some((row, _)), None) => Subject::Account {
             id: row.id,
-            through: identifier,
+            through,
         },
         (None, _) => Subject::Unknown(identifier),
     };

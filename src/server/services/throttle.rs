@@ -50,8 +50,8 @@ impl LoginPolicy {
 
 /// What a password check is counted against.
 pub enum Subject<'a> {
-    /// An account as reached through the identifier typed (username or address), or through
-    /// [`SIGNED_IN`] for a signed-in password re-check. Each identifier has its own lock, so a
+    /// An account as reached through one kind of identifier (`username` or `email`), or
+    /// through [`SIGNED_IN`] for a signed-in password re-check. Each has its own lock, so a
     /// lock on one says nothing about whether another names the same account.
     Account { id: i64, through: &'a str },
     /// An account from a browser that signed in to it before (a device token's nonce).
@@ -181,13 +181,13 @@ mod tests {
         assert_eq!(Subject::Unknown(" Bob@X.org ").key(), "name:bob@x.org");
         let through_name = Subject::Account {
             id: 7,
-            through: "Carol",
+            through: "username",
         };
         let through_address = Subject::Account {
             id: 7,
-            through: "carol@example.com",
+            through: "email",
         };
-        assert_eq!(through_name.key(), "user:7:carol");
+        assert_eq!(through_name.key(), "user:7:username");
         assert_ne!(through_name.key(), through_address.key());
         assert_eq!(Subject::Device { id: 7, nonce: "ab" }.key(), "device:7:ab");
     }
