@@ -3,6 +3,7 @@
 #
 #   ensure_build_tools   wasm32 target, cargo-leptos, wasm-bindgen CLI, wasm-opt (npm binaryen)
 #   ensure_browser       Debian's Chromium, for Playwright
+#   ensure_proxy         Debian's nginx, the reverse proxy of the multi-node browser test
 #   ensure_schemathesis  schemathesis from PyPI in a virtualenv, for the API contract run
 #   ensure_fastapi_users fastapi-users and uvicorn in a virtualenv, for the benchmark comparison
 #
@@ -64,6 +65,17 @@ ensure_npm_packages() {
     say "Installing the npm packages of end2end/ (Playwright, binaryen)"
     # Playwright's own browser download cannot work here; Debian's Chromium is used instead.
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
+
+# nginx from Debian: the reverse proxy the multi-node browser test runs behind.
+ensure_proxy() {
+  if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+    say "Installing nginx from Debian"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nginx-light >/dev/null
   fi
 }
 

@@ -49,7 +49,7 @@ async fn recovery_endpoints_answer_known_and_unknown_accounts_alike() {
     app.verify_email_of("existing@example.com").await;
     sqlx::query(
         "UPDATE users SET phone_country_code = '1', phone_number = '6502530000', \
-         phone_e164 = '+16502530000', phone_verified = 1 WHERE username = 'existing'",
+         phone_e164 = '+16502530000', phone_verified = TRUE WHERE username = 'existing'",
     )
     .execute(&app.db)
     .await

@@ -332,7 +332,7 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
         (now - 60) * 1000
     ))
     .await;
-    let purged = purge::expired(&app.db, now).await.unwrap();
+    let purged = purge::expired(&app.state.db, now).await.unwrap();
     assert!(purged.client_limits >= 1, "{purged:?}");
     let purged = purge::Purged {
         client_limits: 0,
@@ -366,7 +366,7 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
             .await
             .unwrap();
     assert_eq!(locked, 1, "a running lock stays");
-    assert_eq!(purge::expired(&app.db, now).await.unwrap().total(), 0);
+    assert_eq!(purge::expired(&app.state.db, now).await.unwrap().total(), 0);
 }
 
 /// Rows in every table a request could write to.
@@ -479,12 +479,7 @@ async fn a_panicking_handler_answers_a_500_envelope_and_the_server_lives_on() {
     use axum::routing::get;
     use latchkey::server::rest;
     let app = spawn_app().await;
-    let state = latchkey::server::startup::build(latchkey::server::config::Config::for_data_dir(
-        app.data_dir.path(),
-    ))
-    .await
-    .unwrap()
-    .state;
+    let state = common::test_state(&app).await;
     // The same error layers every REST route gets, around handlers that panic.
     let boom = axum::Router::new()
         .route("/v2/boom", get(|| async { panic!("boom") as &str }))
@@ -562,7 +557,7 @@ async fn the_health_route_answers_ok() {
 #[tokio::test]
 async fn two_workers_send_each_message_once_with_a_stable_message_id() {
     use latchkey::server::delivery::messages::Email;
-    use latchkey::server::store::outbox;
+    use latchkey::server::store::{outbox, Tx};
     let sink = SmtpSink::start().await;
     let url = sink.url();
     let app = spawn_app_with(|c| c.smtp_url = Some(url.clone())).await;
@@ -579,19 +574,32 @@ async fn two_workers_send_each_message_once_with_a_stable_message_id() {
     // message held by a worker that died a while ago (its claim has run out), one still held
     // by a live worker.
     let now = latchkey::server::store::unix_now();
-    let mut tx = latchkey::server::store::begin_write(&app.db).await.unwrap();
+    let mut tx = app.state.db.begin_write().await.unwrap();
     for n in 0..30 {
-        outbox::enqueue_email(&mut *tx, &mail(n)).await.unwrap();
+        outbox::enqueue_email(&mut tx, &mail(n)).await.unwrap();
     }
-    let expired = outbox::enqueue_email(&mut *tx, &mail(30)).await.unwrap();
-    let held = outbox::enqueue_email(&mut *tx, &mail(31)).await.unwrap();
+    let expired = outbox::enqueue_email(&mut tx, &mail(30)).await.unwrap();
+    let held = outbox::enqueue_email(&mut tx, &mail(31)).await.unwrap();
     for (id, until) in [(expired, now - 1), (held, now + 600)] {
-        sqlx::query("UPDATE outbox SET claimed_until = ? WHERE id = ?")
-            .bind(until)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        let claim = "UPDATE outbox SET claimed_until = $1 WHERE id = $2";
+        match &mut tx {
+            Tx::Sqlite(tx) => {
+                sqlx::query(claim)
+                    .bind(until)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await
+            }
+            Tx::Postgres(tx) => {
+                let done = sqlx::query(claim)
+                    .bind(until)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await;
+                done.map(|_| Default::default())
+            }
+        }
+        .unwrap();
     }
     tx.commit().await.unwrap();
     // The server's own worker finds them on its next poll, a few seconds at most.
@@ -635,7 +643,7 @@ async fn readyz_answers_while_the_database_does() {
     let app = spawn_app().await;
     let response = app.http.get(app.at("/readyz")).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    app.db.close().await;
+    app.state.db.close().await;
     let response = app.http.get(app.at("/readyz")).send().await.unwrap();
     assert_eq!(response.status(), 503);
 }
@@ -659,13 +667,13 @@ async fn token_of(app: &common::TestApp, username: &str) -> String {
 
 /// Moves the start of signing key `kid` (time passing), and lets the server take it in.
 async fn key_signs_from(app: &common::TestApp, kid: &str, at: i64) {
-    sqlx::query("UPDATE signing_keys SET signs_from = ? WHERE kid = ?")
+    sqlx::query("UPDATE signing_keys SET signs_from = $1 WHERE kid = $2")
         .bind(at)
         .bind(kid)
         .execute(&app.db)
         .await
         .unwrap();
-    latchkey::server::services::signing_keys::reload(&app.db, &app.state.tokens)
+    latchkey::server::services::signing_keys::reload(&app.state.db, &app.state.tokens)
         .await
         .unwrap();
 }
@@ -679,7 +687,8 @@ async fn a_key_rotation_signs_nobody_out() {
     let app = spawn_app().await;
     let old_token = app.signed_up("rotated").await;
     let old_kid = kid_of(&old_token);
-    let config = Config::for_data_dir(app.data_dir.path());
+    let mut config = Config::for_data_dir(app.data_dir.path());
+    config.database_url = Some(app.database_url.clone());
     let rotate = Command::Keys {
         action: KeysAction::Rotate,
     };
@@ -694,7 +703,7 @@ async fn a_key_rotation_signs_nobody_out() {
     assert_ne!(new_kid, old_kid);
 
     // Announced, not yet signing: after a reload the old key still signs.
-    signing_keys::reload(&app.db, &app.state.tokens)
+    signing_keys::reload(&app.state.db, &app.state.tokens)
         .await
         .unwrap();
     assert_eq!(kid_of(&token_of(&app, "rotated").await), old_kid);
@@ -796,6 +805,7 @@ async fn generated_secrets_are_shared_through_the_database_and_old_files_are_imp
     let passcode_key = "ab".repeat(32);
     std::fs::write(old.path().join("passcode.key"), &passcode_key).unwrap();
     let mut config = Config::for_data_dir(old.path());
+    config.database_url = Some(common::test_database(old.path()).await);
     config.hash_workers = Some(1);
     let state = startup::build(config).await.unwrap().state;
     assert_eq!(hex::encode(&state.passcode_key), passcode_key);

@@ -54,7 +54,8 @@ async fn the_whole_reset_by_email_passcode_over_authing() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let kept: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM outbox WHERE instr(body_text, ?1) > 0 OR instr(IFNULL(body_html, ''), ?1) > 0",
+        "SELECT COUNT(*) FROM outbox WHERE body_text LIKE '%' || $1 || '%' \
+         OR COALESCE(body_html, '') LIKE '%' || $1 || '%'",
     )
     .bind(&code)
     .fetch_one(&app.db)

@@ -437,7 +437,7 @@ async fn refresh_without_a_valid_token_is_401() {
 async fn a_deleted_or_disabled_account_cannot_refresh() {
     let app = spawn_app().await;
     let token = app.signed_up("gone").await;
-    sqlx::query("UPDATE users SET account_enabled = 0")
+    sqlx::query("UPDATE users SET account_enabled = FALSE")
         .execute(&app.db)
         .await
         .unwrap();

@@ -115,6 +115,7 @@ impl From<ServiceError> for FormError {
             }
             ServiceError::NotAllowed(_) => StatusCode::FORBIDDEN,
             ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::Contended => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         });
         match error {
@@ -161,6 +162,9 @@ impl From<ServiceError> for FormError {
             ServiceError::LinkInvalid => FormError::general(
                 "This link is invalid, has been used, or has expired. Ask for a new one.",
             ),
+            ServiceError::Contended => {
+                FormError::general("The service is busy. Try again in a moment.")
+            }
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
                 FormError::general("Something went wrong on our side. Try again in a moment.")

@@ -47,11 +47,7 @@ pub async fn run(config: &Config, command: &Command) -> Result<String, String> {
     }
 }
 
-async fn keys(
-    config: &Config,
-    db: &sqlx::SqlitePool,
-    action: &KeysAction,
-) -> Result<String, String> {
+async fn keys(config: &Config, db: &store::Db, action: &KeysAction) -> Result<String, String> {
     if config.jwt_secret.is_some() {
         return Err(
             "LATCHKEY_JWT_SECRET configures the signing key: change it there to rotate".into(),

@@ -5,8 +5,8 @@
 //! rows); per-account and per-destination limits live beside them in the database.
 
 use crate::server::services::ServiceError;
+use crate::server::store::Db;
 use crate::server::store::{self, client_limits};
-use sqlx::SqlitePool;
 use std::net::IpAddr;
 
 /// What a client address is spending.
@@ -55,7 +55,7 @@ impl Allowance {
 
 pub struct ClientLimits {
     allowance: Allowance,
-    db: SqlitePool,
+    db: Db,
 }
 
 /// The key an address is counted under: an IPv4 address itself, an IPv6 address by its /64.
@@ -75,7 +75,7 @@ pub fn client_key(addr: IpAddr) -> IpAddr {
 }
 
 impl ClientLimits {
-    pub fn new(allowance: Allowance, db: SqlitePool) -> Self {
+    pub fn new(allowance: Allowance, db: Db) -> Self {
         ClientLimits { allowance, db }
     }
 

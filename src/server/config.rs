@@ -12,8 +12,10 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
-    /// SQLite database URL. Default: `sqlite://<data-dir>/latchkey.db`.
-    #[arg(long, env = "LATCHKEY_DATABASE_URL")]
+    /// Database URL: `sqlite://<file>` (the default, `sqlite://<data-dir>/latchkey.db`), or
+    /// `postgres://user:password@host/database` for PostgreSQL 14 or newer, which any number of
+    /// Latchkey nodes can share (README: "Several nodes").
+    #[arg(long, env = "LATCHKEY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Address to listen on. Port 0 picks a free port (tests use this).
@@ -137,6 +139,13 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
 
+    /// Seconds a node holds a message it is sending before another node may send it (the
+    /// sender died): longer than one delivery takes. A shorter hold sends the mail of a crashed
+    /// node sooner; one shorter than a slow delivery risks sending a message twice.
+    #[arg(long, env = "LATCHKEY_OUTBOX_CLAIM_SECONDS", default_value_t = 120,
+          value_parser = clap::value_parser!(i64).range(1..=86400))]
+    pub outbox_claim_seconds: i64,
+
     /// Log filter in `tracing` syntax, e.g. `info` or `latchkey=debug,tower_http=info`.
     #[arg(long, env = "LATCHKEY_LOG", default_value = "info")]
     pub log: String,
@@ -245,6 +254,7 @@ mod tests {
             "LATCHKEY_HEADER_TIMEOUT_SECONDS",
             "LATCHKEY_REQUEST_TIMEOUT_SECONDS",
             "LATCHKEY_PUBLIC_IPS",
+            "LATCHKEY_OUTBOX_CLAIM_SECONDS",
         ] {
             assert!(help.contains(var), "{var} missing from --help");
         }

@@ -1,13 +1,13 @@
 //! The background purge: every few minutes, delete what has expired ([`store::purge`]),
 //! full client allowances included.
 
+use crate::server::store::Db;
 use crate::server::store::{self, purge};
-use sqlx::SqlitePool;
 use std::time::Duration;
 
 pub const EVERY: Duration = Duration::from_secs(10 * 60);
 
-pub fn spawn(db: SqlitePool) {
+pub fn spawn(db: Db) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(EVERY);
         loop {

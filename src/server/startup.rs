@@ -15,7 +15,6 @@ use crate::server::listener::{self, ConnectionLimits};
 use crate::server::services::signing_keys;
 use crate::server::services::throttle::LoginPolicy;
 use crate::server::state::{AppState, Settings, Shared};
-use crate::server::store::reads::ReadConnections;
 use crate::server::{auth, form_origin, purge_job, request_id, rest, store};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -73,8 +72,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
     let addr = listener.local_addr()?;
     let public_url = config.public_url(addr);
 
-    let (db, db_options) = store::connect_with_options(&config.database_url()).await?;
-    let reads = ReadConnections::open(&db_options, READ_CONNECTIONS).await?;
+    let (db, reads) = store::connect_with_reads(&config.database_url(), READ_CONNECTIONS).await?;
     // A configured secret is the only key; otherwise the keys live in the database, where a
     // rotation reaches every process.
     let tokens = match &config.jwt_secret {
@@ -134,9 +132,10 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         .mail_from
         .parse()
         .map_err(|e| StartupError::Mail(format!("LATCHKEY_MAIL_FROM is not an address: {e}")))?;
-    let mail = Wake::default();
+    let mail = Wake::new(db.clone());
     // Delivers what an earlier run left queued, then whatever is queued from now on.
-    worker::spawn(db.clone(), transport, sender, mail.clone());
+    let claim_seconds = config.outbox_claim_seconds;
+    worker::spawn(db.clone(), transport, sender, mail.clone(), claim_seconds);
 
     let leptos_options = LeptosOptions::builder()
         .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "latchkey".into()))
@@ -217,7 +216,7 @@ fn connection_limits(config: &Config) -> ConnectionLimits {
 /// directory, imported; else a new one. Whichever process stores first wins, and everybody
 /// reads back the winner.
 async fn shared_secret(
-    db: &sqlx::SqlitePool,
+    db: &store::Db,
     data_dir: &std::path::Path,
     name: &str,
     generate: impl FnOnce() -> std::io::Result<String>,
@@ -368,7 +367,7 @@ pub fn router(state: AppState) -> Router {
 /// `/readyz`: 200 only while the database answers, for load balancers that should stop
 /// sending traffic to a node that cannot reach it (`/healthz` says only that the process lives).
 async fn readiness(axum::extract::State(state): axum::extract::State<AppState>) -> StatusCode {
-    match store::ping(&state.db).await {
+    match state.db.ping().await {
         Ok(()) => StatusCode::OK,
         Err(e) => {
             tracing::warn!("not ready: the database does not answer: {e}");

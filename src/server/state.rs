@@ -9,9 +9,9 @@ use crate::server::crypto::session_token::SessionTokens;
 use crate::server::delivery::worker::Wake;
 use crate::server::services::throttle::LoginPolicy;
 use crate::server::store::reads::ReadConnections;
+use crate::server::store::Db;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use sqlx::SqlitePool;
 use std::sync::Arc;
 
 /// Cloned by axum for every request that reaches a handler, so it is one `Arc`: a clone is one
@@ -35,7 +35,7 @@ impl std::ops::Deref for AppState {
 
 pub struct Shared {
     pub leptos_options: LeptosOptions,
-    pub db: SqlitePool,
+    pub db: Db,
     /// For the one-statement reads of every signed-in request (`store::reads` says why).
     pub reads: ReadConnections,
     pub hasher: PasswordHasher,

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod process;
 pub mod smtp;
 
 use latchkey::server::config::Config;
@@ -9,11 +10,14 @@ use latchkey::server::startup;
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response};
 use serde_json::Value;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 pub struct TestApp {
     pub url: String,
-    pub db: SqlitePool,
+    /// The server's database, whichever backend it is: tests write their SQL with `$1`
+    /// placeholders and `TRUE`/`FALSE`, which both accept.
+    pub db: AnyPool,
+    pub database_url: String,
     /// The running server's own state (its key ring, its outbox worker's wake-up).
     pub state: latchkey::server::state::AppState,
     pub data_dir: tempfile::TempDir,
@@ -27,18 +31,41 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server whose configuration the test adjusts first (e.g. to send mail over SMTP).
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(None, configure).await
+}
+
+/// Another node of `app`'s service: a server of its own (its own key ring, outbox worker and
+/// data directory) on the same database.
+pub async fn spawn_node_of(app: &TestApp, configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(Some(app.database_url.clone()), configure).await
+}
+
+/// A server on `database_url`, or on a fresh database when `None`.
+async fn spawn_app_on(
+    database_url: Option<String>,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temporary data directory");
     let mut config = Config::for_data_dir(data_dir.path());
+    config.database_url = Some(match database_url {
+        Some(url) => url,
+        None => test_database(data_dir.path()).await,
+    });
     // One hashing thread is plenty for tests and keeps parallel tests from oversubscribing.
     config.hash_workers = Some(1);
     configure(&mut config);
+    let database_url = config.database_url();
     let server = startup::build(config).await.expect("server starts");
-    let db = server.state.db.clone();
     let state = server.state.clone();
     let url = server.spawn();
+    sqlx::any::install_default_drivers();
+    let db = AnyPool::connect(&database_url)
+        .await
+        .expect("the test's own connection to the database");
     TestApp {
         url,
         db,
+        database_url,
         state,
         data_dir,
         http: Client::builder()
@@ -46,6 +73,38 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
             .build()
             .expect("HTTP client"),
     }
+}
+
+/// Where a test's server keeps its data: a fresh PostgreSQL database on the cluster
+/// `LATCHKEY_TEST_POSTGRES` names (the test command starts one and runs every HTTP test on each
+/// backend), else a SQLite file in the test's data directory.
+pub async fn test_database(data_dir: &std::path::Path) -> String {
+    match std::env::var("LATCHKEY_TEST_POSTGRES") {
+        Ok(cluster) if !cluster.is_empty() => fresh_postgres_database(&cluster).await,
+        _ => format!("sqlite://{}", data_dir.join("latchkey.db").display()),
+    }
+}
+
+/// Whether the tests run on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("LATCHKEY_TEST_POSTGRES").is_ok_and(|v| !v.is_empty())
+}
+
+/// Creates an empty database on the cluster at `cluster_url` and returns its URL.
+pub async fn fresh_postgres_database(cluster_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("latchkey_test_{:016x}", rand::random::<u64>());
+    let mut admin = sqlx::PgConnection::connect(cluster_url)
+        .await
+        .expect("the test PostgreSQL cluster answers");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("a test database");
+    let base = cluster_url
+        .rsplit_once('/')
+        .map_or(cluster_url, |(base, _)| base);
+    format!("{base}/{name}")
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -412,6 +471,7 @@ pub async fn test_state_with(
     configure: impl FnOnce(&mut Config),
 ) -> latchkey::server::state::AppState {
     let mut config = Config::for_data_dir(app.data_dir.path());
+    config.database_url = Some(app.database_url.clone());
     configure(&mut config);
     config.hash_workers = Some(1);
     // Same issuer as the running server, so its tokens are valid here.

@@ -2,7 +2,7 @@
 //! (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps every message it accepts, and can be told
 //! to refuse mail for a while (a mail server that is down).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -19,6 +19,8 @@ pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
     refusing: Arc<AtomicBool>,
+    /// Milliseconds to wait before accepting each message, like a real server's checks.
+    accept_delay_ms: Arc<AtomicU64>,
 }
 
 impl SmtpSink {
@@ -28,6 +30,7 @@ impl SmtpSink {
             port: listener.local_addr().unwrap().port(),
             received: Arc::default(),
             refusing: Arc::default(),
+            accept_delay_ms: Arc::default(),
         };
         let server = sink.clone();
         tokio::spawn(async move {
@@ -48,6 +51,12 @@ impl SmtpSink {
     /// While refusing, every MAIL command gets a temporary failure (451).
     pub fn refuse(&self, refusing: bool) {
         self.refusing.store(refusing, Ordering::SeqCst);
+    }
+
+    /// Takes `delay` over accepting each message (after its data, before the reply).
+    pub fn slow_down(&self, delay: std::time::Duration) {
+        self.accept_delay_ms
+            .store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
     pub fn messages(&self) -> Vec<Received> {
@@ -95,6 +104,10 @@ impl SmtpSink {
                     }
                     // Undo dot-stuffing.
                     data.push_str(line.strip_prefix('.').unwrap_or(&line));
+                }
+                let delay = self.accept_delay_ms.load(Ordering::SeqCst);
+                if delay > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
                 }
                 self.received.lock().unwrap().push(Received {
                     from: from.clone(),

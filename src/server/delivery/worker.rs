@@ -1,21 +1,40 @@
 //! The background worker that empties the outbox, with retries and back-off.
 
 use super::transport::Transport;
-use crate::server::store::{self, outbox};
+use crate::server::store::{self, outbox, Backend, Db};
 use lettre::message::Mailbox;
-use sqlx::SqlitePool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Wakes the worker when a message was queued, so it goes out at once instead of at the
-/// next poll.
-#[derive(Clone, Default)]
-pub struct Wake(Arc<Notify>);
+/// next poll. On PostgreSQL it also tells every other node's worker (`NOTIFY`): whichever is
+/// idle picks the message up. Engines without `LISTEN`/`NOTIFY` simply leave it to the poll.
+#[derive(Clone)]
+pub struct Wake {
+    local: Arc<Notify>,
+    db: Db,
+}
 
 impl Wake {
+    pub fn new(db: Db) -> Self {
+        Wake {
+            local: Arc::default(),
+            db,
+        }
+    }
+
+    /// Call after the transaction that queued a message has committed.
     pub fn now(&self) {
-        self.0.notify_one();
+        self.local.notify_one();
+        if self.db.backend() == Backend::Postgres {
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                if let Err(e) = outbox::announce(&db).await {
+                    tracing::debug!("outbox: no NOTIFY ({e}); other nodes poll");
+                }
+            });
+        }
     }
 }
 
@@ -28,10 +47,6 @@ const BATCH: i64 = 1;
 /// Even with nothing due, look again this often: another process may have queued mail and
 /// died before waking anyone, and its mail must still go out within seconds.
 const IDLE_POLL: Duration = Duration::from_secs(5);
-/// How long a claimed message is this worker's alone: longer than one send can take (lettre's
-/// SMTP timeout is a minute). A worker that dies mid-send leaves the message to another after
-/// this.
-const CLAIM_SECONDS: i64 = 2 * 60;
 
 /// Seconds to wait after the `attempts`-th failure: 2, 4, 8, … capped at an hour.
 pub fn backoff_seconds(attempts: i64) -> i64 {
@@ -39,10 +54,27 @@ pub fn backoff_seconds(attempts: i64) -> i64 {
     (1i64 << exponent).min(3600)
 }
 
-pub fn spawn(db: SqlitePool, transport: Transport, from: Mailbox, wake: Wake) {
+/// Starts the worker. `claim_seconds`: how long a claimed message is this worker's alone,
+/// longer than one send can take (lettre's SMTP timeout is a minute by default); a worker that
+/// dies mid-send leaves the message to another after this.
+pub fn spawn(db: Db, transport: Transport, from: Mailbox, wake: Wake, claim_seconds: i64) {
+    if db.backend() == Backend::Postgres {
+        let local = wake.local.clone();
+        let listening = db.clone();
+        tokio::spawn(async move {
+            // Listening is a nicety over the poll: when it fails, try again now and then.
+            loop {
+                let woken = || local.notify_one();
+                if let Err(e) = outbox::listen(&listening, woken).await {
+                    tracing::debug!("outbox: not listening for other nodes' mail ({e})");
+                }
+                tokio::time::sleep(IDLE_POLL * 12).await;
+            }
+        });
+    }
     tokio::spawn(async move {
         loop {
-            if let Err(e) = deliver_due(&db, &transport, &from).await {
+            if let Err(e) = deliver_due(&db, &transport, &from, claim_seconds).await {
                 tracing::error!("outbox: {e}");
             }
             let wait = match outbox::next_due_at(&db).await {
@@ -57,7 +89,7 @@ pub fn spawn(db: SqlitePool, transport: Transport, from: Mailbox, wake: Wake) {
                 continue;
             }
             tokio::select! {
-                _ = wake.0.notified() => {}
+                _ = wake.local.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
             }
         }
@@ -65,12 +97,13 @@ pub fn spawn(db: SqlitePool, transport: Transport, from: Mailbox, wake: Wake) {
 }
 
 async fn deliver_due(
-    db: &SqlitePool,
+    db: &Db,
     transport: &Transport,
     from: &Mailbox,
+    claim_seconds: i64,
 ) -> Result<(), sqlx::Error> {
     loop {
-        let batch = outbox::claim_due(db, store::unix_now(), CLAIM_SECONDS, BATCH).await?;
+        let batch = outbox::claim_due(db, store::unix_now(), claim_seconds, BATCH).await?;
         if batch.is_empty() {
             return Ok(());
         }

@@ -57,7 +57,8 @@ pub fn http_status(status: StatusCode) -> StatusCode {
     match status {
         StatusCode::TOO_MANY_REQUESTS
         | StatusCode::PAYLOAD_TOO_LARGE
-        | StatusCode::INTERNAL_SERVER_ERROR => status,
+        | StatusCode::INTERNAL_SERVER_ERROR
+        | StatusCode::SERVICE_UNAVAILABLE => status,
         _ => StatusCode::OK,
     }
 }
@@ -154,6 +155,19 @@ fn failure(error: ServiceError, request_id: Option<&str>) -> Response {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return response;
+        }
+        ServiceError::Contended => {
+            let mut response = envelope(
+                StatusCode::SERVICE_UNAVAILABLE,
+                1503,
+                &error.to_string(),
+                Value::Null,
+                request_id,
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(1));
             return response;
         }
         ServiceError::Internal(detail) => {

@@ -102,6 +102,13 @@ fn service_failure(error: ServiceError) -> Response {
             StatusCode::BAD_REQUEST,
             "this verification link is invalid, has been used, or has expired".to_owned(),
         ),
+        ServiceError::Contended => {
+            let response = envelope(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Value::String(ServiceError::Contended.to_string()),
+            );
+            return with_retry_after(response, 1);
+        }
         ServiceError::Internal(detail) => {
             tracing::error!(%detail, "request failed");
             (

@@ -89,41 +89,42 @@ pub async fn register(
     let password_hash = state.hasher.hash(password.expose()).await?;
     let now = crate::server::store::now();
     let language = Language::from_tag(meta.language.as_deref().unwrap_or("en"));
-    let mut tx = store::begin_write(&state.db).await?;
-    let inserted = users::insert(
-        &mut *tx,
-        NewAccount {
-            username: username.as_str(),
-            email: email.as_str(),
-            email_key: &email.key(),
-            password_hash: &password_hash,
-            credits_micro: state.settings.starting_credits.micro(),
-            preferred_language: language.tag(),
-            now: &now,
-        },
-    )
-    .await;
-    let row = match inserted {
-        Ok(row) => row,
-        Err(InsertError::Conflict(Conflict::Username)) => {
-            return Err(ServiceError::Taken(Invalid {
-                field: "username",
-                message: "That username is taken. Choose another.".into(),
-            }))
-        }
-        Err(InsertError::Conflict(Conflict::Email)) => {
-            return Err(ServiceError::Taken(Invalid {
-                field: "email",
-                message: "An account with that e-mail address exists already. Sign in, or recover its password.".into(),
-            }))
-        }
-        Err(InsertError::Database(e)) => return Err(e.into()),
-    };
-    let account: Account = row.into();
-    audit::record(&mut *tx, Event::Register, Some(account.id), meta, None).await?;
-    // The account and its verification mail are committed together.
-    verification::queue_link(&mut tx, state, &account, language, meta).await?;
-    tx.commit().await?;
+    let account = store::write_tx!(state.db, |tx| {
+        let inserted = users::insert(
+            &mut *tx,
+            NewAccount {
+                username: username.as_str(),
+                email: email.as_str(),
+                email_key: &email.key(),
+                password_hash: &password_hash,
+                credits_micro: state.settings.starting_credits.micro(),
+                preferred_language: language.tag(),
+                now: &now,
+            },
+        )
+        .await;
+        let row = match inserted {
+            Ok(row) => row,
+            Err(InsertError::Conflict(Conflict::Username)) => {
+                return Err(ServiceError::Taken(Invalid {
+                    field: "username",
+                    message: "That username is taken. Choose another.".into(),
+                }))
+            }
+            Err(InsertError::Conflict(Conflict::Email)) => {
+                return Err(ServiceError::Taken(Invalid {
+                    field: "email",
+                    message: "An account with that e-mail address exists already. Sign in, or recover its password.".into(),
+                }))
+            }
+            Err(InsertError::Database(e)) => return Err(e.into()),
+        };
+        let account: Account = row.into();
+        audit::record(&mut *tx, Event::Register, Some(account.id), meta, None).await?;
+        // The account and its verification mail are committed together.
+        verification::queue_link(tx, state, &account, language, meta).await?;
+        Ok(account)
+    })?;
     state.mail.now();
     tracing::info!(account = account.id, "account registered");
     Ok(account)
@@ -190,11 +191,13 @@ pub async fn log_in(
 
     match found {
         Some((row, _)) if matched && row.account_enabled => {
-            let mut tx = store::begin_write(&state.db).await?;
-            let token = sessions::start(&mut tx, state, row.id, row.token_version, meta).await?;
-            throttle::clear(&mut *tx, &subject).await?;
-            audit::record(&mut *tx, Event::LoginSucceeded, Some(row.id), meta, None).await?;
-            tx.commit().await?;
+            let token = store::write_tx!(state.db, |tx| {
+                let token =
+                    sessions::start(&mut *tx, state, row.id, row.token_version, meta).await?;
+                throttle::clear(&mut *tx, &subject).await?;
+                audit::record(tx, Event::LoginSucceeded, Some(row.id), meta, None).await?;
+                Ok(token)
+            })?;
             let device = device_token::issue(&state.passcode_key, row.id);
             Ok(LoggedIn {
                 account: row.into(),

@@ -14,6 +14,7 @@ pub mod throttle;
 pub mod verification;
 
 use crate::domain::Invalid;
+use crate::server::store::Contention;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -54,6 +55,10 @@ pub enum ServiceError {
     /// A password reset token that is unknown, used or expired (apiCode 2030).
     #[error("the password reset token is invalid, used or expired")]
     ResetTokenInvalid,
+    /// The database kept refusing the change for concurrent ones' sake, however often it was
+    /// run again: the request may simply be repeated (503 with `Retry-After`).
+    #[error("the database is too busy with concurrent changes")]
+    Contended,
     /// Something on our side broke. The detail is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -61,7 +66,17 @@ pub enum ServiceError {
 
 impl From<sqlx::Error> for ServiceError {
     fn from(e: sqlx::Error) -> Self {
-        ServiceError::Internal(format!("database: {e}"))
+        if e.is_contention() {
+            ServiceError::Contended
+        } else {
+            ServiceError::Internal(format!("database: {e}"))
+        }
+    }
+}
+
+impl Contention for ServiceError {
+    fn is_contention(&self) -> bool {
+        matches!(self, ServiceError::Contended)
     }
 }
 

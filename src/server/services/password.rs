@@ -64,39 +64,40 @@ pub async fn change(
     let new_hash = state.hasher.hash(new.expose()).await?;
 
     let now = store::unix_now();
-    let mut tx = store::begin_write(&state.db).await?;
-    let Some(version) =
-        users::replace_password(&mut *tx, account.id, account.token_version, &new_hash).await?
-    else {
-        // The password changed meanwhile through another session: this one is stale.
-        return Err(ServiceError::Unauthenticated);
-    };
-    sessions::delete_all_of(&mut *tx, account.id).await?;
-    // A reset link or passcode mailed before must not undo the change.
-    recovery::revoke_tokens_of(&mut *tx, account.id, now).await?;
-    recovery::delete_passcodes_of(&mut *tx, account.id, super::recovery::RESET_PURPOSE).await?;
-    let token = match stay_signed_in {
-        true => Some(super::sessions::start(&mut tx, state, account.id, version, meta).await?),
-        false => None,
-    };
-    let mail = messages::password_changed(
-        Language::from_tag(&account.language),
-        &account.email,
-        &account.username,
-        &messages::now_for_people(),
-        &format!("{}/login", state.settings.public_url),
-        false,
-    );
-    outbox::enqueue_email(&mut *tx, &mail).await?;
-    audit::record(
-        &mut *tx,
-        Event::PasswordChanged,
-        Some(account.id),
-        meta,
-        None,
-    )
-    .await?;
-    tx.commit().await?;
+    let token = store::write_tx!(state.db, |tx| {
+        let Some(version) =
+            users::replace_password(&mut *tx, account.id, account.token_version, &new_hash).await?
+        else {
+            // The password changed meanwhile through another session: this one is stale.
+            return Err(ServiceError::Unauthenticated);
+        };
+        sessions::delete_all_of(&mut *tx, account.id).await?;
+        // A reset link or passcode mailed before must not undo the change.
+        recovery::revoke_tokens_of(&mut *tx, account.id, now).await?;
+        recovery::delete_passcodes_of(&mut *tx, account.id, super::recovery::RESET_PURPOSE).await?;
+        let token = match stay_signed_in {
+            true => Some(super::sessions::start(&mut *tx, state, account.id, version, meta).await?),
+            false => None,
+        };
+        let mail = messages::password_changed(
+            Language::from_tag(&account.language),
+            &account.email,
+            &account.username,
+            &messages::now_for_people(),
+            &format!("{}/login", state.settings.public_url),
+            false,
+        );
+        outbox::enqueue_email(&mut *tx, &mail).await?;
+        audit::record(
+            &mut *tx,
+            Event::PasswordChanged,
+            Some(account.id),
+            meta,
+            None,
+        )
+        .await?;
+        Ok(token)
+    })?;
     state.mail.now();
     Ok(token)
 }

@@ -76,40 +76,41 @@ pub async fn add(
     state.limits.admit(Action::Send, meta.client_ip).await?;
     let phone = parse(number, country_code)?;
     let now = store::unix_now();
-    let mut tx = store::begin_write(&state.db).await?;
-    // Confirmation texts have a limit of their own: a signed-in person confirming a number
-    // must not use up the anonymous recovery sends to it, nor the other way round.
-    let limit_key = format!("confirm:{}", phone.e164);
-    super::recovery::admit_send(&mut tx, "sms", &limit_key, now).await?;
-    users::set_phone(&mut *tx, account.id, &phone.country_code, &phone.national).await?;
-    let code = passcode::generate();
-    recovery::put_passcode(
-        &mut *tx,
-        recovery::NewPasscode {
-            channel: "sms",
-            destination: &phone.e164,
-            purpose: VERIFY_PURPOSE,
-            user_id: Some(account.id),
-            code_mac: &passcode::mac(
-                &state.passcode_key,
-                "sms",
-                &phone.e164,
-                VERIFY_PURPOSE,
-                &code,
-            ),
-            now,
-            expires_at: now + SMS_CODE_LIFETIME_SECONDS,
-        },
-    )
-    .await?;
-    let text = messages::sms_passcode(
-        Language::from_tag(&account.language),
-        &code,
-        SMS_CODE_LIFETIME_SECONDS / 60,
-        false,
-    );
-    outbox::enqueue_sms(&mut *tx, &phone.e164, &text).await?;
-    tx.commit().await?;
+    store::write_tx!(state.db, |tx| {
+        // Confirmation texts have a limit of their own: a signed-in person confirming a number
+        // must not use up the anonymous recovery sends to it, nor the other way round.
+        let limit_key = format!("confirm:{}", phone.e164);
+        super::recovery::admit_send(&mut *tx, "sms", &limit_key, now).await?;
+        users::set_phone(&mut *tx, account.id, &phone.country_code, &phone.national).await?;
+        let code = passcode::generate();
+        recovery::put_passcode(
+            &mut *tx,
+            recovery::NewPasscode {
+                channel: "sms",
+                destination: &phone.e164,
+                purpose: VERIFY_PURPOSE,
+                user_id: Some(account.id),
+                code_mac: &passcode::mac(
+                    &state.passcode_key,
+                    "sms",
+                    &phone.e164,
+                    VERIFY_PURPOSE,
+                    &code,
+                ),
+                now,
+                expires_at: now + SMS_CODE_LIFETIME_SECONDS,
+            },
+        )
+        .await?;
+        let text = messages::sms_passcode(
+            Language::from_tag(&account.language),
+            &code,
+            SMS_CODE_LIFETIME_SECONDS / 60,
+            false,
+        );
+        outbox::enqueue_sms(&mut *tx, &phone.e164, &text).await?;
+        Ok(())
+    })?;
     state.mail.now();
     Ok(phone)
 }
@@ -137,17 +138,18 @@ pub async fn confirm(
     if user_id != account.id {
         return Err(ServiceError::PasscodeInvalid);
     }
-    let mut tx = store::begin_write(&state.db).await?;
-    let confirmation = users::confirm_phone(&mut tx, account.id, &e164).await?;
-    if !confirmation.confirmed {
-        return Err(ServiceError::PasscodeInvalid);
-    }
-    if let Some(previous) = confirmation.taken_from {
-        let detail = Some("confirmed by another account");
-        audit::record(&mut *tx, Event::PhoneRemoved, Some(previous), meta, detail).await?;
-    }
-    audit::record(&mut *tx, Event::PhoneVerified, Some(account.id), meta, None).await?;
-    tx.commit().await?;
+    store::write_tx!(state.db, |tx| {
+        let confirmation = users::confirm_phone(&mut *tx, account.id, &e164).await?;
+        if !confirmation.confirmed {
+            return Err(ServiceError::PasscodeInvalid);
+        }
+        if let Some(previous) = confirmation.taken_from {
+            let detail = Some("confirmed by another account");
+            audit::record(&mut *tx, Event::PhoneRemoved, Some(previous), meta, detail).await?;
+        }
+        audit::record(&mut *tx, Event::PhoneVerified, Some(account.id), meta, None).await?;
+        Ok(())
+    })?;
     Ok(())
 }
 

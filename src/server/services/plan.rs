@@ -12,28 +12,29 @@ pub async fn upgrade(
     account: &Account,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    let mut tx = store::begin_write(&state.db).await?;
-    if !users::upgrade_to_paid(&mut *tx, account.id).await? {
-        // Say why from the current row, not the (possibly older) one the caller holds.
-        let current = users::find_by_id(&mut *tx, account.id)
-            .await?
-            .ok_or(ServiceError::Unauthenticated)?;
-        return Err(if current.plan == "paid" {
-            ServiceError::AlreadyDone("account is already upgraded".into())
-        } else {
-            ServiceError::NotAllowed("verify your e-mail address before upgrading".into())
-        });
-    }
-    let mail = messages::upgraded(
-        Language::from_tag(&account.language),
-        &account.email,
-        &account.username,
-        &messages::now_for_people(),
-        &format!("{}/account", state.settings.public_url),
-    );
-    outbox::enqueue_email(&mut *tx, &mail).await?;
-    audit::record(&mut *tx, Event::Upgraded, Some(account.id), meta, None).await?;
-    tx.commit().await?;
+    store::write_tx!(state.db, |tx| {
+        if !users::upgrade_to_paid(&mut *tx, account.id).await? {
+            // Say why from the current row, not the (possibly older) one the caller holds.
+            let current = users::find_by_id(&mut *tx, account.id)
+                .await?
+                .ok_or(ServiceError::Unauthenticated)?;
+            return Err(if current.plan == "paid" {
+                ServiceError::AlreadyDone("account is already upgraded".into())
+            } else {
+                ServiceError::NotAllowed("verify your e-mail address before upgrading".into())
+            });
+        }
+        let mail = messages::upgraded(
+            Language::from_tag(&account.language),
+            &account.email,
+            &account.username,
+            &messages::now_for_people(),
+            &format!("{}/account", state.settings.public_url),
+        );
+        outbox::enqueue_email(&mut *tx, &mail).await?;
+        audit::record(&mut *tx, Event::Upgraded, Some(account.id), meta, None).await?;
+        Ok(())
+    })?;
     state.mail.now();
     Ok(())
 }

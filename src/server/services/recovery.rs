@@ -16,8 +16,7 @@ use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::throttle as throttle_store;
 use crate::server::store::users::AccountRow;
-use crate::server::store::{self, outbox, recovery, sessions, users};
-use sqlx::SqliteConnection;
+use crate::server::store::{self, outbox, recovery, sessions, users, Tx};
 
 pub const EMAIL_CODE_LIFETIME_SECONDS: i64 = 10 * 60;
 /// `tokenExpiresIn` of the seeds.
@@ -46,7 +45,7 @@ pub struct ResetGrant {
 /// Logs a send to `destination`, or refuses it when it had one in the last minute or ten in
 /// the last hour, saying how long until the next is admitted.
 pub async fn admit_send(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     channel: &str,
     destination: &str,
     now: i64,
@@ -85,9 +84,10 @@ where
     Queued: std::future::Future<Output = Result<(), ServiceError>> + Send + 'static,
 {
     let now = store::unix_now();
-    let mut tx = store::begin_write(&state.db).await?;
-    admit_send(&mut tx, channel, limit_key, now).await?;
-    tx.commit().await?;
+    store::write_tx!(state.db, |tx| {
+        admit_send(&mut *tx, channel, limit_key, now).await?;
+        Ok(())
+    })?;
     let state = state.clone();
     let meta = meta.clone();
     tokio::spawn(async move {
@@ -114,27 +114,29 @@ pub async fn request_by_email(
         &limit_key,
         meta,
         move |state, meta, now| async move {
-            let mut tx = store::begin_write(&state.db).await?;
-            // Receiving the code proves control of the address, so it need not be verified.
-            match users::find_by_email_key(&mut *tx, &email_key).await? {
-                Some(account) if account.account_enabled => {
-                    queue_reset_mail(&mut tx, &state, &account, now).await?;
-                    let event = Event::ResetRequested;
-                    audit::record(&mut *tx, event, Some(account.id), &meta, Some("email")).await?;
+            store::write_tx!(state.db, |tx| {
+                // Receiving the code proves control of the address, so it need not be verified.
+                match users::find_by_email_key(&mut *tx, &email_key).await? {
+                    Some(account) if account.account_enabled => {
+                        queue_reset_mail(&mut *tx, &state, &account, now).await?;
+                        let event = Event::ResetRequested;
+                        audit::record(&mut *tx, event, Some(account.id), &meta, Some("email"))
+                            .await?;
+                    }
+                    _ => {
+                        store_decoy(
+                            &mut *tx,
+                            &state,
+                            "email",
+                            &email_key,
+                            now,
+                            EMAIL_CODE_LIFETIME_SECONDS,
+                        )
+                        .await?
+                    }
                 }
-                _ => {
-                    store_decoy(
-                        &mut tx,
-                        &state,
-                        "email",
-                        &email_key,
-                        now,
-                        EMAIL_CODE_LIFETIME_SECONDS,
-                    )
-                    .await?
-                }
-            }
-            tx.commit().await?;
+                Ok(())
+            })?;
             Ok(())
         },
     )
@@ -157,22 +159,29 @@ pub async fn request_by_username(
         &limit_key,
         meta,
         move |state, meta, now| async move {
-            let mut tx = store::begin_write(&state.db).await?;
-            if let Some(account) = users::find_by_username(&mut *tx, username.as_str()).await? {
-                // Sends are counted per mailbox whichever path asked: a code by username must
-                // not add to codes asked for by address (nor slip past their limit).
-                let mailbox = account.email.to_lowercase();
-                if account.account_enabled
-                    && account.email_verified
-                    && admit_send(&mut tx, "email", &mailbox, now).await.is_ok()
-                {
-                    queue_reset_mail(&mut tx, &state, &account, now).await?;
-                    let event = Event::ResetRequested;
-                    audit::record(&mut *tx, event, Some(account.id), &meta, Some("username"))
-                        .await?;
+            store::write_tx!(state.db, |tx| {
+                if let Some(account) = users::find_by_username(&mut *tx, username.as_str()).await? {
+                    // Sends are counted per mailbox whichever path asked: a code by username must
+                    // not add to codes asked for by address (nor slip past their limit).
+                    let mailbox = account.email.to_lowercase();
+                    let admitted = match account.account_enabled && account.email_verified {
+                        false => false,
+                        true => match admit_send(&mut *tx, "email", &mailbox, now).await {
+                            Ok(()) => true,
+                            Err(ServiceError::RateLimited { .. }) => false,
+                            // A database error leaves the transaction unusable: run it again.
+                            Err(e) => return Err(e),
+                        },
+                    };
+                    if admitted {
+                        queue_reset_mail(&mut *tx, &state, &account, now).await?;
+                        let event = Event::ResetRequested;
+                        audit::record(&mut *tx, event, Some(account.id), &meta, Some("username"))
+                            .await?;
+                    }
                 }
-            }
-            tx.commit().await?;
+                Ok(())
+            })?;
             Ok(())
         },
     )
@@ -195,22 +204,25 @@ pub async fn request_by_phone(
         &limit_key,
         meta,
         move |state, meta, now| async move {
-            let mut tx = store::begin_write(&state.db).await?;
-            let lifetime = phone::SMS_CODE_LIFETIME_SECONDS;
-            match users::find_by_phone(&mut *tx, &e164).await? {
-                Some(account) if account.account_enabled && account.phone_verified => {
-                    let code = passcode::generate();
-                    let owner = Some(account.id);
-                    store_code(&mut tx, &state, "sms", &e164, owner, &code, now, lifetime).await?;
-                    let language = Language::from_tag(&account.preferred_language);
-                    let text = messages::sms_passcode(language, &code, lifetime / 60, true);
-                    outbox::enqueue_sms(&mut *tx, &e164, &text).await?;
-                    let event = Event::ResetRequested;
-                    audit::record(&mut *tx, event, Some(account.id), &meta, Some("sms")).await?;
+            store::write_tx!(state.db, |tx| {
+                let lifetime = phone::SMS_CODE_LIFETIME_SECONDS;
+                match users::find_by_phone(&mut *tx, &e164).await? {
+                    Some(account) if account.account_enabled && account.phone_verified => {
+                        let code = passcode::generate();
+                        let owner = Some(account.id);
+                        store_code(&mut *tx, &state, "sms", &e164, owner, &code, now, lifetime)
+                            .await?;
+                        let language = Language::from_tag(&account.preferred_language);
+                        let text = messages::sms_passcode(language, &code, lifetime / 60, true);
+                        outbox::enqueue_sms(&mut *tx, &e164, &text).await?;
+                        let event = Event::ResetRequested;
+                        audit::record(&mut *tx, event, Some(account.id), &meta, Some("sms"))
+                            .await?;
+                    }
+                    _ => store_decoy(&mut *tx, &state, "sms", &e164, now, lifetime).await?,
                 }
-                _ => store_decoy(&mut tx, &state, "sms", &e164, now, lifetime).await?,
-            }
-            tx.commit().await?;
+                Ok(())
+            })?;
             Ok(())
         },
     )
@@ -232,27 +244,28 @@ pub async fn remind_username(
         &limit_key,
         meta,
         move |state, meta, _| async move {
-            let mut tx = store::begin_write(&state.db).await?;
-            if let Some(account) = users::find_by_email_key(&mut *tx, &email_key).await? {
-                if account.account_enabled && account.email_verified {
-                    let mail = messages::username_reminder(
-                        Language::from_tag(&account.preferred_language),
-                        &account.email,
-                        &account.username,
-                        &format!("{}/login", state.settings.public_url),
-                    );
-                    outbox::enqueue_email(&mut *tx, &mail).await?;
-                    audit::record(
-                        &mut *tx,
-                        Event::UsernameReminded,
-                        Some(account.id),
-                        &meta,
-                        None,
-                    )
-                    .await?;
+            store::write_tx!(state.db, |tx| {
+                if let Some(account) = users::find_by_email_key(&mut *tx, &email_key).await? {
+                    if account.account_enabled && account.email_verified {
+                        let mail = messages::username_reminder(
+                            Language::from_tag(&account.preferred_language),
+                            &account.email,
+                            &account.username,
+                            &format!("{}/login", state.settings.public_url),
+                        );
+                        outbox::enqueue_email(&mut *tx, &mail).await?;
+                        audit::record(
+                            &mut *tx,
+                            Event::UsernameReminded,
+                            Some(account.id),
+                            &meta,
+                            None,
+                        )
+                        .await?;
+                    }
                 }
-            }
-            tx.commit().await?;
+                Ok(())
+            })?;
             Ok(())
         },
     )
@@ -263,7 +276,7 @@ pub async fn remind_username(
 /// exactly as for a real one (wrong, then after five tries "too many"), so step 2 cannot tell
 /// which addresses have accounts. It never matches a real account (`user_id` is NULL).
 async fn store_decoy(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     state: &AppState,
     channel: &str,
     destination: &str,
@@ -276,7 +289,7 @@ async fn store_decoy(
 
 #[allow(clippy::too_many_arguments)]
 async fn store_code(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     state: &AppState,
     channel: &str,
     destination: &str,
@@ -302,7 +315,7 @@ async fn store_code(
 
 /// The passcode mail, with a link that performs step 2 by itself.
 async fn queue_reset_mail(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     state: &AppState,
     account: &AccountRow,
     now: i64,
@@ -382,9 +395,10 @@ pub async fn check_passcode(
         &stored.code_mac,
     );
     let (true, Some(user_id)) = (right && stored.expires_at > now, stored.user_id) else {
-        let mut tx = store::begin_write(&state.db).await?;
-        throttle_store::count_attempt(&mut tx, &tries_key, now).await?;
-        tx.commit().await?;
+        store::write_tx!(state.db, |tx| {
+            throttle_store::count_attempt(&mut *tx, &tries_key, now).await?;
+            Ok(())
+        })?;
         return Err(ServiceError::PasscodeInvalid);
     };
     // Whoever deletes the row owns the code: two right answers at once get one success.
@@ -512,31 +526,33 @@ pub async fn reset_password(
     }
     let hash = state.hasher.hash(password.expose()).await?;
 
-    let mut tx = store::begin_write(&state.db).await?;
-    users::reset_password(&mut *tx, user_id, &hash).await?;
-    sessions::delete_all_of(&mut *tx, user_id).await?;
-    recovery::revoke_tokens_of(&mut *tx, user_id, now).await?;
-    recovery::delete_passcodes_of(&mut *tx, user_id, PURPOSE).await?;
-    // The owner proved control of the address or phone: lift any login lockout.
-    throttle::clear_account(&mut tx, user_id).await?;
-    // An address never verified may have been registered by somebody else before its owner
-    // came: whatever else they attached (a phone for SMS resets) must not outlive this reset.
-    let phone_removed = !account.email_verified && users::remove_phone(&mut *tx, user_id).await?;
-    if phone_removed {
-        let detail = Some("reset of an unverified account");
-        audit::record(&mut *tx, Event::PhoneRemoved, Some(user_id), meta, detail).await?;
-    }
-    let mail = messages::password_changed(
-        Language::from_tag(&account.preferred_language),
-        &account.email,
-        &account.username,
-        &messages::now_for_people(),
-        &format!("{}/forgot/password", state.settings.public_url),
-        phone_removed,
-    );
-    outbox::enqueue_email(&mut *tx, &mail).await?;
-    audit::record(&mut *tx, Event::PasswordReset, Some(user_id), meta, None).await?;
-    tx.commit().await?;
+    store::write_tx!(state.db, |tx| {
+        users::reset_password(&mut *tx, user_id, &hash).await?;
+        sessions::delete_all_of(&mut *tx, user_id).await?;
+        recovery::revoke_tokens_of(&mut *tx, user_id, now).await?;
+        recovery::delete_passcodes_of(&mut *tx, user_id, PURPOSE).await?;
+        // The owner proved control of the address or phone: lift any login lockout.
+        throttle::clear_account(&mut *tx, user_id).await?;
+        // An address never verified may have been registered by somebody else before its owner
+        // came: whatever else they attached (a phone for SMS resets) must not outlive this reset.
+        let phone_removed =
+            !account.email_verified && users::remove_phone(&mut *tx, user_id).await?;
+        if phone_removed {
+            let detail = Some("reset of an unverified account");
+            audit::record(&mut *tx, Event::PhoneRemoved, Some(user_id), meta, detail).await?;
+        }
+        let mail = messages::password_changed(
+            Language::from_tag(&account.preferred_language),
+            &account.email,
+            &account.username,
+            &messages::now_for_people(),
+            &format!("{}/forgot/password", state.settings.public_url),
+            phone_removed,
+        );
+        outbox::enqueue_email(&mut *tx, &mail).await?;
+        audit::record(&mut *tx, Event::PasswordReset, Some(user_id), meta, None).await?;
+        Ok(())
+    })?;
     state.mail.now();
     Ok(())
 }

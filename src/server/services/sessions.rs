@@ -7,9 +7,8 @@ use super::ServiceError;
 use crate::server::crypto::session_token::{Claims, IssuedToken, LIFETIME_SECONDS};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
-use crate::server::store::{self, sessions};
+use crate::server::store::{self, sessions, Tx};
 use rand::RngCore;
-use sqlx::SqliteConnection;
 
 /// A session as the account page shows it.
 #[derive(Debug, Clone)]
@@ -33,7 +32,7 @@ pub struct SignedIn {
 
 /// Opens a session for `account_id` inside the caller's transaction and signs its first token.
 pub async fn start(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     state: &AppState,
     account_id: i64,
     token_version: i64,
@@ -66,10 +65,9 @@ pub async fn start_alone(
     token_version: i64,
     meta: &RequestMeta,
 ) -> Result<IssuedToken, ServiceError> {
-    let mut tx = store::begin_write(&state.db).await?;
-    let token = start(&mut tx, state, account_id, token_version, meta).await?;
-    tx.commit().await?;
-    Ok(token)
+    store::write_tx!(state.db, |tx| {
+        start(tx, state, account_id, token_version, meta).await
+    })
 }
 
 /// Resolves a token to its live session and account: signature, expiry, issuer, audience,
@@ -77,7 +75,7 @@ pub async fn start_alone(
 pub async fn resolve(state: &AppState, token: &str) -> Result<SignedIn, ServiceError> {
     let (account_id, claims) = claims_of(state, token)?;
     let found = sessions::account_of(
-        &mut *state.reads.get().await,
+        &mut state.reads.get().await?,
         &claims.sid,
         account_id,
         store::unix_now(),
@@ -135,18 +133,12 @@ pub async fn end(state: &AppState, token: &str, meta: &RequestMeta) -> Result<()
     let Ok(signed_in) = resolve(state, token).await else {
         return Ok(());
     };
-    let mut tx = store::begin_write(&state.db).await?;
-    sessions::delete(&mut *tx, &signed_in.session_id).await?;
-    audit::record(
-        &mut *tx,
-        Event::Logout,
-        Some(signed_in.account.id),
-        meta,
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    store::write_tx!(state.db, |tx| {
+        sessions::delete(&mut *tx, &signed_in.session_id).await?;
+        let account = Some(signed_in.account.id);
+        audit::record(tx, Event::Logout, account, meta, None).await?;
+        Ok(())
+    })
 }
 
 /// Ends every session of the account, the caller's own included ("sign out everywhere").
@@ -155,19 +147,13 @@ pub async fn end_all(
     account: &Account,
     meta: &RequestMeta,
 ) -> Result<u64, ServiceError> {
-    let mut tx = store::begin_write(&state.db).await?;
-    let ended = sessions::delete_all_of(&mut *tx, account.id).await?;
-    let detail = ended.to_string();
-    audit::record(
-        &mut *tx,
-        Event::SessionsEnded,
-        Some(account.id),
-        meta,
-        Some(&detail),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(ended)
+    store::write_tx!(state.db, |tx| {
+        let ended = sessions::delete_all_of(&mut *tx, account.id).await?;
+        let detail = ended.to_string();
+        let account = Some(account.id);
+        audit::record(tx, Event::SessionsEnded, account, meta, Some(&detail)).await?;
+        Ok(ended)
+    })
 }
 
 /// The account's live sessions, most recently used first.

@@ -6,9 +6,8 @@
 //! expired, then they are dropped: nobody is signed out by a rotation.
 
 use crate::server::crypto::session_token::{SessionTokens, SigningKey, LIFETIME_SECONDS};
-use crate::server::store::{self, signing_keys};
+use crate::server::store::{self, signing_keys, Db};
 use rand::RngCore;
-use sqlx::SqlitePool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +20,7 @@ pub const CONFIGURED_KID: &str = "configured";
 
 /// The keys, after dropping those whose last tokens have expired; a first key is made when
 /// there is none (by whichever process gets there first: two first keys both work).
-pub async fn load_or_create(db: &SqlitePool) -> Result<Vec<SigningKey>, sqlx::Error> {
+pub async fn load_or_create(db: &Db) -> Result<Vec<SigningKey>, sqlx::Error> {
     let now = store::unix_now();
     // A token lives a day (plus the verifier's leeway) after the last moment its key signed.
     signing_keys::drop_superseded(db, now - LIFETIME_SECONDS - 300).await?;
@@ -43,7 +42,7 @@ pub async fn load_or_create(db: &SqlitePool) -> Result<Vec<SigningKey>, sqlx::Er
 }
 
 /// Adds a key that starts signing [`ANNOUNCE_SECONDS`] from now; returns its kid and start.
-pub async fn rotate(db: &SqlitePool) -> Result<(String, i64), sqlx::Error> {
+pub async fn rotate(db: &Db) -> Result<(String, i64), sqlx::Error> {
     let now = store::unix_now();
     let key = new_key(now, now + ANNOUNCE_SECONDS);
     signing_keys::insert(db, &key).await?;
@@ -64,7 +63,7 @@ fn new_key(now: i64, signs_from: i64) -> signing_keys::KeyRow {
 }
 
 /// Re-reads the keys every [`RELOAD_SECONDS`] for as long as the server runs.
-pub fn keep_current(db: SqlitePool, tokens: Arc<SessionTokens>) {
+pub fn keep_current(db: Db, tokens: Arc<SessionTokens>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(RELOAD_SECONDS));
         every.tick().await;
@@ -78,7 +77,7 @@ pub fn keep_current(db: SqlitePool, tokens: Arc<SessionTokens>) {
 }
 
 /// Takes in the keys as the database has them now.
-pub async fn reload(db: &SqlitePool, tokens: &SessionTokens) -> Result<(), String> {
+pub async fn reload(db: &Db, tokens: &SessionTokens) -> Result<(), String> {
     let keys = load_or_create(db).await.map_err(|e| e.to_string())?;
     tokens.replace_keys(&keys).map_err(|e| e.to_string())
 }

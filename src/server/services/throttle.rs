@@ -8,8 +8,7 @@
 //! nothing about whether the account exists.
 
 use super::ServiceError;
-use crate::server::store::{self, throttle};
-use sqlx::SqlitePool;
+use crate::server::store::{self, throttle, Db, Exec, Tx};
 
 /// ASVS V2.2.1: at most 100 failed attempts an hour per account.
 pub const ATTEMPTS_PER_HOUR: i64 = 100;
@@ -85,10 +84,7 @@ impl Subject<'_> {
 
 /// Clears every lock of an account, whatever identifier or device it was reached through:
 /// after a password reset, which proves control of the address or phone.
-pub async fn clear_account(
-    tx: &mut sqlx::SqliteConnection,
-    account_id: i64,
-) -> Result<(), ServiceError> {
+pub async fn clear_account(tx: &mut Tx, account_id: i64) -> Result<(), ServiceError> {
     throttle::forget_prefix(&mut *tx, &format!("user:{account_id}:")).await?;
     throttle::forget_prefix(&mut *tx, &format!("device:{account_id}:")).await?;
     Ok(())
@@ -96,31 +92,29 @@ pub async fn clear_account(
 
 /// Counts an attempt, or refuses it while the subject is locked.
 pub async fn admit(
-    db: &SqlitePool,
+    db: &Db,
     policy: &LoginPolicy,
     subject: &Subject<'_>,
 ) -> Result<(), ServiceError> {
     let key = subject.key();
     let now = store::unix_now();
-    let mut tx = store::begin_write(db).await?;
-    let Some(counted) = throttle::count_attempt(&mut tx, &key, now).await? else {
-        let until = throttle::locked_until(&mut tx, &key).await?.unwrap_or(now);
-        return Err(ServiceError::RateLimited {
-            retry_after: (until - now).max(1),
-        });
-    };
-    if let Some(until) = policy.lock_after(counted, now) {
-        throttle::lock_until(&mut tx, &key, until).await?;
-    }
-    tx.commit().await?;
+    store::write_tx!(*db, |tx| {
+        let Some(counted) = throttle::count_attempt(&mut *tx, &key, now).await? else {
+            let until = throttle::locked_until(&mut *tx, &key).await?.unwrap_or(now);
+            return Err(ServiceError::RateLimited {
+                retry_after: (until - now).max(1),
+            });
+        };
+        if let Some(until) = policy.lock_after(counted, now) {
+            throttle::lock_until(&mut *tx, &key, until).await?;
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 
 /// Clears a subject's attempts and lock: after a successful login or a password reset.
-pub async fn clear<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
-    subject: &Subject<'_>,
-) -> Result<(), ServiceError> {
+pub async fn clear(db: impl Into<Exec<'_>>, subject: &Subject<'_>) -> Result<(), ServiceError> {
     throttle::forget(db, &subject.key()).await?;
     Ok(())
 }

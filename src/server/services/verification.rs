@@ -8,8 +8,7 @@ use crate::server::crypto::link_token;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
-use crate::server::store::{self, outbox, users, verifications};
-use sqlx::SqliteConnection;
+use crate::server::store::{self, outbox, users, verifications, Tx};
 
 pub const LINK_LIFETIME_SECONDS: i64 = 24 * 60 * 60;
 const RESEND_GAP_SECONDS: i64 = 60;
@@ -24,7 +23,7 @@ pub fn link(public_url: &str, username: &str, token: &str) -> String {
 
 /// Issues a link and queues its mail, inside the caller's transaction.
 pub async fn queue_link(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     state: &AppState,
     account: &Account,
     language: Language,
@@ -73,24 +72,26 @@ pub async fn resend(
         ));
     }
     let now = store::unix_now();
-    let mut tx = store::begin_write(&state.db).await?;
-    if verifications::issued_since(&mut *tx, account.id, now - RESEND_GAP_SECONDS).await? > 0 {
-        return Err(ServiceError::RateLimited {
-            retry_after: RESEND_GAP_SECONDS,
-        });
-    }
-    if verifications::issued_since(&mut *tx, account.id, now - 3600).await? >= RESENDS_PER_HOUR {
-        return Err(ServiceError::RateLimited { retry_after: 3600 });
-    }
-    queue_link(
-        &mut tx,
-        state,
-        account,
-        Language::from_tag(&account.language),
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
+    store::write_tx!(state.db, |tx| {
+        if verifications::issued_since(&mut *tx, account.id, now - RESEND_GAP_SECONDS).await? > 0 {
+            return Err(ServiceError::RateLimited {
+                retry_after: RESEND_GAP_SECONDS,
+            });
+        }
+        if verifications::issued_since(&mut *tx, account.id, now - 3600).await? >= RESENDS_PER_HOUR
+        {
+            return Err(ServiceError::RateLimited { retry_after: 3600 });
+        }
+        queue_link(
+            &mut *tx,
+            state,
+            account,
+            Language::from_tag(&account.language),
+            meta,
+        )
+        .await?;
+        Ok(())
+    })?;
     state.mail.now();
     Ok(())
 }
@@ -102,19 +103,20 @@ pub async fn verify(
     token: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    let mut tx = store::begin_write(&state.db).await?;
-    let consumed = verifications::consume(
-        &mut *tx,
-        &link_token::digest(token),
-        username,
-        store::unix_now(),
-    )
-    .await?;
-    let Some(user_id) = consumed else {
-        return Err(ServiceError::LinkInvalid);
-    };
-    users::mark_email_verified(&mut *tx, user_id).await?;
-    audit::record(&mut *tx, Event::EmailVerified, Some(user_id), meta, None).await?;
-    tx.commit().await?;
+    store::write_tx!(state.db, |tx| {
+        let consumed = verifications::consume(
+            &mut *tx,
+            &link_token::digest(token),
+            username,
+            store::unix_now(),
+        )
+        .await?;
+        let Some(user_id) = consumed else {
+            return Err(ServiceError::LinkInvalid);
+        };
+        users::mark_email_verified(&mut *tx, user_id).await?;
+        audit::record(&mut *tx, Event::EmailVerified, Some(user_id), meta, None).await?;
+        Ok(())
+    })?;
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! The `audit_log` table: security-relevant events, kept in the database (SPEC §7).
 
-use sqlx::SqliteExecutor;
-
+use super::{on_backend, Exec};
 /// What happened, as stored in the `event` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
@@ -62,16 +61,16 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
-pub async fn record<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn record(
+    db: impl Into<Exec<'_>>,
     event: Event,
     user_id: Option<i64>,
     meta: &RequestMeta,
     detail: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    on_backend!(db, e => sqlx::query(
         "INSERT INTO audit_log (at, event, user_id, client_addr, request_id, detail) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(super::now())
     .bind(event.as_str())
@@ -79,7 +78,8 @@ pub async fn record<'e>(
     .bind(meta.client_addr.as_deref())
     .bind(meta.request_id.as_deref())
     .bind(detail)
-    .execute(db)
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }

@@ -1,4 +1,16 @@
-//! SQLite storage through sqlx: the only place SQL is written.
+//! Storage through sqlx, and the only place SQL is written.
+//!
+//! Two backends behind one API: SQLite, the embedded zero-configuration default, and
+//! PostgreSQL, for several nodes serving one user base. Every store function takes an
+//! [`Exec`] (the pool, a transaction or a read connection, of either backend) and runs the same
+//! SQL text on both where the dialects agree: `$1` placeholders (sqlx's SQLite accepts them),
+//! `TRUE`/`FALSE`, `ON CONFLICT … DO UPDATE … RETURNING`. Where they differ the function gives
+//! each backend its own text (see [`on_backend!`]).
+//!
+//! PostgreSQL may run at `SERIALIZABLE` isolation (what CockroachDB and YugabyteDB default to),
+//! where any transaction can be refused with a serialization failure (SQLSTATE 40001) and must
+//! simply run again: [`write_tx!`] re-runs a whole transaction, and one statement on the pool
+//! is re-run by [`on_backend!`] itself. Nothing relies on advisory locks or gap-free sequences.
 
 pub mod audit;
 pub mod client_limits;
@@ -13,26 +25,215 @@ pub mod throttle;
 pub mod users;
 pub mod verifications;
 
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{PgConnection, PgPool, SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// Opens (creating if needed) the database, in WAL mode, and applies pending migrations.
-///
-/// `synchronous = NORMAL` under WAL keeps every committed write through a crash of the process;
-/// only a power loss can drop the last transactions, which is SQLite's documented trade-off.
-pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
-    Ok(connect_with_options(url).await?.0)
+/// The database, whichever backend it is. Cloning is cheap (a pool is a handle).
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
 }
 
-/// [`connect`], also returning the options it opened the database with, for
-/// [`reads::ReadConnections`] to open theirs alike.
-pub async fn connect_with_options(
+/// A write transaction of either backend. Dropped without [`Tx::commit`], it rolls back.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Where one statement runs: a pool (autocommit) or one connection (a transaction's, or a read
+/// connection), of either backend. Store functions take `impl Into<Exec>`, so callers pass
+/// `&state.db`, `&mut *tx` or a read connection alike.
+pub enum Exec<'c> {
+    SqlitePool(&'c SqlitePool),
+    Sqlite(&'c mut SqliteConnection),
+    PgPool(&'c PgPool),
+    Postgres(&'c mut PgConnection),
+}
+
+impl<'c> From<&'c Db> for Exec<'c> {
+    fn from(db: &'c Db) -> Self {
+        match db {
+            Db::Sqlite(pool) => Exec::SqlitePool(pool),
+            Db::Postgres(pool) => Exec::PgPool(pool),
+        }
+    }
+}
+
+impl<'c> From<&'c mut Tx> for Exec<'c> {
+    fn from(tx: &'c mut Tx) -> Self {
+        match tx {
+            Tx::Sqlite(tx) => Exec::Sqlite(tx),
+            Tx::Postgres(tx) => Exec::Postgres(tx),
+        }
+    }
+}
+
+/// Runs a statement on whichever backend `exec` is. The body is written once per backend (or
+/// once for both, when the SQL text is shared); `$e` names the sqlx executor inside it. On a
+/// PostgreSQL pool the statement runs in its own transaction, which `SERIALIZABLE` may refuse:
+/// it is re-run (the refused run changed nothing), so the body must be an expression that can
+/// be evaluated more than once.
+macro_rules! on_backend {
+    ($exec:expr, $e:ident => $both:expr) => {
+        $crate::server::store::on_backend!($exec, $e => $both, $e => $both)
+    };
+    ($exec:expr, $s:ident => $sqlite:expr, $p:ident => $postgres:expr) => {{
+        let exec: $crate::server::store::Exec<'_> = $exec.into();
+        match exec {
+            $crate::server::store::Exec::SqlitePool($s) => $sqlite,
+            $crate::server::store::Exec::Sqlite($s) => $sqlite,
+            $crate::server::store::Exec::Postgres($p) => $postgres,
+            $crate::server::store::Exec::PgPool(pool) => {
+                let mut attempt = 0;
+                loop {
+                    let $p = pool;
+                    match $postgres {
+                        Err(e)
+                            if $crate::server::store::Contention::is_contention(&e)
+                                && attempt < $crate::server::store::RETRIES =>
+                        {
+                            $crate::server::store::back_off(attempt).await;
+                            attempt += 1;
+                        }
+                        done => break done,
+                    }
+                }
+            }
+        }
+    }};
+}
+pub(crate) use on_backend;
+
+/// Runs a block in a write transaction (`write_tx!(db, |tx| { … Ok(value) })`) and commits
+/// it; an `Err` from the block, or a `return Err(…)` in it, rolls it back. A transaction the
+/// database refuses for a concurrent one's sake ([`Contention`]) is run again from the start,
+/// up to [`RETRIES`] times, so the block must do nothing outside the transaction that cannot
+/// be done twice. Errors are `ServiceError`s unless another type is named
+/// (`|tx| -> sqlx::Error { … }`).
+///
+/// A macro rather than a method taking a closure: the block is inlined into the caller's
+/// future, so it may borrow the caller's locals, and the compiler sees that future is `Send`
+/// (which it cannot yet prove for a closure's future over every lifetime of the transaction).
+macro_rules! write_tx {
+    ($db:expr, |$tx:ident| $body:block) => {
+        $crate::server::store::write_tx!(
+            $db, |$tx| -> $crate::server::services::ServiceError $body
+        )
+    };
+    ($db:expr, |$tx:ident| -> $error:ty $body:block) => {{
+        let db: &$crate::server::store::Db = &$db;
+        let mut attempt = 0;
+        loop {
+            let outcome: Result<_, $error> = async {
+                let mut transaction = db.begin_write().await?;
+                let $tx = &mut transaction;
+                let done: Result<_, $error> = async { $body }.await;
+                let value = done?;
+                transaction.commit().await?;
+                Ok(value)
+            }
+            .await;
+            match outcome {
+                Err(e)
+                    if $crate::server::store::Contention::is_contention(&e)
+                        && attempt < $crate::server::store::RETRIES =>
+                {
+                    $crate::server::store::back_off(attempt).await;
+                    attempt += 1;
+                }
+                done => break done,
+            }
+        }
+    }};
+}
+pub(crate) use write_tx;
+
+/// How many times a refused transaction is run again before the refusal is reported.
+pub const RETRIES: u32 = 8;
+
+/// Waits before a re-run: doubling from 2 ms, with jitter so that the transactions that
+/// collided do not collide again in step. At most about half a second over all re-runs.
+pub async fn back_off(attempt: u32) {
+    use rand::Rng;
+    let ceiling = 2u64 << attempt.min(7);
+    let wait = rand::thread_rng().gen_range(ceiling / 2..=ceiling);
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+}
+
+/// Errors that say "the database refused this because of a concurrent transaction; run it
+/// again": a serialization failure (40001) or a deadlock (40P01).
+pub trait Contention {
+    fn is_contention(&self) -> bool;
+}
+
+impl Contention for sqlx::Error {
+    fn is_contention(&self) -> bool {
+        match self {
+            sqlx::Error::Database(e) => matches!(e.code().as_deref(), Some("40001" | "40P01")),
+            _ => false,
+        }
+    }
+}
+
+/// Which backend a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Connections per node on PostgreSQL. Every node holds this many at most: size the server's
+/// `max_connections` for the node count.
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// Opens the database `url` names (a SQLite file, created if needed, or a PostgreSQL
+/// database) and applies pending migrations.
+pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+    Ok(connect_with_reads(url, 0).await?.0)
+}
+
+/// [`connect`], and `read_connections` connections for the reads of signed-in requests
+/// ([`reads::ReadConnections`]).
+pub async fn connect_with_reads(
     url: &str,
-) -> Result<(SqlitePool, SqliteConnectOptions), sqlx::Error> {
+    read_connections: usize,
+) -> Result<(Db, reads::ReadConnections), sqlx::Error> {
+    match Backend::of_url(url) {
+        Backend::Sqlite => {
+            let (pool, options) = connect_sqlite(url).await?;
+            let reads = reads::ReadConnections::open_sqlite(&options, read_connections).await?;
+            Ok((Db::Sqlite(pool), reads))
+        }
+        Backend::Postgres => {
+            let pool = connect_postgres(url).await?;
+            Ok((
+                Db::Postgres(pool.clone()),
+                reads::ReadConnections::Postgres(pool),
+            ))
+        }
+    }
+}
+
+/// SQLite in WAL mode. `synchronous = NORMAL` under WAL keeps every committed write through a
+/// crash of the process; only a power loss can drop the last transactions, which is SQLite's
+/// documented trade-off.
+async fn connect_sqlite(url: &str) -> Result<(SqlitePool, SqliteConnectOptions), sqlx::Error> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -45,28 +246,109 @@ pub async fn connect_with_options(
         .test_before_acquire(false)
         // SQLite takes one writer at a time, and the per-request session reads have their own
         // connections (`reads`); each connection is a thread and ~250 KiB of SQLite buffers, so
-        // four suffice on the 2-core machines measured (BENCHMARKS.md) and keep the flood's
+        // three suffice on the 2-core machines measured (BENCHMARKS.md) and keep the flood's
         // peak memory down.
         .max_connections(3)
         .min_connections(1)
         .connect_with(options.clone())
         .await?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
+    sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
     Ok((pool, options))
 }
 
-/// Starts a transaction that will write. `BEGIN IMMEDIATE` takes SQLite's write lock at once
-/// (waiting up to the busy timeout); a plain deferred transaction that reads first and writes
-/// later fails outright with SQLITE_BUSY when another connection wrote in between.
-pub async fn begin_write(
-    db: &SqlitePool,
-) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-    db.begin_with("BEGIN IMMEDIATE").await
+/// PostgreSQL. Several nodes may start at the same moment on an empty database, and nothing
+/// may rely on advisory locks (which distributed engines lack), so sqlx's migration lock is
+/// off: each migration runs in its own transaction, two nodes applying the same one collide on
+/// the catalog or the migrations table, the loser's transaction rolls back, and it runs the
+/// migrator again, which now finds that migration applied.
+async fn connect_postgres(url: &str) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?.application_name("latchkey");
+    let pool = PgPoolOptions::new()
+        .max_connections(POSTGRES_CONNECTIONS)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?;
+    let mut migrator = sqlx::migrate!("./migrations/postgres");
+    migrator.set_locking(false);
+    let mut attempt = 0;
+    loop {
+        match migrator.run(&pool).await {
+            Ok(()) => break,
+            Err(e) if attempt < RETRIES => {
+                tracing::debug!(error = %e, "migration collided with another node's; again");
+                back_off(attempt + 3).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(pool)
 }
 
-/// One trivial query: does the database answer?
-pub async fn ping(db: &SqlitePool) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1").execute(db).await.map(|_| ())
+impl Db {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Starts a transaction that will write. On SQLite, `BEGIN IMMEDIATE` takes the write lock
+    /// at once (waiting up to the busy timeout): a deferred transaction that reads first and
+    /// writes later fails outright with SQLITE_BUSY when another connection wrote in between.
+    /// On PostgreSQL, the server's default isolation applies.
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// One trivial query: does the database answer?
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_backend!(self, e => sqlx::query("SELECT 1").execute(e).await.map(|_| ()))
+    }
+
+    /// Closes every connection, waiting for those in use to come back.
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// Which unique constraint a failed insert or update ran into, if that is why it failed:
+/// the column name for both backends (SQLite names `table.column` in its message; the
+/// PostgreSQL migrations name every unique constraint `table_column_key`).
+pub fn unique_violation(e: &sqlx::Error) -> Option<String> {
+    let sqlx::Error::Database(db_error) = e else {
+        return None;
+    };
+    if !db_error.is_unique_violation() {
+        return None;
+    }
+    if let Some(constraint) = db_error.constraint() {
+        return Some(
+            constraint
+                .strip_suffix("_key")
+                .unwrap_or(constraint)
+                .to_owned(),
+        );
+    }
+    // "UNIQUE constraint failed: users.username"
+    let columns = db_error.message().rsplit(':').next()?.trim();
+    Some(columns.replace('.', "_"))
 }
 
 /// Seconds since the Unix epoch, for expiry and scheduling columns.

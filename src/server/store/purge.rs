@@ -1,8 +1,8 @@
 //! Deletes rows that can no longer matter: expired codes and tokens, send records older than
 //! the longest rate-limit window, lockouts that have run out, and delivered messages (whose
 //! bodies were blanked on delivery; the row is only kept a day for the operator's eye).
+use super::{on_backend, Db};
 
-use sqlx::SqlitePool;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -37,44 +37,47 @@ impl Purged {
 
 /// One pass at Unix time `now`. Each statement is its own short write, so a pass never holds
 /// the write lock for long.
-pub async fn expired(db: &SqlitePool, now: i64) -> Result<Purged, sqlx::Error> {
+pub async fn expired(db: &Db, now: i64) -> Result<Purged, sqlx::Error> {
     let delete = |sql: &'static str, bound: i64| async move {
-        sqlx::query(sql)
+        on_backend!(db, e => sqlx::query(sql)
             .bind(bound)
-            .execute(db)
+            .execute(e)
             .await
-            .map(|done| done.rows_affected())
+            .map(|done| done.rows_affected()))
     };
     let delivered_before = OffsetDateTime::from_unix_timestamp(now - DELIVERED_KEPT_SECONDS)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_default();
     Ok(Purged {
-        passcodes: delete("DELETE FROM passcodes WHERE expires_at <= ?", now).await?,
-        reset_tokens: delete("DELETE FROM reset_tokens WHERE expires_at <= ?", now).await?,
-        email_verifications: delete("DELETE FROM email_verifications WHERE expires_at <= ?", now)
-            .await?,
+        passcodes: delete("DELETE FROM passcodes WHERE expires_at <= $1", now).await?,
+        reset_tokens: delete("DELETE FROM reset_tokens WHERE expires_at <= $1", now).await?,
+        email_verifications: delete(
+            "DELETE FROM email_verifications WHERE expires_at <= $1",
+            now,
+        )
+        .await?,
         // The longest send limit looks back one hour.
-        send_log: delete("DELETE FROM send_log WHERE sent_at <= ?", now - 3600).await?,
+        send_log: delete("DELETE FROM send_log WHERE sent_at <= $1", now - 3600).await?,
         // A row matters while it locks, and for the hourly cap while its window runs.
         login_throttle: delete(
-            "DELETE FROM login_throttle WHERE locked_until <= ?1 AND last_attempt_at <= ?1 - 3600",
+            "DELETE FROM login_throttle WHERE locked_until <= $1 AND last_attempt_at <= $1 - 3600",
             now,
         )
         .await?,
         // Over at their fixed end, or once their last token (a day) has run out unrefreshed.
         sessions: delete(
-            "DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen_at <= ?1 - 86400 - 60",
+            "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $1 - 86400 - 60",
             now,
         )
         .await?,
         // A cell whose arrival time has passed holds a full allowance: the same as no row.
-        client_limits: delete("DELETE FROM client_limits WHERE tat <= ?", now * 1000).await?,
+        client_limits: delete("DELETE FROM client_limits WHERE tat <= $1", now * 1000).await?,
         // RFC 3339 UTC timestamps of one format sort as text in time order.
-        outbox: sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= ?")
-            .bind(delivered_before)
-            .execute(db)
-            .await?
-            .rows_affected(),
+        outbox: on_backend!(db, e => sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= $1")
+            .bind(&delivered_before)
+            .execute(e)
+            .await
+            .map(|done| done.rows_affected()))?,
     })
 }

@@ -9,14 +9,60 @@
 //! one goes straight back to the set when its guard drops — including when a request is
 //! cancelled mid-query: sqlx's worker runs commands in order, so the next one simply waits.
 //! `PRAGMA query_only` makes any write sent through them an error instead of a surprise.
+//!
+//! PostgreSQL connections are network connections with no such detour: there the reads take
+//! connections from the pool.
 
+use super::Exec;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, SqliteConnection};
+use sqlx::{ConnectOptions, PgPool, Postgres, SqliteConnection};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{Mutex, MutexGuard, Semaphore, SemaphorePermit};
 
-pub struct ReadConnections {
+pub enum ReadConnections {
+    Sqlite(SqliteReads),
+    Postgres(PgPool),
+}
+
+/// A connection for one read: [`ReadConnections::get`]. It goes back when this drops.
+pub enum ReadConnection<'a> {
+    Sqlite(SqliteRead<'a>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl ReadConnections {
+    /// Opens `count` (at least one) read-only connections to the SQLite database `options`
+    /// names.
+    pub async fn open_sqlite(
+        options: &SqliteConnectOptions,
+        count: usize,
+    ) -> Result<Self, sqlx::Error> {
+        Ok(ReadConnections::Sqlite(
+            SqliteReads::open(options, count).await?,
+        ))
+    }
+
+    /// A connection, waiting (first come, first served) while all are lent out.
+    pub async fn get(&self) -> Result<ReadConnection<'_>, sqlx::Error> {
+        Ok(match self {
+            ReadConnections::Sqlite(reads) => ReadConnection::Sqlite(reads.get().await),
+            ReadConnections::Postgres(pool) => ReadConnection::Postgres(pool.acquire().await?),
+        })
+    }
+}
+
+impl<'c> From<&'c mut ReadConnection<'_>> for Exec<'c> {
+    fn from(read: &'c mut ReadConnection<'_>) -> Self {
+        match read {
+            ReadConnection::Sqlite(connection) => Exec::Sqlite(connection),
+            ReadConnection::Postgres(connection) => Exec::Postgres(connection),
+        }
+    }
+}
+
+pub struct SqliteReads {
     slots: Box<[Mutex<SqliteConnection>]>,
     /// One permit per connection: a caller that holds one is sure to find a connection free.
     free: Semaphore,
@@ -24,15 +70,15 @@ pub struct ReadConnections {
     next: AtomicUsize,
 }
 
-/// A connection lent out by [`ReadConnections::get`]; it goes back when this drops.
-pub struct ReadConnection<'a> {
+/// A connection lent out by [`SqliteReads::get`]; it goes back when this drops.
+pub struct SqliteRead<'a> {
     // Declared first so it drops first: the connection is free before the permit that lets
     // the next caller look for it is returned.
     connection: MutexGuard<'a, SqliteConnection>,
     _permit: SemaphorePermit<'a>,
 }
 
-impl ReadConnections {
+impl SqliteReads {
     /// Opens `count` (at least one) read-only connections to the database `options` names.
     pub async fn open(options: &SqliteConnectOptions, count: usize) -> Result<Self, sqlx::Error> {
         let count = count.max(1);
@@ -41,7 +87,7 @@ impl ReadConnections {
         for _ in 0..count {
             slots.push(Mutex::new(options.connect().await?));
         }
-        Ok(ReadConnections {
+        Ok(SqliteReads {
             slots: slots.into_boxed_slice(),
             free: Semaphore::new(count),
             next: AtomicUsize::new(0),
@@ -49,7 +95,7 @@ impl ReadConnections {
     }
 
     /// A free connection, waiting (first come, first served) while all are lent out.
-    pub async fn get(&self) -> ReadConnection<'_> {
+    pub async fn get(&self) -> SqliteRead<'_> {
         let permit = self
             .free
             .acquire()
@@ -64,14 +110,14 @@ impl ReadConnections {
             // Unreachable while every lent connection holds a permit; waiting is still right.
             None => self.slots[start % count].lock().await,
         };
-        ReadConnection {
+        SqliteRead {
             connection,
             _permit: permit,
         }
     }
 }
 
-impl Deref for ReadConnection<'_> {
+impl Deref for SqliteRead<'_> {
     type Target = SqliteConnection;
 
     fn deref(&self) -> &SqliteConnection {
@@ -79,7 +125,7 @@ impl Deref for ReadConnection<'_> {
     }
 }
 
-impl DerefMut for ReadConnection<'_> {
+impl DerefMut for SqliteRead<'_> {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
         &mut self.connection
     }
@@ -93,11 +139,14 @@ mod tests {
 
     /// A fresh database, its pool and two read connections; the directory lives as long as
     /// the returned guard.
-    async fn open_two() -> (tempfile::TempDir, SqlitePool, ReadConnections) {
+    async fn open_two() -> (tempfile::TempDir, SqlitePool, SqliteReads) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let (pool, options) = store::connect_with_options(&url).await.unwrap();
-        let reads = ReadConnections::open(&options, 2).await.unwrap();
+        let (store::Db::Sqlite(pool), ReadConnections::Sqlite(reads)) =
+            store::connect_with_reads(&url, 2).await.unwrap()
+        else {
+            unreachable!("a sqlite:// URL opens SQLite")
+        };
         (dir, pool, reads)
     }
 

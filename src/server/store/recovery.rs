@@ -1,37 +1,39 @@
 //! The recovery tables: `passcodes`, `reset_tokens`, `send_log`.
 
-use sqlx::{FromRow, SqliteExecutor};
+use super::{on_backend, Exec};
+use sqlx::FromRow;
 
 /// Sends to `destination` over `channel` since `since`: how many, and the first and last time.
-pub async fn sends_window<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn sends_window(
+    db: impl Into<Exec<'_>>,
     channel: &str,
     destination: &str,
     since: i64,
 ) -> Result<(i64, Option<i64>, Option<i64>), sqlx::Error> {
-    sqlx::query_as(
+    on_backend!(db, e => sqlx::query_as(
         "SELECT COUNT(*), MIN(sent_at), MAX(sent_at) FROM send_log \
-         WHERE channel = ? AND destination = ? AND sent_at > ?",
+         WHERE channel = $1 AND destination = $2 AND sent_at > $3",
     )
     .bind(channel)
     .bind(destination)
     .bind(since)
-    .fetch_one(db)
-    .await
+    .fetch_one(e)
+    .await)
 }
 
-pub async fn log_send<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn log_send(
+    db: impl Into<Exec<'_>>,
     channel: &str,
     destination: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO send_log (channel, destination, sent_at) VALUES (?, ?, ?)")
+    on_backend!(db, e => sqlx::query("INSERT INTO send_log (channel, destination, sent_at) VALUES ($1, $2, $3)")
         .bind(channel)
         .bind(destination)
         .bind(now)
-        .execute(db)
-        .await?;
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -48,14 +50,17 @@ pub struct NewPasscode<'a> {
 }
 
 /// Stores a code, replacing any earlier one for the same destination and purpose.
-pub async fn put_passcode<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn put_passcode(
+    db: impl Into<Exec<'_>>,
     code: NewPasscode<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT OR REPLACE INTO passcodes \
+    on_backend!(db, e => sqlx::query(
+        "INSERT INTO passcodes \
          (channel, destination, purpose, user_id, code_mac, created_at, expires_at, failed_tries) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0) \
+         ON CONFLICT (channel, destination, purpose) DO UPDATE SET \
+             user_id = excluded.user_id, code_mac = excluded.code_mac, \
+             created_at = excluded.created_at, expires_at = excluded.expires_at, failed_tries = 0",
     )
     .bind(code.channel)
     .bind(code.destination)
@@ -64,8 +69,9 @@ pub async fn put_passcode<'e>(
     .bind(code.code_mac)
     .bind(code.now)
     .bind(code.expires_at)
-    .execute(db)
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -78,178 +84,183 @@ pub struct StoredPasscode {
     pub failed_tries: i64,
 }
 
-pub async fn find_passcode<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn find_passcode(
+    db: impl Into<Exec<'_>>,
     channel: &str,
     destination: &str,
     purpose: &str,
 ) -> Result<Option<StoredPasscode>, sqlx::Error> {
-    sqlx::query_as(
+    on_backend!(db, e => sqlx::query_as(
         "SELECT user_id, code_mac, expires_at, failed_tries FROM passcodes \
-         WHERE channel = ? AND destination = ? AND purpose = ?",
+         WHERE channel = $1 AND destination = $2 AND purpose = $3",
     )
     .bind(channel)
     .bind(destination)
     .bind(purpose)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(e)
+    .await)
 }
 
 /// Claims one of a code's five tries before the guess is compared, in one statement, so that
 /// however many guesses arrive at once, no more than five are ever compared. `None` when
 /// there is no code or its tries are spent.
-pub async fn claim_try<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn claim_try(
+    db: impl Into<Exec<'_>>,
     channel: &str,
     destination: &str,
     purpose: &str,
     max_tries: i64,
 ) -> Result<Option<StoredPasscode>, sqlx::Error> {
-    sqlx::query_as(
+    on_backend!(db, e => sqlx::query_as(
         "UPDATE passcodes SET failed_tries = failed_tries + 1 \
-         WHERE channel = ? AND destination = ? AND purpose = ? AND failed_tries < ? \
+         WHERE channel = $1 AND destination = $2 AND purpose = $3 AND failed_tries < $4 \
          RETURNING user_id, code_mac, expires_at, failed_tries",
     )
     .bind(channel)
     .bind(destination)
     .bind(purpose)
     .bind(max_tries)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(e)
+    .await)
 }
 
 /// Uses a code up (codes are single use).
-pub async fn delete_passcode<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn delete_passcode(
+    db: impl Into<Exec<'_>>,
     channel: &str,
     destination: &str,
     purpose: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("DELETE FROM passcodes WHERE channel = ? AND destination = ? AND purpose = ?")
+    let done = on_backend!(db, e => sqlx::query("DELETE FROM passcodes WHERE channel = $1 AND destination = $2 AND purpose = $3")
             .bind(channel)
             .bind(destination)
             .bind(purpose)
-            .execute(db)
-            .await?;
-    Ok(done.rows_affected() == 1)
+            .execute(e)
+            .await
+            .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
-pub async fn delete_passcodes_of<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn delete_passcodes_of(
+    db: impl Into<Exec<'_>>,
     user_id: i64,
     purpose: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM passcodes WHERE user_id = ? AND purpose = ?")
+    on_backend!(db, e => sqlx::query("DELETE FROM passcodes WHERE user_id = $1 AND purpose = $2")
         .bind(user_id)
         .bind(purpose)
-        .execute(db)
-        .await?;
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
-pub async fn insert_token<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn insert_token(
+    db: impl Into<Exec<'_>>,
     digest: &str,
     kind: &str,
     user_id: i64,
     now: i64,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO reset_tokens (token_hash, kind, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
+    on_backend!(db, e => sqlx::query("INSERT INTO reset_tokens (token_hash, kind, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(digest)
         .bind(kind)
         .bind(user_id)
         .bind(now)
         .bind(expires_at)
-        .execute(db)
-        .await?;
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Uses up an unexpired, unused token of `kind`; returns its account.
-pub async fn consume_token<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn consume_token(
+    db: impl Into<Exec<'_>>,
     digest: &str,
     kind: &str,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE reset_tokens SET used_at = ?1 \
-         WHERE token_hash = ?2 AND kind = ?3 AND used_at IS NULL AND expires_at > ?1 \
+    on_backend!(db, e => sqlx::query_scalar(
+        "UPDATE reset_tokens SET used_at = $1 \
+         WHERE token_hash = $2 AND kind = $3 AND used_at IS NULL AND expires_at > $1 \
          RETURNING user_id",
     )
     .bind(now)
     .bind(digest)
     .bind(kind)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(e)
+    .await)
 }
 
 /// Ends the account's outstanding e-mailed reset links: a reset mail's passcode and link are
 /// one grant, so using either ends the other.
-pub async fn revoke_links_of<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn revoke_links_of(
+    db: impl Into<Exec<'_>>,
     user_id: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE reset_tokens SET used_at = ? WHERE user_id = ? AND kind = 'link' AND used_at IS NULL",
+    on_backend!(db, e => sqlx::query(
+        "UPDATE reset_tokens SET used_at = $1 WHERE user_id = $2 AND kind = 'link' AND used_at IS NULL",
     )
     .bind(now)
     .bind(user_id)
-    .execute(db)
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// The account of a live (unused, unexpired) reset token.
-pub async fn live_reset_token<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn live_reset_token(
+    db: impl Into<Exec<'_>>,
     digest: &str,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    on_backend!(db, e => sqlx::query_scalar(
         "SELECT user_id FROM reset_tokens \
-         WHERE token_hash = ? AND kind = 'reset' AND used_at IS NULL AND expires_at > ?",
+         WHERE token_hash = $1 AND kind = 'reset' AND used_at IS NULL AND expires_at > $2",
     )
     .bind(digest)
     .bind(now)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(e)
+    .await)
 }
 
 /// Counts a failed decryption of a sealed password sent with a reset token, and burns the
 /// token when that makes `max` of them.
-pub async fn count_failed_decryption<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn count_failed_decryption(
+    db: impl Into<Exec<'_>>,
     digest: &str,
     now: i64,
     max: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    on_backend!(db, e => sqlx::query(
         "UPDATE reset_tokens SET failed_decryptions = failed_decryptions + 1, \
-         used_at = CASE WHEN failed_decryptions + 1 >= ?3 THEN ?2 ELSE used_at END \
-         WHERE token_hash = ?1 AND kind = 'reset' AND used_at IS NULL",
+         used_at = CASE WHEN failed_decryptions + 1 >= $3 THEN $2 ELSE used_at END \
+         WHERE token_hash = $1 AND kind = 'reset' AND used_at IS NULL",
     )
     .bind(digest)
     .bind(now)
     .bind(max)
-    .execute(db)
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Ends every outstanding link and reset token of an account.
-pub async fn revoke_tokens_of<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn revoke_tokens_of(
+    db: impl Into<Exec<'_>>,
     user_id: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE reset_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL")
+    on_backend!(db, e => sqlx::query("UPDATE reset_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
         .bind(now)
         .bind(user_id)
-        .execute(db)
-        .await?;
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }

@@ -1,32 +1,29 @@
 //! The `secrets` table: generated secrets, one row each, never replaced.
 
-use sqlx::SqliteExecutor;
-
-pub async fn get<'e>(
-    db: impl SqliteExecutor<'e>,
-    name: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT value FROM secrets WHERE name = ?")
+use super::{on_backend, Exec};
+pub async fn get(db: impl Into<Exec<'_>>, name: &str) -> Result<Option<String>, sqlx::Error> {
+    on_backend!(db, e => sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
         .bind(name)
-        .fetch_optional(db)
-        .await
+        .fetch_optional(e)
+        .await)
 }
 
 /// Stores `value` under `name` unless a value is there already (another process was first).
-pub async fn insert_if_absent<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn insert_if_absent(
+    db: impl Into<Exec<'_>>,
     name: &str,
     value: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) \
+    on_backend!(db, e => sqlx::query(
+        "INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (name) DO NOTHING",
     )
     .bind(name)
     .bind(value)
     .bind(now)
-    .execute(db)
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }

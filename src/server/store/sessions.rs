@@ -1,7 +1,8 @@
 //! The `sessions` table: one row per sign-in, named by the `sid` of its tokens.
 
 use super::users::{AccountRow, ACCOUNT_COLUMNS};
-use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
+use super::{on_backend, Exec};
+use sqlx::FromRow;
 use std::sync::LazyLock;
 
 pub struct NewSession<'a> {
@@ -13,13 +14,10 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-pub async fn insert<'e>(
-    db: impl SqliteExecutor<'e>,
-    session: NewSession<'_>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn insert(db: impl Into<Exec<'_>>, session: NewSession<'_>) -> Result<(), sqlx::Error> {
+    on_backend!(db, e => sqlx::query(
         "INSERT INTO sessions (id, user_id, created_at, expires_at, last_seen_at, client_addr, \
-         user_agent) VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?6)",
+         user_agent) VALUES ($1, $2, $3, $4, $3, $5, $6)",
     )
     .bind(session.id)
     .bind(session.user_id)
@@ -27,8 +25,9 @@ pub async fn insert<'e>(
     .bind(session.expires_at)
     .bind(session.client_addr)
     .bind(session.user_agent)
-    .execute(db)
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -42,89 +41,84 @@ static ACCOUNT_OF_SESSION: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {columns}, s.expires_at AS session_expires_at FROM sessions s \
          JOIN users u ON u.id = s.user_id \
-         WHERE s.id = ?1 AND s.user_id = ?2 AND s.expires_at > ?3 AND u.deleted_at IS NULL"
+         WHERE s.id = $1 AND s.user_id = $2 AND s.expires_at > $3 AND u.deleted_at IS NULL"
     )
 });
 
 /// The live account behind a live session: one read for both, on every signed-in request.
 /// The caller still compares the token's version with the account's.
 pub async fn account_of(
-    db: &mut SqliteConnection,
+    db: impl Into<Exec<'_>>,
     session_id: &str,
     user_id: i64,
     now: i64,
 ) -> Result<Option<(AccountRow, i64)>, sqlx::Error> {
-    let row = sqlx::query(&ACCOUNT_OF_SESSION)
+    #[derive(FromRow)]
+    struct WithExpiry {
+        #[sqlx(flatten)]
+        account: AccountRow,
+        session_expires_at: i64,
+    }
+    let row: Option<WithExpiry> = on_backend!(db, e => sqlx::query_as(&ACCOUNT_OF_SESSION)
         .bind(session_id)
         .bind(user_id)
         .bind(now)
-        .fetch_optional(&mut *db)
-        .await?;
-    match row {
-        Some(row) => {
-            use sqlx::Row;
-            let expires_at: i64 = row.try_get("session_expires_at")?;
-            Ok(Some((AccountRow::from_row(&row)?, expires_at)))
-        }
-        None => Ok(None),
-    }
+        .fetch_optional(e)
+        .await)?;
+    Ok(row.map(|row| (row.account, row.session_expires_at)))
 }
 
 /// The credits of the live, enabled account behind a live session whose tokens of
 /// `token_version` still hold: the narrow read behind the busiest endpoint.
 pub async fn credits_of(
-    db: &mut SqliteConnection,
+    db: impl Into<Exec<'_>>,
     session_id: &str,
     user_id: i64,
     token_version: i64,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    on_backend!(db, e => sqlx::query_scalar(
         "SELECT u.credits_micro FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id = ?1 AND s.user_id = ?2 AND s.expires_at > ?3 AND u.token_version = ?4 \
-         AND u.account_enabled = 1 AND u.deleted_at IS NULL",
+         WHERE s.id = $1 AND s.user_id = $2 AND s.expires_at > $3 AND u.token_version = $4 \
+         AND u.account_enabled = TRUE AND u.deleted_at IS NULL",
     )
     .bind(session_id)
     .bind(user_id)
     .bind(now)
     .bind(token_version)
-    .fetch_optional(&mut *db)
-    .await
+    .fetch_optional(e)
+    .await)
 }
 
 /// Notes a refresh.
-pub async fn touch<'e>(
-    db: impl SqliteExecutor<'e>,
-    session_id: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
+pub async fn touch(db: impl Into<Exec<'_>>, session_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    on_backend!(db, e => sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
         .bind(now)
         .bind(session_id)
-        .execute(db)
-        .await?;
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Ends one session (sign-out).
-pub async fn delete<'e>(db: impl SqliteExecutor<'e>, session_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE id = ?")
+pub async fn delete(db: impl Into<Exec<'_>>, session_id: &str) -> Result<(), sqlx::Error> {
+    on_backend!(db, e => sqlx::query("DELETE FROM sessions WHERE id = $1")
         .bind(session_id)
-        .execute(db)
-        .await?;
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Ends every session of an account; returns how many there were.
-pub async fn delete_all_of<'e>(
-    db: impl SqliteExecutor<'e>,
-    user_id: i64,
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+pub async fn delete_all_of(db: impl Into<Exec<'_>>, user_id: i64) -> Result<u64, sqlx::Error> {
+    let done = on_backend!(db, e => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected())
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(done)
 }
 
 /// A session as the account page lists it.
@@ -140,20 +134,20 @@ pub struct SessionRow {
 
 /// The account's live sessions, most recently used first. A session whose last token
 /// (`token_lifetime` seconds from its last sign-in or refresh) has run out is over too.
-pub async fn live_of<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn live_of(
+    db: impl Into<Exec<'_>>,
     user_id: i64,
     now: i64,
     token_lifetime: i64,
 ) -> Result<Vec<SessionRow>, sqlx::Error> {
-    sqlx::query_as(
+    on_backend!(db, e => sqlx::query_as(
         "SELECT id, created_at, expires_at, last_seen_at, client_addr, user_agent FROM sessions \
-         WHERE user_id = ?1 AND expires_at > ?2 AND last_seen_at > ?2 - ?3 \
+         WHERE user_id = $1 AND expires_at > $2 AND last_seen_at > $2 - $3 \
          ORDER BY last_seen_at DESC, created_at DESC",
     )
     .bind(user_id)
     .bind(now)
     .bind(token_lifetime)
-    .fetch_all(db)
-    .await
+    .fetch_all(e)
+    .await)
 }

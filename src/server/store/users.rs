@@ -1,6 +1,7 @@
 //! The `users` table.
 
-use sqlx::{FromRow, SqliteExecutor, SqlitePool};
+use super::{on_backend, Exec};
+use sqlx::FromRow;
 
 /// An account as the services see it. The password hash is fetched separately
 /// ([`find_credentials`]) so that this type can be handed around without carrying it.
@@ -56,16 +57,16 @@ pub enum InsertError {
 
 /// Inserts an account. The UNIQUE constraints decide races: of two concurrent sign-ups with
 /// one name exactly one succeeds, whatever the timing.
-pub async fn insert<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn insert(
+    db: impl Into<Exec<'_>>,
     account: NewAccount<'_>,
 ) -> Result<AccountRow, InsertError> {
     let sql = format!(
         "INSERT INTO users (username, email, email_key, password_hash, credits_micro, \
-         preferred_language, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+         preferred_language, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          RETURNING {ACCOUNT_COLUMNS}"
     );
-    sqlx::query_as::<_, AccountRow>(&sql)
+    on_backend!(db, e => sqlx::query_as::<_, AccountRow>(&sql)
         .bind(account.username)
         .bind(account.email)
         .bind(account.email_key)
@@ -74,216 +75,205 @@ pub async fn insert<'e>(
         .bind(account.preferred_language)
         .bind(account.now)
         .bind(account.now)
-        .fetch_one(db)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db_error) if db_error.is_unique_violation() => {
-                if db_error.message().contains("users.username") {
-                    InsertError::Conflict(Conflict::Username)
-                } else if db_error.message().contains("users.email_key") {
-                    InsertError::Conflict(Conflict::Email)
-                } else {
-                    InsertError::Database(e)
-                }
-            }
-            _ => InsertError::Database(e),
-        })
+        .fetch_one(e)
+        .await)
+    .map_err(|e| match super::unique_violation(&e).as_deref() {
+        Some("users_username") => InsertError::Conflict(Conflict::Username),
+        Some("users_email_key") => InsertError::Conflict(Conflict::Email),
+        _ => InsertError::Database(e),
+    })
 }
 
-pub async fn find_by_id<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn find_by_id(
+    db: impl Into<Exec<'_>>,
     id: i64,
 ) -> Result<Option<AccountRow>, sqlx::Error> {
-    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE id = ? AND deleted_at IS NULL");
-    sqlx::query_as::<_, AccountRow>(&sql)
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL");
+    on_backend!(db, e => sqlx::query_as::<_, AccountRow>(&sql)
         .bind(id)
-        .fetch_optional(db)
-        .await
+        .fetch_optional(e)
+        .await)
 }
 
 /// A live account and its password hash, by username (any case) or by lower-cased e-mail.
 pub async fn find_credentials(
-    db: &SqlitePool,
+    db: impl Into<Exec<'_>>,
     username: Option<&str>,
     email_key: Option<&str>,
 ) -> Result<Option<(AccountRow, String)>, sqlx::Error> {
     let sql = format!(
         "SELECT {ACCOUNT_COLUMNS}, password_hash FROM users \
-         WHERE (username = ?1 OR email_key = ?2) AND deleted_at IS NULL"
+         WHERE (username = $1 OR email_key = $2) AND deleted_at IS NULL"
     );
-    let row = sqlx::query(&sql)
+    #[derive(FromRow)]
+    struct WithHash {
+        #[sqlx(flatten)]
+        account: AccountRow,
+        password_hash: String,
+    }
+    let row: Option<WithHash> = on_backend!(db, e => sqlx::query_as(&sql)
         .bind(username)
         .bind(email_key)
-        .fetch_optional(db)
-        .await?;
-    match row {
-        Some(row) => {
-            use sqlx::Row;
-            let hash: String = row.try_get("password_hash")?;
-            Ok(Some((AccountRow::from_row(&row)?, hash)))
-        }
-        None => Ok(None),
-    }
+        .fetch_optional(e)
+        .await)?;
+    Ok(row.map(|row| (row.account, row.password_hash)))
 }
 
-pub async fn count(db: &SqlitePool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(db)
-        .await
+pub async fn count(db: impl Into<Exec<'_>>) -> Result<i64, sqlx::Error> {
+    on_backend!(db, e => sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(e)
+        .await)
 }
 
-pub async fn password_hash<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn password_hash(
+    db: impl Into<Exec<'_>>,
     id: i64,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ? AND deleted_at IS NULL")
+    on_backend!(db, e => sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1 AND deleted_at IS NULL")
         .bind(id)
-        .fetch_optional(db)
-        .await
+        .fetch_optional(e)
+        .await)
 }
 
 /// Sets a new password hash and bumps `token_version`, which revokes every token issued
 /// before. Only succeeds if the version is still `expected_version` (no concurrent change);
 /// returns the new version.
-pub async fn replace_password<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn replace_password(
+    db: impl Into<Exec<'_>>,
     id: i64,
     expected_version: i64,
     new_hash: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? \
-         WHERE id = ? AND token_version = ? AND deleted_at IS NULL RETURNING token_version",
+    on_backend!(db, e => sqlx::query_scalar(
+        "UPDATE users SET password_hash = $1, token_version = token_version + 1, updated_at = $2 \
+         WHERE id = $3 AND token_version = $4 AND deleted_at IS NULL RETURNING token_version",
     )
     .bind(new_hash)
     .bind(super::now())
     .bind(id)
     .bind(expected_version)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(e)
+    .await)
 }
 
-pub async fn mark_email_verified<'e>(
-    db: impl SqliteExecutor<'e>,
-    id: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET email_verified = 1, updated_at = ? WHERE id = ?")
+pub async fn mark_email_verified(db: impl Into<Exec<'_>>, id: i64) -> Result<(), sqlx::Error> {
+    on_backend!(db, e => sqlx::query("UPDATE users SET email_verified = TRUE, updated_at = $1 WHERE id = $2")
         .bind(super::now())
         .bind(id)
-        .execute(db)
-        .await?;
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Free → paid, only for a free account with a verified address. True when it changed; the
 /// condition in SQL makes concurrent attempts safe (exactly one wins).
-pub async fn upgrade_to_paid<'e>(
-    db: impl SqliteExecutor<'e>,
-    id: i64,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
-        "UPDATE users SET plan = 'paid', updated_at = ? \
-         WHERE id = ? AND plan = 'free' AND email_verified = 1 AND deleted_at IS NULL",
+pub async fn upgrade_to_paid(db: impl Into<Exec<'_>>, id: i64) -> Result<bool, sqlx::Error> {
+    let result = on_backend!(db, e => sqlx::query(
+        "UPDATE users SET plan = 'paid', updated_at = $1 \
+         WHERE id = $2 AND plan = 'free' AND email_verified = TRUE AND deleted_at IS NULL",
     )
     .bind(super::now())
     .bind(id)
-    .execute(db)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(result == 1)
 }
 
 /// Adds `delta_micro` (negative to deduct) in one SQL statement, so concurrent changes never
 /// lose each other; refuses to go below zero or above 10^12 credits (far from i64 overflow,
 /// which SQLite would turn into floating point). Returns the account id and new balance, or
 /// `None` when there is no such account or the balance would go negative.
-pub async fn adjust_credits<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn adjust_credits(
+    db: impl Into<Exec<'_>>,
     username: &str,
     delta_micro: i64,
 ) -> Result<Option<(i64, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "UPDATE users SET credits_micro = credits_micro + ?1, updated_at = ?2 \
-         WHERE username = ?3 AND deleted_at IS NULL AND credits_micro + ?1 >= 0 \
+    on_backend!(db, e => sqlx::query_as(
+        "UPDATE users SET credits_micro = credits_micro + $1, updated_at = $2 \
+         WHERE username = $3 AND deleted_at IS NULL AND credits_micro + $1 >= 0 \
          RETURNING id, credits_micro",
     )
     .bind(delta_micro)
     .bind(super::now())
     .bind(username)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(e)
+    .await)
 }
 
-pub async fn find_by_username<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn find_by_username(
+    db: impl Into<Exec<'_>>,
     username: &str,
 ) -> Result<Option<AccountRow>, sqlx::Error> {
     let sql =
-        format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE username = ? AND deleted_at IS NULL");
-    sqlx::query_as::<_, AccountRow>(&sql)
+        format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE username = $1 AND deleted_at IS NULL");
+    on_backend!(db, e => sqlx::query_as::<_, AccountRow>(&sql)
         .bind(username)
-        .fetch_optional(db)
-        .await
+        .fetch_optional(e)
+        .await)
 }
 
-pub async fn find_by_email_key<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn find_by_email_key(
+    db: impl Into<Exec<'_>>,
     email_key: &str,
 ) -> Result<Option<AccountRow>, sqlx::Error> {
     let sql =
-        format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE email_key = ? AND deleted_at IS NULL");
-    sqlx::query_as::<_, AccountRow>(&sql)
+        format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE email_key = $1 AND deleted_at IS NULL");
+    on_backend!(db, e => sqlx::query_as::<_, AccountRow>(&sql)
         .bind(email_key)
-        .fetch_optional(db)
-        .await
+        .fetch_optional(e)
+        .await)
 }
 
-pub async fn find_by_phone<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn find_by_phone(
+    db: impl Into<Exec<'_>>,
     e164: &str,
 ) -> Result<Option<AccountRow>, sqlx::Error> {
     let sql =
-        format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE phone_e164 = ? AND deleted_at IS NULL");
-    sqlx::query_as::<_, AccountRow>(&sql)
+        format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE phone_e164 = $1 AND deleted_at IS NULL");
+    on_backend!(db, e => sqlx::query_as::<_, AccountRow>(&sql)
         .bind(e164)
-        .fetch_optional(db)
-        .await
+        .fetch_optional(e)
+        .await)
 }
 
 /// Sets a new password after a reset and revokes every token (the version moves on).
-pub async fn reset_password<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn reset_password(
+    db: impl Into<Exec<'_>>,
     id: i64,
     new_hash: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? \
-         WHERE id = ? AND deleted_at IS NULL RETURNING token_version",
+    on_backend!(db, e => sqlx::query_scalar(
+        "UPDATE users SET password_hash = $1, token_version = token_version + 1, updated_at = $2 \
+         WHERE id = $3 AND deleted_at IS NULL RETURNING token_version",
     )
     .bind(new_hash)
     .bind(super::now())
     .bind(id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(e)
+    .await)
 }
 
 /// Records a phone number, unconfirmed. Only confirmed numbers are unique (`phone_e164` is
 /// filled by [`confirm_phone`]), so this cannot collide with another account.
-pub async fn set_phone<'e>(
-    db: impl SqliteExecutor<'e>,
+pub async fn set_phone(
+    db: impl Into<Exec<'_>>,
     id: i64,
     country_code: &str,
     number: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE users SET phone_country_code = ?, phone_number = ?, phone_e164 = NULL, \
-         phone_verified = 0, updated_at = ? WHERE id = ?",
+    on_backend!(db, e => sqlx::query(
+        "UPDATE users SET phone_country_code = $1, phone_number = $2, phone_e164 = NULL, \
+         phone_verified = FALSE, updated_at = $3 WHERE id = $4",
     )
     .bind(country_code)
     .bind(number)
     .bind(super::now())
     .bind(id)
-    .execute(db)
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -292,30 +282,31 @@ pub async fn set_phone<'e>(
 /// account's id is returned so the move can be audited. `Ok(None)` with `confirmed == false`
 /// when the account no longer holds `e164` as its pending number.
 pub async fn confirm_phone(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut super::Tx,
     id: i64,
     e164: &str,
 ) -> Result<PhoneConfirmation, sqlx::Error> {
-    let previous: Option<i64> = sqlx::query_scalar(
+    let previous: Option<i64> = on_backend!(&mut *tx, e => sqlx::query_scalar(
         "UPDATE users SET phone_country_code = NULL, phone_number = NULL, phone_e164 = NULL, \
-         phone_verified = 0, updated_at = ?1 WHERE phone_e164 = ?2 AND id <> ?3 RETURNING id",
+         phone_verified = FALSE, updated_at = $1 WHERE phone_e164 = $2 AND id <> $3 RETURNING id",
     )
     .bind(super::now())
     .bind(e164)
     .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let done = sqlx::query(
-        "UPDATE users SET phone_e164 = ?1, phone_verified = 1, updated_at = ?2 \
-         WHERE id = ?3 AND '+' || phone_country_code || phone_number = ?1",
+    .fetch_optional(e)
+    .await)?;
+    let done = on_backend!(tx, e => sqlx::query(
+        "UPDATE users SET phone_e164 = $1, phone_verified = TRUE, updated_at = $2 \
+         WHERE id = $3 AND '+' || phone_country_code || phone_number = $1",
     )
     .bind(e164)
     .bind(super::now())
     .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(PhoneConfirmation {
-        confirmed: done.rows_affected() == 1,
+        confirmed: done == 1,
         taken_from: previous,
     })
 }
@@ -327,14 +318,15 @@ pub struct PhoneConfirmation {
 }
 
 /// Takes any phone number, confirmed or not, off the account. True when there was one.
-pub async fn remove_phone<'e>(db: impl SqliteExecutor<'e>, id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+pub async fn remove_phone(db: impl Into<Exec<'_>>, id: i64) -> Result<bool, sqlx::Error> {
+    let done = on_backend!(db, e => sqlx::query(
         "UPDATE users SET phone_country_code = NULL, phone_number = NULL, phone_e164 = NULL, \
-         phone_verified = 0, updated_at = ? WHERE id = ? AND phone_number IS NOT NULL",
+         phone_verified = FALSE, updated_at = $1 WHERE id = $2 AND phone_number IS NOT NULL",
     )
     .bind(super::now())
     .bind(id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
