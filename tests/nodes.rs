@@ -53,6 +53,33 @@ async fn nth_mail_for(sink: &SmtpSink, to: &str, n: usize) -> Mail {
     panic!("no mail number {n} for {to}");
 }
 
+/// Three nodes starting at the same moment on a database nobody has used: each one's
+/// migrations, first signing key and generated secrets race the others', and all three come up
+/// serving one service.
+#[tokio::test]
+async fn three_nodes_starting_at_once_on_an_empty_database_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = common::test_database(dir.path()).await;
+    let start = || common::spawn_app_on(Some(database_url.clone()), |_| {});
+    let (a, b, c) = tokio::join!(start(), start(), start());
+    assert_eq!(
+        a.register("first", "first@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let (status, body) = json(b.login("first", PASSWORD).await).await;
+    assert_eq!(status, 200, "{body}");
+    // The token b signed verifies on c (same keys), though c's issuer differs here: the key
+    // ring is what this checks, so compare the kid of a token of each node.
+    let (_, from_c) = json(c.login("first", PASSWORD).await).await;
+    let kid = |token: &str| token.split('.').next().unwrap().to_owned();
+    assert_eq!(
+        kid(body["token"].as_str().unwrap()),
+        kid(from_c["token"].as_str().unwrap())
+    );
+}
+
 #[tokio::test]
 async fn a_session_started_on_one_node_is_refreshed_and_used_on_the_others() {
     let ([a, b, c], _sink) = three_nodes(|_| {}).await;
@@ -315,4 +342,43 @@ async fn every_node_publishes_the_same_keys() {
     }
     assert_eq!(keys[0], keys[1]);
     assert_eq!(keys[1], keys[2]);
+}
+
+/// On PostgreSQL, mail queued anywhere wakes the idle workers of every node at once (`NOTIFY`),
+/// well before their five-second poll. (SQLite has no such signal between processes: there the
+/// poll alone delivers, which the other tests cover.)
+#[tokio::test]
+async fn queued_mail_wakes_the_other_nodes_at_once_on_postgres() {
+    use latchkey::server::delivery::messages::Email;
+    use latchkey::server::store::{self, outbox};
+    if !common::on_postgres() {
+        return;
+    }
+    let ([a, _b, _c], sink) = three_nodes(|_| {}).await;
+    // Every worker has drained what start-up queued and gone idle.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Queued by a process with no worker of its own (as a node that died right after the
+    // commit would have), then announced.
+    let db = store::connect(&a.database_url).await.unwrap();
+    for round in 0..3 {
+        let email = Email {
+            to: format!("woken{round}@example.com"),
+            subject: "wake up".into(),
+            text: "text".into(),
+            html: "<p>html</p>".into(),
+        };
+        outbox::enqueue_email(&db, &email).await.unwrap();
+        let queued = std::time::Instant::now();
+        outbox::announce(&db).await.unwrap();
+        let wanted = format!("<woken{round}@example.com>");
+        while !sink.messages().iter().any(|m| m.to.contains(&wanted)) {
+            assert!(
+                queued.elapsed() < Duration::from_millis(1500),
+                "round {round}: no node woke for the announced mail"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Let the poll timers run on, so the next round starts mid-poll.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
 }

@@ -41,7 +41,7 @@ pub async fn spawn_node_of(app: &TestApp, configure: impl FnOnce(&mut Config)) -
 }
 
 /// A server on `database_url`, or on a fresh database when `None`.
-async fn spawn_app_on(
+pub async fn spawn_app_on(
     database_url: Option<String>,
     configure: impl FnOnce(&mut Config),
 ) -> TestApp {

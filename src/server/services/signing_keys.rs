@@ -18,15 +18,24 @@ pub const ANNOUNCE_SECONDS: i64 = 2 * RELOAD_SECONDS as i64;
 /// The `kid` of a key configured with `LATCHKEY_JWT_SECRET`.
 pub const CONFIGURED_KID: &str = "configured";
 
+/// The kid of the first key. Fixed, so that processes starting at once on an empty database,
+/// each making a first key, collide on it: one key is stored, and all of them read that one
+/// back (a random kid each would give each its own key, unknown to the others for a minute).
+const FIRST_KID: &str = "first";
+
 /// The keys, after dropping those whose last tokens have expired; a first key is made when
-/// there is none (by whichever process gets there first: two first keys both work).
+/// there is none.
 pub async fn load_or_create(db: &Db) -> Result<Vec<SigningKey>, sqlx::Error> {
     let now = store::unix_now();
     // A token lives a day (plus the verifier's leeway) after the last moment its key signed.
     signing_keys::drop_superseded(db, now - LIFETIME_SECONDS - 300).await?;
     let mut rows = signing_keys::all(db).await?;
     if rows.is_empty() {
-        signing_keys::insert(db, &new_key(now, 0)).await?;
+        let first = signing_keys::KeyRow {
+            kid: FIRST_KID.into(),
+            ..new_key(now, 0)
+        };
+        signing_keys::insert(db, &first).await?;
         rows = signing_keys::all(db).await?;
     }
     Ok(rows

@@ -230,6 +230,27 @@ pub async fn connect_with_reads(
     }
 }
 
+/// Applies pending migrations. Several processes may start at the same moment on a new
+/// database: the one that loses a race for a migration fails on what the winner created, and
+/// runs the migrator again, which now finds that migration applied.
+macro_rules! migrate_with_retries {
+    ($migrator:expr, $pool:expr) => {{
+        let migrator = $migrator;
+        let mut attempt = 0;
+        loop {
+            match migrator.run($pool).await {
+                Ok(()) => break,
+                Err(e) if attempt < RETRIES => {
+                    tracing::debug!(error = %e, "a migration collided with another process's");
+                    back_off(attempt + 3).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }};
+}
+
 /// SQLite in WAL mode. `synchronous = NORMAL` under WAL keeps every committed write through a
 /// crash of the process; only a power loss can drop the last transactions, which is SQLite's
 /// documented trade-off.
@@ -252,15 +273,13 @@ async fn connect_sqlite(url: &str) -> Result<(SqlitePool, SqliteConnectOptions),
         .min_connections(1)
         .connect_with(options.clone())
         .await?;
-    sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+    migrate_with_retries!(sqlx::migrate!("./migrations/sqlite"), &pool);
     Ok((pool, options))
 }
 
-/// PostgreSQL. Several nodes may start at the same moment on an empty database, and nothing
-/// may rely on advisory locks (which distributed engines lack), so sqlx's migration lock is
-/// off: each migration runs in its own transaction, two nodes applying the same one collide on
-/// the catalog or the migrations table, the loser's transaction rolls back, and it runs the
-/// migrator again, which now finds that migration applied.
+/// PostgreSQL. Nothing may rely on advisory locks (which distributed engines lack), so sqlx's
+/// migration lock is off: each migration runs in its own transaction, and two nodes applying
+/// the same one collide on the catalog or the migrations table (see `migrate_with_retries!`).
 async fn connect_postgres(url: &str) -> Result<PgPool, sqlx::Error> {
     let options = PgConnectOptions::from_str(url)?.application_name("latchkey");
     let pool = PgPoolOptions::new()
@@ -271,18 +290,7 @@ async fn connect_postgres(url: &str) -> Result<PgPool, sqlx::Error> {
         .await?;
     let mut migrator = sqlx::migrate!("./migrations/postgres");
     migrator.set_locking(false);
-    let mut attempt = 0;
-    loop {
-        match migrator.run(&pool).await {
-            Ok(()) => break,
-            Err(e) if attempt < RETRIES => {
-                tracing::debug!(error = %e, "migration collided with another node's; again");
-                back_off(attempt + 3).await;
-                attempt += 1;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    migrate_with_retries!(migrator, &pool);
     Ok(pool)
 }
 
