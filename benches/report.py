@@ -68,6 +68,30 @@ print()
 print("Errors: register %d, credits %d, login %d, flood %d (non-2xx answers and socket errors)." % (
     f["register_errors"], f["credits_errors"], f["login_errors"], f["flood_errors"]))
 
+# The store on PostgreSQL: one node, and two behind nginx, beside the SQLite figures above.
+backends = [
+    ("register, 64 connections", "sign-ups/s", "register_rps"),
+    ("login, 64 connections", "logins/s", "login_rps"),
+    ("GET credits, 64 connections", "req/s", "credits_rps"),
+]
+print()
+print("## On PostgreSQL")
+print()
+print("The same runs on PostgreSQL 15 from Debian (a throwaway cluster on the same machine, at")
+print("`SERIALIZABLE` isolation, `fsync` off as in the tests): one node, then two nodes behind nginx")
+print("balancing round-robin (`end2end/proxy-cluster.sh`). All of it shares the 2 cores with wrk,")
+print("so a second node adds no CPU here: the two-node figures show what the database and the proxy")
+print("cost, not how far more machines go.")
+print()
+print("| figure | unit | SQLite | PostgreSQL, one node | PostgreSQL, two nodes + nginx |")
+print("|---|---|---|---|---|")
+for name, unit, key in backends:
+    print(f"| {name} | {unit} | {f[key]:.1f} | {f['pg1_' + key]:.1f} | {f['pg2_' + key]:.1f} |")
+print()
+print("Errors (PostgreSQL): one node register %d, credits %d, login %d; two nodes register %d, credits %d, login %d." % (
+    f["pg1_register_errors"], f["pg1_credits_errors"], f["pg1_login_errors"],
+    f["pg2_register_errors"], f["pg2_credits_errors"], f["pg2_login_errors"]))
+
 # The comparison: the same runs against fastapi-users on the same machine, right after.
 comparison = [
     ("register, 64 connections", "sign-ups/s", f["register_rps"], f["fu_register_rps"], True),

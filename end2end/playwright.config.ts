@@ -4,6 +4,9 @@ import { defineConfig } from "@playwright/test";
 // never touch ./data and can run beside `scripts/serve`.
 const port = 3100;
 export const baseURL = `http://127.0.0.1:${port}`;
+// Two nodes on PostgreSQL behind nginx (proxy-cluster.sh), for proxy.spec.ts.
+const proxyPort = 3200;
+export const proxyURL = `http://127.0.0.1:${proxyPort}`;
 
 export default defineConfig({
   testDir: "./tests",
@@ -30,7 +33,7 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [{
     command: "rm -rf .data && exec ../target/release/latchkey",
     url: `${baseURL}/login`,
     reuseExistingServer: false,
@@ -50,5 +53,14 @@ export default defineConfig({
       LATCHKEY_SENDS_PER_ADDRESS_PER_HOUR: "0",
       LATCHKEY_PASSCODE_CHECKS_PER_ADDRESS_PER_HOUR: "0",
     },
-  },
+  }, {
+    command: `exec ./proxy-cluster.sh ${proxyPort}`,
+    url: `${proxyURL}/login`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    // SIGTERM lets the script stop its nodes, nginx and any cluster it started.
+    gracefulShutdown: { signal: "SIGTERM", timeout: 15_000 },
+    stdout: "pipe",
+    stderr: "pipe",
+  }],
 });

@@ -39,15 +39,18 @@ postgres_start() {
   bin="$(postgres_bin)"
   mkdir -p "$dir"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
-  as_cluster_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 \
-    --locale=C.UTF-8 >"$dir/initdb.log" 2>&1
+  if ! as_cluster_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 \
+    --locale=C.UTF-8 >"$dir/initdb.log" 2>&1; then
+    cat "$dir/initdb.log" >&2
+    return 1
+  fi
   port="$(free_port)"
   # Sized for the test suites: many small databases, a few hundred connections at most.
   as_cluster_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 \
         -c shared_buffers=64MB -c fsync=off -c synchronous_commit=off \
         -c full_page_writes=off -c default_transaction_isolation=serializable" \
-    start >/dev/null
+    start >/dev/null || { cat "$dir/server.log" >&2; return 1; }
   export LATCHKEY_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"
 }
 

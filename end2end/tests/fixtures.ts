@@ -54,7 +54,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 /** The server's mail outbox (LATCHKEY_DATA_DIR is end2end/.data). */
-const OUTBOX = path.join(__dirname, "..", ".data", "outbox");
+export const OUTBOX = path.join(__dirname, "..", ".data", "outbox");
+/** The outbox both nodes behind the proxy write to (proxy-cluster.sh). */
+export const PROXY_OUTBOX = path.join(__dirname, "..", ".data-proxy", "outbox");
 
 /** Undoes quoted-printable soft line breaks and escapes, enough to read links. */
 function unfold(raw: string): string {
@@ -67,12 +69,12 @@ function unfold(raw: string): string {
  * Waits for a delivered mail to `to` that contains a link matching `pattern`, and returns the
  * link. Reads the real `.eml` files the server wrote.
  */
-export async function linkFromMail(to: string, pattern: RegExp): Promise<string> {
+export async function linkFromMail(to: string, pattern: RegExp, outbox = OUTBOX): Promise<string> {
   let found: string | undefined;
   await expect(async () => {
-    const names = fs.existsSync(OUTBOX) ? fs.readdirSync(OUTBOX).filter((n) => n.endsWith(".eml")) : [];
+    const names = fs.existsSync(outbox) ? fs.readdirSync(outbox).filter((n) => n.endsWith(".eml")) : [];
     for (const name of names.sort().reverse()) {
-      const text = unfold(fs.readFileSync(path.join(OUTBOX, name), "utf8"));
+      const text = unfold(fs.readFileSync(path.join(outbox, name), "utf8"));
       if (!new RegExp(`^To: .*${to.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`, "mi").test(text)) continue;
       const match = text.match(pattern);
       if (match) {
@@ -88,13 +90,13 @@ export async function linkFromMail(to: string, pattern: RegExp): Promise<string>
 export const VERIFY_LINK = /http:\/\/[^\s"<>]+\/v2\/account\/email\/verify\/[^\s"<>]+/;
 
 /** Waits for the newest mail to `to` with a line holding only a six-digit passcode. */
-export async function passcodeFromMail(to: string, after = 0): Promise<string> {
+export async function passcodeFromMail(to: string, after = 0, outbox = OUTBOX): Promise<string> {
   let code: string | undefined;
   await expect(async () => {
-    const names = fs.existsSync(OUTBOX) ? fs.readdirSync(OUTBOX).filter((n) => n.endsWith(".eml")) : [];
+    const names = fs.existsSync(outbox) ? fs.readdirSync(outbox).filter((n) => n.endsWith(".eml")) : [];
     const matching = names
       .sort()
-      .map((n) => unfold(fs.readFileSync(path.join(OUTBOX, n), "utf8")))
+      .map((n) => unfold(fs.readFileSync(path.join(outbox, n), "utf8")))
       .filter((text) => text.toLowerCase().includes(`to: ${to.toLowerCase()}`) || text.toLowerCase().includes(`<${to.toLowerCase()}>`))
       .map((text) => text.match(/^\s{4}(\d{6})\s*$/m)?.[1])
       .filter((c): c is string => !!c);
