@@ -620,17 +620,7 @@ async fn two_workers_send_each_message_once_with_a_stable_message_id() {
     expected.sort();
     assert_eq!(recipients, expected, "each once; the held one not at all");
 
-    let ids: Vec<String> = received
-        .iter()
-        .map(|m| {
-            m.data
-                .lines()
-                .find_map(|l| l.strip_prefix("Message-ID: "))
-                .expect("a Message-ID")
-                .trim()
-                .to_owned()
-        })
-        .collect();
+    let ids: Vec<String> = received.iter().map(|m| m.message_id()).collect();
     let mut unique = ids.clone();
     unique.sort();
     unique.dedup();

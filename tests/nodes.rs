@@ -261,16 +261,7 @@ async fn five_hundred_mails_over_three_nodes_with_one_killed_each_arrive_once() 
     nodes[0].kill();
 
     let message_ids = |sink: &SmtpSink| -> Vec<String> {
-        sink.messages()
-            .iter()
-            .map(|m| {
-                m.data
-                    .lines()
-                    .find_map(|l| l.strip_prefix("Message-ID: "))
-                    .expect("a Message-ID")
-                    .to_owned()
-            })
-            .collect()
+        sink.messages().iter().map(|m| m.message_id()).collect()
     };
     for _ in 0..600 {
         let mut distinct = message_ids(&sink);

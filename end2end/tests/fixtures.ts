@@ -43,6 +43,14 @@ export async function register(page: Page, username: string, email: string, pass
   await page.getByRole("button", { name: "Create account" }).click();
 }
 
+/** The last step of a reset: sets `password` and lands on the sign-in page saying so. */
+export async function setNewPassword(page: Page, password: string) {
+  await page.getByLabel("New password", { exact: true }).fill(password);
+  await page.getByLabel("New password, again").fill(password);
+  await page.getByRole("button", { name: "Set the new password" }).click();
+  await expect(page).toHaveURL(/\/login\?notice=password-reset$/);
+}
+
 export async function logIn(page: Page, identifier: string, password = PASSWORD) {
   await page.goto("/login");
   await page.getByLabel("Username or e-mail address").fill(identifier);

@@ -11,6 +11,7 @@ import {
   VERIFY_LINK,
   PASSWORD,
   PROXY_OUTBOX,
+  setNewPassword,
 } from "./fixtures";
 
 // Two Latchkey nodes on one PostgreSQL database behind nginx, which hands requests to them in
@@ -59,10 +60,7 @@ test("sign up, verify, sign in and reset by passcode through a proxy over two no
   await page.getByLabel("Passcode").fill(await passcodeFromMail(email, 0, PROXY_OUTBOX));
   await page.getByRole("button", { name: "Continue" }).click();
   await expect(page).toHaveURL(/\/forgot\/password\?token=/);
-  await page.getByLabel("New password", { exact: true }).fill(newPassword);
-  await page.getByLabel("New password, again").fill(newPassword);
-  await page.getByRole("button", { name: "Set the new password" }).click();
-  await expect(page).toHaveURL(/\/login\?notice=password-reset$/);
+  await setNewPassword(page, newPassword);
 
   await logIn(page, name, PASSWORD);
   await expect(page.locator(".form-alert")).toHaveText("Incorrect username, e-mail address or password.");

@@ -14,6 +14,7 @@ import {
   VERIFY_LINK,
   RESET_LINK,
   PASSWORD,
+  setNewPassword,
 } from "./fixtures";
 
 const NEW_PASSWORD = "a brand new passphrase";
@@ -109,10 +110,7 @@ for (const javaScriptEnabled of [true, false]) {
       page.on("request", (r) => {
         if (r.url().includes("/rpc/finish_reset")) sent.push(r.postData() ?? "");
       });
-      await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
-      await page.getByLabel("New password, again").fill(NEW_PASSWORD);
-      await page.getByRole("button", { name: "Set the new password" }).click();
-      await expect(page).toHaveURL(/\/login\?notice=password-reset$/);
+      await setNewPassword(page, NEW_PASSWORD);
       await expect(page.getByRole("status")).toHaveText("Your password is reset. Sign in with the new one.");
       expect(sent).toHaveLength(1);
       if (javaScriptEnabled) {
@@ -158,10 +156,7 @@ for (const javaScriptEnabled of [true, false]) {
       if (javaScriptEnabled) await hydrated(page);
       await page.getByRole("button", { name: "Continue" }).click();
       await expect(page).toHaveURL(/\/forgot\/password\?token=/);
-      await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
-      await page.getByLabel("New password, again").fill(NEW_PASSWORD);
-      await page.getByRole("button", { name: "Set the new password" }).click();
-      await expect(page).toHaveURL(/\/login\?notice=password-reset$/);
+      await setNewPassword(page, NEW_PASSWORD);
       await logIn(page, name, NEW_PASSWORD);
       await expect(page).toHaveURL(/\/account$/);
     });
@@ -215,10 +210,7 @@ test("forgot password by text message to a confirmed phone, then sign in", async
   await page.getByLabel("Passcode").fill(await passcodeFromSms(e164, 2));
   await page.getByRole("button", { name: "Continue" }).click();
   await expect(page).toHaveURL(/\/forgot\/password\?token=/);
-  await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
-  await page.getByLabel("New password, again").fill(NEW_PASSWORD);
-  await page.getByRole("button", { name: "Set the new password" }).click();
-  await expect(page).toHaveURL(/\/login\?notice=password-reset$/);
+  await setNewPassword(page, NEW_PASSWORD);
   await logIn(page, name, NEW_PASSWORD);
   await expect(page).toHaveURL(/\/account$/);
 });

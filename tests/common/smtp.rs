@@ -14,6 +14,18 @@ pub struct Received {
     pub data: String,
 }
 
+impl Received {
+    /// The message's `Message-ID` header, angle brackets included.
+    pub fn message_id(&self) -> String {
+        self.data
+            .lines()
+            .find_map(|l| l.strip_prefix("Message-ID: "))
+            .expect("a Message-ID")
+            .trim()
+            .to_owned()
+    }
+}
+
 #[derive(Clone)]
 pub struct SmtpSink {
     pub port: u16,

@@ -90,20 +90,10 @@ macro_rules! on_backend {
             $crate::server::store::Exec::Sqlite($s) => $sqlite,
             $crate::server::store::Exec::Postgres($p) => $postgres,
             $crate::server::store::Exec::PgPool(pool) => {
-                let mut attempt = 0;
-                loop {
+                $crate::server::store::retry_on_contention!({
                     let $p = pool;
-                    match $postgres {
-                        Err(e)
-                            if $crate::server::store::Contention::is_contention(&e)
-                                && attempt < $crate::server::store::RETRIES =>
-                        {
-                            $crate::server::store::back_off(attempt).await;
-                            attempt += 1;
-                        }
-                        done => break done,
-                    }
-                }
+                    $postgres
+                })
             }
         }
     }};
@@ -128,8 +118,7 @@ macro_rules! write_tx {
     };
     ($db:expr, |$tx:ident| -> $error:ty $body:block) => {{
         let db: &$crate::server::store::Db = &$db;
-        let mut attempt = 0;
-        loop {
+        $crate::server::store::retry_on_contention!({
             let outcome: Result<_, $error> = async {
                 let mut transaction = db.begin_write().await?;
                 let $tx = &mut transaction;
@@ -139,20 +128,33 @@ macro_rules! write_tx {
                 Ok(value)
             }
             .await;
-            match outcome {
+            outcome
+        })
+    }};
+}
+pub(crate) use write_tx;
+
+/// Evaluates `$attempt` (an expression giving a `Result` whose error is a [`Contention`]) and,
+/// while the database refuses it for a concurrent transaction's sake, waits and evaluates it
+/// again, up to [`RETRIES`] times.
+macro_rules! retry_on_contention {
+    ($attempt:expr) => {{
+        let mut retries = 0;
+        loop {
+            match $attempt {
                 Err(e)
                     if $crate::server::store::Contention::is_contention(&e)
-                        && attempt < $crate::server::store::RETRIES =>
+                        && retries < $crate::server::store::RETRIES =>
                 {
-                    $crate::server::store::back_off(attempt).await;
-                    attempt += 1;
+                    $crate::server::store::back_off(retries).await;
+                    retries += 1;
                 }
                 done => break done,
             }
         }
     }};
 }
-pub(crate) use write_tx;
+pub(crate) use retry_on_contention;
 
 /// How many times a refused transaction is run again before the refusal is reported.
 pub const RETRIES: u32 = 8;
