@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub mod sealed;
 #[cfg(feature = "ssr")]
 mod ssr;
+#[cfg(feature = "ssr")]
+pub use ssr::query_value;
 
 /// A message for one form field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,18 +301,6 @@ pub async fn verify_email(username: String, token: String) -> Result<(), FormErr
     Ok(())
 }
 
-/// Keeps a value intact inside a URL query.
-pub fn query_escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
 /// Forgot username: mails it to the address if an account with that verified address exists.
 #[server(prefix = "/rpc", endpoint = "forgot_username")]
 pub async fn forgot_username(email: String) -> Result<(), FormError> {
@@ -339,10 +329,10 @@ pub async fn request_reset(
     let mut next = format!(
         "/forgot/password?via={}&to={}",
         if by_phone { "phone" } else { "email" },
-        query_escape(destination.trim())
+        ssr::query_value(destination.trim())
     );
     if let Some(code) = country_code.filter(|c| by_phone && !c.trim().is_empty()) {
-        next.push_str(&format!("&cc={}", query_escape(code.trim())));
+        next.push_str(&format!("&cc={}", ssr::query_value(code.trim())));
     }
     leptos_axum::redirect(&next);
     Ok(())

@@ -18,6 +18,18 @@ use axum::http::StatusCode;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
+/// Everything but RFC 3986's unreserved characters is escaped in a query value.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// `text`, escaped to stand intact as one value in a URL query.
+pub fn query_value(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, QUERY_VALUE).to_string()
+}
+
 pub fn context() -> Result<(AppState, RequestMeta), FormError> {
     let state = use_context::<AppState>().ok_or_else(missing_context)?;
     let parts = use_context::<Parts>().ok_or_else(missing_context)?;

@@ -40,7 +40,6 @@ pub fn FieldError(
     }
 }
 
-/// The overall message above a form, when there is no field to attach it to.
 /// Names the page a form is on, for forms on pages that send no `Referer` (their address holds
 /// a token): without JavaScript, an error then still comes back to this page
 /// (`server::form_origin`). Hydrated forms send it too; server functions ignore it.
@@ -58,6 +57,7 @@ pub fn PageField() -> impl IntoView {
     view! { <input type="hidden" name="__page" value=page /> }
 }
 
+/// The overall message above a form, when there is no field to attach it to.
 #[component]
 pub fn FormAlert(#[prop(into)] error: Signal<Option<FormError>>) -> impl IntoView {
     let general = move || {

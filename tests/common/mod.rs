@@ -298,7 +298,7 @@ impl TestApp {
             .count()
     }
 
-    /// Follows the verification mail's link as an API client; returns the token.
+    /// Follows the verification mail's link as an API client.
     pub async fn verify_email_of(&self, email: &str) {
         let link = self.mail_to(email, "Confirm your e-mail").await.link();
         let response = self.http.get(&link).send().await.unwrap();

@@ -9,7 +9,7 @@ use super::openapi::{
     JwtFailure, TemporalBodyFailures, TemporalCredits, TemporalMessage, TemporalRegistered,
     TemporalSessionFailures,
 };
-use crate::api::query_escape;
+use crate::api::query_value;
 use crate::server::auth::SessionToken;
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::request_id::Meta;
@@ -495,8 +495,8 @@ pub(super) async fn verify_email(
     if wants_html {
         let page = format!(
             "/verify-email/{}/{}",
-            query_escape(&username),
-            query_escape(&token)
+            query_value(&username),
+            query_value(&token)
         );
         return (StatusCode::SEE_OTHER, [(header::LOCATION, page)]).into_response();
     }
