@@ -561,7 +561,7 @@ async fn forgot_email_returns_the_address_on_both_documented_paths() {
 #[tokio::test]
 async fn mail_goes_out_over_smtp_when_configured() {
     let sink = SmtpSink::start().await;
-    let app = spawn_app_with(|c| c.smtp_url = Some(sink.url())).await;
+    let app = spawn_app_with(|c| c.smtp_url = Some(sink.url().into())).await;
     app.register("smtpuser", "smtpuser@example.com", PASSWORD)
         .await;
     let message = wait_for(|| sink.messages().into_iter().next()).await;
@@ -579,7 +579,7 @@ async fn mail_goes_out_over_smtp_when_configured() {
 async fn a_mail_server_that_is_down_delays_mail_but_loses_none() {
     let sink = SmtpSink::start().await;
     sink.refuse(true);
-    let app = spawn_app_with(|c| c.smtp_url = Some(sink.url())).await;
+    let app = spawn_app_with(|c| c.smtp_url = Some(sink.url().into())).await;
     let response = app
         .register("patient", "patient@example.com", PASSWORD)
         .await;
@@ -615,7 +615,7 @@ async fn a_mail_server_that_is_down_delays_mail_but_loses_none() {
 async fn mail_queued_before_a_restart_goes_out_after_it() {
     let sink = SmtpSink::start().await;
     sink.refuse(true);
-    let first = spawn_app_with(|c| c.smtp_url = Some(sink.url())).await;
+    let first = spawn_app_with(|c| c.smtp_url = Some(sink.url().into())).await;
     first
         .register("survivor", "survivor@example.com", PASSWORD)
         .await;
@@ -623,9 +623,9 @@ async fn mail_queued_before_a_restart_goes_out_after_it() {
     // it picks the queued message up on start.
     let data_dir = first.data_dir.path().to_owned();
     let mut config = latchkey::server::config::Config::for_data_dir(&data_dir);
-    config.database_url = Some(first.database_url.clone());
+    config.database_url = Some(first.database_url.clone().into());
     config.hash_workers = Some(1);
-    config.smtp_url = Some(sink.url());
+    config.smtp_url = Some(sink.url().into());
     sink.refuse(false);
     sqlx::query("UPDATE outbox SET next_attempt_at = 0")
         .execute(&first.db)

@@ -560,10 +560,10 @@ async fn two_workers_send_each_message_once_with_a_stable_message_id() {
     use latchkey::server::store::{outbox, Tx};
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let app = spawn_app_with(|c| c.smtp_url = Some(url.clone())).await;
+    let app = spawn_app_with(|c| c.smtp_url = Some(url.clone().into())).await;
     // Two more processes' worth of workers on the same database, woken at the same moment.
-    let second = test_state_with(&app, |c| c.smtp_url = Some(url.clone())).await;
-    let third = test_state_with(&app, |c| c.smtp_url = Some(url)).await;
+    let second = test_state_with(&app, |c| c.smtp_url = Some(url.clone().into())).await;
+    let third = test_state_with(&app, |c| c.smtp_url = Some(url.into())).await;
     let mail = |n: usize| Email {
         to: format!("m{n}@example.com"),
         subject: format!("message {n}"),
@@ -678,7 +678,7 @@ async fn a_key_rotation_signs_nobody_out() {
     let old_token = app.signed_up("rotated").await;
     let old_kid = kid_of(&old_token);
     let mut config = Config::for_data_dir(app.data_dir.path());
-    config.database_url = Some(app.database_url.clone());
+    config.database_url = Some(app.database_url.clone().into());
     let rotate = Command::Keys {
         action: KeysAction::Rotate,
     };
@@ -736,7 +736,7 @@ async fn a_key_rotation_signs_nobody_out() {
 
     // A configured key is rotated by configuring another.
     let mut configured = config.clone();
-    configured.jwt_secret = Some("x".repeat(40));
+    configured.jwt_secret = Some("x".repeat(40).into());
     assert!(latchkey::server::admin::run(&configured, &rotate)
         .await
         .is_err());
@@ -795,7 +795,7 @@ async fn generated_secrets_are_shared_through_the_database_and_old_files_are_imp
     let passcode_key = "ab".repeat(32);
     std::fs::write(old.path().join("passcode.key"), &passcode_key).unwrap();
     let mut config = Config::for_data_dir(old.path());
-    config.database_url = Some(common::test_database(old.path()).await);
+    config.database_url = Some(common::test_database(old.path()).await.into());
     config.hash_workers = Some(1);
     let state = startup::build(config).await.unwrap().state;
     assert_eq!(hex::encode(&state.passcode_key), passcode_key);

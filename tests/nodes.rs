@@ -20,7 +20,7 @@ async fn three_nodes(configure: impl Fn(&mut Config)) -> ([TestApp; 3], SmtpSink
     let sink = SmtpSink::start().await;
     let url = sink.url();
     let setup = |c: &mut Config| {
-        c.smtp_url = Some(url.clone());
+        c.smtp_url = Some(url.clone().into());
         configure(c);
     };
     let a = spawn_app_with(setup).await;

@@ -726,10 +726,10 @@ async fn sms_gateway(failures: usize) -> (String, std::sync::Arc<std::sync::Mute
 #[tokio::test]
 async fn text_messages_go_to_the_configured_webhook_and_are_retried() {
     let (url, received) = sms_gateway(1).await;
-    let app = common::spawn_app_with(|c| c.sms_webhook_url = Some(url.clone())).await;
+    let app = common::spawn_app_with(|c| c.sms_webhook_url = Some(url.clone().into())).await;
     let token = app.signed_up("hooked").await;
     app.verify_email_of("hooked@example.com").await;
-    let state = test_state_with(&app, |c| c.sms_webhook_url = Some(url)).await;
+    let state = test_state_with(&app, |c| c.sms_webhook_url = Some(url.into())).await;
     let account = latchkey::server::services::accounts::account_for_token(&state, &token)
         .await
         .unwrap();

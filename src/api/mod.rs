@@ -357,7 +357,10 @@ pub async fn verify_reset_code(
         Destination::Email(&destination)
     };
     let grant = recovery::verify_passcode(&state, target, &code, &meta).await?;
-    leptos_axum::redirect(&format!("/forgot/password?token={}", grant.token));
+    leptos_axum::redirect(&format!(
+        "/forgot/password?token={}",
+        secrecy::ExposeSecret::expose_secret(&grant.token)
+    ));
     Ok(())
 }
 
@@ -367,7 +370,10 @@ pub async fn use_reset_link(token: String) -> Result<(), FormError> {
     use crate::server::services::recovery;
     let (state, _) = ssr::context()?;
     let grant = recovery::exchange_link(&state, &token).await?;
-    leptos_axum::redirect(&format!("/forgot/password?token={}", grant.token));
+    leptos_axum::redirect(&format!(
+        "/forgot/password?token={}",
+        secrecy::ExposeSecret::expose_secret(&grant.token)
+    ));
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! site at http://127.0.0.1:3000 with `data/` beside it. `latchkey --help` lists them all.
 
 use clap::Parser;
+use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -16,7 +17,7 @@ pub struct Config {
     /// `postgres://user:password@host/database` for PostgreSQL 14 or newer, which any number of
     /// Latchkey nodes can share (README: "Several nodes").
     #[arg(long, env = "LATCHKEY_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+    pub database_url: Option<SecretString>,
 
     /// Address to listen on. Port 0 picks a free port (tests use this).
     #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:3000")]
@@ -30,7 +31,7 @@ pub struct Config {
     /// HS256 secret for session tokens, at least 32 bytes. Default: keys generated on first
     /// start and kept in the database, rotated with `latchkey keys rotate`.
     #[arg(long, env = "LATCHKEY_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
 
     /// Credits a new account starts with (a decimal number).
     #[arg(long, env = "LATCHKEY_STARTING_CREDITS", default_value = "0")]
@@ -47,7 +48,7 @@ pub struct Config {
     /// SMTP server for outgoing mail, e.g. `smtps://user:pass@mail.example.com:465` or
     /// `smtp://mail.example.com:587?tls=required`. Default: `.eml` files in `<data-dir>/outbox/`.
     #[arg(long, env = "LATCHKEY_SMTP_URL", hide_env_values = true)]
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<SecretString>,
 
     /// Sender address of outgoing mail.
     #[arg(
@@ -58,8 +59,8 @@ pub struct Config {
     pub mail_from: String,
 
     /// Webhook that sends SMS (POST JSON `{to, body}`). Default: files in `<data-dir>/outbox/`.
-    #[arg(long, env = "LATCHKEY_SMS_WEBHOOK_URL")]
-    pub sms_webhook_url: Option<String>,
+    #[arg(long, env = "LATCHKEY_SMS_WEBHOOK_URL", hide_env_values = true)]
+    pub sms_webhook_url: Option<SecretString>,
 
     /// Password hashes computed at once; default: one per CPU core. Each holds 19 MiB.
     #[arg(long, env = "LATCHKEY_HASH_WORKERS")]
@@ -196,7 +197,8 @@ pub enum CreditsAction {
 impl Config {
     pub fn database_url(&self) -> String {
         self.database_url
-            .clone()
+            .as_ref()
+            .map(|url| url.expose_secret().to_owned())
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("latchkey.db").display()))
     }
 
@@ -258,6 +260,29 @@ mod tests {
         ] {
             assert!(help.contains(var), "{var} missing from --help");
         }
+    }
+
+    #[test]
+    fn debug_output_hides_every_secret() {
+        let config = Config::parse_from([
+            "latchkey",
+            "--jwt-secret",
+            "jwt-secret-0123456789-0123456789-0123456789",
+            "--smtp-url",
+            "smtps://mailer:smtp-password@mail.example.com:465",
+            "--database-url",
+            "postgres://latchkey:db-password@db.example.com/latchkey",
+            "--sms-webhook-url",
+            "https://sms.example.com/send?key=webhook-key",
+        ]);
+        let printed = format!("{config:?}");
+        for secret in ["jwt-secret", "smtp-password", "db-password", "webhook-key"] {
+            assert!(!printed.contains(secret), "{secret} printed: {printed}");
+        }
+        assert_eq!(
+            config.database_url(),
+            "postgres://latchkey:db-password@db.example.com/latchkey"
+        );
     }
 
     #[test]

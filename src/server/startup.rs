@@ -24,6 +24,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use lettre::message::Mailbox;
+use secrecy::ExposeSecret;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,7 +80,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         Some(secret) => {
             let key = SigningKey {
                 kid: signing_keys::CONFIGURED_KID.into(),
-                secret: secret.as_bytes().to_vec(),
+                secret: secret.expose_secret().as_bytes().to_vec(),
                 signs_from: 0,
             };
             Arc::new(SessionTokens::new(&[key], &public_url)?)
@@ -123,8 +124,11 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
     let hasher = PasswordHasher::start(workers);
 
     let transport = Transport::new(
-        config.smtp_url.as_deref(),
-        config.sms_webhook_url.as_deref(),
+        config.smtp_url.as_ref().map(|url| url.expose_secret()),
+        config
+            .sms_webhook_url
+            .as_ref()
+            .map(|url| url.expose_secret()),
         &config.data_dir.join("outbox"),
     )
     .map_err(StartupError::Mail)?;

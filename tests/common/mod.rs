@@ -47,10 +47,13 @@ pub async fn spawn_app_on(
 ) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temporary data directory");
     let mut config = Config::for_data_dir(data_dir.path());
-    config.database_url = Some(match database_url {
-        Some(url) => url,
-        None => test_database(data_dir.path()).await,
-    });
+    config.database_url = Some(
+        match database_url {
+            Some(url) => url,
+            None => test_database(data_dir.path()).await,
+        }
+        .into(),
+    );
     // One hashing thread is plenty for tests and keeps parallel tests from oversubscribing.
     config.hash_workers = Some(1);
     configure(&mut config);
@@ -471,7 +474,7 @@ pub async fn test_state_with(
     configure: impl FnOnce(&mut Config),
 ) -> latchkey::server::state::AppState {
     let mut config = Config::for_data_dir(app.data_dir.path());
-    config.database_url = Some(app.database_url.clone());
+    config.database_url = Some(app.database_url.clone().into());
     configure(&mut config);
     config.hash_workers = Some(1);
     // Same issuer as the running server, so its tokens are valid here.

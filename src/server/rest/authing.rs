@@ -22,6 +22,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -372,7 +373,10 @@ pub(super) async fn verify_reset_request(
     };
     match recovery::verify_passcode(&state, destination, &code, &meta).await {
         Ok(grant) => success(
-            json!({ "passwordResetToken": grant.token, "tokenExpiresIn": grant.expires_in }),
+            json!({
+                "passwordResetToken": grant.token.expose_secret(),
+                "tokenExpiresIn": grant.expires_in,
+            }),
             id,
         ),
         Err(e) => failure(e, id),

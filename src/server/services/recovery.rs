@@ -35,10 +35,10 @@ const SENDS_PER_HOUR: i64 = 10;
 pub const RESET_PURPOSE: &str = "reset_password";
 const PURPOSE: &str = RESET_PURPOSE;
 
-/// A reset token issued in step 2.
+/// A reset token issued in step 2. Its `Debug` form hides the token.
 #[derive(Debug, Clone)]
 pub struct ResetGrant {
-    pub token: String,
+    pub token: secrecy::SecretString,
     pub expires_in: i64,
 }
 
@@ -468,7 +468,7 @@ async fn issue_reset_token(state: &AppState, user_id: i64) -> Result<ResetGrant,
     )
     .await?;
     Ok(ResetGrant {
-        token,
+        token: token.into(),
         expires_in: RESET_TOKEN_LIFETIME_SECONDS,
     })
 }
