@@ -113,23 +113,7 @@ pub(super) fn answer_status(status: StatusCode) {
 
 impl From<ServiceError> for FormError {
     fn from(error: ServiceError) -> Self {
-        answer_status(match &error {
-            ServiceError::Invalid(_)
-            | ServiceError::AlreadyDone(_)
-            | ServiceError::LinkInvalid
-            | ServiceError::PasscodeInvalid
-            | ServiceError::PasscodeBurned
-            | ServiceError::PasswordUnreadable
-            | ServiceError::ResetTokenInvalid => StatusCode::BAD_REQUEST,
-            ServiceError::Taken(_) => StatusCode::CONFLICT,
-            ServiceError::InvalidCredentials | ServiceError::Unauthenticated => {
-                StatusCode::UNAUTHORIZED
-            }
-            ServiceError::NotAllowed(_) => StatusCode::FORBIDDEN,
-            ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ServiceError::Contended => StatusCode::SERVICE_UNAVAILABLE,
-            ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        });
+        answer_status(crate::server::rest::status_of(&error));
         match error {
             ServiceError::Invalid(problems) => FormError::from_invalid(problems),
             ServiceError::Taken(problem) => FormError::from_invalid(vec![problem]),

@@ -110,7 +110,9 @@ fn bad_body(error: BodyError, request_id: Option<&str>) -> Response {
 }
 
 fn failure(error: ServiceError, request_id: Option<&str>) -> Response {
-    let (status, code, message) = match error {
+    let status = super::status_of(&error);
+    let retry_after = super::retry_after_of(&error);
+    let (code, message) = match error {
         ServiceError::Invalid(problems) => {
             let message = problems
                 .iter()
@@ -123,69 +125,30 @@ fn failure(error: ServiceError, request_id: Option<&str>) -> Response {
             } else {
                 api_code::MALFORMED
             };
-            (StatusCode::BAD_REQUEST, code, message)
+            (code, message)
         }
-        ServiceError::PasscodeInvalid => (
-            StatusCode::BAD_REQUEST,
-            api_code::PASSCODE_INVALID,
-            error.to_string(),
+        ServiceError::PasscodeInvalid => (api_code::PASSCODE_INVALID, error.to_string()),
+        ServiceError::PasscodeBurned => (api_code::PASSCODE_BURNED, error.to_string()),
+        ServiceError::ResetTokenInvalid => (api_code::RESET_TOKEN_INVALID, error.to_string()),
+        ServiceError::PasswordUnreadable => (api_code::UNDECRYPTABLE, error.to_string()),
+        ServiceError::RateLimited { retry_after } => (
+            api_code::RATE_LIMITED,
+            format!("too many requests; try again in {retry_after} seconds"),
         ),
-        ServiceError::PasscodeBurned => (
-            StatusCode::BAD_REQUEST,
-            api_code::PASSCODE_BURNED,
-            error.to_string(),
-        ),
-        ServiceError::ResetTokenInvalid => (
-            StatusCode::BAD_REQUEST,
-            api_code::RESET_TOKEN_INVALID,
-            error.to_string(),
-        ),
-        ServiceError::PasswordUnreadable => (
-            StatusCode::BAD_REQUEST,
-            api_code::UNDECRYPTABLE,
-            error.to_string(),
-        ),
-        ServiceError::RateLimited { retry_after } => {
-            let mut response = envelope(
-                StatusCode::TOO_MANY_REQUESTS,
-                api_code::RATE_LIMITED,
-                &format!("too many requests; try again in {retry_after} seconds"),
-                Value::Null,
-                request_id,
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-            return response;
-        }
-        ServiceError::Contended => {
-            let mut response = envelope(
-                StatusCode::SERVICE_UNAVAILABLE,
-                1503,
-                &error.to_string(),
-                Value::Null,
-                request_id,
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(1));
-            return response;
-        }
         ServiceError::Internal(detail) => {
             tracing::error!(%detail, "request failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                1500,
-                "internal server error".to_owned(),
-            )
+            (1500, "internal server error".to_owned())
         }
-        other => (
-            StatusCode::BAD_REQUEST,
-            api_code::MALFORMED,
-            other.to_string(),
-        ),
+        // The rest have no code of their own in Authing's table: 1000 + the status.
+        other => (1000 + u32::from(status.as_u16()), other.to_string()),
     };
-    envelope(status, code, &message, Value::Null, request_id)
+    let mut response = envelope(status, code, &message, Value::Null, request_id);
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 /// Mainland China numbers may leave the country code out (seed 001).

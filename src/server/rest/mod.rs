@@ -8,6 +8,7 @@ pub mod tangerine;
 pub mod temporal;
 
 use crate::server::request_id::RequestId;
+use crate::server::services::ServiceError;
 use crate::server::state::AppState;
 use axum::body::Body;
 use axum::extract::Request;
@@ -19,6 +20,38 @@ use axum::Router;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+
+/// The HTTP status of a failed service call, the one table every surface answers by (the
+/// Authing surface carries it as `statusCode`; the forms set it on their answer).
+pub fn status_of(error: &ServiceError) -> StatusCode {
+    match error {
+        ServiceError::Invalid(_)
+        | ServiceError::AlreadyDone(_)
+        | ServiceError::LinkInvalid
+        | ServiceError::PasscodeInvalid
+        | ServiceError::PasscodeBurned
+        | ServiceError::PasswordUnreadable
+        | ServiceError::ResetTokenInvalid => StatusCode::BAD_REQUEST,
+        ServiceError::InvalidCredentials | ServiceError::Unauthenticated => {
+            StatusCode::UNAUTHORIZED
+        }
+        ServiceError::NotAllowed(_) => StatusCode::FORBIDDEN,
+        ServiceError::Taken(_) => StatusCode::CONFLICT,
+        ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::Contended => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Seconds a client should wait before asking again (`Retry-After`), where that applies.
+pub fn retry_after_of(error: &ServiceError) -> Option<i64> {
+    match error {
+        ServiceError::RateLimited { retry_after } => Some(*retry_after),
+        // The database was busy with concurrent changes: a moment later will do.
+        ServiceError::Contended => Some(1),
+        _ => None,
+    }
+}
 
 /// Every REST route, plus JSON answers for unknown paths under `/v2` and `/api`.
 pub fn router() -> Router<AppState> {

@@ -68,56 +68,33 @@ fn bad_body(error: BodyError) -> Response {
 }
 
 fn service_failure(error: ServiceError) -> Response {
-    let (status, message) = match error {
-        ServiceError::Invalid(problems) => (
-            StatusCode::BAD_REQUEST,
-            problems
-                .into_iter()
-                .map(|p| p.message)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        ServiceError::Taken(problem) => (StatusCode::CONFLICT, problem.message),
-        ServiceError::InvalidCredentials => {
-            (StatusCode::UNAUTHORIZED, INCORRECT_CREDENTIALS.to_owned())
-        }
-        ServiceError::Unauthenticated => (
-            StatusCode::UNAUTHORIZED,
-            "missing, invalid or expired token: log in again".to_owned(),
-        ),
-        ServiceError::AlreadyDone(what) => (StatusCode::BAD_REQUEST, what),
-        ServiceError::NotAllowed(what) => (StatusCode::FORBIDDEN, what),
-        ServiceError::RateLimited { retry_after } => {
-            let response = envelope(
-                StatusCode::TOO_MANY_REQUESTS,
-                Value::String(too_many_requests(retry_after)),
-            );
-            return with_retry_after(response, retry_after);
-        }
-        recovery @ (ServiceError::PasscodeInvalid
-        | ServiceError::PasscodeBurned
-        | ServiceError::PasswordUnreadable
-        | ServiceError::ResetTokenInvalid) => (StatusCode::BAD_REQUEST, recovery.to_string()),
-        ServiceError::LinkInvalid => (
-            StatusCode::BAD_REQUEST,
-            "this verification link is invalid, has been used, or has expired".to_owned(),
-        ),
-        ServiceError::Contended => {
-            let response = envelope(
-                StatusCode::SERVICE_UNAVAILABLE,
-                Value::String(ServiceError::Contended.to_string()),
-            );
-            return with_retry_after(response, 1);
+    let status = super::status_of(&error);
+    let retry_after = super::retry_after_of(&error);
+    let message = match error {
+        ServiceError::Invalid(problems) => problems
+            .into_iter()
+            .map(|p| p.message)
+            .collect::<Vec<_>>()
+            .join(" "),
+        ServiceError::Taken(problem) => problem.message,
+        ServiceError::InvalidCredentials => INCORRECT_CREDENTIALS.to_owned(),
+        ServiceError::Unauthenticated => "missing, invalid or expired token: log in again".into(),
+        ServiceError::AlreadyDone(what) | ServiceError::NotAllowed(what) => what,
+        ServiceError::RateLimited { retry_after } => too_many_requests(retry_after),
+        ServiceError::LinkInvalid => {
+            "this verification link is invalid, has been used, or has expired".into()
         }
         ServiceError::Internal(detail) => {
             tracing::error!(%detail, "request failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal server error".to_owned(),
-            )
+            "internal server error".into()
         }
+        other => other.to_string(),
     };
-    envelope(status, Value::String(message))
+    let response = envelope(status, Value::String(message));
+    match retry_after {
+        Some(seconds) => with_retry_after(response, seconds),
+        None => response,
+    }
 }
 
 fn too_many_requests(retry_after: i64) -> String {
