@@ -47,13 +47,14 @@ pub async fn spawn_app_on(
 ) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temporary data directory");
     let mut config = Config::for_data_dir(data_dir.path());
-    config.database_url = Some(
-        match database_url {
-            Some(url) => url,
-            None => test_database(data_dir.path()).await,
+    let database_url = match database_url {
+        Some(url) => url,
+        None => {
+            give_key_pairs(data_dir.path());
+            test_database(data_dir.path()).await
         }
-        .into(),
-    );
+    };
+    config.database_url = Some(database_url.into());
     // One hashing thread is plenty for tests and keeps parallel tests from oversubscribing.
     config.hash_workers = Some(1);
     configure(&mut config);
@@ -76,6 +77,20 @@ pub async fn spawn_app_on(
             .build()
             .expect("HTTP client"),
     }
+}
+
+/// Puts one RSA and one SM2 key pair, made once for the whole test binary, where a server's
+/// first start imports them from (the files an earlier version kept its keys in): making an
+/// RSA-2048 key was most of every test server's start-up.
+fn give_key_pairs(data_dir: &std::path::Path) {
+    use latchkey::server::crypto::password_cipher::PasswordCiphers;
+    static KEYS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    let (rsa, sm2) = KEYS.get_or_init(|| {
+        let rsa = PasswordCiphers::new_rsa_pem().expect("an RSA key");
+        (rsa, PasswordCiphers::new_sm2_hex())
+    });
+    std::fs::write(data_dir.join("rsa_private.pem"), rsa).expect("the RSA key file");
+    std::fs::write(data_dir.join("sm2_private.hex"), sm2).expect("the SM2 key file");
 }
 
 /// Where a test's server keeps its data: a fresh PostgreSQL database on the cluster
