@@ -4,12 +4,11 @@
 mod common;
 
 use common::smtp::SmtpSink;
-use common::{json, spawn_app, spawn_app_with, Mail, TestApp, PASSWORD};
+use common::{eventually, json, spawn_app, spawn_app_with, Mail, TestApp, PASSWORD};
 use latchkey::domain::Credits;
 use latchkey::server::services::credits;
 use latchkey::server::store::audit::RequestMeta;
 use serde_json::json;
-use std::time::Duration;
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
@@ -564,7 +563,10 @@ async fn mail_goes_out_over_smtp_when_configured() {
     let app = spawn_app_with(|c| c.smtp_url = Some(sink.url().into())).await;
     app.register("smtpuser", "smtpuser@example.com", PASSWORD)
         .await;
-    let message = wait_for(|| sink.messages().into_iter().next()).await;
+    let message = eventually("a delivered message", async || {
+        sink.messages().into_iter().next()
+    })
+    .await;
     assert_eq!(message.to, vec!["<smtpuser@example.com>".to_owned()]);
     let mail = Mail::parse(message.data.as_bytes());
     assert_eq!(mail.subject, "Confirm your e-mail address");
@@ -589,20 +591,25 @@ async fn a_mail_server_that_is_down_delays_mail_but_loses_none() {
         "the request does not wait for or fail on the mail server"
     );
 
-    let (attempts, error): (i64, Option<String>) = wait_for_async(|| async {
-        let row: (i64, Option<String>) = sqlx::query_as("SELECT attempts, last_error FROM outbox")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-        (row.0 > 0).then_some(row)
-    })
-    .await;
+    let (attempts, error): (i64, Option<String>) =
+        eventually("a recorded delivery attempt", async || {
+            let row: (i64, Option<String>) =
+                sqlx::query_as("SELECT attempts, last_error FROM outbox")
+                    .fetch_one(&app.db)
+                    .await
+                    .unwrap();
+            (row.0 > 0).then_some(row)
+        })
+        .await;
     assert!(attempts >= 1);
     assert!(error.unwrap().contains("451"));
     assert!(sink.messages().is_empty());
 
     sink.refuse(false);
-    let message = wait_for(|| sink.messages().into_iter().next()).await;
+    let message = eventually("a delivered message", async || {
+        sink.messages().into_iter().next()
+    })
+    .await;
     assert_eq!(message.to, vec!["<patient@example.com>".to_owned()]);
     let sent: Option<String> = sqlx::query_scalar("SELECT sent_at FROM outbox")
         .fetch_one(&app.db)
@@ -635,30 +642,11 @@ async fn mail_queued_before_a_restart_goes_out_after_it() {
         .await
         .unwrap()
         .spawn();
-    let message = wait_for(|| sink.messages().into_iter().next()).await;
+    let message = eventually("a delivered message", async || {
+        sink.messages().into_iter().next()
+    })
+    .await;
     assert_eq!(message.to, vec!["<survivor@example.com>".to_owned()]);
-}
-
-async fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
-    for _ in 0..150 {
-        if let Some(found) = probe() {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out after 15 s");
-}
-
-async fn wait_for_async<T, F: std::future::Future<Output = Option<T>>>(
-    mut probe: impl FnMut() -> F,
-) -> T {
-    for _ in 0..150 {
-        if let Some(found) = probe().await {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out after 15 s");
 }
 
 /// Whether the (only) account's address is verified. Read as a number: SQLite stores booleans

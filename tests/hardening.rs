@@ -4,7 +4,7 @@
 mod common;
 
 use common::smtp::SmtpSink;
-use common::{json, spawn_app, spawn_app_with, test_state_with, PASSWORD};
+use common::{eventually, json, spawn_app, spawn_app_with, test_state_with, PASSWORD};
 use serde_json::json;
 
 /// A lockout answer with the number of seconds taken out, to compare two of them.
@@ -605,12 +605,10 @@ async fn two_workers_send_each_message_once_with_a_stable_message_id() {
     // The server's own worker finds them on its next poll, a few seconds at most.
     second.mail.now();
     third.mail.now();
-    for _ in 0..200 {
-        if sink.messages().len() >= 31 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    eventually("31 delivered messages", async || {
+        (sink.messages().len() >= 31).then_some(())
+    })
+    .await;
     // Both workers poll again meanwhile; nothing may arrive twice.
     tokio::time::sleep(std::time::Duration::from_secs(6)).await;
     let received = sink.messages();

@@ -8,8 +8,8 @@ mod common;
 use common::process::Process;
 use common::smtp::SmtpSink;
 use common::{
-    authing, json, reset, send_email_code, spawn_app_with, spawn_node_of, verify_email_code, Mail,
-    TestApp, PASSWORD,
+    authing, eventually, json, reset, send_email_code, spawn_app_with, spawn_node_of,
+    verify_email_code, Mail, TestApp, PASSWORD,
 };
 use latchkey::server::config::Config;
 use std::collections::HashMap;
@@ -39,18 +39,14 @@ async fn three_nodes(configure: impl Fn(&mut Config)) -> ([TestApp; 3], SmtpSink
 /// Waits (up to 10 s) for the `n`-th mail (from 1) the sink received for `to`.
 async fn nth_mail_for(sink: &SmtpSink, to: &str, n: usize) -> Mail {
     let wanted = format!("<{to}>");
-    for _ in 0..100 {
-        let mails: Vec<_> = sink
-            .messages()
+    let mail = eventually(&format!("mail number {n} for {to}"), async || {
+        sink.messages()
             .into_iter()
             .filter(|m| m.to.contains(&wanted))
-            .collect();
-        if let Some(mail) = mails.get(n - 1) {
-            return Mail::parse(mail.data.as_bytes());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no mail number {n} for {to}");
+            .nth(n - 1)
+    })
+    .await;
+    Mail::parse(mail.data.as_bytes())
 }
 
 /// Three nodes starting at the same moment on a database nobody has used: each one's
@@ -251,27 +247,22 @@ async fn five_hundred_mails_over_three_nodes_with_one_killed_each_arrive_once() 
     }
     // The workers find the queue on their next poll (at most five seconds); kill one as soon
     // as a fifth has gone out.
-    for _ in 0..300 {
-        if sink.messages().len() >= 100 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(sink.messages().len() >= 100, "delivery never got going");
+    eventually("a hundred deliveries", async || {
+        (sink.messages().len() >= 100).then_some(())
+    })
+    .await;
     nodes[0].kill();
 
     let message_ids = |sink: &SmtpSink| -> Vec<String> {
         sink.messages().iter().map(|m| m.message_id()).collect()
     };
-    for _ in 0..600 {
+    eventually("500 distinct messages", async || {
         let mut distinct = message_ids(&sink);
         distinct.sort();
         distinct.dedup();
-        if distinct.len() >= 500 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (distinct.len() >= 500).then_some(())
+    })
+    .await;
     // Past another claim's length and a poll: nothing more may arrive.
     tokio::time::sleep(Duration::from_secs(6)).await;
     let ids = message_ids(&sink);

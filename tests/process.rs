@@ -5,7 +5,7 @@
 mod common;
 
 use common::process::Process;
-use common::{outbox_of, Mail, PASSWORD};
+use common::{eventually, outbox_of, Mail, PASSWORD};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -20,17 +20,17 @@ fn client() -> reqwest::Client {
 }
 
 async fn wait_for_mail(data_dir: &Path, to: &str, subject: &str, count: usize) -> Vec<Mail> {
-    for _ in 0..300 {
-        let found: Vec<Mail> = outbox_of(data_dir)
-            .into_iter()
-            .filter(|m| m.to.eq_ignore_ascii_case(to) && m.subject.contains(subject))
-            .collect();
-        if found.len() >= count {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no mail to {to} about {subject:?}");
+    eventually(
+        &format!("{count} mails to {to} about {subject:?}"),
+        async || {
+            let found: Vec<Mail> = outbox_of(data_dir)
+                .into_iter()
+                .filter(|m| m.to.eq_ignore_ascii_case(to) && m.subject.contains(subject))
+                .collect();
+            (found.len() >= count).then_some(found)
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -77,12 +77,10 @@ async fn a_sigkill_mid_load_loses_no_acknowledged_write_and_queued_mail_is_sent_
         })
         .collect();
     // Kill once a fair number are in, while requests are certainly in flight.
-    for _ in 0..600 {
-        if acknowledged.lock().unwrap().len() >= 40 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("40 acknowledged writes", async || {
+        (acknowledged.lock().unwrap().len() >= 40).then_some(())
+    })
+    .await;
     server.kill();
     for writer in writers {
         writer.await.unwrap();

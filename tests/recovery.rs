@@ -6,8 +6,8 @@ mod common;
 
 use base64::Engine;
 use common::{
-    authing, json, reset, reset_token_for, send_email_code, spawn_app, test_state, test_state_with,
-    verify_email_code, PASSWORD,
+    authing, eventually, json, reset, reset_token_for, send_email_code, spawn_app, test_state,
+    test_state_with, verify_email_code, PASSWORD,
 };
 use latchkey::server::services::phone;
 use serde_json::{json, Value};
@@ -43,16 +43,14 @@ async fn the_whole_reset_by_email_passcode_over_authing() {
     assert!(mail.html.contains(&code));
     assert!(mail.link().starts_with(&app.at("/reset-password?token=")));
     // Once delivered, the message (and the code in it) is gone from the database.
-    for _ in 0..50 {
+    eventually("every message recorded as sent", async || {
         let unsent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
             .fetch_one(&app.db)
             .await
             .unwrap();
-        if unsent == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        (unsent == 0).then_some(())
+    })
+    .await;
     let kept: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM outbox WHERE body_text LIKE '%' || $1 || '%' \
          OR COALESCE(body_html, '') LIKE '%' || $1 || '%'",
@@ -744,14 +742,11 @@ async fn text_messages_go_to_the_configured_webhook_and_are_retried() {
     .unwrap();
 
     // The first delivery fails (503); the retry two seconds later gets through.
-    let mut delivered = Vec::new();
-    for _ in 0..100 {
-        delivered = received.lock().unwrap().clone();
-        if !delivered.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let delivered = eventually("a text message at the gateway", async || {
+        let delivered = received.lock().unwrap().clone();
+        (!delivered.is_empty()).then_some(delivered)
+    })
+    .await;
     assert_eq!(delivered.len(), 1, "one message, delivered once");
     assert_eq!(delivered[0]["to"], "+16502530000");
     assert!(delivered[0]["body"].as_str().unwrap().contains("Latchkey"));

@@ -5,8 +5,8 @@ mod common;
 
 use base64::Engine;
 use common::{
-    authing, json, reset, reset_token_for, send_email_code, spawn_app, spawn_app_with, test_state,
-    verify_email_code, TestApp, PASSWORD,
+    authing, eventually, json, reset, reset_token_for, send_email_code, spawn_app, spawn_app_with,
+    test_state, verify_email_code, TestApp, PASSWORD,
 };
 use latchkey::server::services::{accounts, phone};
 use reqwest::header::{ACCEPT, COOKIE, ORIGIN, SET_COOKIE};
@@ -442,18 +442,16 @@ async fn step_two_answers_alike_for_known_and_unknown_addresses() {
     for email in ["known@example.com", "nobody-here@example.com"] {
         assert_eq!(send_email_code(&app, email).await.0, 200);
         // Step 1 stores its code (real or decoy) after answering: wait for it.
-        for _ in 0..100 {
+        eventually("the stored code", async || {
             let stored: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE destination = $1")
                     .bind(email)
                     .fetch_one(&app.db)
                     .await
                     .unwrap();
-            if stored == 1 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            (stored == 1).then_some(())
+        })
+        .await;
         let mut codes = Vec::new();
         for _ in 0..7 {
             let (_, body) = verify_email_code(&app, email, "000001").await;
@@ -477,14 +475,11 @@ async fn fresh_code_stored(app: &TestApp, email: &str) {
     let before = mac_of().await;
     app.forget_recent_sends().await;
     assert_eq!(send_email_code(app, email).await.0, 200);
-    for _ in 0..200 {
+    eventually(&format!("a fresh code stored for {email}"), async || {
         let now = mac_of().await;
-        if now.is_some() && now != before {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no fresh code stored for {email}");
+        (now.is_some() && now != before).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

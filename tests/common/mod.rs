@@ -125,6 +125,22 @@ pub async fn fresh_postgres_database(cluster_url: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// Asks `probe` every 50 ms until it finds what it looks for, and returns that; fails the test
+/// after 15 s, saying what never came.
+pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 impl TestApp {
@@ -273,40 +289,30 @@ impl TestApp {
         outbox_of(self.data_dir.path())
     }
 
-    /// Waits (up to 10 s) for the outbox to hold a mail to `to` whose subject contains
-    /// `subject`, and returns the newest such mail.
+    /// Waits for the outbox to hold a mail to `to` whose subject contains `subject`, and
+    /// returns the newest such mail.
     pub async fn mail_to(&self, to: &str, subject: &str) -> Mail {
-        for _ in 0..100 {
-            if let Some(mail) = self
-                .outbox()
+        eventually(&format!("a mail to {to} about {subject:?}"), async || {
+            self.outbox()
                 .into_iter()
                 .rev()
                 .find(|m| m.to.eq_ignore_ascii_case(to) && m.subject.contains(subject))
-            {
-                return mail;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!(
-            "no mail to {to} about {subject:?}; outbox: {:?}",
-            self.outbox()
-        );
+        })
+        .await
     }
 
     /// Waits for the `n`-th mail (counting from 1) to `to` whose subject contains `subject`.
     pub async fn nth_mail_to(&self, to: &str, subject: &str, n: usize) -> Mail {
-        for _ in 0..100 {
-            let matching: Vec<Mail> = self
-                .outbox()
-                .into_iter()
-                .filter(|m| m.to.eq_ignore_ascii_case(to) && m.subject.contains(subject))
-                .collect();
-            if matching.len() >= n {
-                return matching[n - 1].clone();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("no mail number {n} to {to} about {subject:?}");
+        eventually(
+            &format!("mail number {n} to {to} about {subject:?}"),
+            async || {
+                self.outbox()
+                    .into_iter()
+                    .filter(|m| m.to.eq_ignore_ascii_case(to) && m.subject.contains(subject))
+                    .nth(n - 1)
+            },
+        )
+        .await
     }
 
     pub fn count_mail_to(&self, to: &str, subject: &str) -> usize {
@@ -384,23 +390,22 @@ impl TestApp {
 
     /// Waits for a text message to `to` and returns the six-digit code in it.
     pub async fn sms_code_to(&self, to: &str, count_at_least: usize) -> String {
-        for _ in 0..100 {
-            let to_number: Vec<_> = self
-                .sms_outbox()
-                .into_iter()
-                .filter(|(t, _)| t == to)
-                .collect();
-            if to_number.len() >= count_at_least {
-                let body = &to_number.last().unwrap().1;
-                return body
-                    .split(|c: char| !c.is_ascii_digit())
-                    .find(|w| w.len() == 6)
-                    .expect("a code")
-                    .to_owned();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("no text message to {to}");
+        let body = eventually(
+            &format!("text message {count_at_least} to {to}"),
+            async || {
+                let to_number: Vec<_> = self
+                    .sms_outbox()
+                    .into_iter()
+                    .filter(|(t, _)| t == to)
+                    .collect();
+                (to_number.len() >= count_at_least).then(|| to_number.last().unwrap().1.clone())
+            },
+        )
+        .await;
+        body.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .expect("a code")
+            .to_owned()
     }
 
     pub async fn post_json(&self, path: &str, body: serde_json::Value) -> Response {
