@@ -1,10 +1,9 @@
 //! Abuse limits and page headers (SPEC §7, issue 5): login lockouts per account, limits per
 //! client address, the Content-Security-Policy nonce, and no referrer from token pages.
 
-mod common;
 
-use common::smtp::SmtpSink;
-use common::{eventually, json, spawn_app, spawn_app_with, test_state_with, PASSWORD};
+use crate::common::smtp::SmtpSink;
+use crate::common::{eventually, json, spawn_app, spawn_app_with, test_state_with, PASSWORD};
 use serde_json::json;
 
 /// A lockout answer with the number of seconds taken out, to compare two of them.
@@ -370,7 +369,7 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
 }
 
 /// Rows in every table a request could write to.
-async fn table_counts(app: &common::TestApp) -> Vec<(String, i64)> {
+async fn table_counts(app: &crate::common::TestApp) -> Vec<(String, i64)> {
     let mut counts = Vec::new();
     for table in [
         "users",
@@ -479,7 +478,7 @@ async fn a_panicking_handler_answers_a_500_envelope_and_the_server_lives_on() {
     use axum::routing::get;
     use latchkey::server::rest;
     let app = spawn_app().await;
-    let state = common::test_state(&app).await;
+    let state = crate::common::test_state(&app).await;
     // The same error layers every REST route gets, around handlers that panic.
     let boom = axum::Router::new()
         .route("/v2/boom", get(|| async { panic!("boom") as &str }))
@@ -648,13 +647,13 @@ fn kid_of(token: &str) -> String {
 }
 
 /// A fresh token for `username` (password `PASSWORD`).
-async fn token_of(app: &common::TestApp, username: &str) -> String {
+async fn token_of(app: &crate::common::TestApp, username: &str) -> String {
     let (_, body) = json(app.login(username, PASSWORD).await).await;
     body["token"].as_str().unwrap().to_owned()
 }
 
 /// Moves the start of signing key `kid` (time passing), and lets the server take it in.
-async fn key_signs_from(app: &common::TestApp, kid: &str, at: i64) {
+async fn key_signs_from(app: &crate::common::TestApp, kid: &str, at: i64) {
     sqlx::query("UPDATE signing_keys SET signs_from = $1 WHERE kid = $2")
         .bind(at)
         .bind(kid)
@@ -793,7 +792,7 @@ async fn generated_secrets_are_shared_through_the_database_and_old_files_are_imp
     let passcode_key = "ab".repeat(32);
     std::fs::write(old.path().join("passcode.key"), &passcode_key).unwrap();
     let mut config = Config::for_data_dir(old.path());
-    config.database_url = Some(common::test_database(old.path()).await.into());
+    config.database_url = Some(crate::common::test_database(old.path()).await.into());
     config.hash_workers = Some(1);
     let state = startup::build(config).await.unwrap().state;
     assert_eq!(hex::encode(&state.passcode_key), passcode_key);

@@ -1,10 +1,9 @@
 //! The signed-in half over HTTP: verification mail and links, password change, credits,
 //! upgrade, forgot e-mail, and delivery through the outbox (SPEC §2.2, 2.6–2.9, §3, §6).
 
-mod common;
 
-use common::smtp::SmtpSink;
-use common::{eventually, json, spawn_app, spawn_app_with, Mail, TestApp, PASSWORD};
+use crate::common::smtp::SmtpSink;
+use crate::common::{eventually, json, spawn_app, spawn_app_with, Mail, TestApp, PASSWORD};
 use latchkey::domain::Credits;
 use latchkey::server::services::credits;
 use latchkey::server::store::audit::RequestMeta;

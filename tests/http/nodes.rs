@@ -3,11 +3,10 @@
 //! of its own (its own key ring, allowance handle, outbox worker and data directory); the test
 //! command runs this file on SQLite and on a PostgreSQL cluster at SERIALIZABLE isolation.
 
-mod common;
 
-use common::process::Process;
-use common::smtp::SmtpSink;
-use common::{
+use crate::common::process::Process;
+use crate::common::smtp::SmtpSink;
+use crate::common::{
     authing, eventually, json, reset, send_email_code, spawn_app_with, spawn_node_of,
     verify_email_code, Mail, TestApp, PASSWORD,
 };
@@ -55,8 +54,8 @@ async fn nth_mail_for(sink: &SmtpSink, to: &str, n: usize) -> Mail {
 #[tokio::test]
 async fn three_nodes_starting_at_once_on_an_empty_database_agree() {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = common::test_database(dir.path()).await;
-    let start = || common::spawn_app_on(Some(database_url.clone()), |_| {});
+    let database_url = crate::common::test_database(dir.path()).await;
+    let start = || crate::common::spawn_app_on(Some(database_url.clone()), |_| {});
     let (a, b, c) = tokio::join!(start(), start(), start());
     assert_eq!(
         a.register("first", "first@example.com", PASSWORD)
@@ -217,7 +216,7 @@ async fn five_hundred_mails_over_three_nodes_with_one_killed_each_arrive_once() 
     // Slow enough that the run lasts a while and the kill lands mid-run.
     sink.slow_down(Duration::from_millis(5));
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let database_url = common::test_database(dirs[0].path()).await;
+    let database_url = crate::common::test_database(dirs[0].path()).await;
     let smtp_url = sink.url();
     let env = [
         ("LATCHKEY_DATABASE_URL", database_url.as_str()),
@@ -333,7 +332,7 @@ async fn every_node_publishes_the_same_keys() {
 async fn queued_mail_wakes_the_other_nodes_at_once_on_postgres() {
     use latchkey::server::delivery::messages::Email;
     use latchkey::server::store::{self, outbox};
-    if !common::on_postgres() {
+    if !crate::common::on_postgres() {
         return;
     }
     let ([a, _b, _c], sink) = three_nodes(|_| {}).await;

@@ -1,8 +1,7 @@
 //! Temporal v2 register / login / refresh over HTTP (seed 002, SPEC §3).
 
-mod common;
 
-use common::{json, spawn_app, spawn_app_with, PASSWORD};
+use crate::common::{json, spawn_app, spawn_app_with, PASSWORD};
 use reqwest::multipart;
 use serde_json::{json, Value};
 

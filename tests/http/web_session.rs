@@ -1,9 +1,8 @@
 //! The web pages and their server functions over plain HTTP: what a browser without
 //! JavaScript does, and the cookie rules of SPEC §7.
 
-mod common;
 
-use common::{spawn_app, TestApp, PASSWORD};
+use crate::common::{spawn_app, TestApp, PASSWORD};
 use reqwest::header::{HeaderMap, ACCEPT, COOKIE, LOCATION, ORIGIN, REFERER, SET_COOKIE};
 use reqwest::Response;
 

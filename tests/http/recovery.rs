@@ -2,10 +2,9 @@
 //! Tangerine lost-password endpoint, passcode rules, reset tokens, and RSA/SM2-encrypted
 //! passwords (seeds 000, 001, 003, 004; SPEC §2.10–2.11, §4, §5, §7).
 
-mod common;
 
 use base64::Engine;
-use common::{
+use crate::common::{
     authing, eventually, json, reset, reset_token_for, send_email_code, spawn_app, test_state,
     test_state_with, verify_email_code, PASSWORD,
 };
@@ -724,7 +723,7 @@ async fn sms_gateway(failures: usize) -> (String, std::sync::Arc<std::sync::Mute
 #[tokio::test]
 async fn text_messages_go_to_the_configured_webhook_and_are_retried() {
     let (url, received) = sms_gateway(1).await;
-    let app = common::spawn_app_with(|c| c.sms_webhook_url = Some(url.clone().into())).await;
+    let app = crate::common::spawn_app_with(|c| c.sms_webhook_url = Some(url.clone().into())).await;
     let token = app.signed_up("hooked").await;
     app.verify_email_of("hooked@example.com").await;
     let state = test_state_with(&app, |c| c.sms_webhook_url = Some(url.into())).await;

@@ -1,10 +1,9 @@
 //! The outside review's findings (an attacker's view of SPEC §7), one test or more each: every
 //! test here failed before its fix.
 
-mod common;
 
 use base64::Engine;
-use common::{
+use crate::common::{
     authing, eventually, json, reset, reset_token_for, send_email_code, spawn_app, spawn_app_with,
     test_state, verify_email_code, TestApp, PASSWORD,
 };
@@ -846,7 +845,7 @@ async fn the_data_directory_and_its_files_are_owner_only() {
     assert_eq!(mode(dir), 0o700);
     assert_eq!(mode(&dir.join("outbox")), 0o700);
     // On PostgreSQL the database is the server's business, not a file here.
-    if !common::on_postgres() {
+    if !crate::common::on_postgres() {
         for name in ["latchkey.db", "latchkey.db-wal", "latchkey.db-shm"] {
             assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
         }

@@ -1,8 +1,7 @@
 //! The OpenAPI document (issue 5): served, 3.1, and in step with the routes.
 
-mod common;
 
-use common::{json, spawn_app};
+use crate::common::{json, spawn_app};
 use serde_json::Value;
 
 /// Every REST operation Latchkey serves, by method and path.
