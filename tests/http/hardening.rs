@@ -1,7 +1,6 @@
 //! Abuse limits and page headers (SPEC §7, issue 5): login lockouts per account, limits per
 //! client address, the Content-Security-Policy nonce, and no referrer from token pages.
 
-
 use crate::common::smtp::SmtpSink;
 use crate::common::{eventually, json, spawn_app, spawn_app_with, test_state_with, PASSWORD};
 use serde_json::json;

@@ -3,7 +3,6 @@
 //! of its own (its own key ring, allowance handle, outbox worker and data directory); the test
 //! command runs this file on SQLite and on a PostgreSQL cluster at SERIALIZABLE isolation.
 
-
 use crate::common::process::Process;
 use crate::common::smtp::SmtpSink;
 use crate::common::{

@@ -2,12 +2,11 @@
 //! Tangerine lost-password endpoint, passcode rules, reset tokens, and RSA/SM2-encrypted
 //! passwords (seeds 000, 001, 003, 004; SPEC §2.10–2.11, §4, §5, §7).
 
-
-use base64::Engine;
 use crate::common::{
     authing, eventually, json, reset, reset_token_for, send_email_code, spawn_app, test_state,
     test_state_with, verify_email_code, PASSWORD,
 };
+use base64::Engine;
 use latchkey::server::services::phone;
 use serde_json::{json, Value};
 

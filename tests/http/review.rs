@@ -1,12 +1,11 @@
 //! The outside review's findings (an attacker's view of SPEC §7), one test or more each: every
 //! test here failed before its fix.
 
-
-use base64::Engine;
 use crate::common::{
     authing, eventually, json, reset, reset_token_for, send_email_code, spawn_app, spawn_app_with,
     test_state, verify_email_code, TestApp, PASSWORD,
 };
+use base64::Engine;
 use latchkey::server::services::{accounts, phone};
 use reqwest::header::{ACCEPT, COOKIE, ORIGIN, SET_COOKIE};
 use serde_json::{json, Value};

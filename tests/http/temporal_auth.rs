@@ -1,6 +1,5 @@
 //! Temporal v2 register / login / refresh over HTTP (seed 002, SPEC §3).
 
-
 use crate::common::{json, spawn_app, spawn_app_with, PASSWORD};
 use reqwest::multipart;
 use serde_json::{json, Value};

@@ -1,7 +1,6 @@
 //! The web pages and their server functions over plain HTTP: what a browser without
 //! JavaScript does, and the cookie rules of SPEC §7.
 
-
 use crate::common::{spawn_app, TestApp, PASSWORD};
 use reqwest::header::{HeaderMap, ACCEPT, COOKIE, LOCATION, ORIGIN, REFERER, SET_COOKIE};
 use reqwest::Response;

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod credits;
+pub mod passcodes;
 pub mod password;
 pub mod phone;
 pub mod plan;

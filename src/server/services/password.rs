@@ -74,7 +74,8 @@ pub async fn change(
         sessions::delete_all_of(&mut *tx, account.id).await?;
         // A reset link or passcode mailed before must not undo the change.
         recovery::revoke_tokens_of(&mut *tx, account.id, now).await?;
-        recovery::delete_passcodes_of(&mut *tx, account.id, super::recovery::RESET_PURPOSE).await?;
+        let purpose = super::passcodes::Purpose::ResetPassword.as_str();
+        recovery::delete_passcodes_of(&mut *tx, account.id, purpose).await?;
         let token = match stay_signed_in {
             true => Some(super::sessions::start(&mut *tx, state, account.id, version, meta).await?),
             false => None,

@@ -3,17 +3,16 @@
 //! password reset codes.
 
 use super::accounts::Account;
+use super::passcodes::{self, Channel, Purpose, CODE_SENDS};
 use super::ServiceError;
 use crate::domain::Invalid;
 use crate::server::client_limits::Action;
-use crate::server::crypto::passcode;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
-use crate::server::store::{self, outbox, recovery, users};
+use crate::server::store::{self, outbox, users};
 
 pub const SMS_CODE_LIFETIME_SECONDS: i64 = 5 * 60;
-const VERIFY_PURPOSE: &str = "verify_phone";
 
 /// A number in E.164 (`+8613800138000`) with its parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,26 +79,17 @@ pub async fn add(
         // Confirmation texts have a limit of their own: a signed-in person confirming a number
         // must not use up the anonymous recovery sends to it, nor the other way round.
         let limit_key = format!("confirm:{}", phone.e164);
-        super::recovery::admit_send(&mut *tx, "sms", &limit_key, now).await?;
+        passcodes::admit_send(&mut *tx, Channel::Sms, &limit_key, CODE_SENDS, now).await?;
         users::set_phone(&mut *tx, account.id, &phone.country_code, &phone.national).await?;
-        let code = passcode::generate();
-        recovery::put_passcode(
+        let code = passcodes::issue(
             &mut *tx,
-            recovery::NewPasscode {
-                channel: "sms",
-                destination: &phone.e164,
-                purpose: VERIFY_PURPOSE,
-                user_id: Some(account.id),
-                code_mac: &passcode::mac(
-                    &state.passcode_key,
-                    "sms",
-                    &phone.e164,
-                    VERIFY_PURPOSE,
-                    &code,
-                ),
-                now,
-                expires_at: now + SMS_CODE_LIFETIME_SECONDS,
-            },
+            state,
+            Channel::Sms,
+            &phone.e164,
+            Purpose::VerifyPhone,
+            Some(account.id),
+            now,
+            SMS_CODE_LIFETIME_SECONDS,
         )
         .await?;
         let text = messages::sms_passcode(
@@ -133,8 +123,7 @@ pub async fn confirm(
         .admit(Action::PasscodeCheck, meta.client_ip)
         .await?;
     let e164 = format!("+{country_code}{national}");
-    let user_id =
-        super::recovery::check_passcode(state, "sms", &e164, VERIFY_PURPOSE, code).await?;
+    let user_id = passcodes::check(state, Channel::Sms, &e164, Purpose::VerifyPhone, code).await?;
     if user_id != account.id {
         return Err(ServiceError::PasscodeInvalid);
     }

@@ -6,34 +6,28 @@
 //! the request against its destination and answers; then, off the request path, only a real
 //! account gets a message queued, which the outbox worker sends.
 
+use super::passcodes::{self, Channel, Purpose, CODE_SENDS};
 use super::{phone, throttle, ServiceError};
 use crate::domain::{Email, NewPassword, Username};
 use crate::server::client_limits::Action;
+use crate::server::crypto::link_token;
 use crate::server::crypto::password_cipher::Encryption;
-use crate::server::crypto::{link_token, passcode};
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
-use crate::server::store::throttle as throttle_store;
 use crate::server::store::users::AccountRow;
 use crate::server::store::{self, outbox, recovery, sessions, users, Tx};
 
 pub const EMAIL_CODE_LIFETIME_SECONDS: i64 = 10 * 60;
 /// `tokenExpiresIn` of the seeds.
 pub const RESET_TOKEN_LIFETIME_SECONDS: i64 = 15 * 60;
-pub const MAX_TRIES: i64 = 5;
-/// Wrong passcodes one account may receive in an hour, across every code and channel: a new
-/// code must not bring a fresh set of guesses with it.
-pub const WRONG_PASSCODES_PER_ACCOUNT_PER_HOUR: i64 = 10;
 /// Failed decryptions of a sealed password that burn the reset token sent with them.
 pub const MAX_FAILED_DECRYPTIONS: i64 = 3;
 /// Every failure involving a sealed password is answered no sooner than this after the
 /// request began, so the answer's timing says nothing about where the failure happened.
 const SEALED_FAILURE_TIME: std::time::Duration = std::time::Duration::from_millis(250);
-const SEND_GAP_SECONDS: i64 = 60;
-const SENDS_PER_HOUR: i64 = 10;
-pub const RESET_PURPOSE: &str = "reset_password";
-const PURPOSE: &str = RESET_PURPOSE;
+/// The `purpose` of reset passcodes in the database.
+const PURPOSE: &str = Purpose::ResetPassword.as_str();
 
 /// A reset token issued in step 2. Its `Debug` form hides the token.
 #[derive(Debug, Clone)]
@@ -42,39 +36,13 @@ pub struct ResetGrant {
     pub expires_in: i64,
 }
 
-/// Logs a send to `destination`, or refuses it when it had one in the last minute or ten in
-/// the last hour, saying how long until the next is admitted.
-pub async fn admit_send(
-    tx: &mut Tx,
-    channel: &str,
-    destination: &str,
-    now: i64,
-) -> Result<(), ServiceError> {
-    let (count, first, last) =
-        recovery::sends_window(&mut *tx, channel, destination, now - 3600).await?;
-    let gap_over = last.map_or(now, |last| last + SEND_GAP_SECONDS);
-    // With the hour full, the next send is admitted when the oldest one leaves the hour.
-    let hour_over = match first {
-        Some(first) if count >= SENDS_PER_HOUR => first + 3600,
-        _ => now,
-    };
-    let admitted_at = gap_over.max(hour_over);
-    if admitted_at > now {
-        return Err(ServiceError::RateLimited {
-            retry_after: admitted_at - now,
-        });
-    }
-    recovery::log_send(&mut *tx, channel, destination, now).await?;
-    Ok(())
-}
-
 /// Step 1's common shape. The send is counted against its destination (known account or not)
 /// and answered; only then, off the request path, is the account looked up and its message
 /// queued. A request for a real account and one for nobody so cost the client the same time
 /// (issue 5), and the answer cannot say which it was.
 async fn admit_then_queue<Queue, Queued>(
     state: &AppState,
-    channel: &'static str,
+    channel: Channel,
     limit_key: &str,
     meta: &RequestMeta,
     queue: Queue,
@@ -85,7 +53,7 @@ where
 {
     let now = store::unix_now();
     store::write_tx!(state.db, |tx| {
-        admit_send(&mut *tx, channel, limit_key, now).await?;
+        passcodes::admit_send(&mut *tx, channel, limit_key, CODE_SENDS, now).await?;
         Ok(())
     })?;
     let state = state.clone();
@@ -93,7 +61,10 @@ where
     tokio::spawn(async move {
         match queue(state.clone(), meta, now).await {
             Ok(()) => state.mail.now(),
-            Err(e) => tracing::error!(channel, "recovery message not queued: {e}"),
+            Err(e) => tracing::error!(
+                channel = channel.as_str(),
+                "recovery message not queued: {e}"
+            ),
         }
     });
     Ok(())
@@ -110,7 +81,7 @@ pub async fn request_by_email(
     let limit_key = email_key.clone();
     admit_then_queue(
         state,
-        "email",
+        Channel::Email,
         &limit_key,
         meta,
         move |state, meta, now| async move {
@@ -127,7 +98,7 @@ pub async fn request_by_email(
                         store_decoy(
                             &mut *tx,
                             &state,
-                            "email",
+                            Channel::Email,
                             &email_key,
                             now,
                             EMAIL_CODE_LIFETIME_SECONDS,
@@ -155,7 +126,7 @@ pub async fn request_by_username(
     let limit_key = format!("user:{}", username.key());
     admit_then_queue(
         state,
-        "email",
+        Channel::Email,
         &limit_key,
         meta,
         move |state, meta, now| async move {
@@ -166,7 +137,15 @@ pub async fn request_by_username(
                     let mailbox = account.email.to_lowercase();
                     let admitted = match account.account_enabled && account.email_verified {
                         false => false,
-                        true => match admit_send(&mut *tx, "email", &mailbox, now).await {
+                        true => match passcodes::admit_send(
+                            &mut *tx,
+                            Channel::Email,
+                            &mailbox,
+                            CODE_SENDS,
+                            now,
+                        )
+                        .await
+                        {
                             Ok(()) => true,
                             Err(ServiceError::RateLimited { .. }) => false,
                             // A database error leaves the transaction unusable: run it again.
@@ -200,7 +179,7 @@ pub async fn request_by_phone(
     let limit_key = e164.clone();
     admit_then_queue(
         state,
-        "sms",
+        Channel::Sms,
         &limit_key,
         meta,
         move |state, meta, now| async move {
@@ -208,10 +187,12 @@ pub async fn request_by_phone(
                 let lifetime = phone::SMS_CODE_LIFETIME_SECONDS;
                 match users::find_by_phone(&mut *tx, &e164).await? {
                     Some(account) if account.account_enabled && account.phone_verified => {
-                        let code = passcode::generate();
-                        let owner = Some(account.id);
-                        store_code(&mut *tx, &state, "sms", &e164, owner, &code, now, lifetime)
-                            .await?;
+                        let (sms, owner) = (Channel::Sms, Some(account.id));
+                        let purpose = Purpose::ResetPassword;
+                        let code = passcodes::issue(
+                            &mut *tx, &state, sms, &e164, purpose, owner, now, lifetime,
+                        )
+                        .await?;
                         let language = Language::from_tag(&account.preferred_language);
                         let text = messages::sms_passcode(language, &code, lifetime / 60, true);
                         outbox::enqueue_sms(&mut *tx, &e164, &text).await?;
@@ -219,7 +200,7 @@ pub async fn request_by_phone(
                         audit::record(&mut *tx, event, Some(account.id), &meta, Some("sms"))
                             .await?;
                     }
-                    _ => store_decoy(&mut *tx, &state, "sms", &e164, now, lifetime).await?,
+                    _ => store_decoy(&mut *tx, &state, Channel::Sms, &e164, now, lifetime).await?,
                 }
                 Ok(())
             })?;
@@ -240,7 +221,7 @@ pub async fn remind_username(
     let limit_key = format!("username:{email_key}");
     admit_then_queue(
         state,
-        "email",
+        Channel::Email,
         &limit_key,
         meta,
         move |state, meta, _| async move {
@@ -278,39 +259,24 @@ pub async fn remind_username(
 async fn store_decoy(
     tx: &mut Tx,
     state: &AppState,
-    channel: &str,
+    channel: Channel,
     destination: &str,
     now: i64,
     lifetime: i64,
 ) -> Result<(), sqlx::Error> {
-    let code = passcode::generate();
-    store_code(tx, state, channel, destination, None, &code, now, lifetime).await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn store_code(
-    tx: &mut Tx,
-    state: &AppState,
-    channel: &str,
-    destination: &str,
-    user_id: Option<i64>,
-    code: &str,
-    now: i64,
-    lifetime: i64,
-) -> Result<(), sqlx::Error> {
-    recovery::put_passcode(
-        &mut *tx,
-        recovery::NewPasscode {
-            channel,
-            destination,
-            purpose: PURPOSE,
-            user_id,
-            code_mac: &passcode::mac(&state.passcode_key, channel, destination, PURPOSE, code),
-            now,
-            expires_at: now + lifetime,
-        },
+    let purpose = Purpose::ResetPassword;
+    passcodes::issue(
+        tx,
+        state,
+        channel,
+        destination,
+        purpose,
+        None,
+        now,
+        lifetime,
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// The passcode mail, with a link that performs step 2 by itself.
@@ -321,14 +287,13 @@ async fn queue_reset_mail(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let email_key = account.email.to_lowercase();
-    let code = passcode::generate();
-    store_code(
+    let code = passcodes::issue(
         tx,
         state,
-        "email",
+        Channel::Email,
         &email_key,
+        Purpose::ResetPassword,
         Some(account.id),
-        &code,
         now,
         EMAIL_CODE_LIFETIME_SECONDS,
     )
@@ -354,60 +319,6 @@ async fn queue_reset_mail(
     Ok(())
 }
 
-/// Checks a passcode and uses it up. At most [`MAX_TRIES`] guesses are ever compared for one
-/// code, and at most [`WRONG_PASSCODES_PER_ACCOUNT_PER_HOUR`] wrong ones for one account across
-/// all its codes; past either even the right code fails ([`ServiceError::PasscodeBurned`]).
-/// Callers limit the checks per client address first.
-pub async fn check_passcode(
-    state: &AppState,
-    channel: &str,
-    destination: &str,
-    purpose: &str,
-    code: &str,
-) -> Result<i64, ServiceError> {
-    let Some(stored) =
-        recovery::claim_try(&state.db, channel, destination, purpose, MAX_TRIES).await?
-    else {
-        let exists = recovery::find_passcode(&state.db, channel, destination, purpose).await?;
-        return Err(match exists {
-            Some(burned) if burned.expires_at > store::unix_now() => ServiceError::PasscodeBurned,
-            _ => ServiceError::PasscodeInvalid,
-        });
-    };
-    let now = store::unix_now();
-    // Wrong codes are counted per account; a decoy's per destination, so that an unknown
-    // address runs out of fresh codes' tries exactly as a known one does.
-    let tries_key = match stored.user_id {
-        Some(id) => format!("passcodes:{id}"),
-        None => format!("passcodes:{channel}:{destination}"),
-    };
-    if throttle_store::attempts_this_hour(&state.db, &tries_key, now).await?
-        >= WRONG_PASSCODES_PER_ACCOUNT_PER_HOUR
-    {
-        return Err(ServiceError::PasscodeBurned);
-    }
-    let right = passcode::matches(
-        &state.passcode_key,
-        channel,
-        destination,
-        purpose,
-        code,
-        &stored.code_mac,
-    );
-    let (true, Some(user_id)) = (right && stored.expires_at > now, stored.user_id) else {
-        store::write_tx!(state.db, |tx| {
-            throttle_store::count_attempt(&mut *tx, &tries_key, now).await?;
-            Ok(())
-        })?;
-        return Err(ServiceError::PasscodeInvalid);
-    };
-    // Whoever deletes the row owns the code: two right answers at once get one success.
-    if !recovery::delete_passcode(&state.db, channel, destination, purpose).await? {
-        return Err(ServiceError::PasscodeInvalid);
-    }
-    Ok(user_id)
-}
-
 /// Where a passcode was sent, as the client names it.
 pub enum Destination<'a> {
     Email(&'a str),
@@ -429,13 +340,13 @@ pub async fn verify_passcode(
         .admit(Action::PasscodeCheck, meta.client_ip)
         .await?;
     let (channel, key) = match destination {
-        Destination::Email(address) => ("email", Email::parse(address)?.key()),
+        Destination::Email(address) => (Channel::Email, Email::parse(address)?.key()),
         Destination::Phone {
             number,
             country_code,
-        } => ("sms", phone::parse(number, country_code)?.e164),
+        } => (Channel::Sms, phone::parse(number, country_code)?.e164),
     };
-    let user_id = check_passcode(state, channel, &key, PURPOSE, code).await?;
+    let user_id = passcodes::check(state, channel, &key, Purpose::ResetPassword, code).await?;
     recovery::revoke_links_of(&state.db, user_id, store::unix_now()).await?;
     issue_reset_token(state, user_id).await
 }

@@ -2,6 +2,7 @@
 //! request, at most one a minute and five an hour.
 
 use super::accounts::Account;
+use super::passcodes::{self, Channel, SendLimit};
 use super::ServiceError;
 use crate::server::client_limits::Action;
 use crate::server::crypto::link_token;
@@ -11,8 +12,11 @@ use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::{self, outbox, users, verifications, Tx};
 
 pub const LINK_LIFETIME_SECONDS: i64 = 24 * 60 * 60;
-const RESEND_GAP_SECONDS: i64 = 60;
-const RESENDS_PER_HOUR: i64 = 5;
+/// Verification links per mailbox: the one registration sends counts too.
+const LINK_SENDS: SendLimit = SendLimit {
+    gap_seconds: 60,
+    per_hour: 5,
+};
 
 /// The link a verification mail carries. It is the documented REST path: API clients that
 /// follow it verify at once, browsers are shown a confirmation page (so a mail scanner that
@@ -21,7 +25,8 @@ pub fn link(public_url: &str, username: &str, token: &str) -> String {
     format!("{public_url}/v2/account/email/verify/{username}/{token}")
 }
 
-/// Issues a link and queues its mail, inside the caller's transaction.
+/// Issues a link and queues its mail, inside the caller's transaction; refused (429 with the
+/// real wait) past one a minute or five an hour to the address.
 pub async fn queue_link(
     tx: &mut Tx,
     state: &AppState,
@@ -32,6 +37,9 @@ pub async fn queue_link(
     let (token, digest) = link_token::generate();
     let now = store::unix_now();
     let email_key = account.email.to_lowercase();
+    // Links have a budget of their own per mailbox, apart from recovery codes to it.
+    let limit_key = format!("verify:{email_key}");
+    passcodes::admit_send(&mut *tx, Channel::Email, &limit_key, LINK_SENDS, now).await?;
     verifications::insert(
         &mut *tx,
         &digest,
@@ -71,17 +79,7 @@ pub async fn resend(
             "the e-mail address is already verified".into(),
         ));
     }
-    let now = store::unix_now();
     store::write_tx!(state.db, |tx| {
-        if verifications::issued_since(&mut *tx, account.id, now - RESEND_GAP_SECONDS).await? > 0 {
-            return Err(ServiceError::RateLimited {
-                retry_after: RESEND_GAP_SECONDS,
-            });
-        }
-        if verifications::issued_since(&mut *tx, account.id, now - 3600).await? >= RESENDS_PER_HOUR
-        {
-            return Err(ServiceError::RateLimited { retry_after: 3600 });
-        }
         queue_link(
             &mut *tx,
             state,

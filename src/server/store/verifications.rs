@@ -24,21 +24,6 @@ pub async fn insert(
     Ok(())
 }
 
-/// Links issued to the account since `since` (for the resend limit).
-pub async fn issued_since(
-    db: impl Into<Exec<'_>>,
-    user_id: i64,
-    since: i64,
-) -> Result<i64, sqlx::Error> {
-    on_backend!(db, e => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM email_verifications WHERE user_id = $1 AND created_at > $2",
-    )
-    .bind(user_id)
-    .bind(since)
-    .fetch_one(e)
-    .await)
-}
-
 /// Uses up a link: it must be unused, unexpired, issued to the named account, and for the
 /// address the account still has. Returns the account id when it was good. A link that fails
 /// any check is left as it was.
