@@ -5,7 +5,7 @@
 mod common;
 
 use common::process::Process;
-use common::{eventually, outbox_of, Mail, PASSWORD};
+use common::{eventually_within, outbox_of, Mail, PASSWORD};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,8 @@ fn client() -> reqwest::Client {
 }
 
 async fn wait_for_mail(data_dir: &Path, to: &str, subject: &str, count: usize) -> Vec<Mail> {
-    eventually(
+    eventually_within(
+        Duration::from_secs(30),
         &format!("{count} mails to {to} about {subject:?}"),
         async || {
             let found: Vec<Mail> = outbox_of(data_dir)
@@ -77,9 +78,11 @@ async fn a_sigkill_mid_load_loses_no_acknowledged_write_and_queued_mail_is_sent_
         })
         .collect();
     // Kill once a fair number are in, while requests are certainly in flight.
-    eventually("40 acknowledged writes", async || {
-        (acknowledged.lock().unwrap().len() >= 40).then_some(())
-    })
+    eventually_within(
+        Duration::from_secs(30),
+        "40 acknowledged writes",
+        async || (acknowledged.lock().unwrap().len() >= 40).then_some(()),
+    )
     .await;
     server.kill();
     for writer in writers {

@@ -147,6 +147,13 @@ pub struct Config {
           value_parser = clap::value_parser!(i64).range(1..=86400))]
     pub outbox_claim_seconds: i64,
 
+    /// Seconds between an idle node's looks for mail queued elsewhere: the longest a message
+    /// queued by a node that died right after queueing it waits (on PostgreSQL, nodes also
+    /// wake each other at once).
+    #[arg(long, env = "LATCHKEY_OUTBOX_POLL_SECONDS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub outbox_poll_seconds: u64,
+
     /// Log filter in `tracing` syntax, e.g. `info` or `latchkey=debug,tower_http=info`.
     #[arg(long, env = "LATCHKEY_LOG", default_value = "info")]
     pub log: String,
@@ -257,6 +264,7 @@ mod tests {
             "LATCHKEY_REQUEST_TIMEOUT_SECONDS",
             "LATCHKEY_PUBLIC_IPS",
             "LATCHKEY_OUTBOX_CLAIM_SECONDS",
+            "LATCHKEY_OUTBOX_POLL_SECONDS",
         ] {
             assert!(help.contains(var), "{var} missing from --help");
         }

@@ -138,8 +138,11 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         .map_err(|e| StartupError::Mail(format!("LATCHKEY_MAIL_FROM is not an address: {e}")))?;
     let mail = Wake::new(db.clone());
     // Delivers what an earlier run left queued, then whatever is queued from now on.
-    let claim_seconds = config.outbox_claim_seconds;
-    worker::spawn(db.clone(), transport, sender, mail.clone(), claim_seconds);
+    let pace = worker::Pace {
+        claim_seconds: config.outbox_claim_seconds,
+        idle_poll: std::time::Duration::from_secs(config.outbox_poll_seconds),
+    };
+    worker::spawn(db.clone(), transport, sender, mail.clone(), pace);
 
     let leptos_options = LeptosOptions::builder()
         .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "latchkey".into()))

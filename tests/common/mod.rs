@@ -127,8 +127,17 @@ pub async fn fresh_postgres_database(cluster_url: &str) -> String {
 
 /// Asks `probe` every 50 ms until it finds what it looks for, and returns that; fails the test
 /// after 15 s, saying what never came.
-pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+pub async fn eventually<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    eventually_within(std::time::Duration::from_secs(15), what, probe).await
+}
+
+/// [`eventually`] with a deadline of `patience`, for waits that outlast a poll or a claim.
+pub async fn eventually_within<T>(
+    patience: std::time::Duration,
+    what: &str,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = std::time::Instant::now() + patience;
     loop {
         if let Some(found) = probe().await {
             return found;

@@ -2,7 +2,9 @@
 //! client address, the Content-Security-Policy nonce, and no referrer from token pages.
 
 use crate::common::smtp::SmtpSink;
-use crate::common::{eventually, json, spawn_app, spawn_app_with, test_state_with, PASSWORD};
+use crate::common::{
+    eventually_within, json, spawn_app, spawn_app_with, test_state_with, PASSWORD,
+};
 use serde_json::json;
 
 /// A lockout answer with the number of seconds taken out, to compare two of them.
@@ -603,7 +605,9 @@ async fn two_workers_send_each_message_once_with_a_stable_message_id() {
     // The server's own worker finds them on its next poll, a few seconds at most.
     second.mail.now();
     third.mail.now();
-    eventually("31 delivered messages", async || {
+    // Each worker finds them on its next poll (5 s at most); allow a few.
+    let patience = std::time::Duration::from_secs(30);
+    eventually_within(patience, "31 delivered messages", async || {
         (sink.messages().len() >= 31).then_some(())
     })
     .await;

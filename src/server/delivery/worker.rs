@@ -44,9 +44,6 @@ pub const MAX_ATTEMPTS: i64 = 25;
 /// Messages are claimed one at a time, right before they are sent, so a worker that dies
 /// holds back at most the one message it was sending.
 const BATCH: i64 = 1;
-/// Even with nothing due, look again this often: another process may have queued mail and
-/// died before waking anyone, and its mail must still go out within seconds.
-const IDLE_POLL: Duration = Duration::from_secs(5);
 
 /// Seconds to wait after the `attempts`-th failure: 2, 4, 8, … capped at an hour.
 pub fn backoff_seconds(attempts: i64) -> i64 {
@@ -54,10 +51,24 @@ pub fn backoff_seconds(attempts: i64) -> i64 {
     (1i64 << exponent).min(3600)
 }
 
-/// Starts the worker. `claim_seconds`: how long a claimed message is this worker's alone,
-/// longer than one send can take (lettre's SMTP timeout is a minute by default); a worker that
-/// dies mid-send leaves the message to another after this.
-pub fn spawn(db: Db, transport: Transport, from: Mailbox, wake: Wake, claim_seconds: i64) {
+/// How the worker paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// How long a claimed message is this worker's alone: longer than one send can take
+    /// (lettre's SMTP timeout is a minute by default). A worker that dies mid-send leaves the
+    /// message to another after this.
+    pub claim_seconds: i64,
+    /// With nothing due, look again this often: another process may have queued mail and died
+    /// before waking anyone, and its mail must still go out.
+    pub idle_poll: Duration,
+}
+
+/// Starts the worker.
+pub fn spawn(db: Db, transport: Transport, from: Mailbox, wake: Wake, pace: Pace) {
+    let Pace {
+        claim_seconds,
+        idle_poll,
+    } = pace;
     if db.backend() == Backend::Postgres {
         let local = wake.local.clone();
         let listening = db.clone();
@@ -68,7 +79,7 @@ pub fn spawn(db: Db, transport: Transport, from: Mailbox, wake: Wake, claim_seco
                 if let Err(e) = outbox::listen(&listening, woken).await {
                     tracing::debug!("outbox: not listening for other nodes' mail ({e})");
                 }
-                tokio::time::sleep(IDLE_POLL * 12).await;
+                tokio::time::sleep(idle_poll.max(Duration::from_secs(5)) * 12).await;
             }
         });
     }
@@ -79,9 +90,9 @@ pub fn spawn(db: Db, transport: Transport, from: Mailbox, wake: Wake, claim_seco
             }
             let wait = match outbox::next_due_at(&db).await {
                 Ok(Some(at)) => Duration::from_secs(
-                    (at - store::unix_now()).clamp(0, IDLE_POLL.as_secs() as i64) as u64,
+                    (at - store::unix_now()).clamp(0, idle_poll.as_secs() as i64) as u64,
                 ),
-                _ => IDLE_POLL,
+                _ => idle_poll,
             };
             if wait.is_zero() {
                 // Something is due right now (a retry whose time came while sending).
