@@ -641,10 +641,15 @@ async fn mail_queued_before_a_restart_goes_out_after_it() {
     config.hash_workers = Some(1);
     config.smtp_url = Some(sink.url().into());
     sink.refuse(false);
-    sqlx::query("UPDATE outbox SET next_attempt_at = 0")
-        .execute(&first.db)
-        .await
-        .unwrap();
+    // The first server's worker may be recording a failed attempt on the same row: at
+    // SERIALIZABLE isolation this update is then refused and must simply be made again.
+    eventually("the queued message made due", async || {
+        sqlx::query("UPDATE outbox SET next_attempt_at = 0")
+            .execute(&first.db)
+            .await
+            .ok()
+    })
+    .await;
     let _second = latchkey::server::startup::build(config)
         .await
         .unwrap()

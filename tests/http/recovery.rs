@@ -132,7 +132,7 @@ async fn step_one_answers_the_same_for_unknown_addresses_and_mails_nobody() {
         assert_eq!(a, b, "{path}");
         assert_eq!(a.0, 200, "{path}");
     }
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    app.mail_barrier().await;
     assert!(app.outbox().iter().all(|m| m.to != "nobody@example.com"));
 }
 
@@ -511,7 +511,7 @@ async fn forgot_username_mails_verified_addresses_only() {
         .mail_to("remembered@example.com", "Your Latchkey username")
         .await;
     assert!(mail.text.contains("remembered"));
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.mail_barrier().await;
     assert!(!app
         .outbox()
         .iter()
@@ -578,7 +578,7 @@ async fn tangerine_sends_nothing_to_unverified_addresses() {
     app.signed_up("unsure").await;
     app.post_json("/auth/lostPassword", json!({"username": "unsure"}))
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    app.mail_barrier().await;
     assert!(!app.outbox().iter().any(|m| m.subject.contains("reset")));
 }
 
@@ -618,7 +618,7 @@ async fn the_whole_reset_by_sms_passcode_for_a_verified_phone() {
     phone::confirm(&state, &state_account, &confirm, &Default::default())
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.mail_barrier().await;
     assert_eq!(
         app.sms_outbox().len(),
         1,

@@ -144,7 +144,7 @@ async fn a_reset_of_a_never_verified_account_removes_the_phone_and_says_so() {
     )
     .await;
     assert_eq!(status, 200);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.mail_barrier().await;
     assert!(app.sms_outbox().is_empty(), "{:?}", app.sms_outbox());
 
     // A verified account keeps its phone through a reset.
@@ -173,7 +173,7 @@ async fn one_mailbox_gets_one_code_a_minute_whichever_path_asks() {
     assert_eq!(response.status(), 200);
     app.mail_to("budget@example.com", "Your password reset passcode")
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.mail_barrier().await;
     assert_eq!(
         app.count_mail_to("budget@example.com", "Your password reset passcode"),
         1,
