@@ -123,6 +123,14 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
     });
     let hasher = PasswordHasher::start(workers);
 
+    if db.backend() == store::Backend::Postgres && config.smtp_url.is_none() {
+        // Several nodes each deliver what they claim: as files, mail lands in whichever
+        // node's data directory happened to send it.
+        tracing::warn!(
+            "on PostgreSQL without LATCHKEY_SMTP_URL, mail is written to this node's \
+             data/outbox/ only: set an SMTP server when running several nodes"
+        );
+    }
     let transport = Transport::new(
         config.smtp_url.as_ref().map(|url| url.expose_secret()),
         config
