@@ -207,7 +207,11 @@ const POSTGRES_CONNECTIONS: u32 = 16;
 /// Opens the database `url` names (a SQLite file, created if needed, or a PostgreSQL
 /// database) and applies pending migrations.
 pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
-    Ok(connect_with_reads(url, 0).await?.0)
+    // No read connections: the operator commands and tests that use this make a few queries.
+    Ok(match Backend::of_url(url) {
+        Backend::Sqlite => Db::Sqlite(connect_sqlite(url).await?.0),
+        Backend::Postgres => Db::Postgres(connect_postgres(url).await?),
+    })
 }
 
 /// [`connect`], and `read_connections` connections for the reads of signed-in requests
