@@ -618,11 +618,16 @@ async fn a_mail_server_that_is_down_delays_mail_but_loses_none() {
     })
     .await;
     assert_eq!(message.to, vec!["<patient@example.com>".to_owned()]);
-    let sent: Option<String> = sqlx::query_scalar("SELECT sent_at FROM outbox")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert!(sent.is_some());
+    // The worker records the delivery once the mail server has answered, a moment after the
+    // sink has the message.
+    eventually("the delivery recorded", async || {
+        let sent: Option<String> = sqlx::query_scalar("SELECT sent_at FROM outbox")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+        sent
+    })
+    .await;
 }
 
 #[tokio::test]
