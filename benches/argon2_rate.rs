@@ -1,4 +1,4 @@
-//! The reference for the login figure (issue 6): how many argon2id verifications per second
+//! The reference for the login figure: how many argon2id verifications per second
 //! the machine does with the server's parameters on N threads, with nothing else around them.
 //!
 //! `cargo bench --features ssr --bench argon2_rate -- [threads] [seconds]`; prints one line,

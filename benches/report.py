@@ -1,4 +1,4 @@
-"""Turns the figures benches/run recorded into BENCHMARKS.md (the targets of issue 6)."""
+"""Turns the figures benches/run recorded into BENCHMARKS.md."""
 import os
 import platform
 import subprocess
@@ -48,7 +48,7 @@ rows = [
 ]
 
 print("# Benchmarks\n")
-print("Written by `benches/run` (issue 6); do not edit by hand. Targets are ratios or bounds")
+print("Written by `benches/run`; do not edit by hand. Targets are ratios or bounds")
 print("measured in one run on one machine; nothing here is asserted by the tests.\n")
 print(f"- When: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
 print(f"- Machine: {os.cpu_count()} cores ({cpu_model()}), {memory_gib():.0f} GiB, {platform.system()} {platform.release()}")

@@ -45,13 +45,26 @@ postgres_start() {
     return 1
   fi
   port="$(free_port)"
-  # Sized for the test suites: many small databases, a few hundred connections at most.
+  # Sized for the test suites: many small databases, a few hundred connections at most. Little
+  # write-ahead log is kept (each CREATE DATABASE logs its ~8 MB of catalogs): the cluster
+  # lives in /tmp, and a machine short of disk must still hold a whole pass.
   as_cluster_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 \
         -c shared_buffers=64MB -c fsync=off -c synchronous_commit=off \
-        -c full_page_writes=off -c default_transaction_isolation=serializable" \
+        -c full_page_writes=off -c wal_level=minimal -c max_wal_senders=0 \
+        -c max_wal_size=128MB -c min_wal_size=32MB \
+        -c default_transaction_isolation=serializable" \
     start >/dev/null || { cat "$dir/server.log" >&2; return 1; }
   export LATCHKEY_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+# The end of the cluster's log: what to read when tests on it failed (a crash, a full disk).
+postgres_log_tail() {
+  local dir="$1"
+  [ -f "$dir/server.log" ] || return 0
+  echo "--- the last lines of the test PostgreSQL cluster's log ---"
+  grep -vE 'could not serialize|canceled on identification|^\s*(DETAIL|HINT|STATEMENT):' \
+    "$dir/server.log" | tail -n 30
 }
 
 postgres_stop() {

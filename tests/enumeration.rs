@@ -1,4 +1,4 @@
-//! Account enumeration through recovery (issue 5): for every recovery endpoint, a known and an
+//! Account enumeration through recovery: for every recovery endpoint, a known and an
 //! unknown account get the same status and body, and the same median latency within 10 %.
 //! In a test binary of its own, so no other test competes for the CPU while it times.
 

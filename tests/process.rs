@@ -1,4 +1,4 @@
-//! Tests against the real `latchkey` binary as a separate process (issue 5): killed with
+//! Tests against the real `latchkey` binary as a separate process: killed with
 //! SIGKILL in the middle of a write load and restarted, and a full run's log searched for
 //! every secret the run used.
 

@@ -23,6 +23,9 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     /// Follows no redirects, keeps no cookies: every test sees exactly what the server said.
     pub http: Client,
+    /// The database this server was given, when it is the first node on it: dropped with the
+    /// server. Last, so that everything above lets go of it first.
+    own_database: Option<TestDatabase>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -47,11 +50,12 @@ pub async fn spawn_app_on(
 ) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temporary data directory");
     let mut config = Config::for_data_dir(data_dir.path());
-    let database_url = match database_url {
-        Some(url) => url,
+    let (database_url, own_database) = match database_url {
+        Some(url) => (url, None),
         None => {
             give_key_pairs(data_dir.path());
-            test_database(data_dir.path()).await
+            let database = test_database(data_dir.path()).await;
+            (database.url.clone(), Some(database))
         }
     };
     config.database_url = Some(database_url.into());
@@ -76,6 +80,7 @@ pub async fn spawn_app_on(
             .redirect(Policy::none())
             .build()
             .expect("HTTP client"),
+        own_database,
     }
 }
 
@@ -96,10 +101,13 @@ fn give_key_pairs(data_dir: &std::path::Path) {
 /// Where a test's server keeps its data: a fresh PostgreSQL database on the cluster
 /// `LATCHKEY_TEST_POSTGRES` names (the test command starts one and runs every HTTP test on each
 /// backend), else a SQLite file in the test's data directory.
-pub async fn test_database(data_dir: &std::path::Path) -> String {
+pub async fn test_database(data_dir: &std::path::Path) -> TestDatabase {
     match std::env::var("LATCHKEY_TEST_POSTGRES") {
         Ok(cluster) if !cluster.is_empty() => fresh_postgres_database(&cluster).await,
-        _ => format!("sqlite://{}", data_dir.join("latchkey.db").display()),
+        _ => TestDatabase {
+            url: format!("sqlite://{}", data_dir.join("latchkey.db").display()),
+            on_cluster: None,
+        },
     }
 }
 
@@ -108,8 +116,44 @@ pub fn on_postgres() -> bool {
     std::env::var("LATCHKEY_TEST_POSTGRES").is_ok_and(|v| !v.is_empty())
 }
 
-/// Creates an empty database on the cluster at `cluster_url` and returns its URL.
-pub async fn fresh_postgres_database(cluster_url: &str) -> String {
+/// A test's database. A PostgreSQL one is dropped with this value: each is ~8 MB of catalogs
+/// before any data, and a pass makes hundreds, which a machine short of disk cannot hold. (A
+/// SQLite one lives in the test's data directory and goes with that.)
+pub struct TestDatabase {
+    pub url: String,
+    /// The cluster's URL and the database's name, for the drop.
+    on_cluster: Option<(String, String)>,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((cluster_url, name)) = self.on_cluster.take() else {
+            return;
+        };
+        // Drop runs on the test's runtime, which cannot wait on a future here: the statement
+        // runs on a thread and a runtime of its own. FORCE ends the connections servers still
+        // hold; a failure only leaves a database behind, which the cluster's removal takes.
+        let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        let dropped = std::thread::spawn(move || {
+            use sqlx::Connection;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&cluster_url).await.ok()?;
+                sqlx::query(&statement).execute(&mut admin).await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("note: the test database {name} was not dropped");
+        }
+    }
+}
+
+/// Creates an empty database on the cluster at `cluster_url`.
+pub async fn fresh_postgres_database(cluster_url: &str) -> TestDatabase {
     use sqlx::Connection;
     let name = format!("latchkey_test_{:016x}", rand::random::<u64>());
     let mut admin = sqlx::PgConnection::connect(cluster_url)
@@ -122,7 +166,10 @@ pub async fn fresh_postgres_database(cluster_url: &str) -> String {
     let base = cluster_url
         .rsplit_once('/')
         .map_or(cluster_url, |(base, _)| base);
-    format!("{base}/{name}")
+    TestDatabase {
+        url: format!("{base}/{name}"),
+        on_cluster: Some((cluster_url.to_owned(), name)),
+    }
 }
 
 /// Asks `probe` every 50 ms until it finds what it looks for, and returns that; fails the test

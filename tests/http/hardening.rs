@@ -1,4 +1,4 @@
-//! Abuse limits and page headers (SPEC §7, issue 5): login lockouts per account, limits per
+//! Abuse limits and page headers (SPEC §7): login lockouts per account, limits per
 //! client address, the Content-Security-Policy nonce, and no referrer from token pages.
 
 use crate::common::smtp::SmtpSink;
@@ -795,7 +795,8 @@ async fn generated_secrets_are_shared_through_the_database_and_old_files_are_imp
     let passcode_key = "ab".repeat(32);
     std::fs::write(old.path().join("passcode.key"), &passcode_key).unwrap();
     let mut config = Config::for_data_dir(old.path());
-    config.database_url = Some(crate::common::test_database(old.path()).await.into());
+    let database = crate::common::test_database(old.path()).await;
+    config.database_url = Some(database.url.clone().into());
     config.hash_workers = Some(1);
     let state = startup::build(config).await.unwrap().state;
     assert_eq!(hex::encode(&state.passcode_key), passcode_key);

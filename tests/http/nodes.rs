@@ -53,8 +53,8 @@ async fn nth_mail_for(sink: &SmtpSink, to: &str, n: usize) -> Mail {
 #[tokio::test]
 async fn three_nodes_starting_at_once_on_an_empty_database_agree() {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = crate::common::test_database(dir.path()).await;
-    let start = || crate::common::spawn_app_on(Some(database_url.clone()), |_| {});
+    let database = crate::common::test_database(dir.path()).await;
+    let start = || crate::common::spawn_app_on(Some(database.url.clone()), |_| {});
     let (a, b, c) = tokio::join!(start(), start(), start());
     assert_eq!(
         a.register("first", "first@example.com", PASSWORD)
@@ -215,7 +215,8 @@ async fn five_hundred_mails_over_three_nodes_with_one_killed_each_arrive_once() 
     // Slow enough that the run lasts a while and the kill lands mid-run.
     sink.slow_down(Duration::from_millis(5));
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let database_url = crate::common::test_database(dirs[0].path()).await;
+    let database = crate::common::test_database(dirs[0].path()).await;
+    let database_url = database.url.clone();
     let smtp_url = sink.url();
     let env = [
         ("LATCHKEY_DATABASE_URL", database_url.as_str()),

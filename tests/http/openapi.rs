@@ -1,4 +1,4 @@
-//! The OpenAPI document (issue 5): served, 3.1, and in step with the routes.
+//! The OpenAPI document: served, 3.1, and in step with the routes.
 
 use crate::common::{json, spawn_app};
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! The OpenAPI 3.1 document of every REST endpoint (issue 5), served at `/openapi.json`.
+//! The OpenAPI 3.1 document of every REST endpoint, served at `/openapi.json`.
 //!
 //! Paths come from the `#[utoipa::path]` attribute on each handler, request bodies from the
 //! structs the handlers parse, and the answers from the types below, which describe each

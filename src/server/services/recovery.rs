@@ -38,8 +38,8 @@ pub struct ResetGrant {
 
 /// Step 1's common shape. The send is counted against its destination (known account or not)
 /// and answered; only then, off the request path, is the account looked up and its message
-/// queued. A request for a real account and one for nobody so cost the client the same time
-/// (issue 5), and the answer cannot say which it was.
+/// queued. A request for a real account and one for nobody so cost the client the same time,
+/// and the answer cannot say which it was.
 async fn admit_then_queue<Queue, Queued>(
     state: &AppState,
     channel: Channel,
