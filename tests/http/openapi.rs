@@ -107,3 +107,32 @@ async fn every_documented_operation_is_routed() {
         );
     }
 }
+
+/// A `$ref` to a schema the document does not hold makes the whole document unusable to a
+/// client generator or a validator: every one must resolve.
+#[tokio::test]
+async fn every_schema_reference_resolves() {
+    fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target);
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let doc = document().await;
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(found.len() > 20, "the answers are described by reference");
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for target in found {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{target} points outside the schemas"));
+        assert!(schemas.contains_key(name), "{target} does not resolve");
+    }
+}

@@ -7,25 +7,21 @@
 //! crash (500) use the HTTP status. The request id is the one in `x-request-id` and in the
 //! server log.
 
-use super::body::{BodyError, FormOrJson};
-use super::openapi::{
-    AuthingEmpty, AuthingFailures, AuthingResetDoneOrFailure, AuthingResetGrantOrFailure,
-    AuthingSystem,
-};
+use super::body::{required, BodyError, FormOrJson};
 use crate::server::crypto::password_cipher::Encryption;
 use crate::server::request_id::Meta;
 use crate::server::services::recovery::{self, Destination, Sealed};
 use crate::server::services::ServiceError;
 use crate::server::state::AppState;
+use crate::server::store::audit::RequestMeta;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use secrecy::ExposeSecret;
-use serde::Deserialize;
-use serde_json::{json, Value};
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoResponses, ToSchema};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -49,9 +45,13 @@ mod api_code {
     pub const RESET_TOKEN_INVALID: u32 = 2030;
     pub const MALFORMED: u32 = 1400;
     pub const RATE_LIMITED: u32 = 1429;
+    pub const INTERNAL: u32 = 1500;
 }
 
 const RESET_CHANNEL: &str = "CHANNEL_RESET_PASSWORD";
+
+/// What Authing says with every success.
+const SUCCESS_MESSAGE: &str = "操作成功";
 
 /// The HTTP status an answer with `statusCode` = `status` travels under (see the module doc).
 pub fn http_status(status: StatusCode) -> StatusCode {
@@ -64,91 +64,206 @@ pub fn http_status(status: StatusCode) -> StatusCode {
     }
 }
 
-fn envelope(
+// ---- Answers --------------------------------------------------------------------------------
+
+/// The envelope of every answer: `{"statusCode", "message", "apiCode", "requestId", "data"}`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthingAnswer<Data> {
+    pub status_code: u16,
+    pub message: String,
+    /// 0 on success; 1400 malformed, 1413 too large, 1429 rate limited, 2001 wrong passcode,
+    /// 2002 passcode burned, 2016 undecryptable, 2029 password policy, 2030 reset token invalid.
+    pub api_code: u32,
+    /// The `x-request-id` of this request, also in the server log.
+    pub request_id: Option<String>,
+    pub data: Data,
+}
+
+/// `data` of answers that carry nothing: always null.
+#[derive(Serialize, ToSchema)]
+#[schema(value_type = Option<Object>)]
+pub struct NoData(Option<()>);
+
+/// An answer with nothing in `data`: every failure, and the sends' success.
+pub type AuthingEmpty = AuthingAnswer<NoData>;
+
+/// The token step 2 hands out.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetGrantData {
+    pub password_reset_token: String,
+    /// Seconds until the token expires.
+    pub token_expires_in: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResetDoneData {
+    pub success: bool,
+}
+
+/// Step 2's answer: the grant, or a business failure in the same HTTP 200.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AuthingResetGrantOrFailure {
+    Grant(AuthingAnswer<ResetGrantData>),
+    Failure(AuthingEmpty),
+}
+
+/// Step 3's answer: done, or a business failure in the same HTTP 200.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AuthingResetDoneOrFailure {
+    Done(AuthingAnswer<ResetDoneData>),
+    Failure(AuthingEmpty),
+}
+
+#[derive(Serialize, ToSchema, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicKey {
+    /// RSA: PEM (SPKI). SM2: the uncompressed point in hex.
+    pub public_key: String,
+}
+
+#[derive(Serialize, ToSchema, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemKeys {
+    pub rsa: PublicKey,
+    pub sm2: PublicKey,
+    /// Latchkey's version.
+    pub version: String,
+    /// The service's public addresses as configured (`LATCHKEY_PUBLIC_IPS`); empty by default.
+    pub public_ips: Vec<String>,
+}
+
+/// The keys in `data` and, as Authing's mini-program SDK reads them, at the top level too.
+#[derive(Serialize, ToSchema)]
+pub struct AuthingSystem {
+    #[serde(flatten)]
+    pub answer: AuthingAnswer<SystemKeys>,
+    #[serde(flatten)]
+    pub top_level: SystemKeys,
+}
+
+/// Failures every Authing endpoint with a body can give, all in the Authing envelope. Business
+/// failures travel as HTTP 200 with the failure in `statusCode` and `apiCode`, as Authing
+/// answers them (its SDKs throw on any other status without reading the body); these are listed
+/// under the 200 of each operation.
+#[derive(IntoResponses)]
+pub enum AuthingFailures {
+    /// The body is over 64 KiB (1413).
+    #[response(status = 413)]
+    TooLarge(AuthingEmpty),
+    /// Too many sends (1429); see `Retry-After`.
+    #[response(status = 429, headers(("Retry-After" = i64, description = "Seconds to wait")))]
+    TooMany(AuthingEmpty),
+}
+
+/// The answer to a request: `data` on success, else the failure, in the envelope with the
+/// request's id.
+fn answer<Data: Serialize>(meta: &RequestMeta, outcome: Result<Data, AuthingError>) -> Response {
+    let request_id = meta.request_id.clone();
+    match outcome {
+        Ok(data) => Json(AuthingAnswer {
+            status_code: 200,
+            message: SUCCESS_MESSAGE.into(),
+            api_code: api_code::OK,
+            request_id,
+            data,
+        })
+        .into_response(),
+        Err(failure) => {
+            let envelope = AuthingEmpty {
+                status_code: failure.status.as_u16(),
+                message: failure.message,
+                api_code: failure.api_code,
+                request_id,
+                data: NoData(None),
+            };
+            let mut response = (http_status(failure.status), Json(envelope)).into_response();
+            if let Some(seconds) = failure.retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            response
+        }
+    }
+}
+
+// ---- Failures -------------------------------------------------------------------------------
+
+/// A failed Authing call: the status it carries in `statusCode`, its apiCode, its words, and
+/// for a limit when to ask again.
+#[derive(Debug)]
+pub struct AuthingError {
     status: StatusCode,
     api_code: u32,
-    message: &str,
-    data: Value,
-    request_id: Option<&str>,
-) -> Response {
-    (
-        http_status(status),
-        Json(json!({
-            "statusCode": status.as_u16(),
-            "message": message,
-            "apiCode": api_code,
-            "requestId": request_id,
-            "data": data,
-        })),
-    )
-        .into_response()
+    message: String,
+    retry_after: Option<i64>,
 }
 
-fn success(data: Value, request_id: Option<&str>) -> Response {
-    envelope(StatusCode::OK, api_code::OK, "操作成功", data, request_id)
-}
-
-fn malformed(message: &str, request_id: Option<&str>) -> Response {
-    envelope(
-        StatusCode::BAD_REQUEST,
-        api_code::MALFORMED,
-        message,
-        Value::Null,
-        request_id,
-    )
-}
-
-fn bad_body(error: BodyError, request_id: Option<&str>) -> Response {
-    let status = error.status();
-    envelope(
-        status,
-        api_code::MALFORMED + u32::from(status.as_u16()) - 400,
-        &error.message(),
-        Value::Null,
-        request_id,
-    )
-}
-
-fn failure(error: ServiceError, request_id: Option<&str>) -> Response {
-    let status = super::status_of(&error);
-    let retry_after = super::retry_after_of(&error);
-    let (code, message) = match error {
-        ServiceError::Invalid(problems) => {
-            let message = problems
-                .iter()
-                .map(|p| p.message.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
-            // A refused new password has its own code; any other field is a malformed request.
-            let code = if problems.iter().any(|p| p.field == "password") {
-                api_code::PASSWORD_POLICY
-            } else {
-                api_code::MALFORMED
-            };
-            (code, message)
-        }
-        ServiceError::PasscodeInvalid => (api_code::PASSCODE_INVALID, error.to_string()),
-        ServiceError::PasscodeBurned => (api_code::PASSCODE_BURNED, error.to_string()),
-        ServiceError::ResetTokenInvalid => (api_code::RESET_TOKEN_INVALID, error.to_string()),
-        ServiceError::PasswordUnreadable => (api_code::UNDECRYPTABLE, error.to_string()),
-        ServiceError::RateLimited { retry_after } => (
-            api_code::RATE_LIMITED,
-            format!("too many requests; try again in {retry_after} seconds"),
-        ),
-        ServiceError::Internal(detail) => {
-            tracing::error!(%detail, "request failed");
-            (1500, "internal server error".to_owned())
-        }
-        // The rest have no code of their own in Authing's table: 1000 + the status.
-        other => (1000 + u32::from(status.as_u16()), other.to_string()),
-    };
-    let mut response = envelope(status, code, &message, Value::Null, request_id);
-    if let Some(seconds) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+impl AuthingError {
+    /// A request the endpoint cannot act on (1400).
+    fn malformed(message: &str) -> Self {
+        BodyError::Missing(message.to_owned()).into()
     }
-    response
+}
+
+impl From<BodyError> for AuthingError {
+    fn from(error: BodyError) -> Self {
+        let status = error.status();
+        AuthingError {
+            status,
+            // 1400 malformed, 1413 too large.
+            api_code: api_code::MALFORMED + u32::from(status.as_u16()) - 400,
+            message: error.message(),
+            retry_after: None,
+        }
+    }
+}
+
+impl From<ServiceError> for AuthingError {
+    fn from(error: ServiceError) -> Self {
+        let status = super::status_of(&error);
+        let retry_after = super::retry_after_of(&error);
+        let (api_code, message) = match error {
+            ServiceError::Invalid(problems) => {
+                let message = problems
+                    .iter()
+                    .map(|p| p.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                // A refused new password has its own code; any other field is a malformed request.
+                let code = if problems.iter().any(|p| p.field == "password") {
+                    api_code::PASSWORD_POLICY
+                } else {
+                    api_code::MALFORMED
+                };
+                (code, message)
+            }
+            ServiceError::PasscodeInvalid => (api_code::PASSCODE_INVALID, error.to_string()),
+            ServiceError::PasscodeBurned => (api_code::PASSCODE_BURNED, error.to_string()),
+            ServiceError::ResetTokenInvalid => (api_code::RESET_TOKEN_INVALID, error.to_string()),
+            ServiceError::PasswordUnreadable => (api_code::UNDECRYPTABLE, error.to_string()),
+            ServiceError::RateLimited { retry_after } => (
+                api_code::RATE_LIMITED,
+                format!("too many requests; try again in {retry_after} seconds"),
+            ),
+            ServiceError::Internal(detail) => {
+                tracing::error!(%detail, "request failed");
+                (api_code::INTERNAL, "internal server error".to_owned())
+            }
+            // The rest have no code of their own in Authing's table: 1000 + the status.
+            other => (1000 + u32::from(status.as_u16()), other.to_string()),
+        };
+        AuthingError {
+            status,
+            api_code,
+            message,
+            retry_after,
+        }
+    }
 }
 
 /// Mainland China numbers may leave the country code out (seed 001).
@@ -185,21 +300,23 @@ pub(super) async fn send_email(
     Meta(meta): Meta,
     body: Result<FormOrJson<SendEmail>, BodyError>,
 ) -> Response {
-    let id = meta.request_id.clone();
-    let id = id.as_deref();
-    let FormOrJson(body) = match body {
-        Ok(body) => body,
-        Err(e) => return bad_body(e, id),
+    let outcome = async {
+        let FormOrJson(body) = body?;
+        reset_channel(body.channel)?;
+        let email = required(body.email, "email")?;
+        recovery::request_by_email(&state, &email, &meta).await?;
+        Ok(NoData(None))
     };
-    if body.channel.as_deref() != Some(RESET_CHANNEL) {
-        return malformed("channel must be CHANNEL_RESET_PASSWORD", id);
-    }
-    let Some(email) = body.email.filter(|e| !e.trim().is_empty()) else {
-        return malformed("email is required", id);
-    };
-    match recovery::request_by_email(&state, &email, &meta).await {
-        Ok(()) => success(Value::Null, id),
-        Err(e) => failure(e, id),
+    answer(&meta, outcome.await)
+}
+
+/// Both sends serve one purpose only.
+fn reset_channel(channel: Option<String>) -> Result<(), AuthingError> {
+    match channel.as_deref() {
+        Some(RESET_CHANNEL) => Ok(()),
+        _ => Err(AuthingError::malformed(
+            "channel must be CHANNEL_RESET_PASSWORD",
+        )),
     }
 }
 
@@ -228,23 +345,15 @@ pub(super) async fn send_sms(
     Meta(meta): Meta,
     body: Result<FormOrJson<SendSms>, BodyError>,
 ) -> Response {
-    let id = meta.request_id.clone();
-    let id = id.as_deref();
-    let FormOrJson(body) = match body {
-        Ok(body) => body,
-        Err(e) => return bad_body(e, id),
+    let outcome = async {
+        let FormOrJson(body) = body?;
+        reset_channel(body.channel)?;
+        let number = required(body.phone_number, "phoneNumber")?;
+        let code = country_code_or_china(body.phone_country_code.as_deref(), &number);
+        recovery::request_by_phone(&state, &number, code.as_deref(), &meta).await?;
+        Ok(NoData(None))
     };
-    if body.channel.as_deref() != Some(RESET_CHANNEL) {
-        return malformed("channel must be CHANNEL_RESET_PASSWORD", id);
-    }
-    let Some(number) = body.phone_number.filter(|n| !n.trim().is_empty()) else {
-        return malformed("phoneNumber is required", id);
-    };
-    let code = country_code_or_china(body.phone_country_code.as_deref(), &number);
-    match recovery::request_by_phone(&state, &number, code.as_deref(), &meta).await {
-        Ok(()) => success(Value::Null, id),
-        Err(e) => failure(e, id),
-    }
+    answer(&meta, outcome.await)
 }
 
 /// Either payload form: the nested ones of the current API, or seed 001's flat
@@ -285,65 +394,44 @@ pub(super) async fn verify_reset_request(
     Meta(meta): Meta,
     body: Result<FormOrJson<VerifyResetRequest>, BodyError>,
 ) -> Response {
-    let id = meta.request_id.clone();
-    let id = id.as_deref();
-    let FormOrJson(body) = match body {
-        Ok(body) => body,
-        Err(e) => return bad_body(e, id),
-    };
-    let by_email = match body.verify_method.as_deref() {
-        Some("EMAIL_PASSCODE") => true,
-        Some("PHONE_PASSCODE") => false,
-        _ => return malformed("verifyMethod must be EMAIL_PASSCODE or PHONE_PASSCODE", id),
-    };
-    let nested = if by_email {
-        body.email_pass_code_payload
-    } else {
-        body.phone_pass_code_payload
-    };
-    let Some(payload) = nested.or(body.reset_password_payload) else {
-        return malformed(
-            if by_email {
-                "emailPassCodePayload is required"
-            } else {
-                "phonePassCodePayload is required"
-            },
-            id,
-        );
-    };
-    let Some(code) = payload.pass_code.filter(|c| !c.trim().is_empty()) else {
-        return malformed("passCode is required", id);
-    };
-    let country_code;
-    let destination = if by_email {
-        let Some(email) = payload.email.as_deref().filter(|e| !e.trim().is_empty()) else {
-            return malformed("email is required", id);
+    let outcome = async {
+        let FormOrJson(body) = body?;
+        let by_email = match body.verify_method.as_deref() {
+            Some("EMAIL_PASSCODE") => true,
+            Some("PHONE_PASSCODE") => false,
+            _ => {
+                let wanted = "verifyMethod must be EMAIL_PASSCODE or PHONE_PASSCODE";
+                return Err(AuthingError::malformed(wanted));
+            }
         };
-        Destination::Email(email)
-    } else {
-        let Some(number) = payload
-            .phone_number
-            .as_deref()
-            .filter(|n| !n.trim().is_empty())
-        else {
-            return malformed("phoneNumber is required", id);
+        let (nested, name) = if by_email {
+            (body.email_pass_code_payload, "emailPassCodePayload")
+        } else {
+            (body.phone_pass_code_payload, "phonePassCodePayload")
         };
-        country_code = country_code_or_china(payload.phone_country_code.as_deref(), number);
-        Destination::Phone {
-            number,
-            country_code: country_code.as_deref(),
-        }
+        let payload = nested
+            .or(body.reset_password_payload)
+            .ok_or_else(|| AuthingError::malformed(&format!("{name} is required")))?;
+        let code = required(payload.pass_code, "passCode")?;
+        let (email, number, country_code);
+        let destination = if by_email {
+            email = required(payload.email, "email")?;
+            Destination::Email(&email)
+        } else {
+            number = required(payload.phone_number, "phoneNumber")?;
+            country_code = country_code_or_china(payload.phone_country_code.as_deref(), &number);
+            Destination::Phone {
+                number: &number,
+                country_code: country_code.as_deref(),
+            }
+        };
+        let grant = recovery::verify_passcode(&state, destination, &code, &meta).await?;
+        Ok(ResetGrantData {
+            password_reset_token: grant.token.expose_secret().to_owned(),
+            token_expires_in: grant.expires_in,
+        })
     };
-    match recovery::verify_passcode(&state, destination, &code, &meta).await {
-        Ok(grant) => success(
-            json!({
-                "passwordResetToken": grant.token.expose_secret(),
-                "tokenExpiresIn": grant.expires_in,
-            }),
-            id,
-        ),
-        Err(e) => failure(e, id),
-    }
+    answer(&meta, outcome.await)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -373,29 +461,25 @@ pub(super) async fn reset_password(
     Meta(meta): Meta,
     body: Result<FormOrJson<ResetPassword>, BodyError>,
 ) -> Response {
-    let id = meta.request_id.clone();
-    let id = id.as_deref();
-    let FormOrJson(body) = match body {
-        Ok(body) => body,
-        Err(e) => return bad_body(e, id),
+    let outcome = async {
+        let FormOrJson(body) = body?;
+        // Not `required`: a password of spaces is the policy's to judge, not a missing field.
+        let sent = (body.password)
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| AuthingError::malformed("password is required"))?;
+        let token = required(body.password_reset_token, "passwordResetToken")?;
+        let encryption =
+            Encryption::parse(body.password_encrypt_type.as_deref()).ok_or_else(|| {
+                AuthingError::malformed("passwordEncryptType must be none, rsa or sm2")
+            })?;
+        let sealed = Sealed {
+            text: &sent,
+            encryption,
+        };
+        recovery::reset_password(&state, &token, sealed, None, &meta).await?;
+        Ok(ResetDoneData { success: true })
     };
-    let Some(sent) = body.password.filter(|p| !p.is_empty()) else {
-        return malformed("password is required", id);
-    };
-    let Some(token) = body.password_reset_token.filter(|t| !t.trim().is_empty()) else {
-        return malformed("passwordResetToken is required", id);
-    };
-    let Some(encryption) = Encryption::parse(body.password_encrypt_type.as_deref()) else {
-        return malformed("passwordEncryptType must be none, rsa or sm2", id);
-    };
-    let sealed = Sealed {
-        text: &sent,
-        encryption,
-    };
-    match recovery::reset_password(&state, &token, sealed, None, &meta).await {
-        Ok(()) => success(json!({ "success": true }), id),
-        Err(e) => failure(e, id),
-    }
+    answer(&meta, outcome.await)
 }
 
 /// The public keys for password encryption, Latchkey's version and the configured public
@@ -403,22 +487,25 @@ pub(super) async fn reset_password(
 #[utoipa::path(get, path = "/api/v3/system", tag = "Authing v3",
     description = "The public keys for sealing a new password, the version, the public IPs.",
     responses((status = 200, description = "RSA and SM2 public keys", body = AuthingSystem)))]
-pub(super) async fn system(State(state): State<AppState>, Meta(meta): Meta) -> Response {
-    let info = json!({
-        "rsa": { "publicKey": state.ciphers.rsa_public_pem() },
-        "sm2": { "publicKey": state.ciphers.sm2_public_hex() },
-        "version": env!("CARGO_PKG_VERSION"),
-        "publicIps": state.settings.config.public_ips,
-    });
-    let mut body = json!({
-        "statusCode": 200,
-        "message": "操作成功",
-        "apiCode": api_code::OK,
-        "requestId": meta.request_id,
-        "data": info.clone(),
-    });
-    for key in ["rsa", "sm2", "version", "publicIps"] {
-        body[key] = info[key].clone();
-    }
-    Json(body).into_response()
+pub(super) async fn system(State(state): State<AppState>, Meta(meta): Meta) -> Json<AuthingSystem> {
+    let keys = SystemKeys {
+        rsa: PublicKey {
+            public_key: state.ciphers.rsa_public_pem().to_owned(),
+        },
+        sm2: PublicKey {
+            public_key: state.ciphers.sm2_public_hex().to_owned(),
+        },
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        public_ips: state.settings.config.public_ips.clone(),
+    };
+    Json(AuthingSystem {
+        answer: AuthingAnswer {
+            status_code: 200,
+            message: SUCCESS_MESSAGE.into(),
+            api_code: api_code::OK,
+            request_id: meta.request_id,
+            data: keys.clone(),
+        },
+        top_level: keys,
+    })
 }

@@ -15,13 +15,17 @@ pub enum BodyError {
     Malformed(String),
     /// Nothing but white space where JSON was expected.
     Empty,
+    /// A field the endpoint needs is absent or blank; the text says what to send.
+    Missing(String),
 }
 
 impl BodyError {
     pub fn status(&self) -> StatusCode {
         match self {
             BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            BodyError::Malformed(_) | BodyError::Empty => StatusCode::BAD_REQUEST,
+            BodyError::Malformed(_) | BodyError::Empty | BodyError::Missing(_) => {
+                StatusCode::BAD_REQUEST
+            }
         }
     }
 
@@ -30,6 +34,7 @@ impl BodyError {
             BodyError::TooLarge => "request body is larger than 64 KiB".into(),
             BodyError::Malformed(why) => format!("malformed request body: {why}"),
             BodyError::Empty => "malformed request body: the body is empty".into(),
+            BodyError::Missing(what) => what.clone(),
         }
     }
 }
@@ -165,9 +170,9 @@ async fn multipart_fields<T: DeserializeOwned>(mut multipart: Multipart) -> Resu
 }
 
 /// A required text field: present and not blank.
-pub fn required(value: Option<String>, name: &str) -> Result<String, String> {
+pub fn required(value: Option<String>, name: &str) -> Result<String, BodyError> {
     match value {
         Some(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(format!("{name} is required")),
+        _ => Err(BodyError::Missing(format!("{name} is required"))),
     }
 }

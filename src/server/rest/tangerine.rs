@@ -6,16 +6,14 @@
 //! large (413) or not the form or JSON it claims to be (400) is refused, as everywhere.
 
 use super::body::{BodyError, FormOrJson};
-use super::openapi::{Empty, TemporalMessage};
+use super::temporal::TemporalError;
 use crate::server::request_id::Meta;
 use crate::server::services::recovery;
 use crate::server::state::AppState;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
@@ -23,6 +21,10 @@ pub fn router() -> Router<AppState> {
         .route("/auth/lostPassword", post(lost_password))
         .route("//auth/lostPassword", post(lost_password))
 }
+
+/// `{}`: the only answer, whatever was sent.
+#[derive(Serialize, ToSchema)]
+pub struct Empty {}
 
 #[derive(Deserialize, ToSchema)]
 pub(super) struct LostPassword {
@@ -40,22 +42,19 @@ pub(super) struct LostPassword {
     responses(
         (status = 200, description = "Any well-formed request", body = Empty),
         (status = 400, description = "A body that is not the JSON or form it claims to be",
-            body = TemporalMessage),
-        (status = 413, description = "Body over 64 KiB", body = TemporalMessage),
+            body = super::temporal::TemporalMessage),
+        (status = 413, description = "Body over 64 KiB", body = super::temporal::TemporalMessage),
     ))]
 pub(super) async fn lost_password(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<FormOrJson<LostPassword>, BodyError>,
-) -> Response {
+) -> Result<Json<Empty>, TemporalError> {
+    // A refused body answers in the Temporal envelope, the only one the seed's service had.
     let identifier = match body {
         Ok(FormOrJson(body)) => body.username.unwrap_or_default(),
         Err(BodyError::Empty) => String::new(),
-        Err(refused) => {
-            let status = refused.status();
-            let answer = json!({ "code": status.as_u16(), "response": refused.message() });
-            return (status, Json(answer)).into_response();
-        }
+        Err(refused) => return Err(refused.into()),
     };
     let identifier = identifier.trim();
     if !identifier.is_empty() {
@@ -69,5 +68,5 @@ pub(super) async fn lost_password(
             tracing::debug!("lost password request not sent: {e}");
         }
     }
-    Json(json!({})).into_response()
+    Ok(Json(Empty {}))
 }

@@ -3,30 +3,29 @@
 //! Envelope `{"code": <status>, "response": <value>}` with the HTTP status equal to `code`,
 //! except where Temporal's JWT middleware answered itself: login and refresh return
 //! `{"expire", "token"}` bare, and their failures are `{"code", "message"}`.
+//!
+//! Each handler reads its input (a failure is a [`TemporalError`] through `?`), calls one
+//! service, and answers with one of the envelope types below, which the OpenAPI document
+//! describes from the same definitions.
 
 use super::body::{required, AnyJson, BodyError, FormOrJson};
-use super::openapi::{
-    JwtFailure, TemporalBodyFailures, TemporalCredits, TemporalMessage, TemporalRegistered,
-    TemporalSessionFailures,
-};
 use crate::api::query_value;
-use crate::server::auth::SessionToken;
+use crate::server::auth::{token_from_headers, SessionToken};
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::request_id::Meta;
-use crate::server::services::accounts::{self, Account, Registration};
-use crate::server::services::ServiceError;
+use crate::server::services::accounts::{self, Registration};
 use crate::server::services::{credits, password, plan, recovery, sessions, verification};
+use crate::server::services::{Account, ServiceError};
 use crate::server::state::AppState;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::http::{header, HeaderMap};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
-use utoipa::ToSchema;
+use utoipa::{IntoResponses, ToSchema};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -51,71 +50,36 @@ pub fn router() -> Router<AppState> {
 pub const FORGOT_EMAIL_PATH: &str = "/v2/forgot/email";
 pub const FORGOT_EMAIL_ALIAS: &str = "/v2/account/email/forgot";
 
-/// The seed's wording for every failed sign-in.
-const INCORRECT_CREDENTIALS: &str = "Incorrect Username / Password";
+// ---- Answers --------------------------------------------------------------------------------
 
-/// `{"code": status, "response": value}`.
-fn envelope(status: StatusCode, response: Value) -> Response {
-    (
-        status,
-        Json(json!({ "code": status.as_u16(), "response": response })),
-    )
-        .into_response()
+/// `{"code", "response"}` with a sentence: every Temporal failure, and answers that are words.
+#[derive(Serialize, ToSchema)]
+pub struct TemporalMessage {
+    /// The HTTP status again.
+    pub code: u16,
+    pub response: String,
 }
 
-fn bad_body(error: BodyError) -> Response {
-    envelope(error.status(), Value::String(error.message()))
+/// `{"code": 200, "response": <credits>}`.
+#[derive(Serialize, ToSchema)]
+pub struct TemporalCredits {
+    pub code: u16,
+    /// The balance; exact to six decimal places.
+    pub response: f64,
 }
 
-fn service_failure(error: ServiceError) -> Response {
-    let status = super::status_of(&error);
-    let retry_after = super::retry_after_of(&error);
-    let message = match error {
-        ServiceError::Invalid(problems) => problems
-            .into_iter()
-            .map(|p| p.message)
-            .collect::<Vec<_>>()
-            .join(" "),
-        ServiceError::Taken(problem) => problem.message,
-        ServiceError::InvalidCredentials => INCORRECT_CREDENTIALS.to_owned(),
-        ServiceError::Unauthenticated => "missing, invalid or expired token: log in again".into(),
-        ServiceError::AlreadyDone(what) | ServiceError::NotAllowed(what) => what,
-        ServiceError::RateLimited { retry_after } => too_many_requests(retry_after),
-        ServiceError::LinkInvalid => {
-            "this verification link is invalid, has been used, or has expired".into()
-        }
-        ServiceError::Internal(detail) => {
-            tracing::error!(%detail, "request failed");
-            "internal server error".into()
-        }
-        other => other.to_string(),
-    };
-    let response = envelope(status, Value::String(message));
-    match retry_after {
-        Some(seconds) => with_retry_after(response, seconds),
-        None => response,
-    }
+/// `{"code": 200, "response": <user>}` after registering.
+#[derive(Serialize, ToSchema)]
+pub struct TemporalRegistered {
+    pub code: u16,
+    pub response: TemporalUser,
 }
 
-fn too_many_requests(retry_after: i64) -> String {
-    format!("too many requests; try again in {retry_after} seconds")
-}
-
-fn with_retry_after(mut response: Response, retry_after: i64) -> Response {
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from(retry_after),
-    );
-    response
-}
-
-/// Failures of the JWT endpoints (login, refresh): `{"code", "message"}`.
-fn jwt_failure(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        Json(json!({ "code": status.as_u16(), "message": message })),
-    )
-        .into_response()
+/// Failures of login and refresh, shaped as Temporal's JWT middleware shaped them.
+#[derive(Serialize, ToSchema)]
+pub struct JwtFailure {
+    pub code: u16,
+    pub message: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -126,16 +90,170 @@ pub struct TokenAnswer {
     pub token: String,
 }
 
-fn token_answer(issued: IssuedToken) -> Response {
-    let expire = issued
-        .expires_at
-        .format(&Rfc3339)
-        .expect("UTC timestamps always format");
-    Json(TokenAnswer {
-        expire,
-        token: issued.token,
+impl From<IssuedToken> for TokenAnswer {
+    fn from(issued: IssuedToken) -> Self {
+        TokenAnswer {
+            expire: issued
+                .expires_at
+                .format(&Rfc3339)
+                .expect("UTC timestamps always format"),
+            token: issued.token,
+        }
+    }
+}
+
+/// Failures every Temporal endpoint with a body can give.
+#[derive(IntoResponses)]
+pub enum TemporalBodyFailures {
+    /// A missing field, malformed JSON or form, or a value that breaks a rule.
+    #[response(status = 400)]
+    BadRequest(TemporalMessage),
+    /// The body is over 64 KiB.
+    #[response(status = 413)]
+    TooLarge(TemporalMessage),
+    /// Too many requests from this client address or to this destination; see `Retry-After`.
+    #[response(status = 429, headers(("Retry-After" = i64, description = "Seconds to wait")))]
+    TooMany(TemporalMessage),
+}
+
+/// Failures of endpoints that need a session.
+#[derive(IntoResponses)]
+pub enum TemporalSessionFailures {
+    /// No token, or one that is malformed, expired or revoked.
+    #[response(status = 401)]
+    Unauthenticated(TemporalMessage),
+}
+
+/// A successful answer in words.
+fn said(words: impl Into<String>) -> Json<TemporalMessage> {
+    Json(TemporalMessage {
+        code: 200,
+        response: words.into(),
     })
-    .into_response()
+}
+
+// ---- Failures -------------------------------------------------------------------------------
+
+/// The seed's wording for every failed sign-in.
+const INCORRECT_CREDENTIALS: &str = "Incorrect Username / Password";
+
+/// A failed Temporal call: its status, its words and, for a limit, when to ask again. Answers
+/// as `{"code", "response"}` (see [`JwtError`] for login and refresh).
+#[derive(Debug)]
+pub struct TemporalError {
+    status: StatusCode,
+    message: String,
+    retry_after: Option<i64>,
+}
+
+impl From<ServiceError> for TemporalError {
+    fn from(error: ServiceError) -> Self {
+        let status = super::status_of(&error);
+        let retry_after = super::retry_after_of(&error);
+        let message = match error {
+            ServiceError::Invalid(problems) => problems
+                .into_iter()
+                .map(|p| p.message)
+                .collect::<Vec<_>>()
+                .join(" "),
+            ServiceError::Taken(problem) => problem.message,
+            ServiceError::InvalidCredentials => INCORRECT_CREDENTIALS.to_owned(),
+            ServiceError::Unauthenticated => {
+                "missing, invalid or expired token: log in again".into()
+            }
+            ServiceError::AlreadyDone(what) | ServiceError::NotAllowed(what) => what,
+            ServiceError::RateLimited { retry_after } => {
+                format!("too many requests; try again in {retry_after} seconds")
+            }
+            ServiceError::LinkInvalid => {
+                "this verification link is invalid, has been used, or has expired".into()
+            }
+            ServiceError::Internal(detail) => {
+                tracing::error!(%detail, "request failed");
+                "internal server error".into()
+            }
+            other => other.to_string(),
+        };
+        TemporalError {
+            status,
+            message,
+            retry_after,
+        }
+    }
+}
+
+impl From<BodyError> for TemporalError {
+    fn from(error: BodyError) -> Self {
+        TemporalError {
+            status: error.status(),
+            message: error.message(),
+            retry_after: None,
+        }
+    }
+}
+
+impl TemporalError {
+    fn into_response_with<Body: Serialize>(self, body: Body) -> Response {
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl IntoResponse for TemporalError {
+    fn into_response(self) -> Response {
+        let body = TemporalMessage {
+            code: self.status.as_u16(),
+            response: self.message.clone(),
+        };
+        self.into_response_with(body)
+    }
+}
+
+/// A failure of login or refresh: `{"code", "message"}`, as Temporal's JWT middleware answered.
+#[derive(Debug)]
+pub struct JwtError(TemporalError);
+
+impl From<ServiceError> for JwtError {
+    fn from(error: ServiceError) -> Self {
+        JwtError(error.into())
+    }
+}
+
+impl From<BodyError> for JwtError {
+    fn from(error: BodyError) -> Self {
+        JwtError(error.into())
+    }
+}
+
+impl IntoResponse for JwtError {
+    fn into_response(self) -> Response {
+        let body = JwtFailure {
+            code: self.0.status.as_u16(),
+            message: self.0.message.clone(),
+        };
+        self.0.into_response_with(body)
+    }
+}
+
+/// The account behind the request's bearer token (or the site's session cookie). Without a
+/// valid one the request is refused before its body is read: 401 in the Temporal envelope.
+pub struct SignedIn(pub Account);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = TemporalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = token_from_headers(&parts.headers).ok_or(ServiceError::Unauthenticated)?;
+        Ok(SignedIn(accounts::account_for_token(state, &token).await?))
+    }
 }
 
 /// The seed's user object, secrets scrubbed (seed 002).
@@ -219,32 +337,21 @@ pub(super) async fn register(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<FormOrJson<RegisterForm>, BodyError>,
-) -> Response {
-    let FormOrJson(form) = match body {
-        Ok(form) => form,
-        Err(e) => return bad_body(e),
-    };
-    let fields = required(form.username, "username").and_then(|u| {
-        let p = required(form.password, "password")?;
-        let e = required(form.email_address, "email_address")?;
-        Ok((u, p, e))
-    });
-    let (username, password, email) = match fields {
-        Ok(fields) => fields,
-        Err(message) => return envelope(StatusCode::BAD_REQUEST, Value::String(message)),
-    };
+) -> Result<Json<TemporalRegistered>, TemporalError> {
+    let FormOrJson(form) = body?;
+    let username = required(form.username, "username")?;
+    let password = required(form.password, "password")?;
+    let email = required(form.email_address, "email_address")?;
     let registration = Registration {
         username: &username,
         email: &email,
         password: &password,
     };
-    match accounts::register(&state, registration, &meta).await {
-        Ok(account) => envelope(
-            StatusCode::OK,
-            json!(TemporalUser::of(&account, &state.settings.tos_url)),
-        ),
-        Err(e) => service_failure(e),
-    }
+    let account = accounts::register(&state, registration, &meta).await?;
+    Ok(Json(TemporalRegistered {
+        code: 200,
+        response: TemporalUser::of(&account, &state.settings.tos_url),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -270,29 +377,15 @@ pub(super) async fn login(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<AnyJson<LoginBody>, BodyError>,
-) -> Response {
-    let AnyJson(body) = match body {
-        Ok(body) => body,
-        Err(e) => return jwt_failure(e.status(), &e.message()),
-    };
+) -> Result<Json<TokenAnswer>, JwtError> {
+    let AnyJson(body) = body?;
     let (Some(username), Some(password)) = (body.username, body.password) else {
-        return jwt_failure(StatusCode::BAD_REQUEST, "missing username or password");
+        let missing = BodyError::Missing("missing username or password".into());
+        return Err(missing.into());
     };
-    match accounts::log_in(&state, &username, &password, None, &meta).await {
-        Ok(logged_in) => token_answer(logged_in.token),
-        Err(ServiceError::InvalidCredentials) => {
-            jwt_failure(StatusCode::UNAUTHORIZED, INCORRECT_CREDENTIALS)
-        }
-        // A lockout reads the same for every name, known or not (SPEC §7).
-        Err(ServiceError::RateLimited { retry_after }) => with_retry_after(
-            jwt_failure(
-                StatusCode::TOO_MANY_REQUESTS,
-                &too_many_requests(retry_after),
-            ),
-            retry_after,
-        ),
-        Err(e) => service_failure(e),
-    }
+    // A lockout (429) reads the same for every name, known or not (SPEC §7).
+    let logged_in = accounts::log_in(&state, &username, &password, None, &meta).await?;
+    Ok(Json(logged_in.token.into()))
 }
 
 #[utoipa::path(get, path = "/v2/auth/refresh", tag = "Temporal v2",
@@ -307,37 +400,11 @@ pub(super) async fn refresh(
     State(state): State<AppState>,
     Meta(meta): Meta,
     SessionToken(token): SessionToken,
-) -> Response {
-    let signed_in = match token {
-        Some(token) => sessions::resolve(&state, &token).await,
-        None => Err(ServiceError::Unauthenticated),
-    };
-    let refreshed = match signed_in {
-        Ok(signed_in) => sessions::refresh(&state, &signed_in, &meta).await,
-        Err(e) => Err(e),
-    };
-    match refreshed {
-        Ok(token) => token_answer(token),
-        Err(ServiceError::Unauthenticated) => jwt_failure(
-            StatusCode::UNAUTHORIZED,
-            "missing, invalid or expired token: log in again",
-        ),
-        Err(e) => service_failure(e),
-    }
-}
-
-/// The account behind the request's bearer token (or session cookie), or the 401 answer.
-async fn signed_in(state: &AppState, token: Option<String>) -> Result<Account, Response> {
-    let Some(token) = token else {
-        return Err(service_failure(ServiceError::Unauthenticated));
-    };
-    accounts::account_for_token(state, &token)
-        .await
-        .map_err(service_failure)
-}
-
-fn ok(response: Value) -> Response {
-    envelope(StatusCode::OK, response)
+) -> Result<Json<TokenAnswer>, JwtError> {
+    let token = token.ok_or(ServiceError::Unauthenticated)?;
+    let signed_in = sessions::resolve(&state, &token).await?;
+    let refreshed = sessions::refresh(&state, &signed_in, &meta).await?;
+    Ok(Json(refreshed.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -361,28 +428,15 @@ pub(super) struct ChangePasswordForm {
 pub(super) async fn change_password(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    SessionToken(token): SessionToken,
+    SignedIn(account): SignedIn,
     body: Result<FormOrJson<ChangePasswordForm>, BodyError>,
-) -> Response {
-    let account = match signed_in(&state, token).await {
-        Ok(account) => account,
-        Err(answer) => return answer,
-    };
-    let FormOrJson(form) = match body {
-        Ok(form) => form,
-        Err(e) => return bad_body(e),
-    };
-    let fields = required(form.old_password, "old_password")
-        .and_then(|old| Ok((old, required(form.new_password, "new_password")?)));
-    let (old, new) = match fields {
-        Ok(fields) => fields,
-        Err(message) => return envelope(StatusCode::BAD_REQUEST, Value::String(message)),
-    };
-    match password::change(&state, &account, &old, &new, false, &meta).await {
-        // The caller's own token is revoked too: the seed's clients log in again.
-        Ok(_) => ok(json!("password changed")),
-        Err(e) => service_failure(e),
-    }
+) -> Result<Json<TemporalMessage>, TemporalError> {
+    let FormOrJson(form) = body?;
+    let old = required(form.old_password, "old_password")?;
+    let new = required(form.new_password, "new_password")?;
+    // The caller's own token is revoked too: the seed's clients log in again.
+    password::change(&state, &account, &old, &new, false, &meta).await?;
+    Ok(said("password changed"))
 }
 
 #[utoipa::path(post, path = "/v2/account/upgrade", tag = "Temporal v2",
@@ -397,16 +451,10 @@ pub(super) async fn change_password(
 pub(super) async fn upgrade(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    SessionToken(token): SessionToken,
-) -> Response {
-    let account = match signed_in(&state, token).await {
-        Ok(account) => account,
-        Err(answer) => return answer,
-    };
-    match plan::upgrade(&state, &account, &meta).await {
-        Ok(()) => ok(json!("account upgraded")),
-        Err(e) => service_failure(e),
-    }
+    SignedIn(account): SignedIn,
+) -> Result<Json<TemporalMessage>, TemporalError> {
+    plan::upgrade(&state, &account, &meta).await?;
+    Ok(said("account upgraded"))
 }
 
 #[utoipa::path(get, path = "/v2/account/credits/available", tag = "Temporal v2",
@@ -418,14 +466,14 @@ pub(super) async fn upgrade(
 pub(super) async fn credits_available(
     State(state): State<AppState>,
     SessionToken(token): SessionToken,
-) -> Response {
-    let Some(token) = token else {
-        return service_failure(ServiceError::Unauthenticated);
-    };
-    match credits::available(&state, &token).await {
-        Ok(balance) => ok(json!(balance.as_f64())),
-        Err(e) => service_failure(e),
-    }
+) -> Result<Json<TemporalCredits>, TemporalError> {
+    // The token alone, not [`SignedIn`]: the balance is one read, not an account load.
+    let token = token.ok_or(ServiceError::Unauthenticated)?;
+    let balance = credits::available(&state, &token).await?;
+    Ok(Json(TemporalCredits {
+        code: 200,
+        response: balance.as_f64(),
+    }))
 }
 
 #[utoipa::path(post, path = "/v2/forgot/email", tag = "Temporal v2",
@@ -435,14 +483,8 @@ pub(super) async fn credits_available(
         (status = 200, description = "The address", body = TemporalMessage),
         TemporalSessionFailures,
     ))]
-pub(super) async fn forgot_email(
-    State(state): State<AppState>,
-    SessionToken(token): SessionToken,
-) -> Response {
-    match signed_in(&state, token).await {
-        Ok(account) => ok(json!(account.email)),
-        Err(answer) => answer,
-    }
+pub(super) async fn forgot_email(SignedIn(account): SignedIn) -> Json<TemporalMessage> {
+    said(account.email)
 }
 
 /// The link in the verification mail. An API client verifies at once; a browser (it asks for
@@ -464,7 +506,7 @@ pub(super) async fn verify_email(
     Meta(meta): Meta,
     Path((username, token)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, TemporalError> {
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -475,12 +517,10 @@ pub(super) async fn verify_email(
             query_value(&username),
             query_value(&token)
         );
-        return (StatusCode::SEE_OTHER, [(header::LOCATION, page)]).into_response();
+        return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, page)]).into_response());
     }
-    match verification::verify(&state, &username, &token, &meta).await {
-        Ok(()) => ok(json!("email verified")),
-        Err(e) => service_failure(e),
-    }
+    verification::verify(&state, &username, &token, &meta).await?;
+    Ok(said("email verified").into_response())
 }
 
 #[utoipa::path(post, path = "/v2/account/email/verify/resend", tag = "Temporal v2",
@@ -496,16 +536,10 @@ pub(super) async fn verify_email(
 pub(super) async fn resend_verification(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    SessionToken(token): SessionToken,
-) -> Response {
-    let account = match signed_in(&state, token).await {
-        Ok(account) => account,
-        Err(answer) => return answer,
-    };
-    match verification::resend(&state, &account, &meta).await {
-        Ok(()) => ok(json!("a new verification link is on its way")),
-        Err(e) => service_failure(e),
-    }
+    SignedIn(account): SignedIn,
+) -> Result<Json<TemporalMessage>, TemporalError> {
+    verification::resend(&state, &account, &meta).await?;
+    Ok(said("a new verification link is on its way"))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -518,13 +552,9 @@ const USERNAME_SENT: &str = "if that address belongs to an account with a verifi
 const RESET_SENT: &str =
     "if that address belongs to an account, a passcode and a reset link are on their way there";
 
-/// The `email_address` field of a forgot form, or the 400 answer (an adapter helper: the
-/// error is the response itself).
-#[allow(clippy::result_large_err)]
-fn email_address(body: Result<FormOrJson<ForgotForm>, BodyError>) -> Result<String, Response> {
-    let FormOrJson(form) = body.map_err(bad_body)?;
-    required(form.email_address, "email_address")
-        .map_err(|message| envelope(StatusCode::BAD_REQUEST, Value::String(message)))
+/// The `email_address` field of a forgot form.
+fn email_address(body: Result<FormOrJson<ForgotForm>, BodyError>) -> Result<String, BodyError> {
+    required(body?.0.email_address, "email_address")
 }
 
 #[utoipa::path(post, path = "/v2/forgot/username", tag = "Temporal v2",
@@ -541,15 +571,10 @@ pub(super) async fn forgot_username(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<FormOrJson<ForgotForm>, BodyError>,
-) -> Response {
-    let email = match email_address(body) {
-        Ok(email) => email,
-        Err(answer) => return answer,
-    };
-    match recovery::remind_username(&state, &email, &meta).await {
-        Ok(()) => ok(json!(USERNAME_SENT)),
-        Err(e) => service_failure(e),
-    }
+) -> Result<Json<TemporalMessage>, TemporalError> {
+    let email = email_address(body)?;
+    recovery::remind_username(&state, &email, &meta).await?;
+    Ok(said(USERNAME_SENT))
 }
 
 #[utoipa::path(post, path = "/v2/forgot/password", tag = "Temporal v2",
@@ -566,13 +591,8 @@ pub(super) async fn forgot_password(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<FormOrJson<ForgotForm>, BodyError>,
-) -> Response {
-    let email = match email_address(body) {
-        Ok(email) => email,
-        Err(answer) => return answer,
-    };
-    match recovery::request_by_email(&state, &email, &meta).await {
-        Ok(()) => ok(json!(RESET_SENT)),
-        Err(e) => service_failure(e),
-    }
+) -> Result<Json<TemporalMessage>, TemporalError> {
+    let email = email_address(body)?;
+    recovery::request_by_email(&state, &email, &meta).await?;
+    Ok(said(RESET_SENT))
 }
