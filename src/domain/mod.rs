@@ -9,6 +9,8 @@ use std::fmt;
 
 #[cfg(feature = "ssr")]
 mod common_passwords;
+#[cfg(feature = "ssr")]
+pub mod phone;
 
 /// Why a value was refused, phrased for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

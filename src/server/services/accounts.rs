@@ -1,8 +1,8 @@
 //! Register, log in, refresh, and resolve a session to its account (SPEC §2.1, 2.3–2.5).
 
 use super::throttle::{self, Subject};
-use super::{sessions, verification, ServiceError};
-use crate::domain::{Credits, Email, Invalid, LoginIdentifier, NewPassword, Username};
+use super::{sessions, verification, Account, ServiceError};
+use crate::domain::{Email, Invalid, LoginIdentifier, NewPassword, Username};
 use crate::server::client_limits::Action;
 use crate::server::crypto::device_token;
 use crate::server::crypto::session_token::IssuedToken;
@@ -10,54 +10,7 @@ use crate::server::delivery::messages::Language;
 use crate::server::state::AppState;
 use crate::server::store;
 use crate::server::store::audit::{self, Event, RequestMeta};
-use crate::server::store::users::{self, AccountRow, Conflict, InsertError, NewAccount};
-
-/// An account as every adapter shows it; no secrets in here.
-#[derive(Debug, Clone)]
-pub struct Account {
-    pub id: i64,
-    pub username: String,
-    pub email: String,
-    pub email_verified: bool,
-    /// E.164 form, when a number was added.
-    pub phone: Option<String>,
-    pub phone_verified: bool,
-    pub paid: bool,
-    pub credits: Credits,
-    pub account_enabled: bool,
-    pub admin: bool,
-    pub token_version: i64,
-    /// Preferred language of messages (`en`, `zh`).
-    pub language: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted_at: Option<String>,
-}
-
-impl From<AccountRow> for Account {
-    fn from(row: AccountRow) -> Self {
-        Account {
-            id: row.id,
-            username: row.username,
-            email: row.email,
-            email_verified: row.email_verified,
-            phone: match (&row.phone_country_code, &row.phone_number) {
-                (Some(code), Some(number)) => Some(format!("+{code}{number}")),
-                _ => None,
-            },
-            phone_verified: row.phone_verified,
-            paid: row.plan == "paid",
-            credits: Credits::from_micro(row.credits_micro),
-            account_enabled: row.account_enabled,
-            admin: row.admin,
-            token_version: row.token_version,
-            language: row.preferred_language,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            deleted_at: row.deleted_at,
-        }
-    }
-}
+use crate::server::store::users::{self, Conflict, InsertError, NewAccount};
 
 /// Raw registration input, as any adapter received it.
 pub struct Registration<'a> {

@@ -14,8 +14,56 @@ pub mod signing_keys;
 pub mod throttle;
 pub mod verification;
 
-use crate::domain::Invalid;
+use crate::domain::{Credits, Invalid};
+use crate::server::store::users::AccountRow;
 use crate::server::store::Contention;
+
+/// An account as every service and adapter sees it; no secrets in here.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    /// E.164 form, when a number was added.
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    pub paid: bool,
+    pub credits: Credits,
+    pub account_enabled: bool,
+    pub admin: bool,
+    pub token_version: i64,
+    /// Preferred language of messages (`en`, `zh`).
+    pub language: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<AccountRow> for Account {
+    fn from(row: AccountRow) -> Self {
+        Account {
+            id: row.id,
+            username: row.username,
+            email: row.email,
+            email_verified: row.email_verified,
+            phone: match (&row.phone_country_code, &row.phone_number) {
+                (Some(code), Some(number)) => Some(format!("+{code}{number}")),
+                _ => None,
+            },
+            phone_verified: row.phone_verified,
+            paid: row.plan == "paid",
+            credits: Credits::from_micro(row.credits_micro),
+            account_enabled: row.account_enabled,
+            admin: row.admin,
+            token_version: row.token_version,
+            language: row.preferred_language,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            deleted_at: row.deleted_at,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

@@ -1,7 +1,7 @@
 //! Changing a password while signed in (SPEC §2.6).
 
-use super::accounts::Account;
 use super::throttle::{self, Subject};
+use super::Account;
 use super::ServiceError;
 use crate::domain::{Invalid, NewPassword};
 use crate::server::client_limits::Action;

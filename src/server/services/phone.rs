@@ -1,11 +1,10 @@
-//! Phone numbers: parsed and validated as E.164 with libphonenumber's metadata, added by a
-//! signed-in account and confirmed with an SMS passcode; only confirmed numbers can receive
-//! password reset codes.
+//! Phone numbers on accounts: added by a signed-in account and confirmed with an SMS passcode;
+//! only confirmed numbers can receive password reset codes.
 
-use super::accounts::Account;
 use super::passcodes::{self, Channel, Purpose, CODE_SENDS};
+use super::Account;
 use super::ServiceError;
-use crate::domain::Invalid;
+use crate::domain::phone::Phone;
 use crate::server::client_limits::Action;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
@@ -13,46 +12,6 @@ use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::{self, outbox, users};
 
 pub const SMS_CODE_LIFETIME_SECONDS: i64 = 5 * 60;
-
-/// A number in E.164 (`+8613800138000`) with its parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Phone {
-    pub country_code: String,
-    pub national: String,
-    pub e164: String,
-}
-
-/// Parses `number`, either already international (`+86 138 0013 8000`) or national with a
-/// country calling code beside it (`86` or `+86`, as Authing's `phoneCountryCode`).
-pub fn parse(number: &str, country_code: Option<&str>) -> Result<Phone, Invalid> {
-    let invalid = || Invalid {
-        field: "phone",
-        message:
-            "That is not a valid phone number. Include the country code, e.g. +86 138 0013 8000."
-                .into(),
-    };
-    let number = number.trim();
-    let code = country_code
-        .map(|c| c.trim().trim_start_matches('+'))
-        .filter(|c| !c.is_empty());
-    let international = match (number.starts_with('+'), code) {
-        (true, _) => number.to_owned(),
-        (false, Some(code)) if code.chars().all(|c| c.is_ascii_digit()) => {
-            format!("+{code} {number}")
-        }
-        _ => return Err(invalid()),
-    };
-    let parsed = phonenumber::parse(None, &international).map_err(|_| invalid())?;
-    if !phonenumber::is_valid(&parsed) {
-        return Err(invalid());
-    }
-    let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
-    Ok(Phone {
-        country_code: parsed.code().value().to_string(),
-        national: parsed.national().value().to_string(),
-        e164,
-    })
-}
 
 /// Records the number on the account, unconfirmed, and texts it a code to confirm it.
 ///
@@ -73,7 +32,7 @@ pub async fn add(
         ));
     }
     state.limits.admit(Action::Send, meta.client_ip).await?;
-    let phone = parse(number, country_code)?;
+    let phone = Phone::parse(number, country_code)?;
     let now = store::unix_now();
     store::write_tx!(state.db, |tx| {
         // Confirmation texts have a limit of their own: a signed-in person confirming a number
@@ -140,35 +99,4 @@ pub async fn confirm(
         Ok(())
     })?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_are_normalised_to_e164() {
-        let cn = parse("138 0013 8000", Some("+86")).unwrap();
-        assert_eq!(cn.e164, "+8613800138000");
-        assert_eq!(cn.country_code, "86");
-        assert_eq!(parse("+86 138-0013-8000", None).unwrap(), cn);
-        assert_eq!(parse("13800138000", Some("86")).unwrap(), cn);
-        assert_eq!(
-            parse("+1 (650) 253-0000", None).unwrap().e164,
-            "+16502530000"
-        );
-    }
-
-    #[test]
-    fn invalid_numbers_are_refused() {
-        for (number, code) in [
-            ("12345", Some("86")),
-            ("138 0013 8000", None),
-            ("abc", Some("1")),
-            ("", Some("86")),
-            ("+999 123", None),
-        ] {
-            assert!(parse(number, code).is_err(), "{number} {code:?}");
-        }
-    }
 }

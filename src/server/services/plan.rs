@@ -1,6 +1,6 @@
 //! Upgrading from the free plan to the paid plan (SPEC §2.8): one way, verified e-mail only.
 
-use super::accounts::Account;
+use super::Account;
 use super::ServiceError;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;

@@ -8,6 +8,7 @@
 
 use super::passcodes::{self, Channel, Purpose, CODE_SENDS};
 use super::{phone, throttle, ServiceError};
+use crate::domain::phone::Phone;
 use crate::domain::{Email, NewPassword, Username};
 use crate::server::client_limits::Action;
 use crate::server::crypto::link_token;
@@ -175,7 +176,7 @@ pub async fn request_by_phone(
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
     state.limits.admit(Action::Send, meta.client_ip).await?;
-    let e164 = phone::parse(number, country_code)?.e164;
+    let e164 = Phone::parse(number, country_code)?.e164;
     let limit_key = e164.clone();
     admit_then_queue(
         state,
@@ -344,7 +345,7 @@ pub async fn verify_passcode(
         Destination::Phone {
             number,
             country_code,
-        } => (Channel::Sms, phone::parse(number, country_code)?.e164),
+        } => (Channel::Sms, Phone::parse(number, country_code)?.e164),
     };
     let user_id = passcodes::check(state, channel, &key, Purpose::ResetPassword, code).await?;
     recovery::revoke_links_of(&state.db, user_id, store::unix_now()).await?;

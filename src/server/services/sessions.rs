@@ -2,7 +2,7 @@
 //! out, a password change and a reset delete rows, which ends their tokens at once; a refresh
 //! renews the token but never past the session's end, fixed at sign-in (30 days by default).
 
-use super::accounts::Account;
+use super::Account;
 use super::ServiceError;
 use crate::server::crypto::session_token::{Claims, IssuedToken, LIFETIME_SECONDS};
 use crate::server::state::AppState;

@@ -1,8 +1,8 @@
 //! E-mail verification (SPEC §2.2): a single-use link valid 24 hours, and fresh links on
 //! request, at most one a minute and five an hour.
 
-use super::accounts::Account;
 use super::passcodes::{self, Channel, SendLimit};
+use super::Account;
 use super::ServiceError;
 use crate::server::client_limits::Action;
 use crate::server::crypto::link_token;

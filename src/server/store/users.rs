@@ -206,34 +206,34 @@ pub async fn find_by_username(
     db: impl Into<Exec<'_>>,
     username: &str,
 ) -> Result<Option<AccountRow>, sqlx::Error> {
-    let sql =
-        format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE username = $1 AND deleted_at IS NULL");
-    on_backend!(db, e => sqlx::query_as::<_, AccountRow>(&sql)
-        .bind(username)
-        .fetch_optional(e)
-        .await)
+    find_live_where(db, "username", username).await
 }
 
 pub async fn find_by_email_key(
     db: impl Into<Exec<'_>>,
     email_key: &str,
 ) -> Result<Option<AccountRow>, sqlx::Error> {
-    let sql =
-        format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE email_key = $1 AND deleted_at IS NULL");
-    on_backend!(db, e => sqlx::query_as::<_, AccountRow>(&sql)
-        .bind(email_key)
-        .fetch_optional(e)
-        .await)
+    find_live_where(db, "email_key", email_key).await
 }
 
 pub async fn find_by_phone(
     db: impl Into<Exec<'_>>,
     e164: &str,
 ) -> Result<Option<AccountRow>, sqlx::Error> {
+    find_live_where(db, "phone_e164", e164).await
+}
+
+/// The account that is not deleted and has `value` in the unique `column` (one of ours, never
+/// input: it is spliced into the SQL).
+async fn find_live_where(
+    db: impl Into<Exec<'_>>,
+    column: &'static str,
+    value: &str,
+) -> Result<Option<AccountRow>, sqlx::Error> {
     let sql =
-        format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE phone_e164 = $1 AND deleted_at IS NULL");
+        format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE {column} = $1 AND deleted_at IS NULL");
     on_backend!(db, e => sqlx::query_as::<_, AccountRow>(&sql)
-        .bind(e164)
+        .bind(value)
         .fetch_optional(e)
         .await)
 }
