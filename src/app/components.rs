@@ -2,6 +2,7 @@
 
 use crate::api::{current_account, AccountView, FormError};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
 use std::sync::Arc;
@@ -37,6 +38,73 @@ pub fn FieldError(
                 {message}
             </p>
         </Show>
+    }
+}
+
+/// The error the server last answered `action` with, for [`FormAlert`] and [`FieldError`].
+pub fn form_error<S>(action: ServerAction<S>) -> Signal<Option<FormError>>
+where
+    S: ServerFn<Error = FormError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(Result::err))
+}
+
+/// What a password field asks for, which decides what a password manager offers for it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum PasswordKind {
+    /// The password the account has now.
+    Current,
+    /// A password to set: the policy's length, and a hint.
+    New,
+    /// The new password once more.
+    Repeat,
+}
+
+/// A labelled password field with its error underneath.
+#[component]
+pub fn PasswordInput(
+    /// The field's name, also its id.
+    name: &'static str,
+    label: &'static str,
+    kind: PasswordKind,
+    #[prop(into)] server: Signal<Option<FormError>>,
+    #[prop(into)] client: Signal<Option<FormError>>,
+) -> impl IntoView {
+    let autocomplete = if kind == PasswordKind::Current {
+        "current-password"
+    } else {
+        "new-password"
+    };
+    let new = kind == PasswordKind::New;
+    view! {
+        <label for=name>{label}</label>
+        <input
+            id=name
+            name=name
+            type="password"
+            autocomplete=autocomplete
+            required
+            minlength=new.then_some("8")
+            maxlength=new.then_some("128")
+            aria-describedby=format!("{name}-error")
+        />
+        {new.then(|| view! { <p class="hint">"At least 8 characters. Long phrases are good."</p> })}
+        <FieldError field=name server=server client=client />
+    }
+}
+
+/// The new password twice, as the password change and the reset ask for it.
+#[component]
+pub fn NewPasswordInputs(
+    #[prop(into)] server: Signal<Option<FormError>>,
+    #[prop(into)] client: Signal<Option<FormError>>,
+) -> impl IntoView {
+    view! {
+        <PasswordInput name="new_password" label="New password" kind=PasswordKind::New
+            server=server client=client />
+        <PasswordInput name="new_password_again" label="New password, again"
+            kind=PasswordKind::Repeat server=server client=client />
     }
 }
 

@@ -1,0 +1,216 @@
+//! Getting back in: the forgotten username, and the password reset by passcode or link.
+
+use crate::api::sealed::seal_password;
+use crate::api::{
+    check_new_password, password_key, FinishReset, ForgotUsername as ForgotUsernameFn, FormError,
+    RequestReset, UseResetLink, VerifyResetCode,
+};
+use crate::app::components::{
+    form_error, submitted_fields, FieldError, FormAlert, NewPasswordInputs, PageField,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn ForgotUsername() -> impl IntoView {
+    let action = ServerAction::<ForgotUsernameFn>::new();
+    let server_error = form_error(action);
+    let query = use_query_map();
+    let sent = move || query.with(|q| q.get("sent")).is_some();
+    view! {
+        <Title text="Forgot your username" />
+        <section class="card">
+            <h1>"Forgot your username?"</h1>
+            <Show
+                when=sent
+                fallback=move || view! {
+                    <p>"Enter the e-mail address of your account. If it is verified, we mail the username to it."</p>
+                    <FormAlert error=server_error />
+                    <ActionForm action=action>
+                        <label for="email">"E-mail address"</label>
+                        <input id="email" name="email" type="email" autocomplete="email" required />
+                        <button type="submit" disabled=move || action.pending().get()>"Mail me my username"</button>
+                    </ActionForm>
+                }
+            >
+                <p class="notice" role="status">
+                    "If that address belongs to an account with a verified address, the username is on its way there."
+                </p>
+            </Show>
+            <p class="aside"><a href="/login">"Back to sign in"</a></p>
+        </section>
+    }
+}
+
+/// The password reset as three steps. Which step is showing lives in the URL, so a reload (or
+/// a form sent without JavaScript) lands on the same step:
+/// no query → choose e-mail or phone; `?via=…&to=…` → enter the passcode; `?token=…` → new password.
+#[component]
+pub fn ForgotPassword() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |name: &str| query.with(|q| q.get(name)).filter(|v| !v.is_empty());
+    let step = move || {
+        if param("token").is_some() {
+            3
+        } else if param("to").is_some() {
+            2
+        } else {
+            1
+        }
+    };
+    view! {
+        <Title text="Reset your password" />
+        <section class="card">
+            <h1>"Reset your password"</h1>
+            <ol class="steps">
+                <li class:current=move || step() == 1>"Where to send a passcode"</li>
+                <li class:current=move || step() == 2>"Enter the passcode"</li>
+                <li class:current=move || step() == 3>"Choose a new password"</li>
+            </ol>
+            {move || match step() {
+                1 => view! { <ResetRequestStep /> }.into_any(),
+                2 => view! {
+                    <ResetCodeStep
+                        via=param("via").unwrap_or_else(|| "email".into())
+                        to=param("to").unwrap_or_default()
+                        country_code=param("cc").unwrap_or_default()
+                    />
+                }.into_any(),
+                _ => view! { <ResetPasswordStep token=param("token").unwrap_or_default() /> }.into_any(),
+            }}
+            <p class="aside"><a href="/login">"Back to sign in"</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn ResetRequestStep() -> impl IntoView {
+    let action = ServerAction::<RequestReset>::new();
+    let server_error = form_error(action);
+    let no_client_error = Signal::derive(|| None::<FormError>);
+    view! {
+        <p>"We send a six-digit passcode to the e-mail address of your account, or to its confirmed phone number."</p>
+        <FormAlert error=server_error />
+        <ActionForm action=action>
+            <fieldset class="choice">
+                <legend>"Send the passcode by"</legend>
+                <label class="check"><input type="radio" name="via" value="email" checked /> " E-mail"</label>
+                <label class="check"><input type="radio" name="via" value="phone" /> " Text message"</label>
+            </fieldset>
+            <label for="destination">"E-mail address, or phone number"</label>
+            <input id="destination" name="destination" autocomplete="email" required />
+            <FieldError field="email" server=server_error client=no_client_error />
+            <FieldError field="phone" server=server_error client=no_client_error />
+            <label for="country_code">"Country code (phone only)"</label>
+            <input id="country_code" name="country_code" value="+86" inputmode="tel" />
+            <button type="submit" disabled=move || action.pending().get()>"Send the passcode"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn ResetCodeStep(via: String, to: String, country_code: String) -> impl IntoView {
+    let action = ServerAction::<VerifyResetCode>::new();
+    let server_error = form_error(action);
+    let no_client_error = Signal::derive(|| None::<FormError>);
+    let shown = if via == "phone" {
+        format!("{country_code} {to}")
+    } else {
+        to.clone()
+    };
+    view! {
+        <p>"If " <strong>{shown}</strong> " belongs to an account, a passcode is on its way. It works for a few minutes."</p>
+        <FormAlert error=server_error />
+        <ActionForm action=action>
+            <input type="hidden" name="via" value=via />
+            <input type="hidden" name="destination" value=to />
+            <input type="hidden" name="country_code" value=country_code />
+            <label for="code">"Passcode"</label>
+            <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="6" />
+            <FieldError field="code" server=server_error client=no_client_error />
+            <button type="submit" disabled=move || action.pending().get()>"Continue"</button>
+        </ActionForm>
+        <p class="aside"><a href="/forgot/password">"Send a new passcode"</a></p>
+    }
+}
+
+#[component]
+fn ResetPasswordStep(token: String) -> impl IntoView {
+    let action = ServerAction::<FinishReset>::new();
+    let server_error = form_error(action);
+    let client_error = RwSignal::new(None::<FormError>);
+    let sealing = RwSignal::new(false);
+    let pending = Signal::derive(move || sealing.get() || action.pending().get());
+    // Hydrated, the page checks the two fields, seals both with the server's RSA key and
+    // sends them itself; without JavaScript the form posts them as typed.
+    let seal_and_send = {
+        let token = token.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let fields = submitted_fields(&ev, &["new_password", "new_password_again"]);
+            let problems = check_new_password(&fields[0], &fields[1]);
+            if !problems.is_empty() {
+                client_error.set(Some(FormError::from_invalid(problems)));
+                return;
+            }
+            client_error.set(None);
+            sealing.set(true);
+            let token = token.clone();
+            leptos::task::spawn_local(async move {
+                let sealed = match password_key().await {
+                    Ok(pem) => seal_password(&pem, &fields[0]).zip(seal_password(&pem, &fields[1])),
+                    Err(_) => None,
+                };
+                sealing.set(false);
+                match sealed {
+                    Some((new_password, new_password_again)) => {
+                        action.dispatch(FinishReset {
+                            token,
+                            new_password,
+                            new_password_again,
+                            encryption: Some("rsa".into()),
+                        });
+                    }
+                    None => client_error.set(Some(FormError::general(
+                        "The new password could not be protected for sending. Reload the page and try again.",
+                    ))),
+                }
+            });
+        }
+    };
+    view! {
+        <FormAlert error=server_error />
+        <FormAlert error=client_error />
+        <div on:submit:capture=seal_and_send>
+            <ActionForm action=action>
+                <PageField />
+                <input type="hidden" name="token" value=token />
+                <NewPasswordInputs server=server_error client=client_error />
+                <button type="submit" disabled=move || pending.get()>"Set the new password"</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+/// Where the reset mail's link leads: one click exchanges it for the last step.
+#[component]
+pub fn ResetPasswordLink() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.with(|q| q.get("token")).unwrap_or_default();
+    let action = ServerAction::<UseResetLink>::new();
+    let server_error = form_error(action);
+    view! {
+        <Title text="Reset your password" />
+        <section class="card">
+            <h1>"Reset your password"</h1>
+            <p>"Continue to choose a new password for your account."</p>
+            <FormAlert error=server_error />
+            <ActionForm action=action>
+                <PageField />
+                <input type="hidden" name="token" value=token />
+                <button type="submit" disabled=move || action.pending().get()>"Continue"</button>
+            </ActionForm>
+        </section>
+    }
+}
