@@ -156,11 +156,13 @@ macro_rules! retry_on_contention {
 }
 pub(crate) use retry_on_contention;
 
-/// How many times a refused transaction is run again before the refusal is reported.
-pub const RETRIES: u32 = 8;
+/// How many times a refused transaction is run again before the refusal is reported. Enough
+/// for a row everybody writes at once (hundreds of concurrent grants to one account commit one
+/// after another): only after some two seconds of refusals does the caller hear of it.
+pub const RETRIES: u32 = 16;
 
-/// Waits before a re-run: doubling from 2 ms, with jitter so that the transactions that
-/// collided do not collide again in step. At most about half a second over all re-runs.
+/// Waits before a re-run: doubling from 2 ms up to 256 ms, with jitter so that the
+/// transactions that collided do not collide again in step.
 pub async fn back_off(attempt: u32) {
     use rand::Rng;
     let ceiling = 2u64 << attempt.min(7);
