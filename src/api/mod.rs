@@ -8,7 +8,7 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-pub mod sealed;
+pub mod seal;
 #[cfg(feature = "ssr")]
 mod ssr;
 #[cfg(feature = "ssr")]

@@ -679,7 +679,7 @@ async fn the_web_reset_accepts_passwords_sealed_with_the_published_key() {
     assert_eq!(response.status(), 400);
     assert_eq!(app.login("sealed", PASSWORD).await.status(), 200);
 
-    let seal = |p: &str| latchkey::api::sealed::seal_password(pem, p).unwrap();
+    let seal = |p: &str| latchkey::api::seal::seal_password(pem, p).unwrap();
     let response = post(seal(NEW_PASSWORD), seal(NEW_PASSWORD), "rsa")
         .await
         .unwrap();
