@@ -6,10 +6,11 @@ pub mod domain;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// The browser entry point: attaches the server-rendered page to the WASM app.
+/// The browser entry point: readies the reactive system, after which Leptos' island script
+/// hydrates each island on the page.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

@@ -30,8 +30,13 @@ export const test = base.extend<{ page: Page }>({
 
 export { expect };
 
-/** Waits until the WASM app has taken over the page. */
+/**
+ * Waits until every island on the page has hydrated. A page without islands ships no WASM:
+ * its forms are plain HTML, and there is nothing to wait for.
+ */
 export async function hydrated(page: Page) {
+  await page.waitForLoadState("domcontentloaded");
+  if ((await page.locator("leptos-island").count()) === 0) return;
   await page.locator("body[data-hydrated=true]").waitFor({ state: "attached", timeout: 30_000 });
 }
 

@@ -113,16 +113,63 @@ pub fn NewPasswordInputs(
 /// (`server::form_origin`). Hydrated forms send it too; server functions ignore it.
 #[component]
 pub fn PageField() -> impl IntoView {
-    let location = use_location();
-    let page = move || {
-        let search = location.search.get();
+    view! { <input type="hidden" name="__page" value=this_page() /> }
+}
+
+/// The path and query of the page being rendered. In an island the router is not there (it
+/// runs on the server only), so the browser's own address answers.
+fn this_page() -> String {
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let location = leptos_router::hooks::use_location();
+        let (path, search) = (
+            location.pathname.get_untracked(),
+            location.search.get_untracked(),
+        );
         if search.is_empty() {
-            location.pathname.get()
+            path
         } else {
-            format!("{}?{search}", location.pathname.get())
+            format!("{path}?{search}")
         }
-    };
-    view! { <input type="hidden" name="__page" value=page /> }
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        let location = window().location();
+        let path = location.pathname().unwrap_or_default();
+        location
+            .search()
+            .map(|search| path.clone() + &search)
+            .unwrap_or(path)
+    }
+}
+
+/// What every island does first. Its forms' server actions see an error a form sent without
+/// JavaScript came back with (`?__err=…`), as on the server, so the page keeps showing it once
+/// the island takes over; and once the last island on the page has hydrated, `data-hydrated`
+/// on the body says the page is interactive (the browser tests wait for it).
+pub fn start_island() {
+    #[cfg(feature = "hydrate")]
+    {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static HYDRATED: AtomicUsize = AtomicUsize::new(0);
+        let search = window().location().search().unwrap_or_default();
+        if let Ok(query) = leptos::web_sys::UrlSearchParams::new_with_str(&search) {
+            if let (Some(err), Some(path)) = (query.get("__err"), query.get("__path")) {
+                provide_context(leptos::server::ServerActionError::new(&path, &err));
+            }
+        }
+        Effect::new(|| {
+            let hydrated = HYDRATED.fetch_add(1, Ordering::SeqCst) + 1;
+            let islands = document()
+                .get_elements_by_tag_name("leptos-island")
+                .length() as usize;
+            if hydrated >= islands {
+                if let Some(body) = document().body() {
+                    let _ = body.set_attribute("data-hydrated", "true");
+                }
+            }
+        });
+    }
 }
 
 /// The overall message above a form, when there is no field to attach it to.

@@ -1,5 +1,9 @@
 //! The web front end: the HTML shell, the router, and the pages. UI only; every action goes
 //! through a server function in `crate::api`.
+//!
+//! Islands: every page renders on the server, and only the `#[island]` components (forms that
+//! are checked, or whose password is sealed, in the browser) hydrate; pages without one ship
+//! no WASM. Every form works without JavaScript either way.
 
 mod components;
 mod pages;
@@ -21,7 +25,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
-                <HydrationScripts options />
+                {ships_islands().then(|| view! { <HydrationScripts options islands=true /> })}
                 <MetaTags />
             </head>
             <body>
@@ -31,16 +35,37 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Whether the page being rendered has an island, and so needs the WASM: a page without one
+/// downloads no script at all. Kept beside the routes: a page that gains an island is listed
+/// here (an HTTP test checks every page's markup against this).
+fn ships_islands() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+            page_has_islands(parts.uri.path(), parts.uri.query().unwrap_or(""))
+        })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        false
+    }
+}
+
+/// The pages with islands: the forms checked or sealed in the browser before sending.
+pub fn page_has_islands(path: &str, query: &str) -> bool {
+    match path {
+        "/register" | "/login" | "/password" => true,
+        // Only the reset's last step (`?token=…`) seals the new password in the browser.
+        "/forgot/password" => query
+            .split('&')
+            .any(|pair| pair.strip_prefix("token=").is_some_and(|v| !v.is_empty())),
+        _ => false,
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser, after hydration: the mark tells tests (and anyone
-    // debugging) that the WASM app has taken over the page.
-    Effect::new(|| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/latchkey.css" />
         <Title formatter=|page: String| format!("{page} · Latchkey") />

@@ -413,3 +413,43 @@ async fn malformed_server_function_calls_are_400_and_change_nothing() {
     }
     assert_eq!(app.user_count().await, 0);
 }
+
+/// Islands: a page ships the WASM exactly when its markup has an island to hydrate. A page
+/// that gained an island without being listed in `app::page_has_islands` would render a form
+/// that never becomes interactive; a listed page without one would download WASM for nothing.
+#[tokio::test]
+async fn a_page_loads_the_wasm_exactly_when_it_has_an_island() {
+    let app = spawn_app().await;
+    let token = app.signed_up("islands").await;
+    let cookie = format!("latchkey_session={token}");
+    let pages = [
+        ("/", false),
+        ("/login", true),
+        ("/register", true),
+        ("/account", false),
+        ("/password", true),
+        ("/upgrade", false),
+        ("/forgot/username", false),
+        ("/forgot/password", false),
+        ("/forgot/password?via=email&to=a%40example.com", false),
+        ("/forgot/password?token=anything", true),
+        ("/reset-password?token=anything", false),
+        ("/verify-email/someone/sometoken", false),
+        ("/email-verified", false),
+        ("/no/such/page", false),
+    ];
+    for (path, interactive) in pages {
+        let (status, html) = page(&app, path, Some(&cookie)).await;
+        assert!(status == 200 || status == 404, "{path}: {status}");
+        let has_island = html.contains("<leptos-island");
+        let loads_wasm = html.contains("/pkg/latchkey.js") || html.contains(".wasm");
+        assert_eq!(
+            has_island, interactive,
+            "{path} has an island: {has_island}"
+        );
+        assert_eq!(
+            loads_wasm, interactive,
+            "{path} loads the WASM: {loads_wasm}"
+        );
+    }
+}

@@ -6,8 +6,8 @@ use crate::api::{
     Logout, ResendVerification, SignOutEverywhere, UpgradePlan, VerifyEmail as VerifyEmailFn,
 };
 use crate::app::components::{
-    check_before_sending, form_error, FieldError, FormAlert, NewPasswordInputs, PageField,
-    PasswordInput, PasswordKind, RequireAccount,
+    check_before_sending, form_error, start_island, FieldError, FormAlert, NewPasswordInputs,
+    PageField, PasswordInput, PasswordKind, RequireAccount,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -160,6 +160,24 @@ pub fn Account() -> impl IntoView {
 
 #[component]
 pub fn ChangePassword() -> impl IntoView {
+    view! {
+        <Title text="Change password" />
+        <RequireAccount signed_in=move |_| {
+            view! {
+                <section class="card">
+                    <h1>"Change password"</h1>
+                    <ChangePasswordForm />
+                    <p class="aside"><a href="/account">"Back to your account"</a></p>
+                </section>
+            }
+        } />
+    }
+}
+
+/// The password change: the two new passwords are compared in the browser before sending.
+#[island]
+fn ChangePasswordForm() -> impl IntoView {
+    start_island();
     let action = ServerAction::<ChangePasswordFn>::new();
     let server_error = form_error(action);
     let client_error = RwSignal::new(None::<FormError>);
@@ -168,27 +186,17 @@ pub fn ChangePassword() -> impl IntoView {
         check_new_password(&f[0], &f[1])
     });
     view! {
-        <Title text="Change password" />
-        <RequireAccount signed_in=move |_| {
-            view! {
-                <section class="card">
-                    <h1>"Change password"</h1>
-                    <FormAlert error=server_error />
-                    <div on:submit:capture=check.clone()>
-                        <ActionForm action=action>
-                            <PasswordInput name="old_password" label="Current password"
-                                kind=PasswordKind::Current server=server_error client=client_error />
-                            <NewPasswordInputs server=server_error client=client_error />
-
-                            <button type="submit" disabled=move || pending.get()>
-                                {move || if pending.get() { "Changing…" } else { "Change password" }}
-                            </button>
-                        </ActionForm>
-                    </div>
-                    <p class="aside"><a href="/account">"Back to your account"</a></p>
-                </section>
-            }
-        } />
+        <FormAlert error=server_error />
+        <div on:submit:capture=check>
+            <ActionForm action=action>
+                <PasswordInput name="old_password" label="Current password"
+                    kind=PasswordKind::Current server=server_error client=client_error />
+                <NewPasswordInputs server=server_error client=client_error />
+                <button type="submit" disabled=move || pending.get()>
+                    {move || if pending.get() { "Changing…" } else { "Change password" }}
+                </button>
+            </ActionForm>
+        </div>
     }
 }
 

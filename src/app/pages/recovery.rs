@@ -1,12 +1,12 @@
 //! Getting back in: the forgotten username, and the password reset by passcode or link.
 
-use crate::api::sealed::seal_password;
+use crate::api::seal::seal_password;
 use crate::api::{
     check_new_password, password_key, FinishReset, ForgotUsername as ForgotUsernameFn, FormError,
     RequestReset, UseResetLink, VerifyResetCode,
 };
 use crate::app::components::{
-    form_error, submitted_fields, FieldError, FormAlert, NewPasswordInputs, PageField,
+    form_error, start_island, submitted_fields, FieldError, FormAlert, NewPasswordInputs, PageField,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -135,8 +135,11 @@ fn ResetCodeStep(via: String, to: String, country_code: String) -> impl IntoView
     }
 }
 
-#[component]
+/// The reset's last step: the browser checks the two fields, seals the new password and sends
+/// it; without JavaScript the form posts it as typed.
+#[island]
 fn ResetPasswordStep(token: String) -> impl IntoView {
+    start_island();
     let action = ServerAction::<FinishReset>::new();
     let server_error = form_error(action);
     let client_error = RwSignal::new(None::<FormError>);
