@@ -17,6 +17,7 @@ use crate::server::services::throttle::LoginPolicy;
 use crate::server::state::{AppState, Settings, Shared};
 use crate::server::{auth, form_origin, purge_job, request_id, rest, store};
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::Router;
@@ -318,7 +319,12 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // The front end's files go out gzipped to clients that take it: the WASM is a fifth
+        // of its size so (pages are small, and stream, so they are left as they are).
+        .fallback(
+            leptos_axum::file_and_error_handler::<AppState, _>(shell)
+                .layer(tower_http::compression::CompressionLayer::new().gzip(true)),
+        )
         // Server functions read their bodies themselves; cap them here.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
 
