@@ -28,6 +28,16 @@ def memory_gib() -> float:
 
 
 f = figures
+# The pages benches/page_weight.mjs loads, by the key it records them under.
+PAGES = [
+    ("home", "/"),
+    ("login", "/login"),
+    ("register", "/register"),
+    ("account", "/account (signed in)"),
+    ("forgot_password", "/forgot/password"),
+    ("reset_step", "/forgot/password?token=… (the last step)"),
+    ("reset_link", "/reset-password?token=…"),
+]
 rows = [
     ("login throughput", f"{f['login_rps']:.1f} logins/s ÷ {f['argon2_rate']:.1f} raw argon2id verifications/s on 2 threads",
      f["login_rps"] / f["argon2_rate"], "≥ 0.9", f["login_rps"] / f["argon2_rate"] >= 0.9),
@@ -38,11 +48,14 @@ rows = [
     ("GET /v2/account/credits/available", f"{f['credits_rps']:.0f} req/s ÷ {f['hello_rps']:.0f} req/s of GET /healthz (bare: outside the middleware)",
      f["credits_rps"] / f["hello_rps"], "≥ 0.5", f["credits_rps"] / f["hello_rps"] >= 0.5),
     ("SSR page", f"GET /login {f['page_rps']:.0f} req/s ÷ the same hello route",
-     f["page_rps"] / f["hello_rps"], "≥ 0.2", f["page_rps"] / f["hello_rps"] >= 0.2),
+     f["page_rps"] / f["hello_rps"], "≥ 0.25", f["page_rps"] / f["hello_rps"] >= 0.25),
     ("register under load", f"unique users, 64 connections, {f['register_rps']:.1f} sign-ups/s: errors",
      f["register_errors"], "0", f["register_errors"] == 0),
-    ("WASM bundle", f"gzip -9 of the .wasm ({f['wasm_bytes'] / 1024:.0f} KiB raw), KiB",
-     f["wasm_gzip_bytes"] / 1024, "≤ 250 KiB", f["wasm_gzip_bytes"] / 1024 <= 250),
+    ("WASM bundle", f"gzip -9 of the islands' .wasm ({f['wasm_bytes'] / 1024:.0f} KiB raw), KiB",
+     f["wasm_gzip_bytes"] / 1024, "≤ 150 KiB", f["wasm_gzip_bytes"] / 1024 <= 150),
+    ("heaviest page", "most gzipped JS + WASM any page below downloads, KiB",
+     max(f[f"page_{key}_gzip_bytes"] for key, _ in PAGES) / 1024, "≤ 150 KiB",
+     max(f[f"page_{key}_gzip_bytes"] for key, _ in PAGES) / 1024 <= 150),
     ("start-up", "process start → first 200 on an existing database, median of 5, ms",
      f["startup_ms"], "≤ 100 ms", f["startup_ms"] <= 100),
 ]
@@ -67,6 +80,21 @@ for name, how, value, target, met in rows:
 print()
 print("Errors: register %d, credits %d, login %d, flood %d (non-2xx answers and socket errors)." % (
     f["register_errors"], f["credits_errors"], f["login_errors"], f["flood_errors"]))
+
+# What each page downloads: islands ship only the interactive parts.
+print()
+print("## Page weight")
+print()
+print("Each page loaded in Chromium with an empty cache; the JavaScript and WebAssembly it fetched,")
+print("as sent (the server gzips them) and gzipped at level 9. Pages without an island fetch none.")
+print(f"/login on an emulated 1.6 Mbit/s link with 150 ms round trips is interactive (its islands")
+print(f"hydrated) after {f['login_interactive_slow_ms']:.0f} ms (median of 3).")
+print()
+print("| page | files | sent, KiB | gzip -9, KiB | ≤ 150 KiB |")
+print("|---|---|---|---|---|")
+for key, page in PAGES:
+    gz = f[f"page_{key}_gzip_bytes"] / 1024
+    print(f"| {page} | {f[f'page_{key}_files']:.0f} | {f[f'page_{key}_sent_bytes'] / 1024:.1f} | {gz:.1f} | {'yes' if gz <= 150 else '**no**'} |")
 
 # The store on PostgreSQL: one node, and two behind nginx, beside the SQLite figures above.
 backends = [
