@@ -204,11 +204,19 @@ impl TestApp {
         format!("{}{}", self.url, path)
     }
 
-    pub async fn user_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+    /// The one value the test's own `sql` reads from the server's database.
+    pub async fn scalar<T>(&self, sql: &str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + Unpin,
+    {
+        sqlx::query_scalar(sql)
             .fetch_one(&self.db)
             .await
-            .unwrap()
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    pub async fn user_count(&self) -> i64 {
+        self.scalar("SELECT COUNT(*) FROM users").await
     }
 
     /// Registers through the Temporal endpoint with the seed's urlencoded form.
@@ -246,6 +254,11 @@ impl TestApp {
         let body: Value = self.login(username, PASSWORD).await.json().await.unwrap();
         body["token"].as_str().expect("token").to_owned()
     }
+}
+
+/// Sends `request`; its status and parsed JSON body (see [`json`]).
+pub async fn sent(request: reqwest::RequestBuilder) -> (u16, Value) {
+    json(request.send().await.expect("the server answers")).await
 }
 
 /// Status and parsed JSON body, checking the body is JSON.
@@ -506,6 +519,15 @@ pub async fn send_email_code(app: &TestApp, email: &str) -> (u16, Value) {
         .await,
     )
     .await
+}
+
+/// Signs `name` up (address `name@example.com`) and asks for a reset by e-mail; the passcode
+/// the mail brought.
+pub async fn signed_up_with_mailed_code(app: &TestApp, name: &str) -> String {
+    app.signed_up(name).await;
+    let email = format!("{name}@example.com");
+    send_email_code(app, &email).await;
+    app.mail_to(&email, "passcode").await.passcode()
 }
 
 /// Reset step 2 by e-mail passcode over Authing.

@@ -2,7 +2,7 @@
 //! upgrade, forgot e-mail, and delivery through the outbox (SPEC §2.2, 2.6–2.9, §3, §6).
 
 use crate::common::smtp::SmtpSink;
-use crate::common::{eventually, json, spawn_app, spawn_app_with, Mail, TestApp, PASSWORD};
+use crate::common::{eventually, json, sent, spawn_app, spawn_app_with, Mail, TestApp, PASSWORD};
 use latchkey::domain::Credits;
 use latchkey::server::services::credits;
 use latchkey::server::store::audit::RequestMeta;
@@ -35,10 +35,9 @@ async fn registration_mails_a_verification_link_into_the_outbox() {
     assert!(mail.text.starts_with("Hello mailme"));
     // Only a digest of the token is stored.
     let token = link.rsplit('/').next().unwrap();
-    let stored: String = sqlx::query_scalar("SELECT token_hash FROM email_verifications")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let stored: String = app
+        .scalar("SELECT token_hash FROM email_verifications")
+        .await;
     assert_ne!(stored, token);
     assert!(!stored.contains(token));
 }
@@ -68,14 +67,14 @@ async fn the_verification_link_works_once() {
     let token = app.signed_up("once").await;
     let link = app.mail_to("once@example.com", "Confirm").await.link();
 
-    let (status, body) = json(app.http.get(&link).send().await.unwrap()).await;
+    let (status, body) = sent(app.http.get(&link)).await;
     assert_eq!(
         (status, body),
         (200, json!({"code": 200, "response": "email verified"}))
     );
     assert!(email_verified(&app).await);
 
-    let (status, body) = json(app.http.get(&link).send().await.unwrap()).await;
+    let (status, body) = sent(app.http.get(&link)).await;
     assert_eq!(status, 400);
     assert!(body["response"]
         .as_str()
@@ -143,14 +142,14 @@ async fn expired_or_mismatched_links_verify_nothing() {
         format!("/v2/account/email/verify/someone-else/{token}"),
         "/v2/account/email/verify/late/not-a-real-token".to_owned(),
     ] {
-        let (status, _) = json(app.http.get(app.at(&path)).send().await.unwrap()).await;
+        let (status, _) = sent(app.http.get(app.at(&path))).await;
         assert_eq!(status, 400, "{path}");
     }
     sqlx::query("UPDATE email_verifications SET expires_at = expires_at - 86401")
         .execute(&app.db)
         .await
         .unwrap();
-    let (status, _) = json(app.http.get(&link).send().await.unwrap()).await;
+    let (status, _) = sent(app.http.get(&link)).await;
     assert_eq!(status, 400);
     assert!(!email_verified(&app).await);
 }
@@ -161,7 +160,7 @@ async fn the_username_in_the_link_is_case_insensitive() {
     app.register("CaseUser", "case@example.com", PASSWORD).await;
     let link = app.mail_to("case@example.com", "Confirm").await.link();
     let shouted = link.replace("/CaseUser/", "/CASEUSER/");
-    let (status, _) = json(app.http.get(&shouted).send().await.unwrap()).await;
+    let (status, _) = sent(app.http.get(&shouted)).await;
     assert_eq!(status, 200);
 }
 
@@ -194,10 +193,7 @@ async fn a_new_link_can_be_asked_for_at_most_once_a_minute() {
             json!({"code": 200, "response": "a new verification link is on its way"})
         )
     );
-    let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_verifications")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let links: i64 = app.scalar("SELECT COUNT(*) FROM email_verifications").await;
     assert_eq!(links, 2);
 
     // Five an hour at most.
@@ -244,14 +240,7 @@ async fn a_verified_account_needs_no_new_link_and_strangers_get_none() {
     .await;
     assert_eq!(status, 400);
     assert_eq!(body["response"], "the e-mail address is already verified");
-    let (status, _) = json(
-        app.http
-            .post(app.at("/v2/account/email/verify/resend"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = sent(app.http.post(app.at("/v2/account/email/verify/resend"))).await;
     assert_eq!(status, 401);
 }
 
@@ -366,14 +355,7 @@ async fn credits_start_at_the_configured_amount_and_read_as_a_number() {
         (status, body),
         (200, json!({"code": 200, "response": 12.5}))
     );
-    let (status, _) = json(
-        app.http
-            .get(app.at("/v2/account/credits/available"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = sent(app.http.get(app.at("/v2/account/credits/available"))).await;
     assert_eq!(status, 401);
 }
 
@@ -397,11 +379,9 @@ async fn concurrent_credit_grants_add_up_exactly() {
     )
     .await;
     assert_eq!(body["response"], 10000464.996296);
-    let audited: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'credits.adjusted'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let audited: i64 = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'credits.adjusted'")
+        .await;
     assert_eq!(audited, 201);
 }
 
@@ -420,10 +400,7 @@ async fn credits_never_go_below_zero() {
             .await
             .is_err()
     );
-    let micro: i64 = sqlx::query_scalar("SELECT credits_micro FROM users")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let micro: i64 = app.scalar("SELECT credits_micro FROM users").await;
     assert_eq!(micro, 0);
 }
 
@@ -506,10 +483,7 @@ async fn upgrading_needs_a_verified_address_and_happens_once() {
     );
     app.mail_to("upper@example.com", "Your account is upgraded")
         .await;
-    let plan: String = sqlx::query_scalar("SELECT plan FROM users")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let plan: String = app.scalar("SELECT plan FROM users").await;
     assert_eq!(plan, "paid");
 }
 
@@ -533,11 +507,9 @@ async fn of_concurrent_upgrades_exactly_one_succeeds() {
         9,
         "{statuses:?}"
     );
-    let upgrades: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'plan.upgraded'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let upgrades: i64 = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'plan.upgraded'")
+        .await;
     assert_eq!(upgrades, 1);
 }
 
@@ -559,7 +531,7 @@ async fn forgot_email_returns_the_address_on_both_documented_paths() {
             ),
             "{path}"
         );
-        let (status, _) = json(app.http.post(app.at(path)).send().await.unwrap()).await;
+        let (status, _) = sent(app.http.post(app.at(path))).await;
         assert_eq!(status, 401, "{path}");
     }
 }
@@ -621,10 +593,7 @@ async fn a_mail_server_that_is_down_delays_mail_but_loses_none() {
     // The worker records the delivery once the mail server has answered, a moment after the
     // sink has the message.
     eventually("the delivery recorded", async || {
-        let sent: Option<String> = sqlx::query_scalar("SELECT sent_at FROM outbox")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+        let sent: Option<String> = app.scalar("SELECT sent_at FROM outbox").await;
         sent
     })
     .await;
@@ -669,10 +638,8 @@ async fn mail_queued_before_a_restart_goes_out_after_it() {
 /// Whether the (only) account's address is verified. Read as a number: SQLite stores booleans
 /// as integers, PostgreSQL as booleans, and the test's connection reads either.
 async fn email_verified(app: &TestApp) -> bool {
-    let verified: i64 =
-        sqlx::query_scalar("SELECT CASE WHEN email_verified THEN 1 ELSE 0 END FROM users")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let verified: i64 = app
+        .scalar("SELECT CASE WHEN email_verified THEN 1 ELSE 0 END FROM users")
+        .await;
     verified == 1
 }

@@ -3,7 +3,7 @@
 
 use crate::common::smtp::SmtpSink;
 use crate::common::{
-    eventually_within, json, spawn_app, spawn_app_with, test_state_with, PASSWORD,
+    eventually_within, json, sent, spawn_app, spawn_app_with, test_state_with, PASSWORD,
 };
 use serde_json::json;
 
@@ -321,10 +321,7 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
         now - 86400 - 61
     ))
     .await;
-    let outbox_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let outbox_before: i64 = app.scalar("SELECT COUNT(*) FROM outbox").await;
 
     // A full allowance (its arrival time passed); the sign-up's own may still be running.
     run(format!(
@@ -351,20 +348,15 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
             client_limits: 0,
         }
     );
-    let outbox_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let outbox_after: i64 = app.scalar("SELECT COUNT(*) FROM outbox").await;
     assert_eq!(
         outbox_after,
         outbox_before - 1,
         "queued and recent mail stay"
     );
-    let locked: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM login_throttle WHERE subject = 'name:locked'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let locked: i64 = app
+        .scalar("SELECT COUNT(*) FROM login_throttle WHERE subject = 'name:locked'")
+        .await;
     assert_eq!(locked, 1, "a running lock stays");
     assert_eq!(purge::expired(&app.state.db, now).await.unwrap().total(), 0);
 }
@@ -490,7 +482,7 @@ async fn a_panicking_handler_answers_a_500_envelope_and_the_server_lives_on() {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    let (status, body) = json(app.http.get(format!("{url}/v2/boom")).send().await.unwrap()).await;
+    let (status, body) = sent(app.http.get(format!("{url}/v2/boom"))).await;
     assert_eq!(
         (status, body),
         (
@@ -498,14 +490,7 @@ async fn a_panicking_handler_answers_a_500_envelope_and_the_server_lives_on() {
             json!({"code": 500, "response": "internal server error"})
         )
     );
-    let (status, body) = json(
-        app.http
-            .get(format!("{url}/api/v3/boom"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = sent(app.http.get(format!("{url}/api/v3/boom"))).await;
     assert_eq!(status, 500);
     assert_eq!(
         (body["statusCode"].as_u64(), body["apiCode"].as_u64()),

@@ -3,8 +3,9 @@
 //! passwords (seeds 000, 001, 003, 004; SPEC §2.10–2.11, §4, §5, §7).
 
 use crate::common::{
-    authing, eventually, json, reset, reset_token_for, send_email_code, spawn_app, test_state,
-    test_state_with, verify_email_code, PASSWORD,
+    authing, eventually, json, reset, reset_token_for, send_email_code, sent,
+    signed_up_with_mailed_code, spawn_app, test_state, test_state_with, verify_email_code,
+    PASSWORD,
 };
 use base64::Engine;
 use latchkey::server::services::phone;
@@ -42,10 +43,9 @@ async fn the_whole_reset_by_email_passcode_over_authing() {
     assert!(mail.link().starts_with(&app.at("/reset-password?token=")));
     // Once delivered, the message (and the code in it) is gone from the database.
     eventually("every message recorded as sent", async || {
-        let unsent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+        let unsent: i64 = app
+            .scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+            .await;
         (unsent == 0).then_some(())
     })
     .await;
@@ -87,11 +87,9 @@ async fn the_whole_reset_by_email_passcode_over_authing() {
     );
     app.mail_to("resetme@example.com", "Your password was changed")
         .await;
-    let events: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'password.reset'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let events: i64 = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'password.reset'")
+        .await;
     assert_eq!(events, 1);
 }
 
@@ -111,22 +109,16 @@ async fn step_one_answers_the_same_for_unknown_addresses_and_mails_nobody() {
     for path in ["/v2/forgot/password", "/v2/forgot/username"] {
         // The Temporal path shares the per-address limit with the Authing one just used.
         app.forget_recent_sends().await;
-        let a = json(
+        let a = sent(
             app.http
                 .post(app.at(path))
-                .form(&[("email_address", "known@example.com")])
-                .send()
-                .await
-                .unwrap(),
+                .form(&[("email_address", "known@example.com")]),
         )
         .await;
-        let b = json(
+        let b = sent(
             app.http
                 .post(app.at(path))
-                .form(&[("email_address", "nobody@example.com")])
-                .send()
-                .await
-                .unwrap(),
+                .form(&[("email_address", "nobody@example.com")]),
         )
         .await;
         assert_eq!(a, b, "{path}");
@@ -193,12 +185,7 @@ async fn sends_are_limited_per_address_known_or_not() {
 #[tokio::test]
 async fn five_wrong_codes_burn_it_and_the_sixth_fails_even_when_right() {
     let app = spawn_app().await;
-    app.signed_up("guessed").await;
-    send_email_code(&app, "guessed@example.com").await;
-    let code = app
-        .mail_to("guessed@example.com", "passcode")
-        .await
-        .passcode();
+    let code = signed_up_with_mailed_code(&app, "guessed").await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
     for _ in 0..5 {
         let (status, body) = verify_email_code(&app, "guessed@example.com", wrong).await;
@@ -215,12 +202,7 @@ async fn five_wrong_codes_burn_it_and_the_sixth_fails_even_when_right() {
 #[tokio::test]
 async fn parallel_guesses_never_get_more_than_five_tries() {
     let app = spawn_app().await;
-    app.signed_up("swarm").await;
-    send_email_code(&app, "swarm@example.com").await;
-    let code = app
-        .mail_to("swarm@example.com", "passcode")
-        .await
-        .passcode();
+    let code = signed_up_with_mailed_code(&app, "swarm").await;
     let guesses: Vec<String> = (0..40)
         .map(|i| format!("{:06}", (code.parse::<u32>().unwrap() + 1 + i) % 1_000_000))
         .collect();
@@ -240,12 +222,7 @@ async fn parallel_guesses_never_get_more_than_five_tries() {
 #[tokio::test]
 async fn a_new_code_replaces_the_old_and_codes_expire() {
     let app = spawn_app().await;
-    app.signed_up("renewed").await;
-    send_email_code(&app, "renewed@example.com").await;
-    let first = app
-        .mail_to("renewed@example.com", "passcode")
-        .await
-        .passcode();
+    let first = signed_up_with_mailed_code(&app, "renewed").await;
     app.forget_recent_sends().await;
     send_email_code(&app, "renewed@example.com").await;
     let second = app
@@ -267,12 +244,7 @@ async fn a_new_code_replaces_the_old_and_codes_expire() {
 #[tokio::test]
 async fn codes_are_single_use() {
     let app = spawn_app().await;
-    app.signed_up("single").await;
-    send_email_code(&app, "single@example.com").await;
-    let code = app
-        .mail_to("single@example.com", "passcode")
-        .await
-        .passcode();
+    let code = signed_up_with_mailed_code(&app, "single").await;
     assert_eq!(
         verify_email_code(&app, "single@example.com", &code).await.0,
         200
@@ -325,25 +297,17 @@ async fn a_reset_revokes_outstanding_passcodes() {
     send_email_code(&app, "revoker@example.com").await;
     // The code is queued just after the answer; its mail shows it was stored.
     app.nth_mail_to("revoker@example.com", "passcode", 2).await;
-    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let pending: i64 = app.scalar("SELECT COUNT(*) FROM passcodes").await;
     assert_eq!(pending, 1);
     assert_eq!(reset(&app, &token, NEW_PASSWORD, "none").await.0, 200);
-    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let pending: i64 = app.scalar("SELECT COUNT(*) FROM passcodes").await;
     assert_eq!(pending, 0);
 }
 
 #[tokio::test]
 async fn the_flat_payload_of_seed_001_is_accepted() {
     let app = spawn_app().await;
-    app.signed_up("flat").await;
-    send_email_code(&app, "flat@example.com").await;
-    let code = app.mail_to("flat@example.com", "passcode").await.passcode();
+    let code = signed_up_with_mailed_code(&app, "flat").await;
     let (status, body) = authing(
         app.post_json(
             "/api/v3/verify-reset-password-request",
@@ -364,7 +328,7 @@ async fn passwords_encrypted_with_the_published_rsa_and_sm2_keys_are_accepted() 
 
     let app = spawn_app().await;
     app.signed_up("crypto").await;
-    let (status, system) = json(app.http.get(app.at("/api/v3/system")).send().await.unwrap()).await;
+    let (status, system) = sent(app.http.get(app.at("/api/v3/system"))).await;
     assert_eq!(status, 200);
     assert_eq!(
         system["rsa"], system["data"]["rsa"],
@@ -495,13 +459,10 @@ async fn forgot_username_mails_verified_addresses_only() {
     app.signed_up("unconfirmed").await;
     app.verify_email_of("remembered@example.com").await;
     for email in ["REMEMBERED@example.com", "unconfirmed@example.com"] {
-        let (status, body) = json(
+        let (status, body) = sent(
             app.http
                 .post(app.at("/v2/forgot/username"))
-                .form(&[("email_address", email)])
-                .send()
-                .await
-                .unwrap(),
+                .form(&[("email_address", email)]),
         )
         .await;
         assert_eq!(status, 200);
@@ -657,7 +618,7 @@ async fn the_web_reset_accepts_passwords_sealed_with_the_published_key() {
     let app = spawn_app().await;
     app.signed_up("sealed").await;
     let token = reset_token_for(&app, "sealed@example.com").await;
-    let (_, system) = json(app.http.get(app.at("/api/v3/system")).send().await.unwrap()).await;
+    let (_, system) = sent(app.http.get(app.at("/api/v3/system"))).await;
     let pem = system["data"]["rsa"]["publicKey"].as_str().unwrap();
     let post = |new: String, again: String, encryption: &'static str| {
         let form = vec![

@@ -311,11 +311,9 @@ async fn one_reset_token_buys_one_reset_however_many_arrive_at_once() {
         .iter()
         .filter(|(status, _)| *status != 200)
         .all(|(_, body)| body["apiCode"] == 2030));
-    let changes: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'password.reset'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let changes: i64 = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'password.reset'")
+        .await;
     assert_eq!(changes, 1);
 }
 

@@ -1,6 +1,6 @@
 //! Temporal v2 register / login / refresh over HTTP (seed 002, SPEC §3).
 
-use crate::common::{json, spawn_app, spawn_app_with, PASSWORD};
+use crate::common::{json, sent, spawn_app, spawn_app_with, PASSWORD};
 use reqwest::multipart;
 use serde_json::{json, Value};
 
@@ -454,14 +454,7 @@ async fn a_deleted_or_disabled_account_cannot_refresh() {
 #[tokio::test]
 async fn unknown_api_routes_are_json_404s_in_their_surfaces_envelope() {
     let app = spawn_app().await;
-    let (status, body) = json(
-        app.http
-            .get(app.at("/v2/no/such/thing"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = sent(app.http.get(app.at("/v2/no/such/thing"))).await;
     assert_eq!(
         (status, body),
         (404, json!({"code": 404, "response": "no such endpoint"}))
@@ -483,14 +476,7 @@ async fn unknown_api_routes_are_json_404s_in_their_surfaces_envelope() {
     assert_eq!(body["requestId"], header_id.as_str());
     assert_eq!(body["data"], Value::Null);
 
-    let (status, body) = json(
-        app.http
-            .get(app.at("/v2/auth/register"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = sent(app.http.get(app.at("/v2/auth/register"))).await;
     assert_eq!(status, 405);
     assert_eq!(body["code"], 405);
 }
