@@ -125,10 +125,36 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(page).toHaveURL(/\/account$/);
     });
 
-    test("an error on a page opened from a mailed link comes back to that page", async ({ page }) => {
+    test("an error on a page opened from a mailed link comes back to that page", async ({ page, context }) => {
+      // A reset link opened twice: used in one tab, then Continue in the other.
+      const name = uniqueName(javaScriptEnabled ? "twotabs" : "twotabs-nojs");
+      const email = `${name}@example.com`;
+      await register(page, name, email);
+      await expect(page).toHaveURL(/\/account$/);
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.goto("/forgot/password");
+      await page.getByLabel("E-mail address, or phone number").fill(email);
+      await page.getByRole("button", { name: "Send the passcode" }).click();
+      await expect(page).toHaveURL(/\/forgot\/password\?via=email/);
+      const link = new URL(await linkFromMail(email, RESET_LINK));
+      const address = link.pathname + link.search;
+
       // These pages send no Referer (their address holds a token); the form names its page.
+      const response = await page.goto(address);
+      expect(response?.headers()["referrer-policy"]).toBe("no-referrer");
+      if (javaScriptEnabled) await hydrated(page);
+      // Meanwhile the same link is used in another tab.
+      const other = await context.newPage();
+      await other.goto(address);
+      await other.getByRole("button", { name: "Continue" }).click();
+      await expect(other).toHaveURL(/\/forgot\/password\?token=/);
+      await other.close();
+      await page.getByRole("button", { name: "Continue" }).click();
+      // Back on the same page, which now knows the link is spent.
+      await expect(page.getByTestId("dead-link")).toContainText("This link has expired or was already used");
+      await expect(page).toHaveURL(new RegExp(address.replace(/[?]/g, "\\?")));
+
       for (const [address, button, error] of [
-        ["/reset-password?token=not-a-real-token", "Continue", "This reset has expired or was already used."],
         ["/verify-email/nobody/not-a-real-token", "Verify my e-mail address", "This link is invalid"],
       ]) {
         const response = await page.goto(address);
@@ -237,3 +263,39 @@ test("forgot username mails it to a verified address", async ({ page }) => {
   await logIn(page, remembered.trim());
   await expect(page).toHaveURL(/\/account$/);
 });
+
+for (const javaScriptEnabled of [true, false]) {
+  test.describe(javaScriptEnabled ? "dead links, with JavaScript" : "dead links, without JavaScript", () => {
+    test.use({ javaScriptEnabled });
+
+    test("a used or made-up reset link says so at once and offers a new passcode", async ({ page }) => {
+      const name = uniqueName(javaScriptEnabled ? "deadlink" : "deadlink-nojs");
+      const email = `${name}@example.com`;
+      await register(page, name, email);
+      await expect(page).toHaveURL(/\/account$/);
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.goto("/forgot/password");
+      await page.getByLabel("E-mail address, or phone number").fill(email);
+      await page.getByRole("button", { name: "Send the passcode" }).click();
+      await expect(page).toHaveURL(/\/forgot\/password\?via=email/);
+
+      // A live link offers to continue; once used, the same link is dead on arrival.
+      const link = await linkFromMail(email, RESET_LINK);
+      await page.goto(link);
+      await expect(page.getByTestId("dead-link")).toHaveCount(0);
+      await page.getByRole("button", { name: "Continue" }).click();
+      await expect(page).toHaveURL(/\/forgot\/password\?token=/);
+
+      for (const dead of [link, "/reset-password?token=made-up", "/reset-password"]) {
+        await page.goto(dead);
+        await expect(page.getByTestId("dead-link")).toHaveText(
+          "This link has expired or was already used: each reset link works once, for a limited time.",
+        );
+        await expect(page.getByRole("button", { name: "Continue" })).toHaveCount(0);
+      }
+      await page.getByRole("link", { name: "Request a new passcode" }).click();
+      await expect(page).toHaveURL(/\/forgot\/password$/);
+      await expect(page.getByLabel("E-mail address, or phone number")).toBeVisible();
+    });
+  });
+}

@@ -364,6 +364,14 @@ pub async fn verify_reset_code(
     Ok(())
 }
 
+/// Whether a reset link can still be used (read by its page as it renders).
+#[server(prefix = "/rpc", endpoint = "reset_link_is_live")]
+pub async fn reset_link_is_live(token: String) -> Result<bool, FormError> {
+    use crate::server::services::recovery;
+    let (state, _) = ssr::context()?;
+    Ok(recovery::link_is_live(&state, &token).await?)
+}
+
 /// Reset step 2 by the e-mailed link (its page asks for one click).
 #[server(prefix = "/rpc", endpoint = "use_reset_link")]
 pub async fn use_reset_link(token: String) -> Result<(), FormError> {

@@ -83,7 +83,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/email-verified") view=pages::EmailVerified />
                     <Route path=path!("/forgot/username") view=pages::ForgotUsername />
                     <Route path=path!("/forgot/password") view=pages::ForgotPassword />
-                    <Route path=path!("/reset-password") view=pages::ResetPasswordLink />
+                    <Route path=path!("/reset-password") view=pages::ResetPasswordLink ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -2,8 +2,8 @@
 
 use crate::api::seal::seal_password;
 use crate::api::{
-    check_new_password, password_key, FinishReset, ForgotUsername as ForgotUsernameFn, FormError,
-    RequestReset, UseResetLink, VerifyResetCode,
+    check_new_password, password_key, reset_link_is_live, FinishReset,
+    ForgotUsername as ForgotUsernameFn, FormError, RequestReset, UseResetLink, VerifyResetCode,
 };
 use crate::app::components::{
     form_error, start_island, submitted_fields, FieldError, FormAlert, NewPasswordInputs, PageField,
@@ -201,19 +201,37 @@ fn ResetPasswordStep(token: String) -> impl IntoView {
 pub fn ResetPasswordLink() -> impl IntoView {
     let query = use_query_map();
     let token = move || query.with(|q| q.get("token")).unwrap_or_default();
+    // Checked as the page renders: a used, expired or mistyped link says so at once, instead of
+    // after a click.
+    let live = Resource::new(token, reset_link_is_live);
     let action = ServerAction::<UseResetLink>::new();
     let server_error = form_error(action);
     view! {
         <Title text="Reset your password" />
         <section class="card">
             <h1>"Reset your password"</h1>
-            <p>"Continue to choose a new password for your account."</p>
-            <FormAlert error=server_error />
-            <ActionForm action=action>
-                <PageField />
-                <input type="hidden" name="token" value=token />
-                <button type="submit" disabled=move || action.pending().get()>"Continue"</button>
-            </ActionForm>
+            <Suspense fallback=|| view! { <p>"Checking your link…"</p> }>
+                {move || Suspend::new(async move {
+                    if live.await.unwrap_or(false) {
+                        view! {
+                            <p>"Continue to choose a new password for your account."</p>
+                            <FormAlert error=server_error />
+                            <ActionForm action=action>
+                                <PageField />
+                                <input type="hidden" name="token" value=token />
+                                <button type="submit" disabled=move || action.pending().get()>"Continue"</button>
+                            </ActionForm>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <p class="form-alert" role="alert" data-testid="dead-link">
+                                "This link has expired or was already used: each reset link works once, for a limited time."
+                            </p>
+                            <p class="actions"><a class="button" href="/forgot/password">"Request a new passcode"</a></p>
+                        }.into_any()
+                    }
+                })}
+            </Suspense>
         </section>
     }
 }

@@ -352,6 +352,14 @@ pub async fn verify_passcode(
     issue_reset_token(state, user_id).await
 }
 
+/// Whether the e-mailed link can still be used, without using it: its page says at once when
+/// it cannot. (The token is 256 random bits: asking reveals nothing a guess could find.)
+pub async fn link_is_live(state: &AppState, link: &str) -> Result<bool, ServiceError> {
+    let digest = link_token::digest(link.trim());
+    let live = recovery::live_token(&state.db, &digest, "link", store::unix_now()).await?;
+    Ok(live.is_some())
+}
+
 /// Step 2 by the e-mailed link: the link token for a reset token.
 pub async fn exchange_link(state: &AppState, link: &str) -> Result<ResetGrant, ServiceError> {
     let user_id = recovery::consume_token(

@@ -218,11 +218,22 @@ pub async fn live_reset_token(
     digest: &str,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
+    live_token(db, digest, "reset", now).await
+}
+
+/// The account of an unused, unexpired token of `kind` (`link` or `reset`), without using it.
+pub async fn live_token(
+    db: impl Into<Exec<'_>>,
+    digest: &str,
+    kind: &str,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
     on_backend!(db, e => sqlx::query_scalar(
         "SELECT user_id FROM reset_tokens \
-         WHERE token_hash = $1 AND kind = 'reset' AND used_at IS NULL AND expires_at > $2",
+         WHERE token_hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3",
     )
     .bind(digest)
+    .bind(kind)
     .bind(now)
     .fetch_optional(e)
     .await)
