@@ -155,3 +155,23 @@ test.describe("without JavaScript", () => {
     await expect(page.locator("#password-error")).toContainText("most common");
   });
 });
+
+for (const javaScriptEnabled of [true, false]) {
+  test.describe(javaScriptEnabled ? "password rule, with JavaScript" : "password rule, without JavaScript", () => {
+    test.use({ javaScriptEnabled });
+
+    test("a too-short password gets Latchkey's own words by the field", async ({ page }) => {
+      await page.goto("/register");
+      if (javaScriptEnabled) await hydrated(page);
+      const name = uniqueName(javaScriptEnabled ? "short" : "short-nojs");
+      await page.getByLabel("Username").fill(name);
+      await page.getByLabel("E-mail address").fill(`${name}@example.com`);
+      await page.getByLabel("Password").fill("short");
+      await page.getByRole("button", { name: "Create account" }).click();
+      // The same words the server gives a REST client, under the field the message names.
+      await expect(page.locator("#password-error")).toHaveText("Use at least 8 characters for the password.");
+      await expect(page.getByLabel("Password")).toHaveAttribute("aria-describedby", "password-error");
+      await expect(page).toHaveURL(/\/register(\?|$)/);
+    });
+  });
+}

@@ -61,7 +61,9 @@ pub enum PasswordKind {
     Repeat,
 }
 
-/// A labelled password field with its error underneath.
+/// A labelled password field with its error underneath. No `minlength`/`maxlength`: the
+/// browser's own bubble would stand in for Latchkey's rule, in other words, before the form's
+/// check (or the server) could say it by the field.
 #[component]
 pub fn PasswordInput(
     /// The field's name, also its id.
@@ -85,8 +87,6 @@ pub fn PasswordInput(
             type="password"
             autocomplete=autocomplete
             required
-            minlength=new.then_some("8")
-            maxlength=new.then_some("128")
             aria-describedby=format!("{name}-error")
         />
         {new.then(|| view! { <p class="hint">"At least 8 characters. Long phrases are good."</p> })}

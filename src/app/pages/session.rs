@@ -43,7 +43,6 @@ fn RegisterForm() -> impl IntoView {
                     name="username"
                     autocomplete="username"
                     required
-                    minlength="3"
                     maxlength="32"
                     aria-describedby="username-error"
                 />
