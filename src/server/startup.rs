@@ -319,8 +319,8 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        // The front end's files go out gzipped to clients that take it: the WASM is a fifth
-        // of its size so (pages are small, and stream, so they are left as they are).
+        // The front end's files go out gzipped to clients that take it: the WASM is 40 % of
+        // its size so (pages are small, and stream, so they are left as they are).
         .fallback(
             leptos_axum::file_and_error_handler::<AppState, _>(shell)
                 .layer(tower_http::compression::CompressionLayer::new().gzip(true)),
