@@ -1,4 +1,5 @@
 import JSEncrypt from "jsencrypt";
+import type { Page } from "@playwright/test";
 import { sm2 } from "sm-crypto";
 import {
   test,
@@ -18,6 +19,19 @@ import {
 } from "./fixtures";
 
 const NEW_PASSWORD = "a brand new passphrase";
+
+/** Registers `name`, signs out, and asks for a reset by e-mail on the web form. */
+async function signedOutAskingForReset(page: Page, name: string) {
+  const email = `${name}@example.com`;
+  await register(page, name, email);
+  await expect(page).toHaveURL(/\/account$/);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.goto("/forgot/password");
+  await page.getByLabel("E-mail address, or phone number").fill(email);
+  await page.getByRole("button", { name: "Send the passcode" }).click();
+  await expect(page).toHaveURL(/\/forgot\/password\?via=email/);
+  return { name, email };
+}
 
 test.describe("REST clients encrypting as Authing's SDKs do", () => {
   /** Register over REST and take a reset token by e-mail passcode. */
@@ -127,15 +141,7 @@ for (const javaScriptEnabled of [true, false]) {
 
     test("an error on a page opened from a mailed link comes back to that page", async ({ page, context }) => {
       // A reset link opened twice: used in one tab, then Continue in the other.
-      const name = uniqueName(javaScriptEnabled ? "twotabs" : "twotabs-nojs");
-      const email = `${name}@example.com`;
-      await register(page, name, email);
-      await expect(page).toHaveURL(/\/account$/);
-      await page.getByRole("button", { name: "Sign out" }).click();
-      await page.goto("/forgot/password");
-      await page.getByLabel("E-mail address, or phone number").fill(email);
-      await page.getByRole("button", { name: "Send the passcode" }).click();
-      await expect(page).toHaveURL(/\/forgot\/password\?via=email/);
+      const { email } = await signedOutAskingForReset(page, uniqueName(javaScriptEnabled ? "twotabs" : "twotabs-nojs"));
       const link = new URL(await linkFromMail(email, RESET_LINK));
       const address = link.pathname + link.search;
 
@@ -167,16 +173,7 @@ for (const javaScriptEnabled of [true, false]) {
     });
 
     test("forgot password by the link in the mail, then sign in", async ({ page }) => {
-      const name = uniqueName(javaScriptEnabled ? "link" : "link-nojs");
-      const email = `${name}@example.com`;
-      await register(page, name, email);
-      await expect(page).toHaveURL(/\/account$/);
-      await page.getByRole("button", { name: "Sign out" }).click();
-
-      await page.goto("/forgot/password");
-      await page.getByLabel("E-mail address, or phone number").fill(email);
-      await page.getByRole("button", { name: "Send the passcode" }).click();
-      await expect(page).toHaveURL(/\/forgot\/password\?via=email/);
+      const { name, email } = await signedOutAskingForReset(page, uniqueName(javaScriptEnabled ? "link" : "link-nojs"));
 
       await page.goto(await linkFromMail(email, RESET_LINK));
       if (javaScriptEnabled) await hydrated(page);
@@ -269,15 +266,7 @@ for (const javaScriptEnabled of [true, false]) {
     test.use({ javaScriptEnabled });
 
     test("a used or made-up reset link says so at once and offers a new passcode", async ({ page }) => {
-      const name = uniqueName(javaScriptEnabled ? "deadlink" : "deadlink-nojs");
-      const email = `${name}@example.com`;
-      await register(page, name, email);
-      await expect(page).toHaveURL(/\/account$/);
-      await page.getByRole("button", { name: "Sign out" }).click();
-      await page.goto("/forgot/password");
-      await page.getByLabel("E-mail address, or phone number").fill(email);
-      await page.getByRole("button", { name: "Send the passcode" }).click();
-      await expect(page).toHaveURL(/\/forgot\/password\?via=email/);
+      const { email } = await signedOutAskingForReset(page, uniqueName(javaScriptEnabled ? "deadlink" : "deadlink-nojs"));
 
       // A live link offers to continue; once used, the same link is dead on arrival.
       const link = await linkFromMail(email, RESET_LINK);
