@@ -8,3 +8,4 @@ pub mod password;
 pub mod password_cipher;
 pub mod secrets;
 pub mod session_token;
+pub mod signed_value;
