@@ -12,7 +12,7 @@ pub mod seal;
 #[cfg(feature = "ssr")]
 mod ssr;
 #[cfg(feature = "ssr")]
-pub use ssr::query_value;
+pub use ssr::{page_session, pending_reset, query_value};
 
 /// A message for one form field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +85,67 @@ impl FromServerFnError for FormError {
     }
 }
 
+/// A form sent without JavaScript that the server refused, as it comes back to its page: which
+/// server function refused it, its error (as server_fn encodes one for an address), and what
+/// the person had typed (never passwords or codes). It travels in a short-lived signed cookie
+/// (`server::form_origin`), not in the address, so the address stays clean and nothing typed
+/// lands in history or logs; islands get it as a prop, to show the same error once hydrated.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnedForm {
+    /// The page the form was on: path and query.
+    pub page: String,
+    /// The refusing server function's path (`/rpc/…`).
+    pub action: String,
+    /// The error, base64 of its JSON.
+    pub error: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl ReturnedForm {
+    /// The fields a refused form gets back: what a person types that is neither a secret nor a
+    /// one-time code.
+    pub const KEPT_FIELDS: [&'static str; 7] = [
+        "username",
+        "email",
+        "identifier",
+        "via",
+        "destination",
+        "country_code",
+        "number",
+    ];
+
+    /// What was typed into `field` of the form `action` refused, if that form came back.
+    pub fn typed(returned: &Option<Self>, action: &str, field: &str) -> Option<String> {
+        returned
+            .as_ref()
+            .filter(|r| r.action == action)?
+            .fields
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, value)| value.clone())
+    }
+}
+
+/// Where a password reset begun in this browser sent its passcode: kept in a short-lived signed
+/// cookie between the first two steps, so the address never carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingReset {
+    pub by_phone: bool,
+    /// The e-mail address, or the phone number as typed.
+    pub destination: String,
+    pub country_code: Option<String>,
+}
+
+impl PendingReset {
+    /// As the passcode step shows it.
+    pub fn shown(&self) -> String {
+        match &self.country_code {
+            Some(code) => format!("{code} {}", self.destination),
+            None => self.destination.clone(),
+        }
+    }
+}
+
 /// The signed-in account as the pages show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountView {
@@ -148,9 +209,14 @@ pub async fn register(username: String, email: String, password: String) -> Resu
     Ok(())
 }
 
-/// Signs in with a username or e-mail address and goes to the account page.
+/// Signs in with a username or e-mail address and goes to the account page, or back to the
+/// page (`next`, a path on this site) that sent the visitor to sign in.
 #[server(prefix = "/rpc", endpoint = "login")]
-pub async fn login(identifier: String, password: String) -> Result<(), FormError> {
+pub async fn login(
+    identifier: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), FormError> {
     use crate::server::services::accounts;
     let (state, meta) = ssr::context()?;
     let device = ssr::device_token();
@@ -158,7 +224,10 @@ pub async fn login(identifier: String, password: String) -> Result<(), FormError
         accounts::log_in(&state, &identifier, &password, device.as_deref(), &meta).await?;
     ssr::start_session(&state, &logged_in.token);
     ssr::remember_device(&state, &logged_in.device);
-    leptos_axum::redirect("/account");
+    let next = next.filter(|next| {
+        crate::server::form_origin::is_local_path(next) && !next.starts_with("/rpc/")
+    });
+    leptos_axum::redirect(next.as_deref().unwrap_or("/account"));
     Ok(())
 }
 
@@ -311,7 +380,8 @@ pub async fn forgot_username(email: String) -> Result<(), FormError> {
     Ok(())
 }
 
-/// Reset step 1 from the web: a passcode by e-mail or text message. The next page asks for it.
+/// Reset step 1 from the web: a passcode by e-mail or text message. The next page asks for it;
+/// where the passcode went rides along in a cookie (`ssr::remember_reset`), not in the address.
 #[server(prefix = "/rpc", endpoint = "request_reset")]
 pub async fn request_reset(
     via: String,
@@ -326,37 +396,39 @@ pub async fn request_reset(
     } else {
         recovery::request_by_email(&state, &destination, &meta).await?;
     }
-    let mut next = format!(
-        "/forgot/password?via={}&to={}",
-        if by_phone { "phone" } else { "email" },
-        ssr::query_value(destination.trim())
+    ssr::remember_reset(
+        &state,
+        &PendingReset {
+            by_phone,
+            destination: destination.trim().to_owned(),
+            country_code: country_code
+                .map(|code| code.trim().to_owned())
+                .filter(|code| by_phone && !code.is_empty()),
+        },
     );
-    if let Some(code) = country_code.filter(|c| by_phone && !c.trim().is_empty()) {
-        next.push_str(&format!("&cc={}", ssr::query_value(code.trim())));
-    }
-    leptos_axum::redirect(&next);
+    leptos_axum::redirect("/forgot/password?step=code");
     Ok(())
 }
 
-/// Reset step 2 from the web: the passcode for a reset token, carried to the last step.
+/// Reset step 2 from the web: the passcode, for the destination this browser's reset sent it
+/// to, exchanged for a reset token carried to the last step.
 #[server(prefix = "/rpc", endpoint = "verify_reset_code")]
-pub async fn verify_reset_code(
-    via: String,
-    destination: String,
-    country_code: Option<String>,
-    code: String,
-) -> Result<(), FormError> {
+pub async fn verify_reset_code(code: String) -> Result<(), FormError> {
     use crate::server::services::recovery::{self, Destination};
     let (state, meta) = ssr::context()?;
-    let target = if via == "phone" {
+    let reset = pending_reset().ok_or_else(|| {
+        FormError::general("This reset has run out of time. Start again to get a new passcode.")
+    })?;
+    let target = if reset.by_phone {
         Destination::Phone {
-            number: &destination,
-            country_code: country_code.as_deref(),
+            number: &reset.destination,
+            country_code: reset.country_code.as_deref(),
         }
     } else {
-        Destination::Email(&destination)
+        Destination::Email(&reset.destination)
     };
     let grant = recovery::verify_passcode(&state, target, &code, &meta).await?;
+    ssr::forget_reset(&state);
     leptos_axum::redirect(&format!(
         "/forgot/password?token={}",
         secrecy::ExposeSecret::expose_secret(&grant.token)

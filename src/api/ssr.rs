@@ -1,9 +1,10 @@
 //! Server-side helpers for the server functions: state, request metadata, the session cookie,
 //! and the mapping from service errors to what a form shows.
 
-use super::FormError;
-use crate::server::auth::{cookie_value, token_from_headers};
+use super::{FormError, PendingReset};
+use crate::server::auth::{cookie_value, token_from_headers, PageSession};
 use crate::server::crypto::session_token::IssuedToken;
+use crate::server::crypto::signed_value;
 use crate::server::request_id::meta_from_parts;
 use crate::server::services::sessions::{self, SignedIn};
 use crate::server::services::{Account, ServiceError};
@@ -14,6 +15,7 @@ use axum::http::header::{ACCEPT, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 use axum::http::StatusCode;
+use cookie::{Cookie, SameSite};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
@@ -45,6 +47,11 @@ pub fn session_token() -> Option<String> {
     use_context::<Parts>().and_then(|parts| token_from_headers(&parts.headers))
 }
 
+/// What the page request's session cookie was found to be, when it carried one.
+pub fn page_session() -> Option<PageSession> {
+    use_context::<Parts>().and_then(|parts| parts.extensions.get::<PageSession>().cloned())
+}
+
 /// This browser's device token, if it signed in successfully before.
 pub fn device_token() -> Option<String> {
     use_context::<Parts>().and_then(|parts| cookie_value(&parts.headers, DEVICE_COOKIE_NAME))
@@ -54,8 +61,14 @@ pub async fn signed_in_account(state: &AppState) -> Result<Account, ServiceError
     Ok(signed_in(state).await?.account)
 }
 
-/// The signed-in account and the session the request rides on.
+/// The signed-in account and the session the request rides on. A page request found it before
+/// rendering (`auth::resolve_page_session`); a server function call reads it now.
 pub async fn signed_in(state: &AppState) -> Result<SignedIn, ServiceError> {
+    match page_session() {
+        Some(PageSession::SignedIn(signed_in)) => return Ok((*signed_in).clone()),
+        Some(PageSession::Ended) => return Err(ServiceError::Unauthenticated),
+        None => {}
+    }
     let token = session_token().ok_or(ServiceError::Unauthenticated)?;
     sessions::resolve(state, &token).await
 }
@@ -84,6 +97,44 @@ pub fn remember_device(state: &AppState, device_token: &str) {
 
 pub fn end_session(state: &AppState) {
     set_cookie(&session::end(&state.settings));
+}
+
+/// The cookie that carries a reset's destination from its first step to its second.
+const RESET_COOKIE_NAME: &str = "latchkey_reset";
+const RESET_COOKIE_LABEL: &str = "pending reset";
+/// As long as an e-mailed passcode lives (a texted one lives half as long).
+const RESET_COOKIE_SECONDS: i64 = 600;
+
+pub fn remember_reset(state: &AppState, reset: &PendingReset) {
+    let Ok(json) = serde_json::to_vec(reset) else {
+        return;
+    };
+    let value = signed_value::sign(&state.passcode_key, RESET_COOKIE_LABEL, &json);
+    set_cookie(&reset_cookie(state, value, RESET_COOKIE_SECONDS));
+}
+
+pub fn forget_reset(state: &AppState) {
+    set_cookie(&reset_cookie(state, String::new(), 0));
+}
+
+fn reset_cookie(state: &AppState, value: String, seconds: i64) -> String {
+    Cookie::build((RESET_COOKIE_NAME, value))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.settings.secure_cookies)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(seconds))
+        .build()
+        .to_string()
+}
+
+/// The reset this browser began, if its cookie is there and genuine.
+pub fn pending_reset() -> Option<PendingReset> {
+    let state = use_context::<AppState>()?;
+    let parts = use_context::<Parts>()?;
+    let value = cookie_value(&parts.headers, RESET_COOKIE_NAME)?;
+    let json = signed_value::open(&state.passcode_key, RESET_COOKIE_LABEL, &value)?;
+    serde_json::from_slice(&json).ok()
 }
 
 fn set_cookie(value: &str) {

@@ -1,22 +1,124 @@
 //! Pieces shared by several pages.
 
-use crate::api::{current_account, AccountView, FormError};
+use crate::api::{current_account, AccountView, FormError, ReturnedForm};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
 use std::sync::Arc;
 
+/// The site's header: signed out, the ways in; signed in, who, their account, and signing out
+/// (a plain form, so it works without JavaScript and on pages that ship none).
 #[component]
 pub fn Header() -> impl IntoView {
+    let nav = match signed_in_name() {
+        Some(name) => view! {
+            <span class="who" data-testid="signed-in-as">{name}</span>
+            <a href="/account">"Account"</a>
+            <form method="post" action="/rpc/logout" class="inline">
+                <button type="submit" class="link">"Sign out"</button>
+            </form>
+        }
+        .into_any(),
+        None => view! {
+            <a href="/login">"Sign in"</a>
+            <a href="/register">"Create an account"</a>
+        }
+        .into_any(),
+    };
     view! {
         <header class="site">
             <a class="brand" href="/">"Latchkey"</a>
-            <nav>
-                <a href="/account">"Account"</a>
-            </nav>
+            <nav>{nav}</nav>
         </header>
     }
+}
+
+/// The username the page request is signed in as (the header renders on the server only).
+fn signed_in_name() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        match crate::api::page_session() {
+            Some(crate::server::auth::PageSession::SignedIn(signed_in)) => {
+                Some(signed_in.account.username.clone())
+            }
+            _ => None,
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// Where a signed-out visitor of a signed-in page is sent: the sign-in page, saying why when
+/// the browser's session has just ended, and coming back here afterwards.
+fn sign_in_path() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        let here = use_context::<axum::http::request::Parts>()
+            .map(|parts| parts.uri.path().to_owned())
+            .unwrap_or_else(|| "/account".into());
+        let ended = matches!(
+            crate::api::page_session(),
+            Some(crate::server::auth::PageSession::Ended)
+        );
+        format!(
+            "/login?{}next={}",
+            if ended { "notice=session-ended&" } else { "" },
+            crate::api::query_value(&here)
+        )
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        "/login".into()
+    }
+}
+
+/// An e-mail address that may wrap after the `@` and before each dot of the domain, never
+/// inside a word (unless one part alone is wider than the screen).
+pub fn breakable_address(address: &str) -> impl IntoView {
+    let mut parts = Vec::new();
+    let (local, domain) = address.split_once('@').unwrap_or((address, ""));
+    parts.push(view! { {local.to_owned()} }.into_any());
+    if !domain.is_empty() {
+        parts.push(view! { "@" <wbr /> }.into_any());
+        for (i, label) in domain.split('.').enumerate() {
+            if i > 0 {
+                parts.push(view! { <wbr /> "." }.into_any());
+            }
+            parts.push(view! { {label.to_owned()} }.into_any());
+        }
+    }
+    parts.collect_view()
+}
+
+/// The country calling code to offer in a phone form, from the browser's languages (see
+/// `domain::phone::calling_code_for_languages`).
+pub fn suggested_country_code() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<axum::http::request::Parts>().and_then(|parts| {
+            let languages = parts.headers.get(axum::http::header::ACCEPT_LANGUAGE)?;
+            crate::domain::phone::calling_code_for_languages(languages.to_str().ok()?)
+        })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// The refused form this page view brings back, when one does (see `api::ReturnedForm`):
+/// provided while the shell renders on the server.
+pub fn returned_form() -> Option<ReturnedForm> {
+    use_context::<Option<ReturnedForm>>().flatten()
+}
+
+/// What was typed into `field` of the form for server function `S`, when the server refused it
+/// and it came back: refused forms keep what the person typed (but never passwords).
+pub fn typed<S: ServerFn>(returned: &Option<ReturnedForm>, field: &str) -> Option<String> {
+    ReturnedForm::typed(returned, S::PATH, field)
 }
 
 /// The message under a field: the server's, else the browser's own check.
@@ -143,20 +245,20 @@ fn this_page() -> String {
     }
 }
 
-/// What every island does first. Its forms' server actions see an error a form sent without
-/// JavaScript came back with (`?__err=…`), as on the server, so the page keeps showing it once
-/// the island takes over; and once the last island on the page has hydrated, `data-hydrated`
-/// on the body says the page is interactive (the browser tests wait for it).
-pub fn start_island() {
+/// What every island does first. A form sent without JavaScript that came back refused
+/// (`returned`, the island's prop) shows the same error once the island takes over, as it did
+/// on the server; and once the last island on the page has hydrated, `data-hydrated` on the
+/// body says the page is interactive (the browser tests wait for it).
+pub fn start_island(returned: &Option<ReturnedForm>) {
     #[cfg(feature = "hydrate")]
     {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static HYDRATED: AtomicUsize = AtomicUsize::new(0);
-        let search = window().location().search().unwrap_or_default();
-        if let Ok(query) = leptos::web_sys::UrlSearchParams::new_with_str(&search) {
-            if let (Some(err), Some(path)) = (query.get("__err"), query.get("__path")) {
-                provide_context(leptos::server::ServerActionError::new(&path, &err));
-            }
+        if let Some(returned) = returned {
+            provide_context(leptos::server::ServerActionError::new(
+                &returned.action,
+                &returned.error,
+            ));
         }
         Effect::new(|| {
             let hydrated = HYDRATED.fetch_add(1, Ordering::SeqCst) + 1;
@@ -170,6 +272,8 @@ pub fn start_island() {
             }
         });
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = returned;
 }
 
 /// The overall message above a form, when there is no field to attach it to.
@@ -224,7 +328,7 @@ where
                 Suspend::new(async move {
                     match account.await {
                         Ok(Some(account)) => signed_in(account).into_any(),
-                        Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
+                        Ok(None) => view! { <Redirect path=sign_in_path() /> }.into_any(),
                         Err(error) => {
                             view! { <p class="card form-alert">{error.message}</p> }.into_any()
                         }

@@ -16,7 +16,10 @@ use leptos_router::{path, SsrMode};
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::server::page_headers::set_for_current_page();
+    {
+        crate::server::page_headers::set_for_current_page();
+        crate::server::form_origin::bring_back_for_current_page();
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -181,3 +181,39 @@ mod tests {
         assert!(!same_origin("null", &h));
     }
 }
+
+/// Who a page request is signed in as, found once before the page renders (the header names
+/// the account on every page, and the signed-in pages show it): kept in the request's
+/// extensions, where the page and its server functions read it (`api::ssr::signed_in`).
+#[derive(Clone)]
+pub enum PageSession {
+    SignedIn(std::sync::Arc<crate::server::services::sessions::SignedIn>),
+    /// The browser's session cookie no longer works (signed out elsewhere, expired, the
+    /// password changed): the sign-in page says so.
+    Ended,
+}
+
+/// Middleware for page requests: resolves the session cookie, when there is one, into a
+/// [`PageSession`]. A request without the cookie costs nothing; one with it costs the read
+/// the signed-in page would make anyway.
+pub async fn resolve_page_session(
+    axum::extract::State(state): axum::extract::State<crate::server::state::AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    use crate::server::services::{sessions, ServiceError};
+    if request.method() == Method::GET {
+        if let Some(token) = cookie_token(request.headers()) {
+            let found = match sessions::resolve(&state, &token).await {
+                Ok(signed_in) => Some(PageSession::SignedIn(std::sync::Arc::new(signed_in))),
+                Err(ServiceError::Unauthenticated) => Some(PageSession::Ended),
+                // The page's own read reports a failing database in its place.
+                Err(_) => None,
+            };
+            if let Some(found) = found {
+                request.extensions_mut().insert(found);
+            }
+        }
+    }
+    next.run(request).await
+}

@@ -313,6 +313,11 @@ pub fn router(state: AppState) -> Router {
                 move || shell(options.clone())
             },
         )
+        // Every page names who is signed in: the session is resolved once, before rendering.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::resolve_page_session,
+        ))
         // Pages carry personal data and tokens: no cache may keep them. Layered before the
         // fallback, which serves the static files (the same for everyone, and cacheable).
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -369,8 +374,12 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(auth::reject_cross_site))
         .layer(axum::middleware::from_fn_with_state(
-            Arc::<str>::from(state.settings.public_url.as_str()),
-            form_origin::restore_referer,
+            form_origin::NoScriptForms {
+                public_url: Arc::from(state.settings.public_url.as_str()),
+                key: Arc::from(state.passcode_key.as_slice()),
+                secure_cookies: state.settings.secure_cookies,
+            },
+            form_origin::no_script_forms,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
 

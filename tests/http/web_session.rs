@@ -41,13 +41,59 @@ fn session_cookie(headers: &HeaderMap) -> String {
     set.split(';').next().unwrap().to_owned()
 }
 
+/// A refused form's way back without JavaScript: the redirect to its page's clean address, and
+/// that page as the browser then shows it (with the cookie the error and the typed fields came
+/// back in). Returns the address and the page.
+async fn follow_refusal(app: &TestApp, refused: Response) -> (String, String) {
+    assert_eq!(refused.status(), 302);
+    let back = location(refused.headers());
+    assert!(
+        back.starts_with('/') && !back.contains("__err") && !back.contains("__path"),
+        "a refused form comes back to a clean address: {back}"
+    );
+    let returned = refused
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("latchkey_form="))
+        .expect("the refusal rides in a cookie");
+    assert!(!refused
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("latchkey_session=")));
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=120"] {
+        assert!(returned.contains(attribute), "{returned} lacks {attribute}");
+    }
+    let cookie = returned.split(';').next().unwrap();
+    let response = app
+        .http
+        .get(app.at(&back))
+        .header(ACCEPT, "text/html")
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cleared = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("latchkey_form=;"));
+    assert!(cleared, "the page clears the cookie once shown");
+    (back, response.text().await.unwrap())
+}
+
 async fn page(app: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
     let mut request = app.http.get(app.at(path)).header(ACCEPT, "text/html");
     if let Some(cookie) = cookie {
         request = request.header(COOKIE, cookie);
     }
     let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
+    let status = response.status().as_u16();
+    // Addresses carry <wbr> where they may wrap; the text is what a reader sees.
+    (status, response.text().await.unwrap().replace("<wbr>", ""))
 }
 
 #[tokio::test]
@@ -86,16 +132,74 @@ async fn the_account_page_sends_signed_out_visitors_to_login() {
         .await
         .unwrap();
     assert_eq!(response.status(), 302);
-    assert_eq!(location(response.headers()), "/login");
+    assert_eq!(location(response.headers()), "/login?next=%2Faccount");
+    // A browser whose session is over is told so (and comes back after signing in).
     let response = app
         .http
-        .get(app.at("/account"))
+        .get(app.at("/password"))
         .header(ACCEPT, "text/html")
         .header(COOKIE, "latchkey_session=forged.token.value")
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 302);
+    let back = location(response.headers());
+    assert_eq!(back, "/login?notice=session-ended&next=%2Fpassword");
+    let (_, html) = page(&app, &back, None).await;
+    assert!(html.contains("Your session has ended"), "{html}");
+    assert!(html.contains(r#"name="next" value="/password""#), "{html}");
+}
+
+#[tokio::test]
+async fn signing_in_returns_to_the_page_that_asked_for_it_and_never_off_site() {
+    let app = spawn_app().await;
+    app.register("returner", "returner@example.com", PASSWORD)
+        .await;
+    for (next, lands) in [
+        ("/password", "/password"),
+        ("/upgrade", "/upgrade"),
+        ("//evil.example/", "/account"),
+        ("https://evil.example/", "/account"),
+        ("/rpc/logout", "/account"),
+    ] {
+        let response = post_form(
+            &app,
+            "/rpc/login",
+            "/login",
+            None,
+            &[
+                ("identifier", "returner"),
+                ("password", PASSWORD),
+                ("next", next),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), 302, "{next}");
+        assert_eq!(location(response.headers()), lands, "{next}");
+    }
+}
+
+#[tokio::test]
+async fn the_header_offers_the_ways_in_or_names_who_is_signed_in() {
+    let app = spawn_app().await;
+    let (_, html) = page(&app, "/", None).await;
+    let header = &html[html.find("<header").unwrap()..html.find("</header>").unwrap()];
+    assert!(header.contains(r#"href="/login""#), "{header}");
+    assert!(header.contains(r#"href="/register""#), "{header}");
+    assert!(!header.contains("Sign out"), "{header}");
+
+    let token = app.signed_up("headline").await;
+    let cookie = format!("latchkey_session={token}");
+    for path in ["/", "/login", "/account", "/forgot/username"] {
+        let (_, html) = page(&app, path, Some(&cookie)).await;
+        let header = &html[html.find("<header").unwrap()..html.find("</header>").unwrap()];
+        assert!(header.contains(">headline<"), "{path}: {header}");
+        assert!(header.contains(r#"href="/account""#), "{path}");
+        assert!(
+            header.contains(r#"action="/rpc/logout""#) && header.contains("Sign out"),
+            "{path}: {header}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -158,16 +262,18 @@ async fn a_refused_registration_without_javascript_shows_the_field_error_on_the_
         ],
     )
     .await;
-    assert_eq!(response.status(), 302);
-    let back = location(response.headers());
-    assert!(back.starts_with(&app.at("/register?")), "{back}");
-    assert!(response.headers().get(SET_COOKIE).is_none());
-
-    let path = back.strip_prefix(&app.url).unwrap();
-    let (status, html) = page(&app, path, None).await;
-    assert_eq!(status, 200);
+    let (back, html) = follow_refusal(&app, response).await;
+    assert_eq!(back, "/register");
     assert!(html.contains("That username is taken"), "{html}");
+    // What was typed comes back, except the password.
+    assert!(html.contains(r#"value="TAKEN""#), "{html}");
+    assert!(html.contains(r#"value="new@example.com""#), "{html}");
+    assert!(!html.contains(PASSWORD), "{html}");
     assert_eq!(app.user_count().await, 1);
+
+    // Shown once: the same page without the cookie is the plain form again.
+    let (_, again) = page(&app, "/register", None).await;
+    assert!(!again.contains("That username is taken"));
 }
 
 #[tokio::test]
@@ -185,8 +291,7 @@ async fn the_server_applies_the_common_password_list_the_browser_does_not_carry(
         ],
     )
     .await;
-    let back = location(response.headers());
-    let (_, html) = page(&app, back.strip_prefix(&app.url).unwrap(), None).await;
+    let (_, html) = follow_refusal(&app, response).await;
     assert!(html.contains("most common"), "{html}");
     assert_eq!(app.user_count().await, 0);
 }
@@ -227,11 +332,9 @@ async fn a_wrong_password_and_an_unknown_user_read_the_same_on_the_login_page() 
             &[("identifier", identifier), ("password", "wrong password")],
         )
         .await;
-        assert_eq!(response.status(), 302);
-        assert!(response.headers().get(SET_COOKIE).is_none());
-        let back = location(response.headers());
-        let (_, html) = page(&app, back.strip_prefix(&app.url).unwrap(), None).await;
+        let (back, html) = follow_refusal(&app, response).await;
         assert!(html.contains("Incorrect username, e-mail address or password."));
+        assert!(html.contains(&format!(r#"value="{identifier}""#)), "{html}");
         pages.push(back);
     }
     assert_eq!(pages[0], pages[1], "the error redirect must not differ");
@@ -431,7 +534,7 @@ async fn a_page_loads_the_wasm_exactly_when_it_has_an_island() {
         ("/upgrade", false),
         ("/forgot/username", false),
         ("/forgot/password", false),
-        ("/forgot/password?via=email&to=a%40example.com", false),
+        ("/forgot/password?step=code", false),
         ("/forgot/password?token=anything", true),
         ("/reset-password?token=anything", false),
         ("/verify-email/someone/sometoken", false),
@@ -450,6 +553,135 @@ async fn a_page_loads_the_wasm_exactly_when_it_has_an_island() {
         assert_eq!(
             loads_wasm, interactive,
             "{path} loads the WASM: {loads_wasm}"
+        );
+    }
+}
+
+/// The value (`name=value`) of the cookie `name` a response sets.
+fn set_cookie_named(response: &Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+}
+
+#[tokio::test]
+async fn the_reset_by_passcode_keeps_the_address_out_of_every_url() {
+    let app = spawn_app().await;
+    app.register("resetter", "resetter@example.com", PASSWORD)
+        .await;
+    let response = post_form(
+        &app,
+        "/rpc/request_reset",
+        "/forgot/password",
+        None,
+        &[("via", "email"), ("destination", "resetter@example.com")],
+    )
+    .await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(location(response.headers()), "/forgot/password?step=code");
+    let set = set_cookie_named(&response, "latchkey_reset");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=600"] {
+        assert!(set.contains(attribute), "{set} lacks {attribute}");
+    }
+    let reset_cookie = set.split(';').next().unwrap().to_owned();
+
+    // The passcode step names the address from the cookie; without it, it says to start again.
+    let (_, html) = page(&app, "/forgot/password?step=code", Some(&reset_cookie)).await;
+    assert!(html.contains("resetter@example.com"), "{html}");
+    assert!(html.contains(r#"name="code""#));
+    assert!(
+        !html.contains(r#"name="destination""#),
+        "no address in the form either"
+    );
+    let (_, html) = page(&app, "/forgot/password?step=code", None).await;
+    assert!(html.contains("run out of time"), "{html}");
+    // A forged cookie is no cookie.
+    let forged = format!("{reset_cookie}x");
+    let (_, html) = page(&app, "/forgot/password?step=code", Some(&forged)).await;
+    assert!(html.contains("run out of time"), "{html}");
+
+    // A wrong passcode comes back to the same clean step, still knowing the address.
+    let wrong = post_form(
+        &app,
+        "/rpc/verify_reset_code",
+        "/forgot/password?step=code",
+        Some(&reset_cookie),
+        &[("code", "000000")],
+    )
+    .await;
+    assert_eq!(location(wrong.headers()), "/forgot/password?step=code");
+
+    let code = app
+        .mail_to("resetter@example.com", "password reset")
+        .await
+        .passcode();
+    let right = post_form(
+        &app,
+        "/rpc/verify_reset_code",
+        "/forgot/password?step=code",
+        Some(&reset_cookie),
+        &[("code", &code)],
+    )
+    .await;
+    assert_eq!(right.status(), 302);
+    let next = location(right.headers());
+    assert!(next.starts_with("/forgot/password?token="), "{next}");
+    assert!(!next.contains("resetter"), "{next}");
+    let cleared = set_cookie_named(&right, "latchkey_reset");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+}
+
+#[tokio::test]
+async fn a_refused_reset_request_comes_back_on_the_phone_form_with_the_number_typed() {
+    let app = spawn_app().await;
+    let response = post_form(
+        &app,
+        "/rpc/request_reset",
+        "/forgot/password",
+        None,
+        &[
+            ("via", "phone"),
+            ("country_code", "+44"),
+            ("destination", "12"),
+        ],
+    )
+    .await;
+    let (back, html) = follow_refusal(&app, response).await;
+    assert_eq!(back, "/forgot/password");
+    assert!(html.contains("not a valid phone number"), "{html}");
+    assert!(html.contains(r#"value="+44""#), "{html}");
+    assert!(html.contains(r#"value="12""#), "{html}");
+    // The text-message choice is the one showing.
+    let phone_radio = html.find(r#"id="send-by-phone""#).unwrap();
+    let radio = &html[html[..phone_radio].rfind('<').unwrap()..];
+    let radio = &radio[..radio.find('>').unwrap()];
+    assert!(radio.contains("checked"), "{radio}");
+}
+
+#[tokio::test]
+async fn the_phone_forms_suggest_the_calling_code_of_the_browser_language() {
+    let app = spawn_app().await;
+    for (languages, code) in [("en-GB,en;q=0.9", "+44"), ("zh-CN,zh;q=0.9", "+86")] {
+        let html = app
+            .http
+            .get(app.at("/forgot/password"))
+            .header("accept-language", languages)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let field = html.find(r#"id="reset-country-code""#).unwrap();
+        let tag = &html[html[..field].rfind('<').unwrap()..];
+        let tag = &tag[..tag.find('>').unwrap()];
+        assert!(
+            tag.contains(&format!(r#"value="{code}""#)),
+            "{languages}: {tag}"
         );
     }
 }

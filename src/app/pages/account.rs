@@ -3,11 +3,12 @@
 
 use crate::api::{
     check_new_password, AddPhone, ChangePassword as ChangePasswordFn, ConfirmPhone, FormError,
-    Logout, ResendVerification, SignOutEverywhere, UpgradePlan, VerifyEmail as VerifyEmailFn,
+    ResendVerification, ReturnedForm, SignOutEverywhere, UpgradePlan, VerifyEmail as VerifyEmailFn,
 };
 use crate::app::components::{
-    check_before_sending, form_error, start_island, FieldError, FormAlert, NewPasswordInputs,
-    PageField, PasswordInput, PasswordKind, RequireAccount,
+    breakable_address, check_before_sending, form_error, returned_form, start_island,
+    suggested_country_code, typed, FieldError, FormAlert, NewPasswordInputs, PageField,
+    PasswordInput, PasswordKind, RequireAccount,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -35,7 +36,6 @@ pub fn Account() -> impl IntoView {
             .with(|q| q.get("notice"))
             .and_then(|n| notice_text(&n))
     };
-    let logout = ServerAction::<Logout>::new();
     let everywhere = ServerAction::<SignOutEverywhere>::new();
     let resend = ServerAction::<ResendVerification>::new();
     let resend_error = form_error(resend);
@@ -44,9 +44,14 @@ pub fn Account() -> impl IntoView {
     let confirm_phone = ServerAction::<ConfirmPhone>::new();
     let confirm_phone_error = form_error(confirm_phone);
     let no_client_error = Signal::derive(|| None::<FormError>);
+    let returned = returned_form();
+    let country_code = typed::<AddPhone>(&returned, "country_code").or_else(suggested_country_code);
+    let number = typed::<AddPhone>(&returned, "number");
     view! {
         <Title text="Your account" />
         <RequireAccount signed_in=move |account| {
+            let (country_code, number) = (country_code.clone(), number.clone());
+            let add_phone_refused = number.is_some();
             view! {
                 <section class="card">
                     <h1>"Your account"</h1>
@@ -58,7 +63,7 @@ pub fn Account() -> impl IntoView {
                         <dd data-testid="username">{account.username.clone()}</dd>
                         <dt>"E-mail address"</dt>
                         <dd>
-                            <span data-testid="email">{account.email.clone()}</span>
+                            <span data-testid="email">{breakable_address(&account.email)}</span>
                             " "
                             {if account.email_verified {
                                 view! { <span class="badge ok" data-testid="email-status">"verified"</span> }
@@ -107,15 +112,17 @@ pub fn Account() -> impl IntoView {
                     })}
                     {if account.email_verified {
                         view! {
-                            <details class="phone">
+                            <details class="phone" open=add_phone_refused>
                                 <summary>{if account.phone.is_some() { "Change phone number" } else { "Add a phone number" }}</summary>
                                 <p class="hint">"A confirmed number can receive password reset passcodes."</p>
                                 <FormAlert error=add_phone_error />
                                 <ActionForm action=add_phone>
                                     <label for="country_code">"Country code"</label>
-                                    <input id="country_code" name="country_code" value="+86" inputmode="tel" required />
+                                    <input id="country_code" name="country_code" value=country_code
+                                        inputmode="tel" autocomplete="tel-country-code" placeholder="+1" required />
                                     <label for="number">"Phone number"</label>
-                                    <input id="number" name="number" type="tel" autocomplete="tel-national" required />
+                                    <input id="number" name="number" type="tel" autocomplete="tel-national" required
+                                        value=number />
                                     <FieldError field="phone" server=add_phone_error client=no_client_error />
                                     <button type="submit" class="secondary">"Text me a passcode"</button>
                                 </ActionForm>
@@ -131,9 +138,6 @@ pub fn Account() -> impl IntoView {
                     <p class="actions">
                         <a class="button secondary" href="/password">"Change password"</a>
                     </p>
-                    <ActionForm action=logout>
-                        <button type="submit" class="secondary">"Sign out"</button>
-                    </ActionForm>
                 </section>
                 <section class="card">
                     <h2>"Where you are signed in"</h2>
@@ -166,7 +170,7 @@ pub fn ChangePassword() -> impl IntoView {
             view! {
                 <section class="card">
                     <h1>"Change password"</h1>
-                    <ChangePasswordForm />
+                    <ChangePasswordForm returned=returned_form() />
                     <p class="aside"><a href="/account">"Back to your account"</a></p>
                 </section>
             }
@@ -176,8 +180,8 @@ pub fn ChangePassword() -> impl IntoView {
 
 /// The password change: the two new passwords are compared in the browser before sending.
 #[island]
-fn ChangePasswordForm() -> impl IntoView {
-    start_island();
+fn ChangePasswordForm(returned: Option<ReturnedForm>) -> impl IntoView {
+    start_island(&returned);
     let action = ServerAction::<ChangePasswordFn>::new();
     let server_error = form_error(action);
     let client_error = RwSignal::new(None::<FormError>);

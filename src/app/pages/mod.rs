@@ -31,6 +31,7 @@ pub fn Home() -> impl IntoView {
     }
 }
 
+/// Every address nothing answers: says so, and offers the ways on from here.
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -38,10 +39,15 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text="Not found" />
+        <Title text="Page not found" />
         <section class="card">
             <h1>"Page not found"</h1>
-            <p>"There is nothing at this address. " <a href="/">"Go to the start page"</a></p>
+            <p>"There is nothing at this address. If you followed a link, it may be mistyped or out of date."</p>
+            <p class="actions">
+                <a class="button" href="/">"Go to the start page"</a>
+                <a class="button secondary" href="/account">"Your account"</a>
+            </p>
+            <p class="aside">"Locked out? " <a href="/forgot/password">"Reset your password"</a></p>
         </section>
     }
 }

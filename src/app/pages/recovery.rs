@@ -3,10 +3,12 @@
 use crate::api::seal::seal_password;
 use crate::api::{
     check_new_password, password_key, reset_link_is_live, FinishReset,
-    ForgotUsername as ForgotUsernameFn, FormError, RequestReset, UseResetLink, VerifyResetCode,
+    ForgotUsername as ForgotUsernameFn, FormError, RequestReset, ReturnedForm, UseResetLink,
+    VerifyResetCode,
 };
 use crate::app::components::{
-    form_error, start_island, submitted_fields, FieldError, FormAlert, NewPasswordInputs, PageField,
+    form_error, returned_form, start_island, submitted_fields, suggested_country_code, typed,
+    FieldError, FormAlert, NewPasswordInputs, PageField,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,8 +31,10 @@ pub fn ForgotUsername() -> impl IntoView {
                     <FormAlert error=server_error />
                     <ActionForm action=action>
                         <label for="email">"E-mail address"</label>
-                        <input id="email" name="email" type="email" autocomplete="email" required />
-                        <button type="submit" disabled=move || action.pending().get()>"Mail me my username"</button>
+                        <input id="email" name="email" type="email" autocomplete="email" required
+                            value={typed::<ForgotUsernameFn>(&returned_form(), "email")} />
+                        <FieldError field="email" server=server_error client=Signal::derive(|| None::<FormError>) />
+                        <button type="submit">"Mail me my username"</button>
                     </ActionForm>
                 }
             >
@@ -44,8 +48,9 @@ pub fn ForgotUsername() -> impl IntoView {
 }
 
 /// The password reset as three steps. Which step is showing lives in the URL, so a reload (or
-/// a form sent without JavaScript) lands on the same step:
-/// no query → choose e-mail or phone; `?via=…&to=…` → enter the passcode; `?token=…` → new password.
+/// a form sent without JavaScript) lands on the same step: no query → choose e-mail or phone;
+/// `?step=code` → enter the passcode (where it went is kept in a cookie, not in the address);
+/// `?token=…` → new password.
 #[component]
 pub fn ForgotPassword() -> impl IntoView {
     let query = use_query_map();
@@ -53,7 +58,7 @@ pub fn ForgotPassword() -> impl IntoView {
     let step = move || {
         if param("token").is_some() {
             3
-        } else if param("to").is_some() {
+        } else if param("step").as_deref() == Some("code") {
             2
         } else {
             1
@@ -70,76 +75,123 @@ pub fn ForgotPassword() -> impl IntoView {
             </ol>
             {move || match step() {
                 1 => view! { <ResetRequestStep /> }.into_any(),
-                2 => view! {
-                    <ResetCodeStep
-                        via=param("via").unwrap_or_else(|| "email".into())
-                        to=param("to").unwrap_or_default()
-                        country_code=param("cc").unwrap_or_default()
-                    />
+                2 => view! { <ResetCodeStep /> }.into_any(),
+                _ => view! {
+                    <ResetPasswordStep token=param("token").unwrap_or_default() returned=returned_form() />
                 }.into_any(),
-                _ => view! { <ResetPasswordStep token=param("token").unwrap_or_default() /> }.into_any(),
             }}
             <p class="aside"><a href="/login">"Back to sign in"</a></p>
         </section>
     }
 }
 
+/// Two forms, one per way of receiving the passcode, each whole on its own (without
+/// JavaScript, and without style, both show); the radio buttons above them only choose which
+/// one shows, in CSS, so the page needs no script.
 #[component]
 fn ResetRequestStep() -> impl IntoView {
     let action = ServerAction::<RequestReset>::new();
     let server_error = form_error(action);
     let no_client_error = Signal::derive(|| None::<FormError>);
+    let returned = returned_form();
+    let by_phone = typed::<RequestReset>(&returned, "via").as_deref() == Some("phone");
+    let typed_destination = typed::<RequestReset>(&returned, "destination");
+    let (typed_email, typed_number) = if by_phone {
+        (None, typed_destination)
+    } else {
+        (typed_destination, None)
+    };
+    let country_code =
+        typed::<RequestReset>(&returned, "country_code").or_else(suggested_country_code);
     view! {
-        <p>"We send a six-digit passcode to the e-mail address of your account, or to its confirmed phone number."</p>
-        <FormAlert error=server_error />
-        <ActionForm action=action>
+        <div class="reset-request">
+            <p>"We send a six-digit passcode to the e-mail address of your account, or to its confirmed phone number."</p>
+            <FormAlert error=server_error />
             <fieldset class="choice">
                 <legend>"Send the passcode by"</legend>
-                <label class="check"><input type="radio" name="via" value="email" checked /> " E-mail"</label>
-                <label class="check"><input type="radio" name="via" value="phone" /> " Text message"</label>
+                <label class="check">
+                    <input type="radio" name="send-by" id="send-by-email" checked=!by_phone />
+                    " E-mail"
+                </label>
+                <label class="check">
+                    <input type="radio" name="send-by" id="send-by-phone" checked=by_phone />
+                    " Text message"
+                </label>
             </fieldset>
-            <label for="destination">"E-mail address, or phone number"</label>
-            <input id="destination" name="destination" autocomplete="email" required />
-            <FieldError field="email" server=server_error client=no_client_error />
-            <FieldError field="phone" server=server_error client=no_client_error />
-            <label for="country_code">"Country code (phone only)"</label>
-            <input id="country_code" name="country_code" value="+86" inputmode="tel" />
-            <button type="submit" disabled=move || action.pending().get()>"Send the passcode"</button>
-        </ActionForm>
+            <div class="by-email">
+                <ActionForm action=action>
+                    <input type="hidden" name="via" value="email" />
+                    <label for="reset-email">"E-mail address"</label>
+                    <input id="reset-email" name="destination" type="email" autocomplete="email"
+                        required value=typed_email aria-describedby="email-error" />
+                    <FieldError field="email" server=server_error client=no_client_error />
+                    <button type="submit">"Mail me a passcode"</button>
+                </ActionForm>
+            </div>
+            <div class="by-phone">
+                <ActionForm action=action>
+                    <input type="hidden" name="via" value="phone" />
+                    <label for="reset-country-code">"Country code"</label>
+                    <input id="reset-country-code" name="country_code" inputmode="tel"
+                        autocomplete="tel-country-code" placeholder="+1" required value=country_code />
+                    <label for="reset-phone">"Phone number"</label>
+                    <input id="reset-phone" name="destination" type="tel" autocomplete="tel-national"
+                        required value=typed_number aria-describedby="phone-error" />
+                    <FieldError field="phone" server=server_error client=no_client_error />
+                    <button type="submit">"Text me a passcode"</button>
+                </ActionForm>
+            </div>
+        </div>
     }
 }
 
+/// Where the passcode went is read from this browser's reset cookie (set by the first step);
+/// without it (it ran out, or the reset began in another browser) the step says to start again.
 #[component]
-fn ResetCodeStep(via: String, to: String, country_code: String) -> impl IntoView {
+fn ResetCodeStep() -> impl IntoView {
     let action = ServerAction::<VerifyResetCode>::new();
     let server_error = form_error(action);
     let no_client_error = Signal::derive(|| None::<FormError>);
-    let shown = if via == "phone" {
-        format!("{country_code} {to}")
-    } else {
-        to.clone()
+    let Some(shown) = pending_reset_destination() else {
+        return view! {
+            <p class="form-alert" role="alert" data-testid="reset-expired">
+                "This reset has run out of time, or was started in another browser."
+            </p>
+            <p class="actions"><a class="button" href="/forgot/password">"Start again"</a></p>
+        }
+        .into_any();
     };
     view! {
         <p>"If " <strong>{shown}</strong> " belongs to an account, a passcode is on its way. It works for a few minutes."</p>
         <FormAlert error=server_error />
         <ActionForm action=action>
-            <input type="hidden" name="via" value=via />
-            <input type="hidden" name="destination" value=to />
-            <input type="hidden" name="country_code" value=country_code />
             <label for="code">"Passcode"</label>
             <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="6" />
             <FieldError field="code" server=server_error client=no_client_error />
-            <button type="submit" disabled=move || action.pending().get()>"Continue"</button>
+            <button type="submit">"Continue"</button>
         </ActionForm>
         <p class="aside"><a href="/forgot/password">"Send a new passcode"</a></p>
+    }
+    .into_any()
+}
+
+/// The address or number this browser's reset sent a passcode to, as the page shows it.
+fn pending_reset_destination() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        crate::api::pending_reset().map(|reset| reset.shown())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
     }
 }
 
 /// The reset's last step: the browser checks the two fields, seals the new password and sends
 /// it; without JavaScript the form posts it as typed.
 #[island]
-fn ResetPasswordStep(token: String) -> impl IntoView {
-    start_island();
+fn ResetPasswordStep(token: String, returned: Option<ReturnedForm>) -> impl IntoView {
+    start_island(&returned);
     let action = ServerAction::<FinishReset>::new();
     let server_error = form_error(action);
     let client_error = RwSignal::new(None::<FormError>);

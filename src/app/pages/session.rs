@@ -1,9 +1,10 @@
 //! Signing up and signing in.
 
+use crate::api::ReturnedForm;
 use crate::api::{check_registration, FormError, Login as LoginFn, Register as RegisterFn};
 use crate::app::components::{
-    check_before_sending, form_error, start_island, FieldError, FormAlert, PasswordInput,
-    PasswordKind,
+    check_before_sending, form_error, returned_form, start_island, typed, FieldError, FormAlert,
+    PasswordInput, PasswordKind,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -15,17 +16,17 @@ pub fn Register() -> impl IntoView {
         <Title text="Create an account" />
         <section class="card">
             <h1>"Create an account"</h1>
-            <RegisterForm />
+            <RegisterForm returned=returned_form() />
             <p class="aside">"Already have an account? " <a href="/login">"Sign in"</a></p>
         </section>
     }
 }
 
 /// The sign-up form: checked in the browser with the same domain rules the server applies,
-/// before it is sent.
+/// before it is sent. Refused without JavaScript, it comes back with what was typed.
 #[island]
-fn RegisterForm() -> impl IntoView {
-    start_island();
+fn RegisterForm(returned: Option<ReturnedForm>) -> impl IntoView {
+    start_island(&returned);
     let action = ServerAction::<RegisterFn>::new();
     let server_error = form_error(action);
     let client_error = RwSignal::new(None::<FormError>);
@@ -41,6 +42,7 @@ fn RegisterForm() -> impl IntoView {
                 <input
                     id="username"
                     name="username"
+                    value={typed::<RegisterFn>(&returned, "username")}
                     autocomplete="username"
                     required
                     maxlength="32"
@@ -53,6 +55,7 @@ fn RegisterForm() -> impl IntoView {
                 <input
                     id="email"
                     name="email"
+                    value={typed::<RegisterFn>(&returned, "email")}
                     type="email"
                     autocomplete="email"
                     required
@@ -80,8 +83,13 @@ pub fn Login() -> impl IntoView {
         Some("signed-out-everywhere") => {
             Some("You are signed out on every device. Sign in again to continue here.")
         }
+        Some("session-ended") => Some("Your session has ended. Sign in again to continue."),
         _ => None,
     };
+    // Where to go once signed in: the page that sent the visitor here, if it is on this site.
+    let next = query
+        .with_untracked(|q| q.get("next"))
+        .filter(|next| next.starts_with('/') && !next.starts_with("//"));
     view! {
         <Title text="Sign in" />
         <section class="card">
@@ -89,7 +97,7 @@ pub fn Login() -> impl IntoView {
             <Show when=move || notice().is_some()>
                 <p class="notice" role="status">{notice}</p>
             </Show>
-            <LoginForm />
+            <LoginForm returned=returned_form() next />
             <p class="aside">
                 <a href="/forgot/password">"Forgot your password?"</a>
                 " · "
@@ -102,8 +110,8 @@ pub fn Login() -> impl IntoView {
 
 /// The sign-in form: says it is working while the password is checked.
 #[island]
-fn LoginForm() -> impl IntoView {
-    start_island();
+fn LoginForm(returned: Option<ReturnedForm>, next: Option<String>) -> impl IntoView {
+    start_island(&returned);
     let action = ServerAction::<LoginFn>::new();
     let server_error = form_error(action);
     let no_client_error = Signal::derive(|| None::<FormError>);
@@ -112,7 +120,9 @@ fn LoginForm() -> impl IntoView {
         <FormAlert error=server_error />
         <ActionForm action=action>
             <label for="identifier">"Username or e-mail address"</label>
-            <input id="identifier" name="identifier" autocomplete="username" required />
+            <input id="identifier" name="identifier" autocomplete="username" required
+                value={typed::<LoginFn>(&returned, "identifier")} />
+            {next.map(|next| view! { <input type="hidden" name="next" value=next /> })}
 
             <PasswordInput name="password" label="Password" kind=PasswordKind::Current
                 server=server_error client=no_client_error />
