@@ -120,7 +120,8 @@ test("asking for a new link too soon says when to try again", async ({ page }) =
 test("signed-out visitors of account pages are sent to sign in", async ({ page }) => {
   for (const path of ["/account", "/password", "/upgrade"]) {
     await page.goto(path);
-    await expect(page).toHaveURL(/\/login$/);
+    // …and come back to the page once signed in.
+    await expect(page).toHaveURL(`/login?next=${encodeURIComponent(path)}`);
   }
 });
 
@@ -152,7 +153,8 @@ for (const javaScriptEnabled of [true, false]) {
       );
       // The other browser's session ended on the server, not only in this one.
       await otherPage.goto("/account");
-      await expect(otherPage).toHaveURL(/\/login$/);
+      await expect(otherPage).toHaveURL(/\/login\?notice=session-ended&next=%2Faccount$/);
+      await expect(otherPage.getByRole("status")).toHaveText("Your session has ended. Sign in again to continue.");
       await other.close();
     });
   });

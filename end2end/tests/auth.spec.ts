@@ -17,7 +17,7 @@ test.describe("with JavaScript", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await expect(page).toHaveURL(/\/login$/);
     await page.goto("/account");
-    await expect(page).toHaveURL(/\/login$/);
+    await expect(page).toHaveURL(/\/login\?next=%2Faccount$/);
 
     await logIn(page, email.toUpperCase());
     await expect(page).toHaveURL(/\/account$/);

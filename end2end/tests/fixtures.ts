@@ -19,9 +19,12 @@ export const test = base.extend<{ page: Page }>({
       if (m.type() !== "error") return;
       // A refused form answers 4xx, which the browser logs; that is the test's subject, not
       // a fault. Any other failed load (a missing file) still fails the test.
-      const refusedForm =
-        m.text().startsWith("Failed to load resource") && m.location().url.includes("/rpc/");
-      if (!refusedForm) problems.push(`console: ${m.text()} (${m.location().url})`);
+      // Likewise a page that answers with an error status (404 for an unknown address) is
+      // what the test went to see.
+      const failedLoad = m.text().startsWith("Failed to load resource");
+      const refusedForm = failedLoad && m.location().url.includes("/rpc/");
+      const pageItself = failedLoad && m.location().url === page.url();
+      if (!refusedForm && !pageItself) problems.push(`console: ${m.text()} (${m.location().url})`);
     });
     await use(page);
     expect(problems, problems.join("\n")).toEqual([]);

@@ -75,16 +75,16 @@ fn sign_in_path() -> String {
     }
 }
 
-/// An e-mail address that may wrap after the `@` and before each dot of the domain, never
-/// inside a word (unless one part alone is wider than the screen).
+/// An e-mail address that may wrap after the `@` and before each dot, never inside a word
+/// (unless one part alone is wider than the screen).
 pub fn breakable_address(address: &str) -> impl IntoView {
     let mut parts = Vec::new();
-    let (local, domain) = address.split_once('@').unwrap_or((address, ""));
-    parts.push(view! { {local.to_owned()} }.into_any());
-    if !domain.is_empty() {
-        parts.push(view! { "@" <wbr /> }.into_any());
-        for (i, label) in domain.split('.').enumerate() {
-            if i > 0 {
+    for (i, side) in address.splitn(2, '@').enumerate() {
+        if i > 0 {
+            parts.push(view! { "@" <wbr /> }.into_any());
+        }
+        for (j, label) in side.split('.').enumerate() {
+            if j > 0 {
                 parts.push(view! { <wbr /> "." }.into_any());
             }
             parts.push(view! { {label.to_owned()} }.into_any());
