@@ -656,10 +656,15 @@ async fn a_refused_reset_request_comes_back_on_the_phone_form_with_the_number_ty
     assert!(html.contains(r#"value="+44""#), "{html}");
     assert!(html.contains(r#"value="12""#), "{html}");
     // The text-message choice is the one showing.
-    let phone_radio = html.find(r#"id="send-by-phone""#).unwrap();
-    let radio = &html[html[..phone_radio].rfind('<').unwrap()..];
-    let radio = &radio[..radio.find('>').unwrap()];
+    let radio = tag_with_id(&html, "send-by-phone");
     assert!(radio.contains("checked"), "{radio}");
+}
+
+/// The opening tag of the element with `id` in `html`.
+fn tag_with_id<'h>(html: &'h str, id: &str) -> &'h str {
+    let at = html.find(&format!(r#"id="{id}""#)).expect("the element");
+    let tag = &html[html[..at].rfind('<').unwrap()..];
+    &tag[..tag.find('>').unwrap()]
 }
 
 #[tokio::test]
@@ -676,9 +681,7 @@ async fn the_phone_forms_suggest_the_calling_code_of_the_browser_language() {
             .text()
             .await
             .unwrap();
-        let field = html.find(r#"id="reset-country-code""#).unwrap();
-        let tag = &html[html[..field].rfind('<').unwrap()..];
-        let tag = &tag[..tag.find('>').unwrap()];
+        let tag = tag_with_id(&html, "reset-country-code");
         assert!(
             tag.contains(&format!(r#"value="{code}""#)),
             "{languages}: {tag}"
