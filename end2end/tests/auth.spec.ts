@@ -115,8 +115,11 @@ test.describe("with JavaScript", () => {
     });
     await page.getByLabel("Username or e-mail address").fill(name);
     await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    // The browser posts the form itself, and a click waits for the navigation it starts: so
+    // the pending state is looked for while the click is still under way.
+    const clicked = page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByRole("button", { name: "Signing in…" })).toBeDisabled();
+    await clicked;
     await expect(page).toHaveURL(/\/account$/);
   });
 });

@@ -12,7 +12,7 @@ pub mod seal;
 #[cfg(feature = "ssr")]
 mod ssr;
 #[cfg(feature = "ssr")]
-pub use ssr::{page_session, pending_reset, query_value};
+pub use ssr::{page_session, password_key, pending_reset, query_value};
 
 /// A message for one form field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +119,38 @@ impl ReturnedForm {
         returned
             .as_ref()
             .filter(|r| r.action == action)?
+            .fields
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, value)| value.clone())
+    }
+}
+
+/// An island form's last sending, refused and brought back to its page ([`ReturnedForm`] of
+/// that form): the error, decoded on the server so that the browser needs no decoder of its
+/// own, and what was typed. Islands get it as a prop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    pub error: FormError,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Refused {
+    /// The refusal `returned` holds for server function `action`, if it is that form's.
+    #[cfg(feature = "ssr")]
+    pub fn of(returned: Option<ReturnedForm>, action: &str) -> Option<Self> {
+        use leptos::server_fn::error::ServerFnUrlError;
+        let returned = returned.filter(|r| r.action == action)?;
+        Some(Self {
+            error: ServerFnUrlError::<FormError>::decode_err(&returned.error),
+            fields: returned.fields,
+        })
+    }
+
+    /// What was typed into `field`, if the form came back.
+    pub fn typed(refused: &Option<Self>, field: &str) -> Option<String> {
+        refused
+            .as_ref()?
             .fields
             .iter()
             .find(|(name, _)| name == field)
@@ -457,16 +489,10 @@ pub async fn use_reset_link(token: String) -> Result<(), FormError> {
     Ok(())
 }
 
-/// The RSA public key the reset page seals new passwords with (also at `/api/v3/system`).
-#[server(prefix = "/rpc", endpoint = "password_key")]
-pub async fn password_key() -> Result<String, FormError> {
-    let (state, _) = ssr::context()?;
-    Ok(state.ciphers.rsa_public_pem().to_owned())
-}
-
 /// Reset step 3 from the web: the new password, twice. Then sign in with it. The hydrated
-/// page sends both fields sealed with [`password_key`] (`encryption = "rsa"`); a page without
-/// JavaScript sends them plain.
+/// page sends both fields sealed with the server's RSA key (`encryption = "rsa"`, the key the
+/// page was rendered with, also at `/api/v3/system`); a page without JavaScript sends them
+/// plain.
 #[server(prefix = "/rpc", endpoint = "finish_reset")]
 pub async fn finish_reset(
     token: String,

@@ -52,6 +52,13 @@ pub fn page_session() -> Option<PageSession> {
     use_context::<Parts>().and_then(|parts| parts.extensions.get::<PageSession>().cloned())
 }
 
+/// The RSA public key the reset page seals new passwords with (also at `/api/v3/system`).
+pub fn password_key() -> String {
+    use_context::<AppState>()
+        .map(|state| state.ciphers.rsa_public_pem().to_owned())
+        .unwrap_or_default()
+}
+
 /// This browser's device token, if it signed in successfully before.
 pub fn device_token() -> Option<String> {
     use_context::<Parts>().and_then(|parts| cookie_value(&parts.headers, DEVICE_COOKIE_NAME))

@@ -1,6 +1,6 @@
 //! Pieces shared by several pages.
 
-use crate::api::{current_account, AccountView, FormError, ReturnedForm};
+use crate::api::{current_account, AccountView, FormError, Refused, ReturnedForm};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::components::Redirect;
@@ -163,17 +163,16 @@ pub enum PasswordKind {
     Repeat,
 }
 
-/// A labelled password field with its error underneath. No `minlength`/`maxlength`: the
-/// browser's own bubble would stand in for Latchkey's rule, in other words, before the form's
-/// check (or the server) could say it by the field.
+/// A labelled password field of an island form, with its error underneath. No
+/// `minlength`/`maxlength`: the browser's own bubble would stand in for Latchkey's rule, in
+/// other words, before the form's check (or the server) could say it by the field.
 #[component]
 pub fn PasswordInput(
     /// The field's name, also its id.
     name: &'static str,
     label: &'static str,
     kind: PasswordKind,
-    #[prop(into)] server: Signal<Option<FormError>>,
-    #[prop(into)] client: Signal<Option<FormError>>,
+    form: IslandForm,
 ) -> impl IntoView {
     let autocomplete = if kind == PasswordKind::Current {
         "current-password"
@@ -192,21 +191,17 @@ pub fn PasswordInput(
             aria-describedby=format!("{name}-error")
         />
         {new.then(|| view! { <p class="hint">"At least 8 characters. Long phrases are good."</p> })}
-        <FieldError field=name server=server client=client />
+        {form.field_error(name)}
     }
 }
 
 /// The new password twice, as the password change and the reset ask for it.
 #[component]
-pub fn NewPasswordInputs(
-    #[prop(into)] server: Signal<Option<FormError>>,
-    #[prop(into)] client: Signal<Option<FormError>>,
-) -> impl IntoView {
+pub fn NewPasswordInputs(form: IslandForm) -> impl IntoView {
     view! {
-        <PasswordInput name="new_password" label="New password" kind=PasswordKind::New
-            server=server client=client />
+        <PasswordInput name="new_password" label="New password" kind=PasswordKind::New form />
         <PasswordInput name="new_password_again" label="New password, again"
-            kind=PasswordKind::Repeat server=server client=client />
+            kind=PasswordKind::Repeat form />
     }
 }
 
@@ -245,35 +240,127 @@ fn this_page() -> String {
     }
 }
 
-/// What every island does first. A form sent without JavaScript that came back refused
-/// (`returned`, the island's prop) shows the same error once the island takes over, as it did
-/// on the server; and once the last island on the page has hydrated, `data-hydrated` on the
-/// body says the page is interactive (the browser tests wait for it).
-pub fn start_island(returned: &Option<ReturnedForm>) {
-    #[cfg(feature = "hydrate")]
-    {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static HYDRATED: AtomicUsize = AtomicUsize::new(0);
-        if let Some(returned) = returned {
-            provide_context(leptos::server::ServerActionError::new(
-                &returned.action,
-                &returned.error,
-            ));
-        }
-        Effect::new(|| {
-            let hydrated = HYDRATED.fetch_add(1, Ordering::SeqCst) + 1;
-            let islands = document()
-                .get_elements_by_tag_name("leptos-island")
-                .length() as usize;
-            if hydrated >= islands {
-                if let Some(body) = document().body() {
-                    let _ = body.set_attribute("data-hydrated", "true");
+/// What an island form keeps: the error of its last sending that came back refused, the
+/// browser's own check, and whether it is being sent.
+///
+/// An island form is a plain form the browser posts, with or without JavaScript. Hydrated, it
+/// checks the fields first and says it is working; the server's answer is the next page either
+/// way (a refusal comes back as the same page, with the error and what was typed). So the
+/// browser needs no client for the server functions, nor their encodings.
+///
+/// Islands take no props: props travel as JSON, and the JSON decoder alone would weigh more
+/// than everything else a form needs (BENCHMARKS.md). What only the server knows (the refusal,
+/// a token) an island reads from context while the server renders it, and the browser finds it
+/// in the page: hydration keeps the server's text and attributes until they change. So the
+/// messages of an island form are always in the markup, hidden when empty, and the server's
+/// words stay until the browser's own check has something to say.
+#[derive(Clone, Copy)]
+pub struct IslandForm {
+    /// The refusal the page came back with: known while the server renders, `None` in the
+    /// browser.
+    server_error: Signal<Option<FormError>>,
+    pub client_error: RwSignal<Option<FormError>>,
+    pub sending: RwSignal<bool>,
+}
+
+impl IslandForm {
+    /// What every island does first: takes the refusal of server function `S` this page view
+    /// brings back (on the server), and, once the last island on the page has hydrated, marks
+    /// the body `data-hydrated` (the browser tests wait for it).
+    pub fn start<S: ServerFn>() -> (Self, Option<Refused>) {
+        // Only the server knows it (decoding it in the browser would bring the decoder along).
+        #[cfg(feature = "ssr")]
+        let refused = Refused::of(returned_form(), S::PATH);
+        #[cfg(not(feature = "ssr"))]
+        let refused: Option<Refused> = {
+            let _ = S::PATH;
+            None
+        };
+        let sending = RwSignal::new(false);
+        #[cfg(feature = "hydrate")]
+        {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            static HYDRATED: AtomicUsize = AtomicUsize::new(0);
+            Effect::new(|| {
+                let hydrated = HYDRATED.fetch_add(1, Ordering::SeqCst) + 1;
+                let islands = document()
+                    .get_elements_by_tag_name("leptos-island")
+                    .length() as usize;
+                if hydrated >= islands {
+                    if let Some(body) = document().body() {
+                        let _ = body.set_attribute("data-hydrated", "true");
+                    }
                 }
-            }
-        });
+            });
+            // Back to a page kept in the browser's back-forward cache: it is not being sent
+            // any more, and its button must work again.
+            let listener = window_event_listener(leptos::ev::pageshow, move |ev| {
+                if ev.persisted() {
+                    sending.set(false);
+                }
+            });
+            // An island lives as long as its page.
+            std::mem::forget(listener);
+        }
+        let form = Self {
+            server_error: Signal::stored(refused.as_ref().map(|r| r.error.clone())),
+            client_error: RwSignal::new(None),
+            sending,
+        };
+        (form, refused)
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = returned;
+
+    /// A submit handler that checks the named fields with `rules` in the browser: if a rule
+    /// fails, the form is not sent and the messages show; else the browser sends it.
+    pub fn check_before_sending<const N: usize>(
+        self,
+        names: &'static [&'static str; N],
+        rules: fn(&[String]) -> Vec<crate::domain::Invalid>,
+    ) -> impl Fn(leptos::ev::SubmitEvent) + Clone + 'static {
+        move |ev| {
+            let problems = rules(&submitted_fields(&ev, names));
+            if problems.is_empty() {
+                self.client_error.set(None);
+                self.sending.set(true);
+            } else {
+                ev.prevent_default();
+                self.client_error
+                    .set(Some(FormError::from_invalid(problems)));
+            }
+        }
+    }
+
+    /// The message for `field`: the browser's own check, else the server's.
+    fn message(self, field: &'static str) -> Option<String> {
+        let client = self.client_error.get().and_then(|e| e.field(field));
+        client.or_else(|| self.server_error.get().and_then(|e| e.field(field)))
+    }
+
+    /// The message under a field (its id is `<field>-error`, for `aria-describedby`).
+    pub fn field_error(self, field: &'static str) -> impl IntoView {
+        view! {
+            <p class="field-error" id=format!("{field}-error") role="alert"
+                hidden=move || self.message(field).is_none()>
+                {move || self.message(field).unwrap_or_default()}
+            </p>
+        }
+    }
+
+    /// The overall message above the form, when there is no field to attach it to.
+    pub fn alert(self) -> impl IntoView {
+        let general = move || {
+            self.client_error
+                .get()
+                .or_else(|| self.server_error.get())
+                .filter(|e| e.fields.is_empty())
+                .map(|e| e.message)
+        };
+        view! {
+            <p class="form-alert" role="alert" hidden=move || general().is_none()>
+                {move || general().unwrap_or_default()}
+            </p>
+        }
+    }
 }
 
 /// The overall message above a form, when there is no field to attach it to.
@@ -336,24 +423,5 @@ where
                 })
             }}
         </Suspense>
-    }
-}
-
-/// A submit handler (for `on:submit:capture` around an `ActionForm`) that checks the named
-/// fields with `rules` in the browser and, if any rule fails, keeps the form from being sent and
-/// shows the messages instead.
-pub fn check_before_sending<const N: usize>(
-    client_error: RwSignal<Option<FormError>>,
-    names: &'static [&'static str; N],
-    rules: fn(&[String]) -> Vec<crate::domain::Invalid>,
-) -> impl Fn(leptos::ev::SubmitEvent) + Clone + 'static {
-    move |ev| {
-        let problems = rules(&submitted_fields(&ev, names));
-        if problems.is_empty() {
-            client_error.set(None);
-        } else {
-            ev.prevent_default();
-            client_error.set(Some(FormError::from_invalid(problems)));
-        }
     }
 }

@@ -3,14 +3,15 @@
 
 use crate::api::{
     check_new_password, AddPhone, ChangePassword as ChangePasswordFn, ConfirmPhone, FormError,
-    ResendVerification, ReturnedForm, SignOutEverywhere, UpgradePlan, VerifyEmail as VerifyEmailFn,
+    ResendVerification, SignOutEverywhere, UpgradePlan, VerifyEmail as VerifyEmailFn,
 };
 use crate::app::components::{
-    breakable_address, check_before_sending, form_error, returned_form, start_island,
-    suggested_country_code, typed, FieldError, FormAlert, NewPasswordInputs, PageField,
-    PasswordInput, PasswordKind, RequireAccount,
+    breakable_address, form_error, returned_form, suggested_country_code, typed, FieldError,
+    FormAlert, IslandForm, NewPasswordInputs, PageField, PasswordInput, PasswordKind,
+    RequireAccount,
 };
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -170,7 +171,7 @@ pub fn ChangePassword() -> impl IntoView {
             view! {
                 <section class="card">
                     <h1>"Change password"</h1>
-                    <ChangePasswordForm returned=returned_form() />
+                    <ChangePasswordForm />
                     <p class="aside"><a href="/account">"Back to your account"</a></p>
                 </section>
             }
@@ -180,27 +181,22 @@ pub fn ChangePassword() -> impl IntoView {
 
 /// The password change: the two new passwords are compared in the browser before sending.
 #[island]
-fn ChangePasswordForm(returned: Option<ReturnedForm>) -> impl IntoView {
-    start_island(&returned);
-    let action = ServerAction::<ChangePasswordFn>::new();
-    let server_error = form_error(action);
-    let client_error = RwSignal::new(None::<FormError>);
-    let pending = action.pending();
-    let check = check_before_sending(client_error, &["new_password", "new_password_again"], |f| {
+fn ChangePasswordForm() -> impl IntoView {
+    let (form, _) = IslandForm::start::<ChangePasswordFn>();
+    let check = form.check_before_sending(&["new_password", "new_password_again"], |f| {
         check_new_password(&f[0], &f[1])
     });
+    let sending = form.sending;
     view! {
-        <FormAlert error=server_error />
-        <div on:submit:capture=check>
-            <ActionForm action=action>
-                <PasswordInput name="old_password" label="Current password"
-                    kind=PasswordKind::Current server=server_error client=client_error />
-                <NewPasswordInputs server=server_error client=client_error />
-                <button type="submit" disabled=move || pending.get()>
-                    {move || if pending.get() { "Changing…" } else { "Change password" }}
-                </button>
-            </ActionForm>
-        </div>
+        {form.alert()}
+        <form method="post" action={ChangePasswordFn::PATH} on:submit=check>
+            <PasswordInput name="old_password" label="Current password"
+                kind=PasswordKind::Current form />
+            <NewPasswordInputs form />
+            <button type="submit" disabled=move || sending.get()>
+                {move || if sending.get() { "Changing…" } else { "Change password" }}
+            </button>
+        </form>
     }
 }
 

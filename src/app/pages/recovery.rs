@@ -2,15 +2,15 @@
 
 use crate::api::seal::seal_password;
 use crate::api::{
-    check_new_password, password_key, reset_link_is_live, FinishReset,
-    ForgotUsername as ForgotUsernameFn, FormError, RequestReset, ReturnedForm, UseResetLink,
-    VerifyResetCode,
+    check_new_password, reset_link_is_live, FinishReset, ForgotUsername as ForgotUsernameFn,
+    FormError, RequestReset, UseResetLink, VerifyResetCode,
 };
 use crate::app::components::{
-    form_error, returned_form, start_island, submitted_fields, suggested_country_code, typed,
-    FieldError, FormAlert, NewPasswordInputs, PageField,
+    form_error, returned_form, submitted_fields, suggested_country_code, typed, FieldError,
+    FormAlert, IslandForm, NewPasswordInputs, PageField,
 };
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -77,7 +77,7 @@ pub fn ForgotPassword() -> impl IntoView {
                 1 => view! { <ResetRequestStep /> }.into_any(),
                 2 => view! { <ResetCodeStep /> }.into_any(),
                 _ => view! {
-                    <ResetPasswordStep token=param("token").unwrap_or_default() returned=returned_form() />
+                    <ResetPasswordStep />
                 }.into_any(),
             }}
             <p class="aside"><a href="/login">"Back to sign in"</a></p>
@@ -187,65 +187,122 @@ fn pending_reset_destination() -> Option<String> {
     }
 }
 
-/// The reset's last step: the browser checks the two fields, seals the new password and sends
-/// it; without JavaScript the form posts it as typed.
+/// The reset's last step: the browser checks the two fields, seals the new password with the
+/// server's RSA key (which the form carries) and sends it sealed; without JavaScript the form
+/// posts it as typed.
 #[island]
-fn ResetPasswordStep(token: String, returned: Option<ReturnedForm>) -> impl IntoView {
-    start_island(&returned);
-    let action = ServerAction::<FinishReset>::new();
-    let server_error = form_error(action);
-    let client_error = RwSignal::new(None::<FormError>);
-    let sealing = RwSignal::new(false);
-    let pending = Signal::derive(move || sealing.get() || action.pending().get());
-    // Hydrated, the page checks the two fields, seals both with the server's RSA key and
-    // sends them itself; without JavaScript the form posts them as typed.
-    let seal_and_send = {
-        let token = token.clone();
-        move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            let fields = submitted_fields(&ev, &["new_password", "new_password_again"]);
-            let problems = check_new_password(&fields[0], &fields[1]);
-            if !problems.is_empty() {
-                client_error.set(Some(FormError::from_invalid(problems)));
-                return;
-            }
-            client_error.set(None);
-            sealing.set(true);
-            let token = token.clone();
-            leptos::task::spawn_local(async move {
-                let sealed = match password_key().await {
-                    Ok(pem) => seal_password(&pem, &fields[0]).zip(seal_password(&pem, &fields[1])),
-                    Err(_) => None,
-                };
-                sealing.set(false);
-                match sealed {
-                    Some((new_password, new_password_again)) => {
-                        action.dispatch(FinishReset {
-                            token,
-                            new_password,
-                            new_password_again,
-                            encryption: Some("rsa".into()),
-                        });
-                    }
-                    None => client_error.set(Some(FormError::general(
-                        "The new password could not be protected for sending. Reload the page and try again.",
-                    ))),
-                }
-            });
+fn ResetPasswordStep() -> impl IntoView {
+    let (form, _) = IslandForm::start::<FinishReset>();
+    let (client_error, sending) = (form.client_error, form.sending);
+    let seal_and_send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let typed = submitted_fields(
+            &ev,
+            &["new_password", "new_password_again", "token", "__page"],
+        );
+        let problems = check_new_password(&typed[0], &typed[1]);
+        if !problems.is_empty() {
+            client_error.set(Some(FormError::from_invalid(problems)));
+            return;
         }
+        let key = form_attribute(&ev, "data-password-key").unwrap_or_default();
+        let sealed = seal_password(&key, &typed[0]).zip(seal_password(&key, &typed[1]));
+        let Some((new_password, new_password_again)) = sealed else {
+            client_error.set(Some(FormError::general(
+                "The new password could not be protected for sending. Reload the page and try again.",
+            )));
+            return;
+        };
+        client_error.set(None);
+        sending.set(true);
+        send_form(
+            FinishReset::PATH,
+            &[
+                ("token", &typed[2]),
+                ("__page", &typed[3]),
+                ("new_password", &new_password),
+                ("new_password_again", &new_password_again),
+                ("encryption", "rsa"),
+            ],
+        );
     };
     view! {
-        <FormAlert error=server_error />
-        <FormAlert error=client_error />
-        <div on:submit:capture=seal_and_send>
-            <ActionForm action=action>
-                <PageField />
-                <input type="hidden" name="token" value=token />
-                <NewPasswordInputs server=server_error client=client_error />
-                <button type="submit" disabled=move || pending.get()>"Set the new password"</button>
-            </ActionForm>
-        </div>
+        {form.alert()}
+        <form method="post" action={FinishReset::PATH} data-password-key=password_key()
+            on:submit=seal_and_send>
+            <PageField />
+            <input type="hidden" name="token" value=reset_token() />
+            <NewPasswordInputs form />
+            <button type="submit" disabled=move || sending.get()>"Set the new password"</button>
+        </form>
     }
+}
+
+/// The reset grant in the page's address (`?token=`), read while the server renders.
+fn reset_token() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        use_query_map().with_untracked(|q| q.get("token"))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// The RSA public key new passwords are sealed with in the browser (`/api/v3/system`
+/// publishes the same one): every node holds it, so any node opens what the page sealed.
+/// Read while the server renders; in the browser the form carries it.
+fn password_key() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        Some(crate::api::password_key())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// An attribute of the form a submit event came from.
+fn form_attribute(ev: &leptos::ev::SubmitEvent, name: &str) -> Option<String> {
+    use leptos::wasm_bindgen::JsCast;
+    ev.target()?
+        .dyn_into::<leptos::web_sys::Element>()
+        .ok()?
+        .get_attribute(name)
+}
+
+/// Posts `fields` to `action` as a plain form would, from a form of its own: the page's form
+/// keeps what was typed and sends nothing, so a page the browser brings back from its history
+/// seals the typed passwords afresh, and never sends a sealed one twice.
+fn send_form(action: &str, fields: &[(&str, &str)]) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let send = || -> Result<(), leptos::wasm_bindgen::JsValue> {
+            let document = document();
+            let form: leptos::web_sys::HtmlFormElement =
+                document.create_element("form")?.unchecked_into();
+            form.set_method("post");
+            form.set_action(action);
+            form.set_hidden(true);
+            for (name, value) in fields {
+                let field = document.create_element("input")?;
+                field.set_attribute("type", "hidden")?;
+                field.set_attribute("name", name)?;
+                field.set_attribute("value", value)?;
+                form.append_child(&field)?;
+            }
+            document.body().ok_or("no body")?.append_child(&form)?;
+            form.submit()
+        };
+        if let Err(error) = send() {
+            leptos::logging::error!("could not send the form: {error:?}");
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (action, fields);
 }
 
 /// Where the reset mail's link leads: one click exchanges it for the last step.

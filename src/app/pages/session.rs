@@ -1,12 +1,9 @@
 //! Signing up and signing in.
 
-use crate::api::ReturnedForm;
-use crate::api::{check_registration, FormError, Login as LoginFn, Register as RegisterFn};
-use crate::app::components::{
-    check_before_sending, form_error, returned_form, start_island, typed, FieldError, FormAlert,
-    PasswordInput, PasswordKind,
-};
+use crate::api::{check_registration, Login as LoginFn, Refused, Register as RegisterFn};
+use crate::app::components::{IslandForm, PasswordInput, PasswordKind};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -16,7 +13,7 @@ pub fn Register() -> impl IntoView {
         <Title text="Create an account" />
         <section class="card">
             <h1>"Create an account"</h1>
-            <RegisterForm returned=returned_form() />
+            <RegisterForm />
             <p class="aside">"Already have an account? " <a href="/login">"Sign in"</a></p>
         </section>
     }
@@ -25,53 +22,47 @@ pub fn Register() -> impl IntoView {
 /// The sign-up form: checked in the browser with the same domain rules the server applies,
 /// before it is sent. Refused without JavaScript, it comes back with what was typed.
 #[island]
-fn RegisterForm(returned: Option<ReturnedForm>) -> impl IntoView {
-    start_island(&returned);
-    let action = ServerAction::<RegisterFn>::new();
-    let server_error = form_error(action);
-    let client_error = RwSignal::new(None::<FormError>);
-    let pending = action.pending();
-    let check = check_before_sending(client_error, &["username", "email", "password"], |f| {
+fn RegisterForm() -> impl IntoView {
+    let (form, refused) = IslandForm::start::<RegisterFn>();
+    let check = form.check_before_sending(&["username", "email", "password"], |f| {
         check_registration(&f[0], &f[1], &f[2])
     });
+    let sending = form.sending;
     view! {
-        <FormAlert error=server_error />
-        <div on:submit:capture=check>
-            <ActionForm action=action>
-                <label for="username">"Username"</label>
-                <input
-                    id="username"
-                    name="username"
-                    value={typed::<RegisterFn>(&returned, "username")}
-                    autocomplete="username"
-                    required
-                    maxlength="32"
-                    aria-describedby="username-error"
-                />
-                <p class="hint">"3–32 letters, digits, dots, dashes or underscores."</p>
-                <FieldError field="username" server=server_error client=client_error />
+        {form.alert()}
+        <form method="post" action={RegisterFn::PATH} on:submit=check>
+            <label for="username">"Username"</label>
+            <input
+                id="username"
+                name="username"
+                value={Refused::typed(&refused, "username")}
+                autocomplete="username"
+                required
+                maxlength="32"
+                aria-describedby="username-error"
+            />
+            <p class="hint">"3–32 letters, digits, dots, dashes or underscores."</p>
+            {form.field_error("username")}
 
-                <label for="email">"E-mail address"</label>
-                <input
-                    id="email"
-                    name="email"
-                    value={typed::<RegisterFn>(&returned, "email")}
-                    type="email"
-                    autocomplete="email"
-                    required
-                    maxlength="254"
-                    aria-describedby="email-error"
-                />
-                <FieldError field="email" server=server_error client=client_error />
+            <label for="email">"E-mail address"</label>
+            <input
+                id="email"
+                name="email"
+                value={Refused::typed(&refused, "email")}
+                type="email"
+                autocomplete="email"
+                required
+                maxlength="254"
+                aria-describedby="email-error"
+            />
+            {form.field_error("email")}
 
-                <PasswordInput name="password" label="Password" kind=PasswordKind::New
-                    server=server_error client=client_error />
+            <PasswordInput name="password" label="Password" kind=PasswordKind::New form />
 
-                <button type="submit" disabled=move || pending.get()>
-                    {move || if pending.get() { "Creating your account…" } else { "Create account" }}
-                </button>
-            </ActionForm>
-        </div>
+            <button type="submit" disabled=move || sending.get()>
+                {move || if sending.get() { "Creating your account…" } else { "Create account" }}
+            </button>
+        </form>
     }
 }
 
@@ -86,10 +77,6 @@ pub fn Login() -> impl IntoView {
         Some("session-ended") => Some("Your session has ended. Sign in again to continue."),
         _ => None,
     };
-    // Where to go once signed in: the page that sent the visitor here, if it is on this site.
-    let next = query
-        .with_untracked(|q| q.get("next"))
-        .filter(|next| next.starts_with('/') && !next.starts_with("//"));
     view! {
         <Title text="Sign in" />
         <section class="card">
@@ -97,7 +84,7 @@ pub fn Login() -> impl IntoView {
             <Show when=move || notice().is_some()>
                 <p class="notice" role="status">{notice}</p>
             </Show>
-            <LoginForm returned=returned_form() next />
+            <LoginForm />
             <p class="aside">
                 <a href="/forgot/password">"Forgot your password?"</a>
                 " · "
@@ -110,26 +97,37 @@ pub fn Login() -> impl IntoView {
 
 /// The sign-in form: says it is working while the password is checked.
 #[island]
-fn LoginForm(returned: Option<ReturnedForm>, next: Option<String>) -> impl IntoView {
-    start_island(&returned);
-    let action = ServerAction::<LoginFn>::new();
-    let server_error = form_error(action);
-    let no_client_error = Signal::derive(|| None::<FormError>);
-    let pending = action.pending();
+fn LoginForm() -> impl IntoView {
+    let (form, refused) = IslandForm::start::<LoginFn>();
+    let sending = form.sending;
     view! {
-        <FormAlert error=server_error />
-        <ActionForm action=action>
+        {form.alert()}
+        <form method="post" action={LoginFn::PATH} on:submit=move |_| sending.set(true)>
             <label for="identifier">"Username or e-mail address"</label>
             <input id="identifier" name="identifier" autocomplete="username" required
-                value={typed::<LoginFn>(&returned, "identifier")} />
-            {next.map(|next| view! { <input type="hidden" name="next" value=next /> })}
+                value={Refused::typed(&refused, "identifier")} />
+            <input type="hidden" name="next" value=next_after_sign_in() />
 
-            <PasswordInput name="password" label="Password" kind=PasswordKind::Current
-                server=server_error client=no_client_error />
+            <PasswordInput name="password" label="Password" kind=PasswordKind::Current form />
 
-            <button type="submit" disabled=move || pending.get()>
-                {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+            <button type="submit" disabled=move || sending.get()>
+                {move || if sending.get() { "Signing in…" } else { "Sign in" }}
             </button>
-        </ActionForm>
+        </form>
+    }
+}
+
+/// Where to go once signed in: the page that sent the visitor here (`?next=`), if it is on this
+/// site. Read while the server renders; in the browser the form already holds it.
+fn next_after_sign_in() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        use_query_map()
+            .with_untracked(|q| q.get("next"))
+            .filter(|next| next.starts_with('/') && !next.starts_with("//"))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
     }
 }
