@@ -310,7 +310,7 @@ async fn a_binary_built_by_plain_cargo_serves_every_file_its_pages_name() {
         // `./scripts/test` builds the front end first; a bare `cargo test` may not have it.
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI must build the front end (cargo leptos build --release) before this test"
+            "CI must build the front end (cargo leptos build --release --split) before this test"
         );
         eprintln!("target/site has no front end yet: only the names were checked");
         server.stop();

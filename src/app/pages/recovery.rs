@@ -193,6 +193,8 @@ fn pending_reset_destination() -> Option<String> {
 #[island]
 fn ResetPasswordStep() -> impl IntoView {
     let (form, _) = IslandForm::start::<FinishReset>();
+    // Fetch the sealing code as soon as the page is interactive, so sending waits for nothing.
+    let _ = lazy_preload!(seal_new_passwords);
     let (client_error, sending) = (form.client_error, form.sending);
     let seal_and_send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -206,25 +208,30 @@ fn ResetPasswordStep() -> impl IntoView {
             return;
         }
         let key = form_attribute(&ev, "data-password-key").unwrap_or_default();
-        let sealed = seal_password(&key, &typed[0]).zip(seal_password(&key, &typed[1]));
-        let Some((new_password, new_password_again)) = sealed else {
-            client_error.set(Some(FormError::general(
-                "The new password could not be protected for sending. Reload the page and try again.",
-            )));
-            return;
-        };
         client_error.set(None);
         sending.set(true);
-        send_form(
-            FinishReset::PATH,
-            &[
-                ("token", &typed[2]),
-                ("__page", &typed[3]),
-                ("new_password", &new_password),
-                ("new_password_again", &new_password_again),
-                ("encryption", "rsa"),
-            ],
-        );
+        let [new_password, new_password_again, token, page]: [String; 4] =
+            typed.try_into().unwrap_or_default();
+        leptos::task::spawn_local(async move {
+            let sealed = seal_new_passwords(key, new_password, new_password_again).await;
+            let Some((new_password, new_password_again)) = sealed else {
+                sending.set(false);
+                client_error.set(Some(FormError::general(
+                    "The new password could not be protected for sending. Reload the page and try again.",
+                )));
+                return;
+            };
+            send_form(
+                FinishReset::PATH,
+                &[
+                    ("token", &token),
+                    ("__page", &page),
+                    ("new_password", &new_password),
+                    ("new_password_again", &new_password_again),
+                    ("encryption", "rsa"),
+                ],
+            );
+        });
     };
     view! {
         {form.alert()}
@@ -236,6 +243,17 @@ fn ResetPasswordStep() -> impl IntoView {
             <button type="submit" disabled=move || sending.get()>"Set the new password"</button>
         </form>
     }
+}
+
+/// Seals both new passwords with the server's RSA key. Lazy: with the `rsa` crate it is a
+/// module of its own (≈ 29 KiB gzipped) that only this page fetches.
+#[lazy]
+fn seal_new_passwords(
+    key: String,
+    new_password: String,
+    new_password_again: String,
+) -> Option<(String, String)> {
+    seal_password(&key, &new_password).zip(seal_password(&key, &new_password_again))
 }
 
 /// The reset grant in the page's address (`?token=`), read while the server renders.
