@@ -33,6 +33,7 @@ const pages = [
   ["login", "/login"],
   ["register", "/register"],
   ["account", "/account"],
+  ["password", "/password"],
   ["forgot_password", "/forgot/password"],
   ["reset_step", "/forgot/password?token=benchmark"],
   ["reset_link", "/reset-password?token=benchmark"],
