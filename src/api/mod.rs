@@ -128,8 +128,8 @@ impl ReturnedForm {
 
 /// An island form's last sending, refused and brought back to its page ([`ReturnedForm`] of
 /// that form): the error, decoded on the server so that the browser needs no decoder of its
-/// own, and what was typed. Islands get it as a prop.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// own, and what was typed. Islands read it while the server renders them (never a prop).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
     pub error: FormError,
     pub fields: Vec<(String, String)>,

@@ -161,6 +161,7 @@ async fn signing_in_returns_to_the_page_that_asked_for_it_and_never_off_site() {
         ("//evil.example/", "/account"),
         ("https://evil.example/", "/account"),
         ("/rpc/logout", "/account"),
+        ("/\\evil.example/", "/account"),
     ] {
         let response = post_form(
             &app,
@@ -176,6 +177,13 @@ async fn signing_in_returns_to_the_page_that_asked_for_it_and_never_off_site() {
         .await;
         assert_eq!(response.status(), 302, "{next}");
         assert_eq!(location(response.headers()), lands, "{next}");
+    }
+    // The page carries only a local `next` into its form (browsers read `/\` as `//`).
+    let (_, html) = page(&app, "/login?next=%2Fpassword", None).await;
+    assert!(html.contains(r#"name="next" value="/password""#), "{html}");
+    for off_site in ["%2F%5Cevil.example%2F", "%2F%2Fevil.example%2F"] {
+        let (_, html) = page(&app, &format!("/login?next={off_site}"), None).await;
+        assert!(!html.contains("evil.example"), "{off_site}: {html}");
     }
 }
 

@@ -124,7 +124,7 @@ fn next_after_sign_in() -> Option<String> {
     {
         use_query_map()
             .with_untracked(|q| q.get("next"))
-            .filter(|next| next.starts_with('/') && !next.starts_with("//"))
+            .filter(|next| crate::server::form_origin::is_local_path(next))
     }
     #[cfg(not(feature = "ssr"))]
     {
