@@ -265,10 +265,10 @@ macro_rules! migrate_with_retries {
 async fn connect_sqlite(url: &str) -> Result<(SqlitePool, SqliteConnectOptions), sqlx::Error> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
+    switch_to_wal(&options).await?;
     let pool = SqlitePoolOptions::new()
         // A ping before every use is a round trip to the connection's thread: it doubled the
         // cost of a one-row read. An embedded database file does not drop connections.
@@ -283,6 +283,39 @@ async fn connect_sqlite(url: &str) -> Result<(SqlitePool, SqliteConnectOptions),
         .await?;
     migrate_with_retries!(sqlx::migrate!("./migrations/sqlite"), &pool);
     Ok((pool, options))
+}
+
+/// Puts the database in WAL mode, once, before any pooled connection opens: the mode is kept
+/// in the file, so the connections need not ask for it. Asking on every connection is how it
+/// went wrong: processes starting at once on a new file race to switch it, and SQLite answers
+/// the loser "database is locked" at once, without waiting out its busy timeout. Here the
+/// loser waits and asks again, and finds the file switched.
+async fn switch_to_wal(options: &SqliteConnectOptions) -> Result<(), sqlx::Error> {
+    use sqlx::{ConnectOptions, Connection};
+    let options = options.clone().journal_mode(SqliteJournalMode::Wal);
+    let mut attempt = 0;
+    loop {
+        match options.connect().await {
+            Ok(connection) => return connection.close().await,
+            Err(e) if is_sqlite_busy(&e) && attempt < RETRIES => {
+                tracing::debug!(error = %e, "another process was switching the database to WAL");
+                back_off(attempt + 3).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// SQLite's "database is locked" (SQLITE_BUSY, with or without an extended code).
+fn is_sqlite_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(e) => e
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| code & 0xff == 5),
+        _ => false,
+    }
 }
 
 /// PostgreSQL. Nothing may rely on advisory locks (which distributed engines lack), so sqlx's
