@@ -3,6 +3,7 @@
 pub mod api;
 pub mod app;
 pub mod domain;
+pub mod i18n;
 #[cfg(feature = "ssr")]
 pub mod server;
 

@@ -74,11 +74,18 @@ export const OUTBOX = path.join(__dirname, "..", ".data", "outbox");
 /** The outbox both nodes behind the proxy write to (proxy-cluster.sh). */
 export const PROXY_OUTBOX = path.join(__dirname, "..", ".data-proxy", "outbox");
 
-/** Undoes quoted-printable soft line breaks and escapes, enough to read links. */
+/**
+ * A mail's raw text with its parts readable: quoted-printable soft line breaks and escapes
+ * undone (enough to read links), and each base64 part (a text with non-ASCII words, such as a
+ * Chinese mail) decoded and appended.
+ */
 function unfold(raw: string): string {
-  return raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) =>
+  const quoted = raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) =>
     String.fromCharCode(parseInt(hex, 16)),
   );
+  const decoded = [...raw.matchAll(/Content-Transfer-Encoding: base64\r?\n\r?\n([A-Za-z0-9+/=\r\n]+)/g)]
+    .map((m) => Buffer.from(m[1].replace(/\s/g, ""), "base64").toString("utf8"));
+  return [quoted, ...decoded].join("\n");
 }
 
 /**

@@ -2,7 +2,8 @@
 //! functions behind each form. Each server function is an adapter of a few lines: parse the
 //! form, call the service, map the answer (SPEC: "thin adapters").
 
-use crate::domain::{Email, Invalid, NewPassword, Username};
+use crate::domain::{Email, Invalid, NewPassword, Problem, Username};
+use crate::i18n::Language;
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -12,7 +13,25 @@ pub mod seal;
 #[cfg(feature = "ssr")]
 mod ssr;
 #[cfg(feature = "ssr")]
-pub use ssr::{page_session, password_key, pending_reset, query_value};
+pub use ssr::{page_session, password_key, pending_reset, query_value, request_language};
+
+/// The language of the page or form at hand: on the server, the request's (its language
+/// cookie, else `Accept-Language`); in the browser, the one the server rendered the page in
+/// (`<html lang>`).
+pub fn page_language() -> Language {
+    #[cfg(feature = "ssr")]
+    {
+        request_language()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        document()
+            .document_element()
+            .and_then(|html| html.get_attribute("lang"))
+            .map(|tag| Language::from_tag(&tag))
+            .unwrap_or_default()
+    }
+}
 
 /// A message for one form field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,14 +58,15 @@ impl FormError {
         }
     }
 
-    pub fn from_invalid(problems: Vec<Invalid>) -> Self {
+    /// The problems of the marked fields, in `language`.
+    pub fn from_invalid(problems: Vec<Invalid>, language: Language) -> Self {
         Self {
-            message: "Please correct the marked fields.".into(),
+            message: language.text().correct_marked_fields.into(),
             fields: problems
                 .into_iter()
                 .map(|p| FieldMessage {
                     field: p.field.to_owned(),
-                    message: p.message,
+                    message: p.message_in(language),
                 })
                 .collect(),
         }
@@ -73,14 +93,15 @@ impl FromServerFnError for FormError {
         ) {
             ssr::answer_status(http::StatusCode::BAD_REQUEST);
         }
+        let words = page_language().text();
         match value {
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => FormError::general(
-                "Could not reach the server. Check your connection and try again.",
-            ),
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => {
-                FormError::general("The form arrived incomplete. Reload the page and try again.")
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
+                FormError::general(words.unreachable)
             }
-            _ => FormError::general("Something went wrong on our side. Try again in a moment."),
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => {
+                FormError::general(words.form_incomplete)
+            }
+            _ => FormError::general(words.our_fault),
         }
     }
 }
@@ -276,6 +297,30 @@ pub async fn logout() -> Result<(), FormError> {
     Ok(())
 }
 
+/// The language switch: pages (in this browser) and, when signed in, the account's mails
+/// speak `language` from now on; back to the page the switch was on (`next`, a path on this
+/// site).
+#[server(prefix = "/rpc", endpoint = "language")]
+pub async fn choose_language(language: String, next: Option<String>) -> Result<(), FormError> {
+    use crate::server::services::{accounts, ServiceError};
+    let (state, meta) = ssr::context()?;
+    let Some(chosen) = Language::recognise(&language) else {
+        ssr::answer_status(http::StatusCode::BAD_REQUEST);
+        return Err(FormError::general(page_language().text().form_incomplete));
+    };
+    match ssr::signed_in_account(&state).await {
+        Ok(account) => accounts::choose_language(&state, &account, chosen, &meta).await?,
+        Err(ServiceError::Unauthenticated) => {}
+        Err(other) => return Err(other.into()),
+    }
+    ssr::remember_language(&state, chosen);
+    let next = next
+        .filter(|next| crate::server::form_origin::is_local_path(next))
+        .unwrap_or_else(|| "/".into());
+    leptos_axum::redirect(&next);
+    Ok(())
+}
+
 /// The signed-in account, or `None` when nobody is signed in.
 #[server(prefix = "/rpc", endpoint = "account")]
 pub async fn current_account() -> Result<Option<AccountView>, FormError> {
@@ -335,10 +380,7 @@ pub fn check_new_password(new_password: &str, again: &str) -> Vec<Invalid> {
         .into_iter()
         .collect();
     if new_password != again {
-        problems.push(Invalid {
-            field: "new_password_again",
-            message: "The two new passwords are not the same.".into(),
-        });
+        problems.push(Invalid::new("new_password_again", Problem::PasswordsDiffer));
     }
     problems
 }
@@ -357,7 +399,7 @@ pub async fn change_password(
     let account = ssr::signed_in_account(&state).await?;
     let token = password::change(&state, &account, &old_password, &new_password, true, &meta)
         .await?
-        .ok_or_else(|| FormError::general("Your password is changed. Sign in again."))?;
+        .ok_or_else(|| FormError::general(page_language().text().sign_in_after_change))?;
     ssr::start_session(&state, &token);
     leptos_axum::redirect("/account?notice=password-changed");
     Ok(())
@@ -368,10 +410,10 @@ pub async fn change_password(
 pub async fn upgrade_plan(confirm: Option<String>) -> Result<(), FormError> {
     use crate::server::services::{plan, ServiceError};
     if confirm.as_deref() != Some("yes") {
-        return Err(ServiceError::Invalid(vec![Invalid {
-            field: "confirm",
-            message: "Tick the box to confirm that the upgrade cannot be undone.".into(),
-        }])
+        return Err(ServiceError::Invalid(vec![Invalid::new(
+            "confirm",
+            Problem::UpgradeNotConfirmed,
+        )])
         .into());
     }
     let (state, meta) = ssr::context()?;
@@ -448,9 +490,8 @@ pub async fn request_reset(
 pub async fn verify_reset_code(code: String) -> Result<(), FormError> {
     use crate::server::services::recovery::{self, Destination};
     let (state, meta) = ssr::context()?;
-    let reset = pending_reset().ok_or_else(|| {
-        FormError::general("This reset has run out of time. Start again to get a new passcode.")
-    })?;
+    let reset = pending_reset()
+        .ok_or_else(|| FormError::general(page_language().text().reset_timed_out))?;
     let target = if reset.by_phone {
         Destination::Phone {
             number: &reset.destination,

@@ -2,6 +2,7 @@
 //! and the mapping from service errors to what a form shows.
 
 use super::{FormError, PendingReset};
+use crate::i18n::Language;
 use crate::server::auth::{cookie_value, token_from_headers, PageSession};
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::crypto::signed_value;
@@ -39,7 +40,20 @@ pub fn context() -> Result<(AppState, RequestMeta), FormError> {
 
 fn missing_context() -> FormError {
     tracing::error!("server function called without the app state or request in context");
-    FormError::general("Something went wrong on our side. Try again in a moment.")
+    FormError::general(request_language().text().our_fault)
+}
+
+/// The language of the request being answered (`request_id::language_of`). Worked out once
+/// per request: the page asks for it with every string.
+pub fn request_language() -> Language {
+    if let Some(language) = use_context::<Language>() {
+        return language;
+    }
+    let language = use_context::<Parts>()
+        .map(|parts| crate::server::request_id::language_of(&parts.headers))
+        .unwrap_or_default();
+    provide_context(language);
+    language
 }
 
 /// The session token the request carries (bearer or cookie), if any.
@@ -100,6 +114,12 @@ pub fn start_session(state: &AppState, token: &IssuedToken) {
 
 pub fn remember_device(state: &AppState, device_token: &str) {
     set_cookie(&session::remember_device(&state.settings, device_token));
+}
+
+pub fn remember_language(state: &AppState, language: Language) {
+    set_cookie(&session::choose_language(&state.settings, language.tag()));
+    // The rest of this request (the redirect's page, if rendered here) speaks it too.
+    provide_context(language);
 }
 
 pub fn end_session(state: &AppState) {
@@ -171,73 +191,61 @@ pub(super) fn answer_status(status: StatusCode) {
 impl From<ServiceError> for FormError {
     fn from(error: ServiceError) -> Self {
         answer_status(crate::server::rest::status_of(&error));
+        let language = request_language();
+        let words = language.text();
+        let on_field = |field: &'static str, message: &str| FormError {
+            message: words.correct_marked_fields.into(),
+            fields: vec![super::FieldMessage {
+                field: field.into(),
+                message: message.into(),
+            }],
+        };
         match error {
-            ServiceError::Invalid(problems) => FormError::from_invalid(problems),
-            ServiceError::Taken(problem) => FormError::from_invalid(vec![problem]),
-            ServiceError::InvalidCredentials => {
-                FormError::general("Incorrect username, e-mail address or password.")
-            }
-            ServiceError::Unauthenticated => {
-                FormError::general("Your session has ended. Sign in again.")
-            }
+            ServiceError::Invalid(problems) => FormError::from_invalid(problems, language),
+            ServiceError::Taken(problem) => FormError::from_invalid(vec![problem], language),
+            ServiceError::InvalidCredentials => FormError::general(words.wrong_credentials),
+            ServiceError::Unauthenticated => FormError::general(words.session_over),
             ServiceError::AlreadyDone(what) | ServiceError::NotAllowed(what) => {
-                FormError::general(sentence(&what))
-            }
-            ServiceError::RateLimited { retry_after } => FormError::general(format!(
-                "Too many requests. Try again in {}.",
-                if retry_after <= 90 {
-                    format!("{retry_after} seconds")
+                let text = language.problem(&what);
+                FormError::general(if language == Language::English {
+                    sentence(&text)
                 } else {
-                    format!("{} minutes", (retry_after + 59) / 60)
-                }
+                    text
+                })
+            }
+            ServiceError::RateLimited { retry_after } => FormError::general(crate::i18n::fill(
+                words.too_many_requests,
+                &[&language.wait(retry_after)],
             )),
-            ServiceError::PasscodeInvalid => {
-                FormError::from_invalid(vec![crate::domain::Invalid {
-                    field: "code",
-                    message: "That passcode is wrong or has expired.".into(),
-                }])
-            }
-            ServiceError::PasscodeBurned => FormError::general(
-                "Too many wrong passcodes: this one no longer works. Ask for a new one.",
-            ),
+            ServiceError::PasscodeInvalid => on_field("code", words.passcode_wrong),
+            ServiceError::PasscodeBurned => FormError::general(words.passcode_burned),
             ServiceError::PasswordUnreadable => {
-                FormError::from_invalid(vec![crate::domain::Invalid {
-                    field: "new_password",
-                    message: "That new password was not accepted. Use 8 to 128 characters, \
-                              not a commonly used password, and not your username or e-mail \
-                              address."
-                        .into(),
-                }])
+                on_field("new_password", words.new_password_refused)
             }
-            ServiceError::ResetTokenInvalid => FormError::general(
-                "This reset has expired or was already used. Start again to get a new passcode.",
-            ),
-            ServiceError::LinkInvalid => FormError::general(
-                "This link is invalid, has been used, or has expired. Ask for a new one.",
-            ),
-            ServiceError::Contended => {
-                FormError::general("The service is busy. Try again in a moment.")
-            }
+            ServiceError::ResetTokenInvalid => FormError::general(words.reset_expired),
+            ServiceError::LinkInvalid => FormError::general(words.link_invalid),
+            ServiceError::Contended => FormError::general(words.busy),
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
-                FormError::general("Something went wrong on our side. Try again in a moment.")
+                FormError::general(words.our_fault)
             }
         }
     }
 }
 
-/// Unix seconds as the account page shows them: `2026-11-30 23:40 UTC`.
+/// Unix seconds as the account page shows them, in UTC, in the page's language.
 pub fn utc_text(unix: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
+        .map(|t| {
+            request_language().moment(t.year(), t.month().into(), t.day(), t.hour(), t.minute())
+        })
         .unwrap_or_default()
 }
 
 /// A session's client in a few words: the browser family from its user agent, and the address.
 pub fn client_text(user_agent: Option<&str>, addr: Option<&str>) -> String {
     let agent = user_agent.unwrap_or("");
+    let words = request_language().text();
     // Order matters: Edge and Chrome also say "Safari"; Chrome-based Edge says "Chrome".
     let browser = [
         ("Edg/", "Edge"),
@@ -252,12 +260,12 @@ pub fn client_text(user_agent: Option<&str>, addr: Option<&str>) -> String {
     .find(|(marker, _)| agent.contains(marker))
     .map(|(_, name)| *name)
     .unwrap_or(if agent.is_empty() {
-        "Unknown client"
+        words.unknown_client
     } else {
-        "Other client"
+        words.other_client
     });
     match addr {
-        Some(addr) => format!("{browser} from {addr}"),
+        Some(addr) => crate::i18n::fill(words.client_from, &[browser, addr]),
         None => browser.to_owned(),
     }
 }

@@ -1,6 +1,9 @@
 //! Pieces shared by several pages.
 
-use crate::api::{current_account, AccountView, FormError, Refused, ReturnedForm};
+use crate::api::{
+    current_account, page_language, AccountView, ChooseLanguage, FormError, Refused, ReturnedForm,
+};
+use crate::i18n::Language;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::components::Redirect;
@@ -11,26 +14,76 @@ use std::sync::Arc;
 /// (a plain form, so it works without JavaScript and on pages that ship none).
 #[component]
 pub fn Header() -> impl IntoView {
+    let language = page_language();
+    let t = language.text();
     let nav = match signed_in_name() {
         Some(name) => view! {
             <span class="who" data-testid="signed-in-as">{name}</span>
-            <a href="/account">"Account"</a>
+            <a href="/account">{t.nav_account}</a>
             <form method="post" action="/rpc/logout" class="inline">
-                <button type="submit" class="link">"Sign out"</button>
+                <button type="submit" class="link">{t.nav_sign_out}</button>
             </form>
         }
         .into_any(),
         None => view! {
-            <a href="/login">"Sign in"</a>
-            <a href="/register">"Create an account"</a>
+            <a href="/login">{t.nav_sign_in}</a>
+            <a href="/register">{t.nav_register}</a>
         }
         .into_any(),
     };
+    // The switch offers every other language, each named in itself; a plain form, so it works
+    // without JavaScript, and comes back to this page.
+    let others = Language::ALL
+        .into_iter()
+        .filter(move |other| *other != language);
     view! {
         <header class="site">
-            <a class="brand" href="/">"Latchkey"</a>
-            <nav>{nav}</nav>
+            <a class="brand" href="/">{t.site_title}</a>
+            <nav>
+                {nav}
+                <form method="post" action={ChooseLanguage::PATH} class="inline language"
+                    aria-label=t.switch_language>
+                    <input type="hidden" name="next" value=back_after_switch() />
+                    {others.map(|other| view! {
+                        <button type="submit" class="link" name="language" value=other.tag()
+                            lang=other.html_tag() data-testid="language-switch">
+                            {other.own_name()}
+                        </button>
+                    }).collect_view()}
+                </form>
+            </nav>
         </header>
+    }
+}
+
+/// Where the language switch comes back to: this page, with its query, less a `next` the
+/// server would not follow (the sign-in page drops it too), so a crafted link cannot have the
+/// page carry an off-site address in its markup.
+fn back_after_switch() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        let here = this_page();
+        let Some((path, query)) = here.split_once('?') else {
+            return here;
+        };
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| match pair.strip_prefix("next=") {
+                Some(next) => percent_encoding::percent_decode_str(next)
+                    .decode_utf8()
+                    .is_ok_and(|next| crate::server::form_origin::is_local_path(&next)),
+                None => true,
+            })
+            .collect();
+        if kept.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{}", kept.join("&"))
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        String::new()
     }
 }
 
@@ -180,6 +233,7 @@ pub fn PasswordInput(
         "new-password"
     };
     let new = kind == PasswordKind::New;
+    let hint = page_language().text().password_hint;
     view! {
         <label for=name>{label}</label>
         <input
@@ -190,7 +244,7 @@ pub fn PasswordInput(
             required
             aria-describedby=format!("{name}-error")
         />
-        {new.then(|| view! { <p class="hint">"At least 8 characters. Long phrases are good."</p> })}
+        {new.then(|| view! { <p class="hint">{hint}</p> })}
         {form.field_error(name)}
     }
 }
@@ -198,9 +252,10 @@ pub fn PasswordInput(
 /// The new password twice, as the password change and the reset ask for it.
 #[component]
 pub fn NewPasswordInputs(form: IslandForm) -> impl IntoView {
+    let t = page_language().text();
     view! {
-        <PasswordInput name="new_password" label="New password" kind=PasswordKind::New form />
-        <PasswordInput name="new_password_again" label="New password, again"
+        <PasswordInput name="new_password" label=t.new_password kind=PasswordKind::New form />
+        <PasswordInput name="new_password_again" label=t.new_password_again
             kind=PasswordKind::Repeat form />
     }
 }
@@ -324,8 +379,10 @@ impl IslandForm {
                 self.sending.set(true);
             } else {
                 ev.prevent_default();
-                self.client_error
-                    .set(Some(FormError::from_invalid(problems)));
+                self.client_error.set(Some(FormError::from_invalid(
+                    problems,
+                    crate::api::page_language(),
+                )));
             }
         }
     }
@@ -409,7 +466,7 @@ where
     let account = Resource::new(move || search.get(), |_| current_account());
     let signed_in = Arc::new(signed_in);
     view! {
-        <Suspense fallback=|| view! { <p class="card">"Loading your account…"</p> }>
+        <Suspense fallback=|| view! { <p class="card">{page_language().text().loading_account}</p> }>
             {move || {
                 let signed_in = signed_in.clone();
                 Suspend::new(async move {

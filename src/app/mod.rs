@@ -20,9 +20,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         crate::server::page_headers::set_for_current_page();
         crate::server::form_origin::bring_back_for_current_page();
     }
+    let language = crate::api::page_language();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=language.html_tag()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />

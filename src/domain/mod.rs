@@ -4,6 +4,8 @@
 //! before it is sent, and the server checks it again with the very same rules. A value of one of
 //! these types has passed its rules; the only way to get one is `parse`.
 
+use crate::i18n::Language;
+pub use crate::i18n::Problem;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -12,21 +14,28 @@ mod common_passwords;
 #[cfg(feature = "ssr")]
 pub mod phone;
 
-/// Why a value was refused, phrased for the person who typed it.
+/// Why a value was refused: the field, and what is wrong with it, put into words in the
+/// reader's language where the answer is made (`i18n`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[error("{}", self.message())]
 pub struct Invalid {
     /// The form field the message belongs to (`username`, `email`, `password`, …).
     pub field: &'static str,
-    pub message: String,
+    pub problem: Problem,
 }
 
 impl Invalid {
-    fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field,
-            message: message.into(),
-        }
+    pub fn new(field: &'static str, problem: Problem) -> Self {
+        Self { field, problem }
+    }
+
+    /// The message in English, as the REST answers of the seeds give it.
+    pub fn message(&self) -> String {
+        self.message_in(Language::English)
+    }
+
+    pub fn message_in(&self, language: Language) -> String {
+        language.problem(&self.problem)
     }
 }
 
@@ -47,30 +56,20 @@ impl Username {
         if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&len) {
             return Err(Invalid::new(
                 "username",
-                format!(
-                    "A username is {} to {} characters long.",
-                    Self::MIN_LEN,
-                    Self::MAX_LEN
-                ),
+                Problem::UsernameLength {
+                    min: Self::MIN_LEN,
+                    max: Self::MAX_LEN,
+                },
             ));
         }
         if name.contains('@') {
-            return Err(Invalid::new(
-                "username",
-                "A username cannot contain @ (that is for e-mail addresses).",
-            ));
+            return Err(Invalid::new("username", Problem::UsernameHasAt));
         }
         if let Some(bad) = name
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
         {
-            return Err(Invalid::new(
-                "username",
-                format!(
-                    "A username may use letters a–z, digits and . _ - only, not {:?}.",
-                    bad
-                ),
-            ));
+            return Err(Invalid::new("username", Problem::UsernameCharacter(bad)));
         }
         Ok(Self(name.to_owned()))
     }
@@ -102,10 +101,10 @@ impl Email {
     pub fn parse(input: &str) -> Result<Self, Invalid> {
         let address = input.trim();
         if address.is_empty() {
-            return Err(Invalid::new("email", "Enter an e-mail address."));
+            return Err(Invalid::new("email", Problem::EmailMissing));
         }
         if address.len() > Self::MAX_LEN {
-            return Err(Invalid::new("email", "That e-mail address is too long."));
+            return Err(Invalid::new("email", Problem::EmailTooLong));
         }
         // `email_address` follows RFC 5322 closely, including forms (quoted local parts,
         // IP literals, display names) that mail systems in practice refuse; keep the plain
@@ -124,10 +123,7 @@ impl Email {
             || address.chars().any(|c| c.is_whitespace() || c == '<')
             || !email_address::EmailAddress::is_valid(address)
         {
-            return Err(Invalid::new(
-                "email",
-                "That does not look like an e-mail address (name@example.com).",
-            ));
+            return Err(Invalid::new("email", Problem::EmailMalformed));
         }
         Ok(Self(address.to_owned()))
     }
@@ -195,19 +191,13 @@ impl NewPassword {
         if chars < Self::MIN_CHARS {
             return Err(Invalid::new(
                 "password",
-                format!(
-                    "Use at least {} characters for the password.",
-                    Self::MIN_CHARS
-                ),
+                Problem::PasswordTooShort(Self::MIN_CHARS),
             ));
         }
         if chars > Self::MAX_CHARS {
             return Err(Invalid::new(
                 "password",
-                format!(
-                    "Use at most {} characters for the password.",
-                    Self::MAX_CHARS
-                ),
+                Problem::PasswordTooLong(Self::MAX_CHARS),
             ));
         }
         let lowered = input.to_lowercase();
@@ -217,10 +207,7 @@ impl NewPassword {
                 .unwrap_or(false)
         };
         if same_as(username) || same_as(email) {
-            return Err(Invalid::new(
-                "password",
-                "The password cannot be your username or e-mail address.",
-            ));
+            return Err(Invalid::new("password", Problem::PasswordIsUsernameOrEmail));
         }
         Ok(Self(input.to_owned()))
     }
@@ -234,10 +221,7 @@ impl NewPassword {
     ) -> Result<Self, Invalid> {
         let password = Self::parse_basic(input, username, email)?;
         if common_passwords::is_common(input) {
-            return Err(Invalid::new(
-                "password",
-                "That password is one of the most common ones and easy to guess. Choose another.",
-            ));
+            return Err(Invalid::new("password", Problem::PasswordCommon));
         }
         Ok(password)
     }
@@ -265,12 +249,7 @@ impl Credits {
     /// Parses a decimal like `12`, `-3.5` or `0.000001`; more than six decimals is refused
     /// rather than rounded, so nothing is silently lost.
     pub fn parse(input: &str) -> Result<Self, Invalid> {
-        let bad = || {
-            Invalid::new(
-                "credits",
-                format!("{input:?} is not an amount of credits (at most six decimals)."),
-            )
-        };
+        let bad = || Invalid::new("credits", Problem::CreditsMalformed(input.to_owned()));
         let text = input.trim();
         let (negative, digits) = match text.strip_prefix('-') {
             Some(rest) => (true, rest),
@@ -467,7 +446,7 @@ mod tests {
     fn common_passwords_are_refused_on_the_server() {
         for common in ["password", "12345678", "iloveyou", "PASSWORD"] {
             let err = NewPassword::parse(common, None, None).unwrap_err();
-            assert!(err.message.contains("common"), "{common}");
+            assert!(err.message().contains("common"), "{common}");
         }
         assert!(NewPassword::parse("correct horse battery staple", None, None).is_ok());
     }

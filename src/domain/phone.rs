@@ -17,14 +17,7 @@ impl Phone {
     /// Parses `number`, either already international (`+86 138 0013 8000`) or national with a
     /// country calling code beside it (`86` or `+86`, as Authing's `phoneCountryCode`).
     pub fn parse(number: &str, country_code: Option<&str>) -> Result<Phone, Invalid> {
-        let invalid = || {
-            Invalid {
-        field: "phone",
-        message:
-            "That is not a valid phone number. Include the country code, e.g. +86 138 0013 8000."
-                .into(),
-    }
-        };
+        let invalid = || Invalid::new("phone", crate::domain::Problem::PhoneMalformed);
         let number = number.trim();
         let code = country_code
             .map(|c| c.trim().trim_start_matches('+'))

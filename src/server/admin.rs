@@ -19,7 +19,7 @@ pub async fn run(config: &Config, command: &Command) -> Result<String, String> {
         Command::Credits { action } => match action {
             CreditsAction::Grant { username, amount }
             | CreditsAction::Deduct { username, amount } => {
-                let amount = Credits::parse(amount).map_err(|e| e.message)?;
+                let amount = Credits::parse(amount).map_err(|e| e.message())?;
                 if amount.micro() <= 0 {
                     return Err("the amount must be positive".into());
                 }
@@ -88,7 +88,7 @@ fn describe(error: ServiceError) -> String {
     match error {
         ServiceError::Invalid(problems) => problems
             .into_iter()
-            .map(|p| p.message)
+            .map(|p| p.message())
             .collect::<Vec<_>>()
             .join(" "),
         other => other.to_string(),

@@ -98,17 +98,40 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
     }
 }
 
+/// The cookie that keeps the language a visitor chose with the pages' switch.
+pub const LANGUAGE_COOKIE_NAME: &str = "latchkey_lang";
+
+/// The language a request asks for: the one chosen with the switch (its cookie), else
+/// Authing's `x-authing-lang` (its SDKs send one with every call), else the first of
+/// `Accept-Language` Latchkey speaks, else English.
+pub fn language_of(headers: &axum::http::HeaderMap) -> Language {
+    crate::server::auth::cookie_value(headers, LANGUAGE_COOKIE_NAME)
+        .and_then(|tag| Language::recognise(&tag))
+        .or_else(|| authing_language_of(headers))
+        .or_else(|| {
+            headers
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .map(Language::from_accept_language)
+        })
+        .unwrap_or_default()
+}
+
+/// The language of Authing's `x-authing-lang` header, when there is one: one Latchkey speaks,
+/// else English (as Authing answers a language it lacks).
+pub fn authing_language_of(headers: &axum::http::HeaderMap) -> Option<Language> {
+    let tag = headers.get("x-authing-lang")?.to_str().ok()?;
+    Some(Language::recognise(tag).unwrap_or_default())
+}
+
 pub fn meta_from_parts(parts: &Parts) -> RequestMeta {
     let client_ip = parts.extensions.get::<ClientAddr>().map(|addr| addr.0);
     RequestMeta {
         client_addr: client_ip.map(|ip| ip.to_string()),
         client_ip,
         request_id: parts.extensions.get::<RequestId>().map(|id| id.0.clone()),
-        language: parts
-            .headers
-            .get(axum::http::header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| Language::from_accept_language(v).tag().to_owned()),
+        language: Some(language_of(&parts.headers).tag().to_owned()),
+        authing_language: authing_language_of(&parts.headers),
         user_agent: parts
             .headers
             .get(axum::http::header::USER_AGENT)

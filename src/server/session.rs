@@ -35,6 +35,24 @@ pub fn remember_device(settings: &Settings, device_token: &str) -> String {
         .to_string()
 }
 
+/// How long a browser keeps the language it chose.
+const LANGUAGE_LIFETIME_SECONDS: i64 = 365 * 24 * 3600;
+
+/// The `Set-Cookie` value that keeps the language chosen with the pages' switch.
+pub fn choose_language(settings: &Settings, tag: &str) -> String {
+    Cookie::build((
+        crate::server::request_id::LANGUAGE_COOKIE_NAME,
+        tag.to_owned(),
+    ))
+    .http_only(true)
+    .same_site(SameSite::Lax)
+    .secure(settings.secure_cookies)
+    .path("/")
+    .max_age(cookie::time::Duration::seconds(LANGUAGE_LIFETIME_SECONDS))
+    .build()
+    .to_string()
+}
+
 /// The `Set-Cookie` value that ends the session in the browser.
 pub fn end(settings: &Settings) -> String {
     Cookie::build((COOKIE_NAME, ""))

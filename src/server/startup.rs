@@ -116,7 +116,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
     .await?;
     let ciphers = PasswordCiphers::from_keys(&rsa, &sm2)?;
     let starting_credits =
-        Credits::parse(&config.starting_credits).map_err(|e| StartupError::Credits(e.message))?;
+        Credits::parse(&config.starting_credits).map_err(|e| StartupError::Credits(e.message()))?;
     let workers = config.hash_workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())

@@ -9,6 +9,7 @@ mod common;
 
 mod account;
 mod hardening;
+mod languages;
 mod nodes;
 mod openapi;
 mod recovery;

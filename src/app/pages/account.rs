@@ -2,14 +2,15 @@
 //! verification a link leads to.
 
 use crate::api::{
-    check_new_password, AddPhone, ChangePassword as ChangePasswordFn, ConfirmPhone, FormError,
-    ResendVerification, SignOutEverywhere, UpgradePlan, VerifyEmail as VerifyEmailFn,
+    check_new_password, page_language, AddPhone, ChangePassword as ChangePasswordFn, ConfirmPhone,
+    FormError, ResendVerification, SignOutEverywhere, UpgradePlan, VerifyEmail as VerifyEmailFn,
 };
 use crate::app::components::{
     breakable_address, form_error, returned_form, suggested_country_code, typed, FieldError,
     FormAlert, IslandForm, NewPasswordInputs, PageField, PasswordInput, PasswordKind,
     RequireAccount,
 };
+use crate::i18n::fill;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -17,14 +18,13 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// What a `?notice=` after an action means, in words.
 fn notice_text(notice: &str) -> Option<&'static str> {
+    let t = page_language().text();
     match notice {
-        "password-changed" => Some("Your password is changed. Other devices have been signed out."),
-        "upgraded" => Some("Your account is now on the paid plan."),
-        "verification-sent" => Some("A new verification link is on its way to your inbox."),
-        "phone-code-sent" => {
-            Some("We texted a passcode to your phone. Enter it below to confirm the number.")
-        }
-        "phone-verified" => Some("Your phone number is confirmed."),
+        "password-changed" => Some(t.notice_password_changed),
+        "upgraded" => Some(t.notice_upgraded),
+        "verification-sent" => Some(t.notice_verification_sent),
+        "phone-code-sent" => Some(t.notice_phone_code_sent),
+        "phone-verified" => Some(t.notice_phone_verified),
         _ => None,
     }
 }
@@ -48,54 +48,60 @@ pub fn Account() -> impl IntoView {
     let returned = returned_form();
     let country_code = typed::<AddPhone>(&returned, "country_code").or_else(suggested_country_code);
     let number = typed::<AddPhone>(&returned, "number");
+    let language = page_language();
+    let t = language.text();
     view! {
-        <Title text="Your account" />
+        <Title text=t.account_title />
         <RequireAccount signed_in=move |account| {
             let (country_code, number) = (country_code.clone(), number.clone());
             let add_phone_refused = number.is_some();
+            let sessions_count =
+                fill(t.sessions_count, &[&language.devices(account.sessions.len())]);
             view! {
                 <section class="card">
-                    <h1>"Your account"</h1>
+                    <h1>{t.account_title}</h1>
                     <Show when=move || notice().is_some()>
                         <p class="notice" role="status">{notice}</p>
                     </Show>
                     <dl class="facts">
-                        <dt>"Username"</dt>
+                        <dt>{t.username}</dt>
                         <dd data-testid="username">{account.username.clone()}</dd>
-                        <dt>"E-mail address"</dt>
+                        <dt>{t.email}</dt>
                         <dd>
                             <span data-testid="email">{breakable_address(&account.email)}</span>
                             " "
                             {if account.email_verified {
-                                view! { <span class="badge ok" data-testid="email-status">"verified"</span> }
+                                view! { <span class="badge ok" data-testid="email-status">{t.verified}</span> }
                             } else {
-                                view! { <span class="badge" data-testid="email-status">"not verified"</span> }
+                                view! { <span class="badge" data-testid="email-status">{t.not_verified}</span> }
                             }}
                         </dd>
-                        <dt>"Phone"</dt>
+                        <dt>{t.phone}</dt>
                         <dd>
-                            <span data-testid="phone">{account.phone.clone().unwrap_or_else(|| "none".into())}</span>
+                            <span data-testid="phone">{account.phone.clone().unwrap_or_else(|| t.no_phone.into())}</span>
                             {account.phone.is_some().then(|| if account.phone_verified {
-                                view! { " " <span class="badge ok" data-testid="phone-status">"verified"</span> }.into_any()
+                                view! { " " <span class="badge ok" data-testid="phone-status">{t.verified}</span> }.into_any()
                             } else {
-                                view! { " " <span class="badge" data-testid="phone-status">"not verified"</span> }.into_any()
+                                view! { " " <span class="badge" data-testid="phone-status">{t.not_verified}</span> }.into_any()
                             })}
                         </dd>
-                        <dt>"Plan"</dt>
+                        <dt>{t.plan}</dt>
                         <dd>
-                            <span data-testid="plan">{if account.paid { "Paid" } else { "Free" }}</span>
-                            {(!account.paid).then(|| view! { " · " <a href="/upgrade">"Upgrade"</a> })}
+                            <span data-testid="plan">{if account.paid { t.plan_paid } else { t.plan_free }}</span>
+                            {(!account.paid).then(|| view! { " · " <a href="/upgrade">{t.upgrade_link}</a> })}
                         </dd>
-                        <dt>"Credits"</dt>
-                        <dd data-testid="credits">{account.credits.clone()}</dd>
+                        <dt>{t.credits}</dt>
+                        <dd data-testid="credits" data-amount=account.credits.clone()>
+                            {language.credits(&account.credits)}
+                        </dd>
                     </dl>
                     {(!account.email_verified).then(|| view! {
                         <div class="verify">
-                            <p class="hint">"Check your inbox for the verification link, or ask for a new one."</p>
+                            <p class="hint">{t.check_inbox}</p>
                             <FormAlert error=resend_error />
                             <ActionForm action=resend>
                                 <button type="submit" class="secondary" disabled=move || resend.pending().get()>
-                                    "Send a new verification link"
+                                    {t.send_new_verification}
                                 </button>
                             </ActionForm>
                         </div>
@@ -104,58 +110,59 @@ pub fn Account() -> impl IntoView {
                         <div class="verify">
                             <FormAlert error=confirm_phone_error />
                             <ActionForm action=confirm_phone>
-                                <label for="phone-code">"Passcode from the text message"</label>
+                                <label for="phone-code">{t.phone_code_label}</label>
                                 <input id="phone-code" name="code" inputmode="numeric" autocomplete="one-time-code" required />
                                 <FieldError field="code" server=confirm_phone_error client=no_client_error />
-                                <button type="submit">"Confirm phone number"</button>
+                                <button type="submit">{t.confirm_phone}</button>
                             </ActionForm>
                         </div>
                     })}
                     {if account.email_verified {
                         view! {
                             <details class="phone" open=add_phone_refused>
-                                <summary>{if account.phone.is_some() { "Change phone number" } else { "Add a phone number" }}</summary>
-                                <p class="hint">"A confirmed number can receive password reset passcodes."</p>
+                                <summary>{if account.phone.is_some() { t.change_phone } else { t.add_phone }}</summary>
+                                <p class="hint">{t.phone_hint}</p>
                                 <FormAlert error=add_phone_error />
                                 <ActionForm action=add_phone>
-                                    <label for="country_code">"Country code"</label>
+                                    <label for="country_code">{t.country_code}</label>
                                     <input id="country_code" name="country_code" value=country_code
                                         inputmode="tel" autocomplete="tel-country-code" placeholder="+1" required />
-                                    <label for="number">"Phone number"</label>
+                                    <label for="number">{t.phone_number}</label>
                                     <input id="number" name="number" type="tel" autocomplete="tel-national" required
                                         value=number />
                                     <FieldError field="phone" server=add_phone_error client=no_client_error />
-                                    <button type="submit" class="secondary">"Text me a passcode"</button>
+                                    <button type="submit" class="secondary">{t.text_me_passcode}</button>
                                 </ActionForm>
                             </details>
                         }.into_any()
                     } else {
                         view! {
                             <p class="hint" data-testid="phone-needs-verified-email">
-                                "Verify your e-mail address to add a phone number for password resets."
+                                {t.phone_needs_verified_email}
                             </p>
                         }.into_any()
                     }}
                     <p class="actions">
-                        <a class="button secondary" href="/password">"Change password"</a>
+                        <a class="button secondary" href="/password">{t.change_password_link}</a>
                     </p>
                 </section>
                 <section class="card">
-                    <h2>"Where you are signed in"</h2>
+                    <h2>{t.sessions_heading}</h2>
+                    <p class="hint" data-testid="sessions-count">{sessions_count}</p>
                     <ul class="sessions" data-testid="sessions">
                         {account.sessions.iter().map(|session| view! {
                             <li>
                                 <span class="client">{session.client.clone()}</span>
-                                {session.current.then(|| view! { " " <span class="badge ok">"this browser"</span> })}
+                                {session.current.then(|| view! { " " <span class="badge ok">{t.this_browser}</span> })}
                                 <br />
                                 <span class="hint">
-                                    "Signed in " {session.started.clone()} " · last active " {session.last_seen.clone()}
+                                    {fill(t.session_times, &[&session.started, &session.last_seen])}
                                 </span>
                             </li>
                         }).collect_view()}
                     </ul>
                     <ActionForm action=everywhere>
-                        <button type="submit" class="secondary">"End every session"</button>
+                        <button type="submit" class="secondary">{t.end_every_session}</button>
                     </ActionForm>
                 </section>
             }
@@ -165,14 +172,15 @@ pub fn Account() -> impl IntoView {
 
 #[component]
 pub fn ChangePassword() -> impl IntoView {
+    let t = page_language().text();
     view! {
-        <Title text="Change password" />
+        <Title text=t.change_password_title />
         <RequireAccount signed_in=move |_| {
             view! {
                 <section class="card">
-                    <h1>"Change password"</h1>
+                    <h1>{t.change_password_title}</h1>
                     <ChangePasswordForm />
-                    <p class="aside"><a href="/account">"Back to your account"</a></p>
+                    <p class="aside"><a href="/account">{t.back_to_account}</a></p>
                 </section>
             }
         } />
@@ -187,14 +195,15 @@ fn ChangePasswordForm() -> impl IntoView {
         check_new_password(&f[0], &f[1])
     });
     let sending = form.sending;
+    let t = page_language().text();
     view! {
         {form.alert()}
         <form method="post" action={ChangePasswordFn::PATH} on:submit=check>
-            <PasswordInput name="old_password" label="Current password"
+            <PasswordInput name="old_password" label=t.current_password
                 kind=PasswordKind::Current form />
             <NewPasswordInputs form />
             <button type="submit" disabled=move || sending.get()>
-                {move || if sending.get() { "Changing…" } else { "Change password" }}
+                {move || if sending.get() { t.changing } else { t.change_password_title }}
             </button>
         </form>
     }
@@ -206,36 +215,38 @@ pub fn Upgrade() -> impl IntoView {
     let server_error = form_error(action);
     let no_client_error = Signal::derive(|| None::<FormError>);
     let pending = action.pending();
+    let t = page_language().text();
     view! {
-        <Title text="Upgrade" />
+        <Title text=t.upgrade_title />
         <RequireAccount signed_in=move |account| {
             let body = if account.paid {
-                view! { <p>"Your account is already on the paid plan."</p> }.into_any()
+                view! { <p>{t.already_paid}</p> }.into_any()
             } else if !account.email_verified {
+                let (before, after) = t.verify_before_upgrade.split_once("{}").unwrap_or((t.verify_before_upgrade, ""));
                 view! {
-                    <p class="form-alert">"Verify your e-mail address before upgrading: use the link we sent you, or ask for a new one on "<a href="/account">"your account page"</a>"."</p>
+                    <p class="form-alert">{before}<a href="/account">{t.your_account_page}</a>{after}</p>
                 }.into_any()
             } else {
                 view! {
-                    <p>"The paid plan has no limits of the free plan. "<strong>"An upgrade cannot be undone."</strong></p>
+                    <p>{t.paid_plan_intro}" "<strong>{t.upgrade_cannot_be_undone}</strong></p>
                     <FormAlert error=server_error />
                     <ActionForm action=action>
                         <label class="check">
                             <input type="checkbox" name="confirm" value="yes" required />
-                            " I understand that I cannot go back to the free plan."
+                            " " {t.upgrade_confirm}
                         </label>
                         <FieldError field="confirm" server=server_error client=no_client_error />
                         <button type="submit" disabled=move || pending.get()>
-                            {move || if pending.get() { "Upgrading…" } else { "Upgrade to paid" }}
+                            {move || if pending.get() { t.upgrading } else { t.upgrade_to_paid }}
                         </button>
                     </ActionForm>
                 }.into_any()
             };
             view! {
                 <section class="card">
-                    <h1>"Upgrade to the paid plan"</h1>
+                    <h1>{t.upgrade_heading}</h1>
                     {body}
-                    <p class="aside"><a href="/account">"Back to your account"</a></p>
+                    <p class="aside"><a href="/account">{t.back_to_account}</a></p>
                 </section>
             }
         } />
@@ -251,17 +262,22 @@ pub fn VerifyEmail() -> impl IntoView {
     let action = ServerAction::<VerifyEmailFn>::new();
     let server_error = form_error(action);
     let pending = action.pending();
+    let t = page_language().text();
+    let (before, after) = t
+        .verify_confirm
+        .split_once("{}")
+        .unwrap_or((t.verify_confirm, ""));
     view! {
-        <Title text="Verify your e-mail address" />
+        <Title text=t.verify_title />
         <section class="card">
-            <h1>"Verify your e-mail address"</h1>
-            <p>"Confirm that this address belongs to "<strong>{username}</strong>"."</p>
+            <h1>{t.verify_title}</h1>
+            <p>{before}<strong>{username}</strong>{after}</p>
             <FormAlert error=server_error />
             <ActionForm action=action>
                 <PageField />
                 <input type="hidden" name="username" value=username />
                 <input type="hidden" name="token" value=token />
-                <button type="submit" disabled=move || pending.get()>"Verify my e-mail address"</button>
+                <button type="submit" disabled=move || pending.get()>{t.verify_button}</button>
             </ActionForm>
         </section>
     }
@@ -269,12 +285,13 @@ pub fn VerifyEmail() -> impl IntoView {
 
 #[component]
 pub fn EmailVerified() -> impl IntoView {
+    let t = page_language().text();
     view! {
-        <Title text="E-mail address verified" />
+        <Title text=t.verified_title />
         <section class="card">
-            <h1>"E-mail address verified"</h1>
-            <p>"Thank you. Your address is confirmed."</p>
-            <p class="actions"><a class="button" href="/account">"Go to your account"</a></p>
+            <h1>{t.verified_title}</h1>
+            <p>{t.verified_text}</p>
+            <p class="actions"><a class="button" href="/account">{t.go_to_account}</a></p>
         </section>
     }
 }

@@ -1,7 +1,6 @@
 //! One component per page, in one module per flow (as `server/services` is): signing up and
-//! in, the signed-in account, and recovery. Forms are `ActionForm`s: hydrated they submit in
-//! the background and show errors in place; without JavaScript they post normally and the
-//! server redirects back with the error (or onwards on success).
+//! in, the signed-in account, and recovery. Every string comes from the page language's
+//! catalogue (`crate::i18n`).
 
 mod account;
 mod recovery;
@@ -11,21 +10,21 @@ pub use account::{Account, ChangePassword, EmailVerified, Upgrade, VerifyEmail};
 pub use recovery::{ForgotPassword, ForgotUsername, ResetPasswordLink};
 pub use session::{Login, Register};
 
+use crate::api::page_language;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn Home() -> impl IntoView {
+    let t = page_language().text();
     view! {
-        <Title text="Welcome" />
+        <Title text=t.home_title />
         <section class="card hero">
-            <h1>"Your account, kept simply"</h1>
-            <p>
-                "Sign up, sign in, see your credits, upgrade, and get back in when you forget a password."
-            </p>
+            <h1>{t.home_heading}</h1>
+            <p>{t.home_intro}</p>
             <p class="actions">
-                <a class="button" href="/register">"Create an account"</a>
-                <a class="button secondary" href="/login">"Sign in"</a>
+                <a class="button" href="/register">{t.nav_register}</a>
+                <a class="button secondary" href="/login">{t.sign_in}</a>
             </p>
         </section>
     }
@@ -38,16 +37,17 @@ pub fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
+    let t = page_language().text();
     view! {
-        <Title text="Page not found" />
+        <Title text=t.not_found_title />
         <section class="card">
-            <h1>"Page not found"</h1>
-            <p>"There is nothing at this address. If you followed a link, it may be mistyped or out of date."</p>
+            <h1>{t.not_found_title}</h1>
+            <p>{t.not_found_text}</p>
             <p class="actions">
-                <a class="button" href="/">"Go to the start page"</a>
-                <a class="button secondary" href="/account">"Your account"</a>
+                <a class="button" href="/">{t.go_to_start}</a>
+                <a class="button secondary" href="/account">{t.your_account_link}</a>
             </p>
-            <p class="aside">"Locked out? " <a href="/forgot/password">"Reset your password"</a></p>
+            <p class="aside">{t.locked_out}" "<a href="/forgot/password">{t.reset_your_password_link}</a></p>
         </section>
     }
 }

@@ -2,8 +2,8 @@
 
 use crate::api::seal::seal_password;
 use crate::api::{
-    check_new_password, reset_link_is_live, FinishReset, ForgotUsername as ForgotUsernameFn,
-    FormError, RequestReset, UseResetLink, VerifyResetCode,
+    check_new_password, page_language, reset_link_is_live, FinishReset,
+    ForgotUsername as ForgotUsernameFn, FormError, RequestReset, UseResetLink, VerifyResetCode,
 };
 use crate::app::components::{
     form_error, returned_form, submitted_fields, suggested_country_code, typed, FieldError,
@@ -20,29 +20,28 @@ pub fn ForgotUsername() -> impl IntoView {
     let server_error = form_error(action);
     let query = use_query_map();
     let sent = move || query.with(|q| q.get("sent")).is_some();
+    let t = page_language().text();
     view! {
-        <Title text="Forgot your username" />
+        <Title text=t.forgot_username_title />
         <section class="card">
-            <h1>"Forgot your username?"</h1>
+            <h1>{t.forgot_username_heading}</h1>
             <Show
                 when=sent
                 fallback=move || view! {
-                    <p>"Enter the e-mail address of your account. If it is verified, we mail the username to it."</p>
+                    <p>{t.forgot_username_intro}</p>
                     <FormAlert error=server_error />
                     <ActionForm action=action>
-                        <label for="email">"E-mail address"</label>
+                        <label for="email">{t.email}</label>
                         <input id="email" name="email" type="email" autocomplete="email" required
                             value={typed::<ForgotUsernameFn>(&returned_form(), "email")} />
                         <FieldError field="email" server=server_error client=Signal::derive(|| None::<FormError>) />
-                        <button type="submit">"Mail me my username"</button>
+                        <button type="submit">{t.mail_my_username}</button>
                     </ActionForm>
                 }
             >
-                <p class="notice" role="status">
-                    "If that address belongs to an account with a verified address, the username is on its way there."
-                </p>
+                <p class="notice" role="status">{t.username_on_its_way}</p>
             </Show>
-            <p class="aside"><a href="/login">"Back to sign in"</a></p>
+            <p class="aside"><a href="/login">{t.back_to_sign_in}</a></p>
         </section>
     }
 }
@@ -64,14 +63,15 @@ pub fn ForgotPassword() -> impl IntoView {
             1
         }
     };
+    let t = page_language().text();
     view! {
-        <Title text="Reset your password" />
+        <Title text=t.reset_title />
         <section class="card">
-            <h1>"Reset your password"</h1>
+            <h1>{t.reset_title}</h1>
             <ol class="steps">
-                <li class:current=move || step() == 1>"Where to send a passcode"</li>
-                <li class:current=move || step() == 2>"Enter the passcode"</li>
-                <li class:current=move || step() == 3>"Choose a new password"</li>
+                <li class:current=move || step() == 1>{t.step_where}</li>
+                <li class:current=move || step() == 2>{t.step_passcode}</li>
+                <li class:current=move || step() == 3>{t.step_new_password}</li>
             </ol>
             {move || match step() {
                 1 => view! { <ResetRequestStep /> }.into_any(),
@@ -80,7 +80,7 @@ pub fn ForgotPassword() -> impl IntoView {
                     <ResetPasswordStep />
                 }.into_any(),
             }}
-            <p class="aside"><a href="/login">"Back to sign in"</a></p>
+            <p class="aside"><a href="/login">{t.back_to_sign_in}</a></p>
         </section>
     }
 }
@@ -103,42 +103,43 @@ fn ResetRequestStep() -> impl IntoView {
     };
     let country_code =
         typed::<RequestReset>(&returned, "country_code").or_else(suggested_country_code);
+    let t = page_language().text();
     view! {
         <div class="reset-request">
-            <p>"We send a six-digit passcode to the e-mail address of your account, or to its confirmed phone number."</p>
+            <p>{t.reset_intro}</p>
             <FormAlert error=server_error />
             <fieldset class="choice">
-                <legend>"Send the passcode by"</legend>
+                <legend>{t.send_passcode_by}</legend>
                 <label class="check">
                     <input type="radio" name="send-by" id="send-by-email" checked=!by_phone />
-                    " E-mail"
+                    " " {t.by_email}
                 </label>
                 <label class="check">
                     <input type="radio" name="send-by" id="send-by-phone" checked=by_phone />
-                    " Text message"
+                    " " {t.by_text}
                 </label>
             </fieldset>
             <div class="by-email">
                 <ActionForm action=action>
                     <input type="hidden" name="via" value="email" />
-                    <label for="reset-email">"E-mail address"</label>
+                    <label for="reset-email">{t.email}</label>
                     <input id="reset-email" name="destination" type="email" autocomplete="email"
                         required value=typed_email aria-describedby="email-error" />
                     <FieldError field="email" server=server_error client=no_client_error />
-                    <button type="submit">"Mail me a passcode"</button>
+                    <button type="submit">{t.mail_me_passcode}</button>
                 </ActionForm>
             </div>
             <div class="by-phone">
                 <ActionForm action=action>
                     <input type="hidden" name="via" value="phone" />
-                    <label for="reset-country-code">"Country code"</label>
+                    <label for="reset-country-code">{t.country_code}</label>
                     <input id="reset-country-code" name="country_code" inputmode="tel"
                         autocomplete="tel-country-code" placeholder="+1" required value=country_code />
-                    <label for="reset-phone">"Phone number"</label>
+                    <label for="reset-phone">{t.phone_number}</label>
                     <input id="reset-phone" name="destination" type="tel" autocomplete="tel-national"
                         required value=typed_number aria-describedby="phone-error" />
                     <FieldError field="phone" server=server_error client=no_client_error />
-                    <button type="submit">"Text me a passcode"</button>
+                    <button type="submit">{t.text_me_passcode}</button>
                 </ActionForm>
             </div>
         </div>
@@ -152,25 +153,28 @@ fn ResetCodeStep() -> impl IntoView {
     let action = ServerAction::<VerifyResetCode>::new();
     let server_error = form_error(action);
     let no_client_error = Signal::derive(|| None::<FormError>);
+    let t = page_language().text();
     let Some(shown) = pending_reset_destination() else {
         return view! {
-            <p class="form-alert" role="alert" data-testid="reset-expired">
-                "This reset has run out of time, or was started in another browser."
-            </p>
-            <p class="actions"><a class="button" href="/forgot/password">"Start again"</a></p>
+            <p class="form-alert" role="alert" data-testid="reset-expired">{t.reset_ran_out}</p>
+            <p class="actions"><a class="button" href="/forgot/password">{t.start_again}</a></p>
         }
         .into_any();
     };
+    let (before, after) = t
+        .passcode_on_its_way
+        .split_once("{}")
+        .unwrap_or((t.passcode_on_its_way, ""));
     view! {
-        <p>"If " <strong>{shown}</strong> " belongs to an account, a passcode is on its way. It works for a few minutes."</p>
+        <p>{before}<strong>{shown}</strong>{after}</p>
         <FormAlert error=server_error />
         <ActionForm action=action>
-            <label for="code">"Passcode"</label>
+            <label for="code">{t.passcode}</label>
             <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="6" />
             <FieldError field="code" server=server_error client=no_client_error />
-            <button type="submit">"Continue"</button>
+            <button type="submit">{t.continue_button}</button>
         </ActionForm>
-        <p class="aside"><a href="/forgot/password">"Send a new passcode"</a></p>
+        <p class="aside"><a href="/forgot/password">{t.send_new_passcode}</a></p>
     }
     .into_any()
 }
@@ -204,7 +208,10 @@ fn ResetPasswordStep() -> impl IntoView {
         );
         let problems = check_new_password(&typed[0], &typed[1]);
         if !problems.is_empty() {
-            client_error.set(Some(FormError::from_invalid(problems)));
+            client_error.set(Some(FormError::from_invalid(
+                problems,
+                crate::api::page_language(),
+            )));
             return;
         }
         let key = form_attribute(&ev, "data-password-key").unwrap_or_default();
@@ -217,7 +224,7 @@ fn ResetPasswordStep() -> impl IntoView {
             let Some((new_password, new_password_again)) = sealed else {
                 sending.set(false);
                 client_error.set(Some(FormError::general(
-                    "The new password could not be protected for sending. Reload the page and try again.",
+                    page_language().text().sealing_failed,
                 )));
                 return;
             };
@@ -240,7 +247,7 @@ fn ResetPasswordStep() -> impl IntoView {
             <PageField />
             <input type="hidden" name="token" value=reset_token() />
             <NewPasswordInputs form />
-            <button type="submit" disabled=move || sending.get()>"Set the new password"</button>
+            <button type="submit" disabled=move || sending.get()>{page_language().text().set_new_password}</button>
         </form>
     }
 }
@@ -333,28 +340,27 @@ pub fn ResetPasswordLink() -> impl IntoView {
     let live = Resource::new(token, reset_link_is_live);
     let action = ServerAction::<UseResetLink>::new();
     let server_error = form_error(action);
+    let t = page_language().text();
     view! {
-        <Title text="Reset your password" />
+        <Title text=t.reset_title />
         <section class="card">
-            <h1>"Reset your password"</h1>
-            <Suspense fallback=|| view! { <p>"Checking your link…"</p> }>
+            <h1>{t.reset_title}</h1>
+            <Suspense fallback=move || view! { <p>{t.checking_link}</p> }>
                 {move || Suspend::new(async move {
                     if live.await.unwrap_or(false) {
                         view! {
-                            <p>"Continue to choose a new password for your account."</p>
+                            <p>{t.link_continue}</p>
                             <FormAlert error=server_error />
                             <ActionForm action=action>
                                 <PageField />
                                 <input type="hidden" name="token" value=token />
-                                <button type="submit" disabled=move || action.pending().get()>"Continue"</button>
+                                <button type="submit" disabled=move || action.pending().get()>{t.continue_button}</button>
                             </ActionForm>
                         }.into_any()
                     } else {
                         view! {
-                            <p class="form-alert" role="alert" data-testid="dead-link">
-                                "This link has expired or was already used: each reset link works once, for a limited time."
-                            </p>
-                            <p class="actions"><a class="button" href="/forgot/password">"Request a new passcode"</a></p>
+                            <p class="form-alert" role="alert" data-testid="dead-link">{t.dead_link}</p>
+                            <p class="actions"><a class="button" href="/forgot/password">{t.request_new_passcode}</a></p>
                         }.into_any()
                     }
                 })}

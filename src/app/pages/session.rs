@@ -1,6 +1,8 @@
 //! Signing up and signing in.
 
-use crate::api::{check_registration, Login as LoginFn, Refused, Register as RegisterFn};
+use crate::api::{
+    check_registration, page_language, Login as LoginFn, Refused, Register as RegisterFn,
+};
 use crate::app::components::{IslandForm, PasswordInput, PasswordKind};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -9,12 +11,13 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn Register() -> impl IntoView {
+    let t = page_language().text();
     view! {
-        <Title text="Create an account" />
+        <Title text=t.register_title />
         <section class="card">
-            <h1>"Create an account"</h1>
+            <h1>{t.register_title}</h1>
             <RegisterForm />
-            <p class="aside">"Already have an account? " <a href="/login">"Sign in"</a></p>
+            <p class="aside">{t.have_account}" " <a href="/login">{t.sign_in}</a></p>
         </section>
     }
 }
@@ -28,10 +31,11 @@ fn RegisterForm() -> impl IntoView {
         check_registration(&f[0], &f[1], &f[2])
     });
     let sending = form.sending;
+    let t = page_language().text();
     view! {
         {form.alert()}
         <form method="post" action={RegisterFn::PATH} on:submit=check>
-            <label for="username">"Username"</label>
+            <label for="username">{t.username}</label>
             <input
                 id="username"
                 name="username"
@@ -41,10 +45,10 @@ fn RegisterForm() -> impl IntoView {
                 maxlength="32"
                 aria-describedby="username-error"
             />
-            <p class="hint">"3–32 letters, digits, dots, dashes or underscores."</p>
+            <p class="hint">{t.username_hint}</p>
             {form.field_error("username")}
 
-            <label for="email">"E-mail address"</label>
+            <label for="email">{t.email}</label>
             <input
                 id="email"
                 name="email"
@@ -57,10 +61,10 @@ fn RegisterForm() -> impl IntoView {
             />
             {form.field_error("email")}
 
-            <PasswordInput name="password" label="Password" kind=PasswordKind::New form />
+            <PasswordInput name="password" label=t.password kind=PasswordKind::New form />
 
             <button type="submit" disabled=move || sending.get()>
-                {move || if sending.get() { "Creating your account…" } else { "Create account" }}
+                {move || if sending.get() { t.creating_account } else { t.create_account }}
             </button>
         </form>
     }
@@ -69,28 +73,27 @@ fn RegisterForm() -> impl IntoView {
 #[component]
 pub fn Login() -> impl IntoView {
     let query = use_query_map();
+    let t = page_language().text();
     let notice = move || match query.with(|q| q.get("notice")).as_deref() {
-        Some("password-reset") => Some("Your password is reset. Sign in with the new one."),
-        Some("signed-out-everywhere") => {
-            Some("You are signed out on every device. Sign in again to continue here.")
-        }
-        Some("session-ended") => Some("Your session has ended. Sign in again to continue."),
+        Some("password-reset") => Some(t.notice_password_reset),
+        Some("signed-out-everywhere") => Some(t.notice_signed_out_everywhere),
+        Some("session-ended") => Some(t.notice_session_ended),
         _ => None,
     };
     view! {
-        <Title text="Sign in" />
+        <Title text=t.sign_in_title />
         <section class="card">
-            <h1>"Sign in"</h1>
+            <h1>{t.sign_in_title}</h1>
             <Show when=move || notice().is_some()>
                 <p class="notice" role="status">{notice}</p>
             </Show>
             <LoginForm />
             <p class="aside">
-                <a href="/forgot/password">"Forgot your password?"</a>
+                <a href="/forgot/password">{t.forgot_password_link}</a>
                 " · "
-                <a href="/forgot/username">"Forgot your username?"</a>
+                <a href="/forgot/username">{t.forgot_username_link}</a>
             </p>
-            <p class="aside">"New here? " <a href="/register">"Create an account"</a></p>
+            <p class="aside">{t.new_here}" " <a href="/register">{t.nav_register}</a></p>
         </section>
     }
 }
@@ -100,18 +103,19 @@ pub fn Login() -> impl IntoView {
 fn LoginForm() -> impl IntoView {
     let (form, refused) = IslandForm::start::<LoginFn>();
     let sending = form.sending;
+    let t = page_language().text();
     view! {
         {form.alert()}
         <form method="post" action={LoginFn::PATH} on:submit=move |_| sending.set(true)>
-            <label for="identifier">"Username or e-mail address"</label>
+            <label for="identifier">{t.username_or_email}</label>
             <input id="identifier" name="identifier" autocomplete="username" required
                 value={Refused::typed(&refused, "identifier")} />
             <input type="hidden" name="next" value=next_after_sign_in() />
 
-            <PasswordInput name="password" label="Password" kind=PasswordKind::Current form />
+            <PasswordInput name="password" label=t.password kind=PasswordKind::Current form />
 
             <button type="submit" disabled=move || sending.get()>
-                {move || if sending.get() { "Signing in…" } else { "Sign in" }}
+                {move || if sending.get() { t.signing_in } else { t.sign_in }}
             </button>
         </form>
     }

@@ -4,57 +4,7 @@
 
 use askama::Template;
 
-/// A person's preferred language for messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    English,
-    SimplifiedChinese,
-}
-
-impl Language {
-    /// From the stored preference (`en`, `zh`, `zh-CN`…); English when unknown.
-    pub fn from_tag(tag: &str) -> Self {
-        if tag.trim().to_ascii_lowercase().starts_with("zh") {
-            Language::SimplifiedChinese
-        } else {
-            Language::English
-        }
-    }
-
-    /// The first supported language in an `Accept-Language` header, English otherwise.
-    pub fn from_accept_language(header: &str) -> Self {
-        header
-            .split(',')
-            .map(|part| {
-                part.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .find_map(|tag| {
-                if tag.starts_with("zh") {
-                    Some(Language::SimplifiedChinese)
-                } else if tag.starts_with("en") {
-                    Some(Language::English)
-                } else {
-                    None
-                }
-            })
-            .unwrap_or(Language::English)
-    }
-
-    pub fn tag(self) -> &'static str {
-        match self {
-            Language::English => "en",
-            Language::SimplifiedChinese => "zh",
-        }
-    }
-
-    pub fn is_zh(self) -> bool {
-        self == Language::SimplifiedChinese
-    }
-}
+pub use crate::i18n::Language;
 
 /// "Now" as a notice shows it: `2026-11-23 17:25` (UTC, to the minute).
 pub fn now_for_people() -> String {

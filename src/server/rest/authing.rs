@@ -8,6 +8,7 @@
 //! server log.
 
 use super::body::{required, BodyError, FormOrJson};
+use crate::i18n::{fill, Language};
 use crate::server::crypto::password_cipher::Encryption;
 use crate::server::request_id::Meta;
 use crate::server::services::recovery::{self, Destination, Sealed};
@@ -52,6 +53,14 @@ const RESET_CHANNEL: &str = "CHANNEL_RESET_PASSWORD";
 
 /// What Authing says with every success.
 const SUCCESS_MESSAGE: &str = "操作成功";
+
+/// What a success says: Authing's own words, or English for a client that asked for it.
+fn success_message(language: Option<Language>) -> &'static str {
+    match language {
+        Some(Language::English) => Language::English.text().api_success,
+        _ => SUCCESS_MESSAGE,
+    }
+}
 
 /// The HTTP status an answer with `statusCode` = `status` travels under (see the module doc).
 pub fn http_status(status: StatusCode) -> StatusCode {
@@ -166,7 +175,7 @@ fn answer<Data: Serialize>(meta: &RequestMeta, outcome: Result<Data, AuthingErro
     match outcome {
         Ok(data) => Json(AuthingAnswer {
             status_code: 200,
-            message: SUCCESS_MESSAGE.into(),
+            message: success_message(meta.authing_language).into(),
             api_code: api_code::OK,
             request_id,
             data,
@@ -175,7 +184,7 @@ fn answer<Data: Serialize>(meta: &RequestMeta, outcome: Result<Data, AuthingErro
         Err(failure) => {
             let envelope = AuthingEmpty {
                 status_code: failure.status.as_u16(),
-                message: failure.message,
+                message: failure.message(meta.authing_language),
                 api_code: failure.api_code,
                 request_id,
                 data: NoData(None),
@@ -193,20 +202,62 @@ fn answer<Data: Serialize>(meta: &RequestMeta, outcome: Result<Data, AuthingErro
 
 // ---- Failures -------------------------------------------------------------------------------
 
-/// A failed Authing call: the status it carries in `statusCode`, its apiCode, its words, and
-/// for a limit when to ask again.
+/// A failed Authing call: the status it carries in `statusCode`, its apiCode, what went
+/// wrong (put into words when the answer is made, in the client's language), and for a limit
+/// when to ask again.
 #[derive(Debug)]
 pub struct AuthingError {
     status: StatusCode,
     api_code: u32,
-    message: String,
+    cause: Cause,
     retry_after: Option<i64>,
+}
+
+#[derive(Debug)]
+enum Cause {
+    /// A body the endpoint cannot read: technical detail, in English.
+    Body(String),
+    Service(ServiceError),
 }
 
 impl AuthingError {
     /// A request the endpoint cannot act on (1400).
     fn malformed(message: &str) -> Self {
         BodyError::Missing(message.to_owned()).into()
+    }
+
+    /// The `message` of the envelope: in the language of `x-authing-lang` when the client sent
+    /// one, else in English.
+    fn message(&self, language: Option<Language>) -> String {
+        let error = match &self.cause {
+            Cause::Body(detail) => return detail.clone(),
+            Cause::Service(error) => error,
+        };
+        let language = language.unwrap_or_default();
+        let words = language.text();
+        match error {
+            ServiceError::Invalid(problems) => problems
+                .iter()
+                .map(|p| p.message_in(language))
+                .collect::<Vec<_>>()
+                .join(" "),
+            ServiceError::Taken(problem) => problem.message_in(language),
+            ServiceError::AlreadyDone(what) | ServiceError::NotAllowed(what) => {
+                language.problem(what)
+            }
+            ServiceError::InvalidCredentials => words.api_wrong_credentials.into(),
+            ServiceError::Unauthenticated => words.api_sign_in_first.into(),
+            ServiceError::RateLimited { retry_after } => {
+                fill(words.api_too_many_requests, &[&retry_after.to_string()])
+            }
+            ServiceError::LinkInvalid => words.api_link_invalid.into(),
+            ServiceError::PasscodeInvalid => words.api_passcode_wrong.into(),
+            ServiceError::PasscodeBurned => words.api_passcode_burned.into(),
+            ServiceError::PasswordUnreadable => words.api_undecryptable.into(),
+            ServiceError::ResetTokenInvalid => words.api_reset_token_invalid.into(),
+            ServiceError::Contended => words.api_busy.into(),
+            ServiceError::Internal(_) => words.api_internal.into(),
+        }
     }
 }
 
@@ -217,7 +268,7 @@ impl From<BodyError> for AuthingError {
             status,
             // 1400 malformed, 1413 too large.
             api_code: api_code::MALFORMED + u32::from(status.as_u16()) - 400,
-            message: error.message(),
+            cause: Cause::Body(error.message()),
             retry_after: None,
         }
     }
@@ -227,40 +278,28 @@ impl From<ServiceError> for AuthingError {
     fn from(error: ServiceError) -> Self {
         let status = super::status_of(&error);
         let retry_after = super::retry_after_of(&error);
-        let (api_code, message) = match error {
-            ServiceError::Invalid(problems) => {
-                let message = problems
-                    .iter()
-                    .map(|p| p.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                // A refused new password has its own code; any other field is a malformed request.
-                let code = if problems.iter().any(|p| p.field == "password") {
-                    api_code::PASSWORD_POLICY
-                } else {
-                    api_code::MALFORMED
-                };
-                (code, message)
+        let api_code = match &error {
+            // A refused new password has its own code; any other field is a malformed request.
+            ServiceError::Invalid(problems) if problems.iter().any(|p| p.field == "password") => {
+                api_code::PASSWORD_POLICY
             }
-            ServiceError::PasscodeInvalid => (api_code::PASSCODE_INVALID, error.to_string()),
-            ServiceError::PasscodeBurned => (api_code::PASSCODE_BURNED, error.to_string()),
-            ServiceError::ResetTokenInvalid => (api_code::RESET_TOKEN_INVALID, error.to_string()),
-            ServiceError::PasswordUnreadable => (api_code::UNDECRYPTABLE, error.to_string()),
-            ServiceError::RateLimited { retry_after } => (
-                api_code::RATE_LIMITED,
-                format!("too many requests; try again in {retry_after} seconds"),
-            ),
+            ServiceError::Invalid(_) => api_code::MALFORMED,
+            ServiceError::PasscodeInvalid => api_code::PASSCODE_INVALID,
+            ServiceError::PasscodeBurned => api_code::PASSCODE_BURNED,
+            ServiceError::ResetTokenInvalid => api_code::RESET_TOKEN_INVALID,
+            ServiceError::PasswordUnreadable => api_code::UNDECRYPTABLE,
+            ServiceError::RateLimited { .. } => api_code::RATE_LIMITED,
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
-                (api_code::INTERNAL, "internal server error".to_owned())
+                api_code::INTERNAL
             }
             // The rest have no code of their own in Authing's table: 1000 + the status.
-            other => (1000 + u32::from(status.as_u16()), other.to_string()),
+            _ => 1000 + u32::from(status.as_u16()),
         };
         AuthingError {
             status,
             api_code,
-            message,
+            cause: Cause::Service(error),
             retry_after,
         }
     }
@@ -501,7 +540,7 @@ pub(super) async fn system(State(state): State<AppState>, Meta(meta): Meta) -> J
     Json(AuthingSystem {
         answer: AuthingAnswer {
             status_code: 200,
-            message: SUCCESS_MESSAGE.into(),
+            message: success_message(meta.authing_language).into(),
             api_code: api_code::OK,
             request_id: meta.request_id,
             data: keys.clone(),

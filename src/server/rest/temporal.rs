@@ -153,15 +153,17 @@ impl From<ServiceError> for TemporalError {
         let message = match error {
             ServiceError::Invalid(problems) => problems
                 .into_iter()
-                .map(|p| p.message)
+                .map(|p| p.message())
                 .collect::<Vec<_>>()
                 .join(" "),
-            ServiceError::Taken(problem) => problem.message,
+            ServiceError::Taken(problem) => problem.message(),
             ServiceError::InvalidCredentials => INCORRECT_CREDENTIALS.to_owned(),
             ServiceError::Unauthenticated => {
                 "missing, invalid or expired token: log in again".into()
             }
-            ServiceError::AlreadyDone(what) | ServiceError::NotAllowed(what) => what,
+            ServiceError::AlreadyDone(what) | ServiceError::NotAllowed(what) => {
+                crate::i18n::Language::English.problem(&what)
+            }
             ServiceError::RateLimited { retry_after } => {
                 format!("too many requests; try again in {retry_after} seconds")
             }

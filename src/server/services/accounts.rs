@@ -3,6 +3,7 @@
 use super::throttle::{self, Subject};
 use super::{sessions, verification, Account, ServiceError};
 use crate::domain::{Email, Invalid, LoginIdentifier, NewPassword, Username};
+use crate::i18n::Problem;
 use crate::server::client_limits::Action;
 use crate::server::crypto::device_token;
 use crate::server::crypto::session_token::IssuedToken;
@@ -61,13 +62,13 @@ pub async fn register(
             Err(InsertError::Conflict(Conflict::Username)) => {
                 return Err(ServiceError::Taken(Invalid {
                     field: "username",
-                    message: "That username is taken. Choose another.".into(),
+                    problem: Problem::UsernameTaken,
                 }))
             }
             Err(InsertError::Conflict(Conflict::Email)) => {
                 return Err(ServiceError::Taken(Invalid {
                     field: "email",
-                    message: "An account with that e-mail address exists already. Sign in, or recover its password.".into(),
+                    problem: Problem::EmailTaken,
                 }))
             }
             Err(InsertError::Database(e)) => return Err(e.into()),
@@ -169,4 +170,28 @@ pub async fn log_in(
 /// Resolves a session token to its live account (see [`sessions::resolve`]).
 pub async fn account_for_token(state: &AppState, token: &str) -> Result<Account, ServiceError> {
     Ok(sessions::resolve(state, token).await?.account)
+}
+
+/// The language the account's mails come in from now on, as its owner chose on the pages.
+pub async fn choose_language(
+    state: &AppState,
+    account: &Account,
+    language: Language,
+    meta: &RequestMeta,
+) -> Result<(), ServiceError> {
+    if Language::from_tag(&account.language) == language {
+        return Ok(());
+    }
+    store::write_tx!(state.db, |tx| {
+        users::set_language(&mut *tx, account.id, language.tag()).await?;
+        audit::record(
+            &mut *tx,
+            Event::LanguageChosen,
+            Some(account.id),
+            meta,
+            Some(language.tag()),
+        )
+        .await?;
+        Ok(())
+    })
 }

@@ -2,6 +2,7 @@
 
 use super::{sessions, ServiceError};
 use crate::domain::{Credits, Invalid};
+use crate::i18n::Problem;
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::{self, users, Db};
@@ -37,11 +38,9 @@ pub async fn adjust(
             return Err(match users::find_by_username(&mut *tx, username).await? {
                 None => ServiceError::Invalid(vec![Invalid {
                     field: "username",
-                    message: format!("There is no account named {username:?}."),
+                    problem: Problem::NoSuchAccount(username.to_owned()),
                 }]),
-                Some(_) => ServiceError::NotAllowed(
-                    "the balance would go below zero or above the maximum".into(),
-                ),
+                Some(_) => ServiceError::NotAllowed(Problem::BalanceOutOfRange),
             });
         };
         let detail = format!("{}{delta}", if delta.micro() >= 0 { "+" } else { "" });

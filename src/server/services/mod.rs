@@ -71,7 +71,7 @@ pub enum ServiceError {
     #[error("invalid input")]
     Invalid(Vec<Invalid>),
     /// A unique value (username, e-mail) belongs to another account.
-    #[error("{}", .0.message)]
+    #[error("{}", .0.message())]
     Taken(Invalid),
     /// Wrong password or unknown account: one answer for both, always.
     #[error("incorrect username or password")]
@@ -80,11 +80,11 @@ pub enum ServiceError {
     #[error("sign in first")]
     Unauthenticated,
     /// The thing asked for was done before and cannot be done again (e.g. upgrading twice).
-    #[error("{0}")]
-    AlreadyDone(String),
+    #[error("{}", crate::i18n::Language::English.problem(.0))]
+    AlreadyDone(crate::i18n::Problem),
     /// The account may not do this yet (e.g. upgrade before verifying its address).
-    #[error("{0}")]
-    NotAllowed(String),
+    #[error("{}", crate::i18n::Language::English.problem(.0))]
+    NotAllowed(crate::i18n::Problem),
     /// Too many requests of this kind; try again after the given number of seconds.
     #[error("too many requests; try again in {retry_after} seconds")]
     RateLimited { retry_after: i64 },

@@ -4,6 +4,7 @@ use super::throttle::{self, Subject};
 use super::Account;
 use super::ServiceError;
 use crate::domain::{Invalid, NewPassword};
+use crate::i18n::Problem;
 use crate::server::client_limits::Action;
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::delivery::messages::{self, Language};
@@ -44,7 +45,7 @@ pub async fn change(
     {
         return Err(ServiceError::Invalid(vec![Invalid {
             field: "old_password",
-            message: "The current password is not correct.".into(),
+            problem: Problem::CurrentPasswordWrong,
         }]));
     }
     let new =
@@ -57,7 +58,7 @@ pub async fn change(
     if new.expose() == current {
         return Err(ServiceError::Invalid(vec![Invalid {
             field: "new_password",
-            message: "The new password is the same as the current one.".into(),
+            problem: Problem::PasswordUnchanged,
         }]));
     }
     throttle::clear(&state.db, &subject).await?;

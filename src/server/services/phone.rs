@@ -5,6 +5,7 @@ use super::passcodes::{self, Channel, Purpose, CODE_SENDS};
 use super::Account;
 use super::ServiceError;
 use crate::domain::phone::Phone;
+use crate::i18n::Problem;
 use crate::server::client_limits::Action;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
@@ -27,9 +28,7 @@ pub async fn add(
     meta: &RequestMeta,
 ) -> Result<Phone, ServiceError> {
     if !account.email_verified {
-        return Err(ServiceError::NotAllowed(
-            "verify your e-mail address before adding a phone number".into(),
-        ));
+        return Err(ServiceError::NotAllowed(Problem::VerifyBeforeAddingPhone));
     }
     state.limits.admit(Action::Send, meta.client_ip).await?;
     let phone = Phone::parse(number, country_code)?;
@@ -75,7 +74,7 @@ pub async fn confirm(
         .await?
         .ok_or(ServiceError::Unauthenticated)?;
     let (Some(country_code), Some(national)) = (row.phone_country_code, row.phone_number) else {
-        return Err(ServiceError::NotAllowed("add a phone number first".into()));
+        return Err(ServiceError::NotAllowed(Problem::NoPhoneToConfirm));
     };
     state
         .limits

@@ -2,6 +2,7 @@
 
 use super::Account;
 use super::ServiceError;
+use crate::i18n::Problem;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
@@ -19,9 +20,9 @@ pub async fn upgrade(
                 .await?
                 .ok_or(ServiceError::Unauthenticated)?;
             return Err(if current.plan == "paid" {
-                ServiceError::AlreadyDone("account is already upgraded".into())
+                ServiceError::AlreadyDone(Problem::AlreadyUpgraded)
             } else {
-                ServiceError::NotAllowed("verify your e-mail address before upgrading".into())
+                ServiceError::NotAllowed(Problem::VerifyBeforeUpgrading)
             });
         }
         let mail = messages::upgraded(

@@ -495,7 +495,7 @@ fn read_new_password(
         if open(again)? != password {
             return Err(ServiceError::Invalid(vec![crate::domain::Invalid {
                 field: "new_password_again",
-                message: "The two new passwords are not the same.".into(),
+                problem: crate::domain::Problem::PasswordsDiffer,
             }]));
         }
     }

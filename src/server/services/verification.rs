@@ -4,6 +4,7 @@
 use super::passcodes::{self, Channel, SendLimit};
 use super::Account;
 use super::ServiceError;
+use crate::i18n::Problem;
 use crate::server::client_limits::Action;
 use crate::server::crypto::link_token;
 use crate::server::delivery::messages::{self, Language};
@@ -75,9 +76,7 @@ pub async fn resend(
 ) -> Result<(), ServiceError> {
     state.limits.admit(Action::Send, meta.client_ip).await?;
     if account.email_verified {
-        return Err(ServiceError::AlreadyDone(
-            "the e-mail address is already verified".into(),
-        ));
+        return Err(ServiceError::AlreadyDone(Problem::AlreadyVerified));
     }
     store::write_tx!(state.db, |tx| {
         queue_link(

@@ -23,6 +23,8 @@ pub enum Event {
     PhoneRemoved,
     /// Every session of the account was ended at the owner's request.
     SessionsEnded,
+    /// The owner chose the language of pages and mails.
+    LanguageChosen,
 }
 
 impl Event {
@@ -44,6 +46,7 @@ impl Event {
             Event::UsernameReminded => "username.reminded",
             Event::PhoneRemoved => "phone.removed",
             Event::SessionsEnded => "sessions.ended",
+            Event::LanguageChosen => "language.chosen",
         }
     }
 }
@@ -55,8 +58,11 @@ pub struct RequestMeta {
     /// The same address, parsed, for the per-address limits.
     pub client_ip: Option<std::net::IpAddr>,
     pub request_id: Option<String>,
-    /// From `Accept-Language`: the language a new account's messages start in.
+    /// The language the request asks for (`request_id::language_of`): a new account's
+    /// messages start in it.
     pub language: Option<String>,
+    /// The language of Authing's `x-authing-lang`, which its answers' messages follow.
+    pub authing_language: Option<crate::i18n::Language>,
     /// The client's `User-Agent` (cut short), so the account page can tell sessions apart.
     pub user_agent: Option<String>,
 }

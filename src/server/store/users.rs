@@ -166,6 +166,21 @@ pub async fn mark_email_verified(db: impl Into<Exec<'_>>, id: i64) -> Result<(),
     Ok(())
 }
 
+/// The language the account's mails (and, in a browser without a choice of its own, its
+/// pages) come in.
+pub async fn set_language(db: impl Into<Exec<'_>>, id: i64, tag: &str) -> Result<(), sqlx::Error> {
+    on_backend!(db, e => sqlx::query(
+        "UPDATE users SET preferred_language = $1, updated_at = $2 WHERE id = $3",
+    )
+    .bind(tag)
+    .bind(super::now())
+    .bind(id)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
 /// Free → paid, only for a free account with a verified address. True when it changed; the
 /// condition in SQL makes concurrent attempts safe (exactly one wins).
 pub async fn upgrade_to_paid(db: impl Into<Exec<'_>>, id: i64) -> Result<bool, sqlx::Error> {

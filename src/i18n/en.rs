@@ -1,0 +1,227 @@
+//! English. Refusals of a whole request (`AlreadyUpgraded` …) read as the REST answers of the
+//! seeds word them, lower case; pages make sentences of them.
+
+use super::{Problem, Text};
+
+pub fn problem(problem: &Problem) -> String {
+    match problem {
+        Problem::UsernameLength { min, max } => {
+            format!("A username is {min} to {max} characters long.")
+        }
+        Problem::UsernameHasAt => {
+            "A username cannot contain @ (that is for e-mail addresses).".into()
+        }
+        Problem::UsernameCharacter(c) => {
+            format!("A username may use letters a–z, digits and . _ - only, not {c:?}.")
+        }
+        Problem::UsernameTaken => "That username is taken. Choose another.".into(),
+        Problem::EmailMissing => "Enter an e-mail address.".into(),
+        Problem::EmailTooLong => "That e-mail address is too long.".into(),
+        Problem::EmailMalformed => {
+            "That does not look like an e-mail address (name@example.com).".into()
+        }
+        Problem::EmailTaken => "An account with that e-mail address exists already. Sign in, \
+                                or recover its password."
+            .into(),
+        Problem::PasswordTooShort(n) => format!("Use at least {n} characters for the password."),
+        Problem::PasswordTooLong(n) => format!("Use at most {n} characters for the password."),
+        Problem::PasswordIsUsernameOrEmail => {
+            "The password cannot be your username or e-mail address.".into()
+        }
+        Problem::PasswordCommon => {
+            "That password is one of the most common ones and easy to guess. Choose another.".into()
+        }
+        Problem::PasswordsDiffer => "The two new passwords are not the same.".into(),
+        Problem::CurrentPasswordWrong => "The current password is not correct.".into(),
+        Problem::PasswordUnchanged => "The new password is the same as the current one.".into(),
+        Problem::PhoneMalformed => "That is not a valid phone number. Include the country \
+                                    code, e.g. +86 138 0013 8000."
+            .into(),
+        Problem::CreditsMalformed(input) => {
+            format!("{input:?} is not an amount of credits (at most six decimals).")
+        }
+        Problem::NoSuchAccount(username) => format!("There is no account named {username:?}."),
+        Problem::UpgradeNotConfirmed => {
+            "Tick the box to confirm that the upgrade cannot be undone.".into()
+        }
+        Problem::AlreadyUpgraded => "account is already upgraded".into(),
+        Problem::AlreadyVerified => "the e-mail address is already verified".into(),
+        Problem::VerifyBeforeUpgrading => "verify your e-mail address before upgrading".into(),
+        Problem::VerifyBeforeAddingPhone => {
+            "verify your e-mail address before adding a phone number".into()
+        }
+        Problem::NoPhoneToConfirm => "add a phone number first".into(),
+        Problem::BalanceOutOfRange => "the balance would go below zero or above the maximum".into(),
+    }
+}
+
+pub static TEXT: Text = Text {
+    site_title: "Latchkey",
+    nav_account: "Account",
+    nav_sign_out: "Sign out",
+    nav_sign_in: "Sign in",
+    nav_register: "Create an account",
+    switch_language: "Language",
+    loading_account: "Loading your account…",
+
+    home_title: "Welcome",
+    home_heading: "Your account, kept simply",
+    home_intro: "Sign up, sign in, see your credits, upgrade, and get back in when you forget \
+                 a password.",
+    not_found_title: "Page not found",
+    not_found_text: "There is nothing at this address. If you followed a link, it may be \
+                     mistyped or out of date.",
+    go_to_start: "Go to the start page",
+    your_account_link: "Your account",
+    locked_out: "Locked out?",
+    reset_your_password_link: "Reset your password",
+
+    register_title: "Create an account",
+    have_account: "Already have an account?",
+    username: "Username",
+    username_hint: "3–32 letters, digits, dots, dashes or underscores.",
+    email: "E-mail address",
+    password: "Password",
+    password_hint: "At least 8 characters. Long phrases are good.",
+    creating_account: "Creating your account…",
+    create_account: "Create account",
+    sign_in_title: "Sign in",
+    notice_password_reset: "Your password is reset. Sign in with the new one.",
+    notice_signed_out_everywhere: "You are signed out on every device. Sign in again to \
+                                   continue here.",
+    notice_session_ended: "Your session has ended. Sign in again to continue.",
+    forgot_password_link: "Forgot your password?",
+    forgot_username_link: "Forgot your username?",
+    new_here: "New here?",
+    username_or_email: "Username or e-mail address",
+    signing_in: "Signing in…",
+    sign_in: "Sign in",
+
+    account_title: "Your account",
+    notice_password_changed: "Your password is changed. Other devices have been signed out.",
+    notice_upgraded: "Your account is now on the paid plan.",
+    notice_verification_sent: "A new verification link is on its way to your inbox.",
+    notice_phone_code_sent: "We texted a passcode to your phone. Enter it below to confirm \
+                             the number.",
+    notice_phone_verified: "Your phone number is confirmed.",
+    notice_language_changed: "Pages and mails now come in English.",
+    verified: "verified",
+    not_verified: "not verified",
+    phone: "Phone",
+    no_phone: "none",
+    plan: "Plan",
+    plan_paid: "Paid",
+    plan_free: "Free",
+    upgrade_link: "Upgrade",
+    credits: "Credits",
+    check_inbox: "Check your inbox for the verification link, or ask for a new one.",
+    send_new_verification: "Send a new verification link",
+    phone_code_label: "Passcode from the text message",
+    confirm_phone: "Confirm phone number",
+    change_phone: "Change phone number",
+    add_phone: "Add a phone number",
+    phone_hint: "A confirmed number can receive password reset passcodes.",
+    country_code: "Country code",
+    phone_number: "Phone number",
+    text_me_passcode: "Text me a passcode",
+    phone_needs_verified_email: "Verify your e-mail address to add a phone number for \
+                                 password resets.",
+    change_password_link: "Change password",
+    sessions_heading: "Where you are signed in",
+    sessions_count: "Signed in on {}.",
+    this_browser: "this browser",
+    client_from: "{} from {}",
+    unknown_client: "Unknown client",
+    other_client: "Other client",
+    session_times: "Signed in {} · last active {}",
+    end_every_session: "End every session",
+
+    change_password_title: "Change password",
+    current_password: "Current password",
+    new_password: "New password",
+    new_password_again: "New password, again",
+    changing: "Changing…",
+    back_to_account: "Back to your account",
+    upgrade_title: "Upgrade",
+    upgrade_heading: "Upgrade to the paid plan",
+    already_paid: "Your account is already on the paid plan.",
+    verify_before_upgrade: "Verify your e-mail address before upgrading: use the link we \
+                            sent you, or ask for a new one on {}.",
+    your_account_page: "your account page",
+    paid_plan_intro: "The paid plan has no limits of the free plan.",
+    upgrade_cannot_be_undone: "An upgrade cannot be undone.",
+    upgrade_confirm: "I understand that I cannot go back to the free plan.",
+    upgrading: "Upgrading…",
+    upgrade_to_paid: "Upgrade to paid",
+
+    verify_title: "Verify your e-mail address",
+    verify_confirm: "Confirm that this address belongs to {}.",
+    verify_button: "Verify my e-mail address",
+    verified_title: "E-mail address verified",
+    verified_text: "Thank you. Your address is confirmed.",
+    go_to_account: "Go to your account",
+
+    forgot_username_title: "Forgot your username",
+    forgot_username_heading: "Forgot your username?",
+    forgot_username_intro: "Enter the e-mail address of your account. If it is verified, we \
+                            mail the username to it.",
+    mail_my_username: "Mail me my username",
+    username_on_its_way: "If that address belongs to an account with a verified address, the \
+                          username is on its way there.",
+    back_to_sign_in: "Back to sign in",
+    reset_title: "Reset your password",
+    step_where: "Where to send a passcode",
+    step_passcode: "Enter the passcode",
+    step_new_password: "Choose a new password",
+    reset_intro: "We send a six-digit passcode to the e-mail address of your account, or to \
+                  its confirmed phone number.",
+    send_passcode_by: "Send the passcode by",
+    by_email: "E-mail",
+    by_text: "Text message",
+    mail_me_passcode: "Mail me a passcode",
+    reset_ran_out: "This reset has run out of time, or was started in another browser.",
+    start_again: "Start again",
+    passcode_on_its_way: "If {} belongs to an account, a passcode is on its way. It works for \
+                          a few minutes.",
+    passcode: "Passcode",
+    continue_button: "Continue",
+    send_new_passcode: "Send a new passcode",
+    set_new_password: "Set the new password",
+    sealing_failed: "The new password could not be protected for sending. Reload the page and \
+                     try again.",
+    checking_link: "Checking your link…",
+    link_continue: "Continue to choose a new password for your account.",
+    dead_link: "This link has expired or was already used: each reset link works once, for a \
+                limited time.",
+    request_new_passcode: "Request a new passcode",
+
+    correct_marked_fields: "Please correct the marked fields.",
+    wrong_credentials: "Incorrect username, e-mail address or password.",
+    session_over: "Your session has ended. Sign in again.",
+    too_many_requests: "Too many requests. Try again in {}.",
+    passcode_wrong: "That passcode is wrong or has expired.",
+    passcode_burned: "Too many wrong passcodes: this one no longer works. Ask for a new one.",
+    new_password_refused: "That new password was not accepted. Use 8 to 128 characters, not a \
+                           commonly used password, and not your username or e-mail address.",
+    reset_expired: "This reset has expired or was already used. Start again to get a new \
+                    passcode.",
+    link_invalid: "This link is invalid, has been used, or has expired. Ask for a new one.",
+    busy: "The service is busy. Try again in a moment.",
+    our_fault: "Something went wrong on our side. Try again in a moment.",
+    unreachable: "Could not reach the server. Check your connection and try again.",
+    form_incomplete: "The form arrived incomplete. Reload the page and try again.",
+    sign_in_after_change: "Your password is changed. Sign in again.",
+    reset_timed_out: "This reset has run out of time. Start again to get a new passcode.",
+
+    api_success: "success",
+    api_wrong_credentials: "incorrect username or password",
+    api_sign_in_first: "sign in first",
+    api_too_many_requests: "too many requests; try again in {} seconds",
+    api_link_invalid: "this link is invalid, has been used, or has expired",
+    api_passcode_wrong: "the passcode is wrong or has expired",
+    api_passcode_burned: "too many wrong passcodes; ask for a new one",
+    api_undecryptable: "the password could not be decrypted or was not accepted",
+    api_reset_token_invalid: "the password reset token is invalid, used or expired",
+    api_busy: "the database is too busy with concurrent changes",
+    api_internal: "internal server error",
+};

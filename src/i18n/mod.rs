@@ -1,0 +1,538 @@
+//! The interface's words in each language Latchkey speaks: English and Simplified Chinese.
+//!
+//! One catalogue per language (`en.rs`, `zh_cn.rs`), each a value of [`Text`] and a `problem`
+//! function over every [`Problem`]: a catalogue that leaves out a string, or a problem, does
+//! not compile. Pages take their words from `Language::text()`; what a check or a service
+//! refuses is a [`Problem`], put into words only where the answer is made (a page, an Authing
+//! answer, a Temporal answer), in the language of whoever reads it.
+//!
+//! Adding a language: a variant of [`Language`] (its tags and how `Accept-Language` names it),
+//! a catalogue module like `zh_cn.rs`, and the mail templates' branches
+//! (`server/delivery/templates`).
+
+mod en;
+mod zh_cn;
+
+/// A language of the interface and of mails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    English,
+    SimplifiedChinese,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::English, Language::SimplifiedChinese];
+
+    /// From a stored or chosen tag (`en`, `en-US`, `zh`, `zh-CN`…); English when unknown.
+    pub fn from_tag(tag: &str) -> Self {
+        Self::recognise(tag).unwrap_or_default()
+    }
+
+    /// The language a tag names, if Latchkey speaks it. Chinese in traditional script (`zh-TW`,
+    /// `zh-HK`, `zh-Hant`) is not Simplified Chinese, and is not taken for it.
+    pub fn recognise(tag: &str) -> Option<Self> {
+        let tag = tag.trim().to_ascii_lowercase();
+        let primary = tag.split(['-', '_']).next().unwrap_or("");
+        match primary {
+            "en" => Some(Language::English),
+            "zh" if ["-tw", "-hk", "-mo", "-hant"]
+                .iter()
+                .any(|region| tag.replace('_', "-").contains(region)) =>
+            {
+                None
+            }
+            "zh" => Some(Language::SimplifiedChinese),
+            _ => None,
+        }
+    }
+
+    /// The first language of an `Accept-Language` header that Latchkey speaks, by the
+    /// header's weights (`q=`); English when none.
+    pub fn from_accept_language(header: &str) -> Self {
+        let mut ranked: Vec<(f32, usize, Language)> = header
+            .split(',')
+            .enumerate()
+            .filter_map(|(position, part)| {
+                let mut pieces = part.split(';');
+                let language = Self::recognise(pieces.next()?)?;
+                let weight = pieces
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
+                (weight > 0.0).then_some((weight, position, language))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked.first().map(|r| r.2).unwrap_or_default()
+    }
+
+    /// The tag stored on an account and in the language cookie.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Language::English => "en",
+            Language::SimplifiedChinese => "zh",
+        }
+    }
+
+    /// The tag for `<html lang>` and `Content-Language` (BCP 47).
+    pub fn html_tag(self) -> &'static str {
+        match self {
+            Language::English => "en",
+            Language::SimplifiedChinese => "zh-CN",
+        }
+    }
+
+    pub fn is_zh(self) -> bool {
+        self == Language::SimplifiedChinese
+    }
+
+    /// The language's name in itself, for the switch.
+    pub fn own_name(self) -> &'static str {
+        match self {
+            Language::English => "English",
+            Language::SimplifiedChinese => "简体中文",
+        }
+    }
+
+    /// Every string of the interface in this language.
+    pub fn text(self) -> &'static Text {
+        match self {
+            Language::English => &en::TEXT,
+            Language::SimplifiedChinese => &zh_cn::TEXT,
+        }
+    }
+
+    /// What is wrong, in this language.
+    pub fn problem(self, problem: &Problem) -> String {
+        match self {
+            Language::English => en::problem(problem),
+            Language::SimplifiedChinese => zh_cn::problem(problem),
+        }
+    }
+
+    /// A count of credits as this language writes numbers: digit groups, and no trailing
+    /// zeros after the point (the stored form is a plain decimal such as `1234.500000`).
+    pub fn credits(self, amount: &str) -> String {
+        let (sign, digits) = match amount.strip_prefix('-') {
+            Some(rest) => ("-", rest),
+            None => ("", amount),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        let fraction = fraction.trim_end_matches('0');
+        let mut grouped = String::new();
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        if fraction.is_empty() {
+            format!("{sign}{grouped}")
+        } else {
+            format!("{sign}{grouped}.{fraction}")
+        }
+    }
+
+    /// A moment in UTC as this language writes dates.
+    pub fn moment(self, year: i32, month: u8, day: u8, hour: u8, minute: u8) -> String {
+        match self {
+            Language::English => {
+                const MONTHS: [&str; 12] = [
+                    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                    "Dec",
+                ];
+                let name = MONTHS[usize::from(month.clamp(1, 12)) - 1];
+                format!("{day} {name} {year}, {hour:02}:{minute:02} UTC")
+            }
+            Language::SimplifiedChinese => {
+                format!("{year}年{month}月{day}日 {hour:02}:{minute:02}(UTC)")
+            }
+        }
+    }
+
+    /// "`n` devices" with the plural this language uses.
+    pub fn devices(self, n: usize) -> String {
+        match (self, n) {
+            (Language::English, 1) => "1 device".into(),
+            (Language::English, n) => format!("{n} devices"),
+            (Language::SimplifiedChinese, n) => format!("{n} 台设备"),
+        }
+    }
+
+    /// A wait as this language says it: seconds up to a minute and a half, else minutes.
+    pub fn wait(self, seconds: i64) -> String {
+        let minutes = (seconds + 59) / 60;
+        match (self, seconds <= 90) {
+            (Language::English, true) if seconds == 1 => "1 second".into(),
+            (Language::English, true) => format!("{seconds} seconds"),
+            (Language::English, false) => format!("{minutes} minutes"),
+            (Language::SimplifiedChinese, true) => format!("{seconds} 秒"),
+            (Language::SimplifiedChinese, false) => format!("{minutes} 分钟"),
+        }
+    }
+}
+
+/// `template` with each `{}` replaced by the next of `values`, in order.
+pub fn fill(template: &str, values: &[&str]) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut values = values.iter();
+    let mut rest = template;
+    while let Some(at) = rest.find("{}") {
+        out.push_str(&rest[..at]);
+        out.push_str(values.next().copied().unwrap_or(""));
+        rest = &rest[at + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Something wrong with what was sent, or a thing the account may not do (yet): what checks
+/// and services answer, before it is put into words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    UsernameLength {
+        min: usize,
+        max: usize,
+    },
+    UsernameHasAt,
+    UsernameCharacter(char),
+    UsernameTaken,
+    EmailMissing,
+    EmailTooLong,
+    EmailMalformed,
+    EmailTaken,
+    PasswordTooShort(usize),
+    PasswordTooLong(usize),
+    PasswordIsUsernameOrEmail,
+    PasswordCommon,
+    PasswordsDiffer,
+    CurrentPasswordWrong,
+    PasswordUnchanged,
+    PhoneMalformed,
+    CreditsMalformed(String),
+    NoSuchAccount(String),
+    UpgradeNotConfirmed,
+    /// Refusals of a whole request rather than of a field.
+    AlreadyUpgraded,
+    AlreadyVerified,
+    VerifyBeforeUpgrading,
+    VerifyBeforeAddingPhone,
+    NoPhoneToConfirm,
+    BalanceOutOfRange,
+}
+
+/// Every string of the pages: a field per string, so a catalogue that lacks one does not
+/// compile. `{}` marks where a value goes ([`fill`]).
+macro_rules! catalogue {
+    ($($(#[$doc:meta])* $key:ident,)*) => {
+        pub struct Text {
+            $($(#[$doc])* pub $key: &'static str,)*
+        }
+
+        impl Text {
+            /// Every string with its key, for the tests that hold the catalogues side by side
+            /// and look for words a page left untranslated.
+            pub fn entries(&self) -> Vec<(&'static str, &'static str)> {
+                vec![$((stringify!($key), self.$key),)*]
+            }
+        }
+    };
+}
+
+catalogue! {
+    // The frame of every page.
+    site_title,
+    nav_account,
+    nav_sign_out,
+    nav_sign_in,
+    nav_register,
+    switch_language,
+    loading_account,
+    // Start page and unknown pages.
+    home_title,
+    home_heading,
+    home_intro,
+    not_found_title,
+    not_found_text,
+    go_to_start,
+    your_account_link,
+    locked_out,
+    reset_your_password_link,
+    // Signing up and in.
+    register_title,
+    have_account,
+    username,
+    username_hint,
+    email,
+    password,
+    password_hint,
+    creating_account,
+    create_account,
+    sign_in_title,
+    notice_password_reset,
+    notice_signed_out_everywhere,
+    notice_session_ended,
+    forgot_password_link,
+    forgot_username_link,
+    new_here,
+    username_or_email,
+    signing_in,
+    sign_in,
+    // The account.
+    account_title,
+    notice_password_changed,
+    notice_upgraded,
+    notice_verification_sent,
+    notice_phone_code_sent,
+    notice_phone_verified,
+    notice_language_changed,
+    verified,
+    not_verified,
+    phone,
+    no_phone,
+    plan,
+    plan_paid,
+    plan_free,
+    upgrade_link,
+    credits,
+    check_inbox,
+    send_new_verification,
+    phone_code_label,
+    confirm_phone,
+    change_phone,
+    add_phone,
+    phone_hint,
+    country_code,
+    phone_number,
+    text_me_passcode,
+    phone_needs_verified_email,
+    change_password_link,
+    sessions_heading,
+    /// `{}`: how many devices ([`Language::devices`]).
+    sessions_count,
+    this_browser,
+    /// `{}`: the browser; `{}`: its address.
+    client_from,
+    unknown_client,
+    other_client,
+    /// `{}`: when it began; `{}`: when it was last used.
+    session_times,
+    end_every_session,
+    // Password change and upgrade.
+    change_password_title,
+    current_password,
+    new_password,
+    new_password_again,
+    changing,
+    back_to_account,
+    upgrade_title,
+    upgrade_heading,
+    already_paid,
+    verify_before_upgrade,
+    your_account_page,
+    paid_plan_intro,
+    upgrade_cannot_be_undone,
+    upgrade_confirm,
+    upgrading,
+    upgrade_to_paid,
+    // E-mail verification.
+    verify_title,
+    /// `{}`: the username.
+    verify_confirm,
+    verify_button,
+    verified_title,
+    verified_text,
+    go_to_account,
+    // Recovery.
+    forgot_username_title,
+    forgot_username_heading,
+    forgot_username_intro,
+    mail_my_username,
+    username_on_its_way,
+    back_to_sign_in,
+    reset_title,
+    step_where,
+    step_passcode,
+    step_new_password,
+    reset_intro,
+    send_passcode_by,
+    by_email,
+    by_text,
+    mail_me_passcode,
+    reset_ran_out,
+    start_again,
+    /// `{}`: where the passcode went.
+    passcode_on_its_way,
+    passcode,
+    continue_button,
+    send_new_passcode,
+    set_new_password,
+    sealing_failed,
+    checking_link,
+    link_continue,
+    dead_link,
+    request_new_passcode,
+    // What a refused form says.
+    correct_marked_fields,
+    wrong_credentials,
+    session_over,
+    /// `{}`: how long to wait ([`Language::wait`]).
+    too_many_requests,
+    passcode_wrong,
+    passcode_burned,
+    new_password_refused,
+    reset_expired,
+    link_invalid,
+    busy,
+    our_fault,
+    unreachable,
+    form_incomplete,
+    sign_in_after_change,
+    reset_timed_out,
+    // Authing v3 answers (`x-authing-lang`), in the API's own terse style.
+    api_success,
+    api_wrong_credentials,
+    api_sign_in_first,
+    /// `{}`: seconds.
+    api_too_many_requests,
+    api_link_invalid,
+    api_passcode_wrong,
+    api_passcode_burned,
+    api_undecryptable,
+    api_reset_token_invalid,
+    api_busy,
+    api_internal,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_follows_the_weights_and_skips_what_is_not_spoken() {
+        let cases = [
+            ("", Language::English),
+            ("zh-CN,zh;q=0.9,en;q=0.8", Language::SimplifiedChinese),
+            ("en-US,en;q=0.9,zh-CN;q=0.8", Language::English),
+            ("fr-FR, zh-CN;q=0.5", Language::SimplifiedChinese),
+            ("en;q=0.2, zh;q=0.7", Language::SimplifiedChinese),
+            ("zh-TW, en;q=0.5", Language::English),
+            ("zh-Hant-HK", Language::English),
+            ("zh-Hans-CN", Language::SimplifiedChinese),
+            ("de, fr", Language::English),
+            ("zh;q=0, en;q=0.1", Language::English),
+            ("zh;q=abc", Language::English),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(Language::from_accept_language(header), expected, "{header}");
+        }
+    }
+
+    #[test]
+    fn tags_round_trip() {
+        for language in Language::ALL {
+            assert_eq!(Language::from_tag(language.tag()), language);
+            assert_eq!(Language::from_tag(language.html_tag()), language);
+        }
+        assert_eq!(Language::from_tag("xx"), Language::English);
+    }
+
+    #[test]
+    fn credits_are_grouped_and_trimmed() {
+        let l = Language::English;
+        assert_eq!(l.credits("1234567.500000"), "1,234,567.5");
+        assert_eq!(l.credits("100.000000"), "100");
+        assert_eq!(l.credits("0"), "0");
+        assert_eq!(l.credits("999.000001"), "999.000001");
+        assert_eq!(l.credits("-1000"), "-1,000");
+    }
+
+    #[test]
+    fn plurals_dates_and_waits_per_language() {
+        assert_eq!(Language::English.devices(1), "1 device");
+        assert_eq!(Language::English.devices(2), "2 devices");
+        assert_eq!(Language::SimplifiedChinese.devices(2), "2 台设备");
+        assert_eq!(
+            Language::English.moment(2026, 12, 1, 9, 5),
+            "1 Dec 2026, 09:05 UTC"
+        );
+        assert_eq!(
+            Language::SimplifiedChinese.moment(2026, 12, 1, 9, 5),
+            "2026年12月1日 09:05(UTC)"
+        );
+        assert_eq!(Language::English.wait(1), "1 second");
+        assert_eq!(Language::English.wait(120), "2 minutes");
+        assert_eq!(Language::SimplifiedChinese.wait(30), "30 秒");
+    }
+
+    #[test]
+    fn fill_puts_values_in_order() {
+        assert_eq!(fill("a {} b {} c", &["1", "2"]), "a 1 b 2 c");
+        assert_eq!(fill("{}", &[]), "");
+    }
+
+    /// The catalogues hold the same keys (the struct sees to that), none empty, each with as
+    /// many places for values as the English, and the Chinese in Chinese but for names.
+    #[test]
+    fn the_catalogues_match_key_for_key() {
+        let english = Language::English.text().entries();
+        let chinese = Language::SimplifiedChinese.text().entries();
+        assert_eq!(english.len(), chinese.len());
+        for ((key, en), (zh_key, zh)) in english.iter().zip(&chinese) {
+            assert_eq!(key, zh_key);
+            assert!(!en.trim().is_empty() && !zh.trim().is_empty(), "{key}");
+            assert_eq!(en.matches("{}").count(), zh.matches("{}").count(), "{key}");
+            let names = ["site_title"];
+            if !names.contains(key) {
+                assert!(
+                    zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                    "{key} is not in Chinese: {zh}"
+                );
+            }
+        }
+    }
+
+    /// Every problem has words in every language, and the Chinese ones are Chinese.
+    #[test]
+    fn every_problem_is_put_into_words_in_each_language() {
+        let problems = [
+            Problem::UsernameLength { min: 3, max: 32 },
+            Problem::UsernameHasAt,
+            Problem::UsernameCharacter('!'),
+            Problem::UsernameTaken,
+            Problem::EmailMissing,
+            Problem::EmailTooLong,
+            Problem::EmailMalformed,
+            Problem::EmailTaken,
+            Problem::PasswordTooShort(8),
+            Problem::PasswordTooLong(128),
+            Problem::PasswordIsUsernameOrEmail,
+            Problem::PasswordCommon,
+            Problem::PasswordsDiffer,
+            Problem::CurrentPasswordWrong,
+            Problem::PasswordUnchanged,
+            Problem::PhoneMalformed,
+            Problem::CreditsMalformed("x".into()),
+            Problem::NoSuchAccount("x".into()),
+            Problem::UpgradeNotConfirmed,
+            Problem::AlreadyUpgraded,
+            Problem::AlreadyVerified,
+            Problem::VerifyBeforeUpgrading,
+            Problem::VerifyBeforeAddingPhone,
+            Problem::NoPhoneToConfirm,
+            Problem::BalanceOutOfRange,
+        ];
+        for problem in &problems {
+            let english = Language::English.problem(problem);
+            let chinese = Language::SimplifiedChinese.problem(problem);
+            assert!(!english.is_empty() && !chinese.is_empty(), "{problem:?}");
+            assert_ne!(english, chinese, "{problem:?}");
+            assert!(
+                chinese
+                    .chars()
+                    .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{problem:?}: {chinese}"
+            );
+        }
+    }
+}
