@@ -61,7 +61,7 @@ impl FormError {
     /// The problems of the marked fields, in `language`.
     pub fn from_invalid(problems: Vec<Invalid>, language: Language) -> Self {
         Self {
-            message: language.text().correct_marked_fields.into(),
+            message: language.island_text().correct_marked_fields.into(),
             fields: problems
                 .into_iter()
                 .map(|p| FieldMessage {

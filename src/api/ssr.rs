@@ -194,7 +194,7 @@ impl From<ServiceError> for FormError {
         let language = request_language();
         let words = language.text();
         let on_field = |field: &'static str, message: &str| FormError {
-            message: words.correct_marked_fields.into(),
+            message: language.island_text().correct_marked_fields.into(),
             fields: vec![super::FieldMessage {
                 field: field.into(),
                 message: message.into(),

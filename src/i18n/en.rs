@@ -1,7 +1,9 @@
 //! English. Refusals of a whole request (`AlreadyUpgraded` …) read as the REST answers of the
 //! seeds word them, lower case; pages make sentences of them.
 
-use super::{Problem, Text};
+#[cfg(feature = "ssr")]
+use super::Text;
+use super::{IslandText, Problem};
 
 pub fn problem(problem: &Problem) -> String {
     match problem {
@@ -55,6 +57,7 @@ pub fn problem(problem: &Problem) -> String {
     }
 }
 
+#[cfg(feature = "ssr")]
 pub static TEXT: Text = Text {
     site_title: "Latchkey",
     nav_account: "Account",
@@ -83,8 +86,6 @@ pub static TEXT: Text = Text {
     email: "E-mail address",
     password: "Password",
     password_hint: "At least 8 characters. Long phrases are good.",
-    creating_account: "Creating your account…",
-    create_account: "Create account",
     sign_in_title: "Sign in",
     notice_password_reset: "Your password is reset. Sign in with the new one.",
     notice_signed_out_everywhere: "You are signed out on every device. Sign in again to \
@@ -94,8 +95,6 @@ pub static TEXT: Text = Text {
     forgot_username_link: "Forgot your username?",
     new_here: "New here?",
     username_or_email: "Username or e-mail address",
-    signing_in: "Signing in…",
-    sign_in: "Sign in",
 
     account_title: "Your account",
     notice_password_changed: "Your password is changed. Other devices have been signed out.",
@@ -140,7 +139,6 @@ pub static TEXT: Text = Text {
     current_password: "Current password",
     new_password: "New password",
     new_password_again: "New password, again",
-    changing: "Changing…",
     back_to_account: "Back to your account",
     upgrade_title: "Upgrade",
     upgrade_heading: "Upgrade to the paid plan",
@@ -187,15 +185,12 @@ pub static TEXT: Text = Text {
     continue_button: "Continue",
     send_new_passcode: "Send a new passcode",
     set_new_password: "Set the new password",
-    sealing_failed: "The new password could not be protected for sending. Reload the page and \
-                     try again.",
     checking_link: "Checking your link…",
     link_continue: "Continue to choose a new password for your account.",
     dead_link: "This link has expired or was already used: each reset link works once, for a \
                 limited time.",
     request_new_passcode: "Request a new passcode",
 
-    correct_marked_fields: "Please correct the marked fields.",
     wrong_credentials: "Incorrect username, e-mail address or password.",
     session_over: "Your session has ended. Sign in again.",
     too_many_requests: "Too many requests. Try again in {}.",
@@ -224,4 +219,16 @@ pub static TEXT: Text = Text {
     api_reset_token_invalid: "the password reset token is invalid, used or expired",
     api_busy: "the database is too busy with concurrent changes",
     api_internal: "internal server error",
+};
+
+pub static ISLAND_TEXT: IslandText = IslandText {
+    creating_account: "Creating your account…",
+    create_account: "Create account",
+    signing_in: "Signing in…",
+    sign_in: "Sign in",
+    changing: "Changing…",
+    change_password: "Change password",
+    correct_marked_fields: "Please correct the marked fields.",
+    sealing_failed: "The new password could not be protected for sending. Reload the page and \
+                     try again.",
 };

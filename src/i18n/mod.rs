@@ -94,11 +94,28 @@ impl Language {
         }
     }
 
-    /// Every string of the interface in this language.
+    /// Every string the pages render, in this language. In the browser's build the strings
+    /// are empty: there they are already on the page (hydration keeps the server's text), and
+    /// carrying both catalogues would weigh on every island page.
     pub fn text(self) -> &'static Text {
+        #[cfg(feature = "ssr")]
+        {
+            match self {
+                Language::English => &en::TEXT,
+                Language::SimplifiedChinese => &zh_cn::TEXT,
+            }
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            const { &Text::EMPTY }
+        }
+    }
+
+    /// The strings an island changes in the browser, in this language.
+    pub fn island_text(self) -> &'static IslandText {
         match self {
-            Language::English => &en::TEXT,
-            Language::SimplifiedChinese => &zh_cn::TEXT,
+            Language::English => &en::ISLAND_TEXT,
+            Language::SimplifiedChinese => &zh_cn::ISLAND_TEXT,
         }
     }
 
@@ -221,25 +238,33 @@ pub enum Problem {
     BalanceOutOfRange,
 }
 
-/// Every string of the pages: a field per string, so a catalogue that lacks one does not
+/// Declares a catalogue's struct: a field per string, so a catalogue that lacks one does not
 /// compile. `{}` marks where a value goes ([`fill`]).
 macro_rules! catalogue {
-    ($($(#[$doc:meta])* $key:ident,)*) => {
-        pub struct Text {
+    ($(#[$outer:meta])* $name:ident { $($(#[$doc:meta])* $key:ident,)* }) => {
+        $(#[$outer])*
+        pub struct $name {
             $($(#[$doc])* pub $key: &'static str,)*
         }
 
-        impl Text {
+        impl $name {
             /// Every string with its key, for the tests that hold the catalogues side by side
             /// and look for words a page left untranslated.
             pub fn entries(&self) -> Vec<(&'static str, &'static str)> {
                 vec![$((stringify!($key), self.$key),)*]
             }
+
+            /// Every string empty: what the browser's build gets for the strings only the
+            /// server renders.
+            #[allow(dead_code)]
+            const EMPTY: $name = $name { $($key: "",)* };
         }
     };
 }
 
 catalogue! {
+    /// Every string the pages render on the server.
+    Text {
     // The frame of every page.
     site_title,
     nav_account,
@@ -266,8 +291,6 @@ catalogue! {
     email,
     password,
     password_hint,
-    creating_account,
-    create_account,
     sign_in_title,
     notice_password_reset,
     notice_signed_out_everywhere,
@@ -276,8 +299,6 @@ catalogue! {
     forgot_username_link,
     new_here,
     username_or_email,
-    signing_in,
-    sign_in,
     // The account.
     account_title,
     notice_password_changed,
@@ -323,7 +344,6 @@ catalogue! {
     current_password,
     new_password,
     new_password_again,
-    changing,
     back_to_account,
     upgrade_title,
     upgrade_heading,
@@ -367,13 +387,11 @@ catalogue! {
     continue_button,
     send_new_passcode,
     set_new_password,
-    sealing_failed,
     checking_link,
     link_continue,
     dead_link,
     request_new_passcode,
     // What a refused form says.
-    correct_marked_fields,
     wrong_credentials,
     session_over,
     /// `{}`: how long to wait ([`Language::wait`]).
@@ -402,6 +420,22 @@ catalogue! {
     api_reset_token_invalid,
     api_busy,
     api_internal,
+    }
+}
+
+catalogue! {
+    /// The strings islands change in the browser (pending states, the checks' summary, a
+    /// failed sealing): the only ones the WASM carries.
+    IslandText {
+        creating_account,
+        create_account,
+        signing_in,
+        sign_in,
+        changing,
+        change_password,
+        correct_marked_fields,
+        sealing_failed,
+    }
 }
 
 #[cfg(test)]
@@ -475,8 +509,9 @@ mod tests {
     /// many places for values as the English, and the Chinese in Chinese but for names.
     #[test]
     fn the_catalogues_match_key_for_key() {
-        let english = Language::English.text().entries();
-        let chinese = Language::SimplifiedChinese.text().entries();
+        let both = |l: Language| [l.text().entries(), l.island_text().entries()].concat();
+        let english = both(Language::English);
+        let chinese = both(Language::SimplifiedChinese);
         assert_eq!(english.len(), chinese.len());
         for ((key, en), (zh_key, zh)) in english.iter().zip(&chinese) {
             assert_eq!(key, zh_key);

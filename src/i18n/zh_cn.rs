@@ -1,6 +1,8 @@
 //! 简体中文。
 
-use super::{Problem, Text};
+#[cfg(feature = "ssr")]
+use super::Text;
+use super::{IslandText, Problem};
 
 pub fn problem(problem: &Problem) -> String {
     match problem {
@@ -38,6 +40,7 @@ pub fn problem(problem: &Problem) -> String {
     }
 }
 
+#[cfg(feature = "ssr")]
 pub static TEXT: Text = Text {
     site_title: "Latchkey",
     nav_account: "账户",
@@ -64,8 +67,6 @@ pub static TEXT: Text = Text {
     email: "电子邮件地址",
     password: "密码",
     password_hint: "至少 8 个字符。长短语是好密码。",
-    creating_account: "正在创建账户…",
-    create_account: "创建账户",
     sign_in_title: "登录",
     notice_password_reset: "密码已重置。请用新密码登录。",
     notice_signed_out_everywhere: "您已在所有设备上退出登录。请重新登录以继续。",
@@ -74,8 +75,6 @@ pub static TEXT: Text = Text {
     forgot_username_link: "忘记用户名?",
     new_here: "第一次来?",
     username_or_email: "用户名或电子邮件地址",
-    signing_in: "正在登录…",
-    sign_in: "登录",
 
     account_title: "您的账户",
     notice_password_changed: "密码已更改。其他设备已退出登录。",
@@ -118,7 +117,6 @@ pub static TEXT: Text = Text {
     current_password: "当前密码",
     new_password: "新密码",
     new_password_again: "再次输入新密码",
-    changing: "正在更改…",
     back_to_account: "返回您的账户",
     upgrade_title: "升级",
     upgrade_heading: "升级为付费套餐",
@@ -160,13 +158,11 @@ pub static TEXT: Text = Text {
     continue_button: "继续",
     send_new_passcode: "发送新的验证码",
     set_new_password: "设置新密码",
-    sealing_failed: "新密码无法加密发送。请刷新页面后重试。",
     checking_link: "正在检查您的链接…",
     link_continue: "继续为您的账户设置新密码。",
     dead_link: "此链接已过期或已使用:每个重置链接只能在限定时间内使用一次。",
     request_new_passcode: "申请新的验证码",
 
-    correct_marked_fields: "请更正标出的字段。",
     wrong_credentials: "用户名、电子邮件地址或密码不正确。",
     session_over: "您的会话已结束。请重新登录。",
     too_many_requests: "请求过于频繁。请在 {}后重试。",
@@ -193,4 +189,15 @@ pub static TEXT: Text = Text {
     api_reset_token_invalid: "重置密码令牌无效、已使用或已过期",
     api_busy: "数据库忙于并发修改",
     api_internal: "服务器内部错误",
+};
+
+pub static ISLAND_TEXT: IslandText = IslandText {
+    creating_account: "正在创建账户…",
+    create_account: "创建账户",
+    signing_in: "正在登录…",
+    sign_in: "登录",
+    changing: "正在更改…",
+    change_password: "更改密码",
+    correct_marked_fields: "请更正标出的字段。",
+    sealing_failed: "新密码无法加密发送。请刷新页面后重试。",
 };

@@ -196,6 +196,7 @@ fn ChangePasswordForm() -> impl IntoView {
     });
     let sending = form.sending;
     let t = page_language().text();
+    let words = page_language().island_text();
     view! {
         {form.alert()}
         <form method="post" action={ChangePasswordFn::PATH} on:submit=check>
@@ -203,7 +204,7 @@ fn ChangePasswordForm() -> impl IntoView {
                 kind=PasswordKind::Current form />
             <NewPasswordInputs form />
             <button type="submit" disabled=move || sending.get()>
-                {move || if sending.get() { t.changing } else { t.change_password_title }}
+                {move || if sending.get() { words.changing } else { words.change_password }}
             </button>
         </form>
     }

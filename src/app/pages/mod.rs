@@ -24,7 +24,7 @@ pub fn Home() -> impl IntoView {
             <p>{t.home_intro}</p>
             <p class="actions">
                 <a class="button" href="/register">{t.nav_register}</a>
-                <a class="button secondary" href="/login">{t.sign_in}</a>
+                <a class="button secondary" href="/login">{page_language().island_text().sign_in}</a>
             </p>
         </section>
     }

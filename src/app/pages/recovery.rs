@@ -224,7 +224,7 @@ fn ResetPasswordStep() -> impl IntoView {
             let Some((new_password, new_password_again)) = sealed else {
                 sending.set(false);
                 client_error.set(Some(FormError::general(
-                    page_language().text().sealing_failed,
+                    page_language().island_text().sealing_failed,
                 )));
                 return;
             };

@@ -17,7 +17,7 @@ pub fn Register() -> impl IntoView {
         <section class="card">
             <h1>{t.register_title}</h1>
             <RegisterForm />
-            <p class="aside">{t.have_account}" " <a href="/login">{t.sign_in}</a></p>
+            <p class="aside">{t.have_account}" " <a href="/login">{page_language().island_text().sign_in}</a></p>
         </section>
     }
 }
@@ -32,6 +32,7 @@ fn RegisterForm() -> impl IntoView {
     });
     let sending = form.sending;
     let t = page_language().text();
+    let words = page_language().island_text();
     view! {
         {form.alert()}
         <form method="post" action={RegisterFn::PATH} on:submit=check>
@@ -64,7 +65,7 @@ fn RegisterForm() -> impl IntoView {
             <PasswordInput name="password" label=t.password kind=PasswordKind::New form />
 
             <button type="submit" disabled=move || sending.get()>
-                {move || if sending.get() { t.creating_account } else { t.create_account }}
+                {move || if sending.get() { words.creating_account } else { words.create_account }}
             </button>
         </form>
     }
@@ -104,6 +105,7 @@ fn LoginForm() -> impl IntoView {
     let (form, refused) = IslandForm::start::<LoginFn>();
     let sending = form.sending;
     let t = page_language().text();
+    let words = page_language().island_text();
     view! {
         {form.alert()}
         <form method="post" action={LoginFn::PATH} on:submit=move |_| sending.set(true)>
@@ -115,7 +117,7 @@ fn LoginForm() -> impl IntoView {
             <PasswordInput name="password" label=t.password kind=PasswordKind::Current form />
 
             <button type="submit" disabled=move || sending.get()>
-                {move || if sending.get() { t.signing_in } else { t.sign_in }}
+                {move || if sending.get() { words.signing_in } else { words.sign_in }}
             </button>
         </form>
     }
