@@ -12,27 +12,20 @@ const DEVICE_LIFETIME_SECONDS: i64 = 365 * 24 * 3600;
 
 /// The `Set-Cookie` value that starts (or renews) a session.
 pub fn start(settings: &Settings, token: &IssuedToken) -> String {
-    Cookie::build((COOKIE_NAME, token.token.clone()))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(settings.secure_cookies)
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(LIFETIME_SECONDS))
-        .build()
-        .to_string()
+    cookie(settings, COOKIE_NAME, &token.token, "/", LIFETIME_SECONDS)
 }
 
-/// The `Set-Cookie` value that marks this browser as one that signed in successfully.
+/// The `Set-Cookie` value that marks this browser as one that signed in successfully. Only
+/// the sign-in reads it.
 pub fn remember_device(settings: &Settings, device_token: &str) -> String {
-    Cookie::build((DEVICE_COOKIE_NAME, device_token.to_owned()))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(settings.secure_cookies)
-        // Only the sign-in reads it.
-        .path("/rpc/login")
-        .max_age(cookie::time::Duration::seconds(DEVICE_LIFETIME_SECONDS))
-        .build()
-        .to_string()
+    let path = "/rpc/login";
+    cookie(
+        settings,
+        DEVICE_COOKIE_NAME,
+        device_token,
+        path,
+        DEVICE_LIFETIME_SECONDS,
+    )
 }
 
 /// How long a browser keeps the language it chose.
@@ -40,27 +33,23 @@ const LANGUAGE_LIFETIME_SECONDS: i64 = 365 * 24 * 3600;
 
 /// The `Set-Cookie` value that keeps the language chosen with the pages' switch.
 pub fn choose_language(settings: &Settings, tag: &str) -> String {
-    Cookie::build((
-        crate::server::request_id::LANGUAGE_COOKIE_NAME,
-        tag.to_owned(),
-    ))
-    .http_only(true)
-    .same_site(SameSite::Lax)
-    .secure(settings.secure_cookies)
-    .path("/")
-    .max_age(cookie::time::Duration::seconds(LANGUAGE_LIFETIME_SECONDS))
-    .build()
-    .to_string()
+    let name = crate::server::request_id::LANGUAGE_COOKIE_NAME;
+    cookie(settings, name, tag, "/", LANGUAGE_LIFETIME_SECONDS)
 }
 
 /// The `Set-Cookie` value that ends the session in the browser.
 pub fn end(settings: &Settings) -> String {
-    Cookie::build((COOKIE_NAME, ""))
+    cookie(settings, COOKIE_NAME, "", "/", 0)
+}
+
+/// Every cookie of these: HttpOnly (no script reads them), SameSite=Lax, Secure under https.
+fn cookie(settings: &Settings, name: &str, value: &str, path: &str, max_age: i64) -> String {
+    Cookie::build((name.to_owned(), value.to_owned()))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(settings.secure_cookies)
-        .path("/")
-        .max_age(cookie::time::Duration::ZERO)
+        .path(path.to_owned())
+        .max_age(cookie::time::Duration::seconds(max_age))
         .build()
         .to_string()
 }

@@ -487,6 +487,33 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Submits a form the way a browser without JavaScript does: from page `from_page` of
+    /// this site, wanting HTML back, with any `headers` more and the `cookie` given.
+    pub async fn post_page_form(
+        &self,
+        path: &str,
+        from_page: &str,
+        headers: &[(&str, &str)],
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Response {
+        use reqwest::header::{ACCEPT, COOKIE, ORIGIN, REFERER};
+        let mut request = self
+            .http
+            .post(self.at(path))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .header(ORIGIN, self.url.as_str())
+            .header(REFERER, self.at(from_page))
+            .form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send().await.unwrap()
+    }
+
     pub async fn post_json(&self, path: &str, body: serde_json::Value) -> Response {
         self.http
             .post(self.at(path))

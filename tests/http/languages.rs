@@ -4,7 +4,7 @@
 
 use crate::common::{authing, spawn_app, TestApp, PASSWORD};
 use latchkey::i18n::Language;
-use reqwest::header::{ACCEPT, ACCEPT_LANGUAGE, COOKIE, LOCATION, ORIGIN, REFERER, SET_COOKIE};
+use reqwest::header::{ACCEPT, ACCEPT_LANGUAGE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::Response;
 
 const CHINESE: &str = "zh-CN,zh;q=0.9,en;q=0.5";
@@ -27,7 +27,7 @@ async fn page(app: &TestApp, path: &str, languages: &str, cookie: Option<&str>) 
     response.text().await.unwrap()
 }
 
-/// Posts a form as a browser without JavaScript does, from `from_page`.
+/// Posts a form as a browser without JavaScript does, from `from_page`, in `languages`.
 async fn post_form(
     app: &TestApp,
     path: &str,
@@ -36,18 +36,9 @@ async fn post_form(
     cookie: Option<&str>,
     form: &[(&str, &str)],
 ) -> Response {
-    let mut request = app
-        .http
-        .post(app.at(path))
-        .header(ACCEPT, "text/html")
-        .header(ACCEPT_LANGUAGE, languages)
-        .header(ORIGIN, app.url.as_str())
-        .header(REFERER, app.at(from_page))
-        .form(form);
-    if let Some(cookie) = cookie {
-        request = request.header(COOKIE, cookie);
-    }
-    request.send().await.unwrap()
+    let headers = [(ACCEPT_LANGUAGE.as_str(), languages)];
+    app.post_page_form(path, from_page, &headers, cookie, form)
+        .await
 }
 
 /// The `name=value` of the cookie `name` the response sets.

@@ -2,7 +2,7 @@
 //! JavaScript does, and the cookie rules of SPEC §7.
 
 use crate::common::{spawn_app, TestApp, PASSWORD};
-use reqwest::header::{HeaderMap, ACCEPT, COOKIE, LOCATION, ORIGIN, REFERER, SET_COOKIE};
+use reqwest::header::{HeaderMap, ACCEPT, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::Response;
 
 /// Submits a form the way a browser without JavaScript does.
@@ -13,17 +13,7 @@ async fn post_form(
     cookie: Option<&str>,
     form: &[(&str, &str)],
 ) -> Response {
-    let mut request = app
-        .http
-        .post(app.at(path))
-        .header(ACCEPT, "text/html,application/xhtml+xml")
-        .header(ORIGIN, app.url.as_str())
-        .header(REFERER, app.at(from_page))
-        .form(form);
-    if let Some(cookie) = cookie {
-        request = request.header(COOKIE, cookie);
-    }
-    request.send().await.unwrap()
+    app.post_page_form(path, from_page, &[], cookie, form).await
 }
 
 fn location(headers: &HeaderMap) -> String {
