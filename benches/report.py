@@ -149,9 +149,19 @@ print("login throughput there.")
 print()
 print("| figure | unit | Latchkey | fastapi-users | Latchkey's advantage |")
 print("|---|---|---|---|---|")
+unmeasured = False
 for name, unit, ours, theirs, more_is_better in comparison:
+    # wrk reports no latency when (almost) nothing completed: 0 is "not measured", not fast.
+    if ours <= 0 or theirs <= 0:
+        unmeasured = True
+        shown = lambda v: f"{v:.1f}" if v > 0 else "n/a*"
+        print(f"| {name} | {unit} | {shown(ours)} | {shown(theirs)} | — |")
+        continue
     advantage = ours / theirs if more_is_better else theirs / ours
     print(f"| {name} | {unit} | {ours:.1f} | {theirs:.1f} | {advantage:.2f}× |")
+if unmeasured:
+    print()
+    print("\\* wrk gave no latency: too few of those requests completed to measure one.")
 print()
 print("Errors (fastapi-users): register %d, users/me %d, login %d, flood %d." % (
     f["fu_register_errors"], f["fu_me_errors"], f["fu_login_errors"], f["fu_flood_errors"]))
