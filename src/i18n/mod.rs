@@ -32,38 +32,45 @@ impl Language {
     /// The language a tag names, if Latchkey speaks it. Chinese in traditional script (`zh-TW`,
     /// `zh-HK`, `zh-Hant`) is not Simplified Chinese, and is not taken for it.
     pub fn recognise(tag: &str) -> Option<Self> {
-        let tag = tag.trim().to_ascii_lowercase();
-        let primary = tag.split(['-', '_']).next().unwrap_or("");
-        match primary {
-            "en" => Some(Language::English),
-            "zh" if ["-tw", "-hk", "-mo", "-hant"]
-                .iter()
-                .any(|region| tag.replace('_', "-").contains(region)) =>
-            {
-                None
-            }
-            "zh" => Some(Language::SimplifiedChinese),
-            _ => None,
+        let mut subtags = tag.trim().split(['-', '_']);
+        let primary = subtags.next().unwrap_or("");
+        if primary.eq_ignore_ascii_case("en") {
+            Some(Language::English)
+        } else if primary.eq_ignore_ascii_case("zh") {
+            let traditional = subtags.any(|s| {
+                ["tw", "hk", "mo", "hant"]
+                    .iter()
+                    .any(|t| s.eq_ignore_ascii_case(t))
+            });
+            (!traditional).then_some(Language::SimplifiedChinese)
+        } else {
+            None
         }
     }
 
     /// The first language of an `Accept-Language` header that Latchkey speaks, by the
     /// header's weights (`q=`); English when none.
+    /// Every request that carries the header pays for this, so it allocates nothing: the
+    /// heaviest language wins, the earlier of equal weights.
     pub fn from_accept_language(header: &str) -> Self {
-        let mut ranked: Vec<(f32, usize, Language)> = header
-            .split(',')
-            .enumerate()
-            .filter_map(|(position, part)| {
-                let mut pieces = part.split(';');
-                let language = Self::recognise(pieces.next()?)?;
-                let weight = pieces
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
-                (weight > 0.0).then_some((weight, position, language))
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        ranked.first().map(|r| r.2).unwrap_or_default()
+        let mut best: Option<(f32, Language)> = None;
+        for part in header.split(',') {
+            let mut pieces = part.split(';');
+            let Some(language) = pieces.next().and_then(Self::recognise) else {
+                continue;
+            };
+            let weight = match pieces.find_map(|p| p.trim().strip_prefix("q=")) {
+                None => 1.0,
+                Some(q) => match q.trim().parse::<f32>() {
+                    Ok(q) => q,
+                    Err(_) => continue,
+                },
+            };
+            if weight > 0.0 && best.is_none_or(|(heaviest, _)| weight > heaviest) {
+                best = Some((weight, language));
+            }
+        }
+        best.map(|(_, language)| language).unwrap_or_default()
     }
 
     /// The tag stored on an account and in the language cookie.

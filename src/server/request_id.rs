@@ -130,7 +130,7 @@ pub fn meta_from_parts(parts: &Parts) -> RequestMeta {
         client_addr: client_ip.map(|ip| ip.to_string()),
         client_ip,
         request_id: parts.extensions.get::<RequestId>().map(|id| id.0.clone()),
-        language: Some(language_of(&parts.headers).tag().to_owned()),
+        language: language_of(&parts.headers),
         authing_language: authing_language_of(&parts.headers),
         user_agent: parts
             .headers

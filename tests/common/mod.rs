@@ -294,6 +294,18 @@ pub async fn authing(response: Response) -> (u16, Value) {
     (status, body)
 }
 
+/// The whole `Set-Cookie` value (attributes included) the response sets for cookie `name`.
+pub fn set_cookie_of(response: &Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&prefix))
+        .map(str::to_owned)
+}
+
 /// A delivered e-mail, decoded.
 #[derive(Debug, Clone)]
 pub struct Mail {

@@ -2,9 +2,9 @@
 //! cookie, else `Accept-Language`, else English), that a Chinese page has no English left on
 //! it, that refusals and mails follow, and that Authing answers follow `x-authing-lang`.
 
-use crate::common::{authing, spawn_app, TestApp, PASSWORD};
+use crate::common::{authing, set_cookie_of, spawn_app, TestApp, PASSWORD};
 use latchkey::i18n::Language;
-use reqwest::header::{ACCEPT, ACCEPT_LANGUAGE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::header::{ACCEPT, ACCEPT_LANGUAGE, COOKIE, LOCATION, ORIGIN};
 use reqwest::Response;
 
 const CHINESE: &str = "zh-CN,zh;q=0.9,en;q=0.5";
@@ -39,16 +39,6 @@ async fn post_form(
     let headers = [(ACCEPT_LANGUAGE.as_str(), languages)];
     app.post_page_form(path, from_page, &headers, cookie, form)
         .await
-}
-
-/// The `name=value` of the cookie `name` the response sets.
-fn set_cookie(response: &Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with(&format!("{name}=")))
 }
 
 fn html_lang(html: &str) -> &str {
@@ -132,7 +122,7 @@ async fn registered_session(app: &TestApp, name: &str, languages: &str) -> Strin
     )
     .await;
     assert_eq!(response.status(), 302);
-    let cookie = set_cookie(&response, "latchkey_session").expect("a session");
+    let cookie = set_cookie_of(&response, "latchkey_session").expect("a session");
     cookie.split(';').next().unwrap().to_owned()
 }
 
@@ -202,7 +192,7 @@ async fn the_switch_chooses_the_language_and_remembers_it() {
         response.headers()[LOCATION].to_str().unwrap(),
         "/login?notice=session-ended"
     );
-    let cookie = set_cookie(&response, "latchkey_lang").expect("the choice is kept");
+    let cookie = set_cookie_of(&response, "latchkey_lang").expect("the choice is kept");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=31536000"] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
     }
@@ -237,7 +227,7 @@ async fn the_switch_chooses_the_language_and_remembers_it() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
-    assert!(set_cookie(&response, "latchkey_lang").is_none());
+    assert!(set_cookie_of(&response, "latchkey_lang").is_none());
 }
 
 /// A form refused on a Chinese page says why in Chinese, with and without JavaScript.
@@ -256,7 +246,7 @@ async fn refusals_speak_the_language_of_the_page() {
     )
     .await;
     assert_eq!(refused.status(), 302);
-    let returned = set_cookie(&refused, "latchkey_form").expect("the refusal");
+    let returned = set_cookie_of(&refused, "latchkey_form").expect("the refusal");
     let html = page(
         &app,
         "/login",

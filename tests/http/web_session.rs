@@ -557,13 +557,7 @@ async fn a_page_loads_the_wasm_exactly_when_it_has_an_island() {
 
 /// The value (`name=value`) of the cookie `name` a response sets.
 fn set_cookie_named(response: &Response, name: &str) -> String {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} cookie"))
+    crate::common::set_cookie_of(response, name).unwrap_or_else(|| panic!("no {name} cookie"))
 }
 
 #[tokio::test]

@@ -42,7 +42,7 @@ pub async fn register(
 
     let password_hash = state.hasher.hash(password.expose()).await?;
     let now = crate::server::store::now();
-    let language = Language::from_tag(meta.language.as_deref().unwrap_or("en"));
+    let language = meta.language;
     let account = store::write_tx!(state.db, |tx| {
         let inserted = users::insert(
             &mut *tx,

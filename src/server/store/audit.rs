@@ -60,7 +60,7 @@ pub struct RequestMeta {
     pub request_id: Option<String>,
     /// The language the request asks for (`request_id::language_of`): a new account's
     /// messages start in it.
-    pub language: Option<String>,
+    pub language: crate::i18n::Language,
     /// The language of Authing's `x-authing-lang`, which its answers' messages follow.
     pub authing_language: Option<crate::i18n::Language>,
     /// The client's `User-Agent` (cut short), so the account page can tell sessions apart.
