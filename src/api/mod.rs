@@ -213,6 +213,26 @@ pub struct AccountView {
     pub credits: String,
     /// The account's live sessions, most recently used first.
     pub sessions: Vec<SessionView>,
+    /// Whether signing in takes a second factor (an authenticator app).
+    pub two_step: bool,
+    pub recovery_codes_left: i64,
+}
+
+/// What the security page shows beyond [`AccountView`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurityView {
+    /// An authenticator enrolment waiting for its first code.
+    pub pending: Option<PendingTotp>,
+    /// Recovery codes made by the action just before this page view, shown this once.
+    pub new_recovery_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingTotp {
+    /// Base32, to type into an app.
+    pub secret: String,
+    /// The QR code of its `otpauth://` address, as an inline `<svg>` made on the server.
+    pub qr_svg: String,
 }
 
 /// One signed-in session, as the account page lists it.
@@ -273,14 +293,129 @@ pub async fn login(
     use crate::server::services::accounts;
     let (state, meta) = ssr::context()?;
     let device = ssr::device_token();
-    let logged_in =
-        accounts::log_in(&state, &identifier, &password, device.as_deref(), &meta).await?;
+    let next = next.filter(|next| {
+        crate::server::form_origin::is_local_path(next) && !next.starts_with("/rpc/")
+    });
+    match accounts::log_in(&state, &identifier, &password, device.as_deref(), &meta).await? {
+        accounts::SignIn::Done(logged_in) => {
+            ssr::start_session(&state, &logged_in.token);
+            ssr::remember_device(&state, &logged_in.device);
+            leptos_axum::redirect(next.as_deref().unwrap_or("/account"));
+        }
+        accounts::SignIn::SecondFactor { mfa_token } => {
+            ssr::remember_second_step(&state, &mfa_token);
+            let page = match next {
+                Some(next) => format!("{SECOND_STEP_PAGE}?next={}", ssr::query_value(&next)),
+                None => SECOND_STEP_PAGE.to_owned(),
+            };
+            leptos_axum::redirect(&page);
+        }
+    }
+    Ok(())
+}
+
+/// Where a sign-in whose account has a second factor goes after the password.
+pub const SECOND_STEP_PAGE: &str = "/login/second-factor";
+
+/// The second step of a sign-in: a code from the authenticator app, or a recovery code, for
+/// the sign-in this browser began (its challenge is in an HttpOnly cookie).
+#[server(prefix = "/rpc", endpoint = "login_second_factor")]
+pub async fn login_second_factor(code: String, next: Option<String>) -> Result<(), FormError> {
+    use crate::server::services::{second_factor, ServiceError};
+    let (state, meta) = ssr::context()?;
+    let mfa_token = ssr::second_step_token().ok_or(ServiceError::SecondFactorExpired)?;
+    let logged_in = match second_factor::complete_sign_in(&state, &mfa_token, &code, &meta).await {
+        Ok(logged_in) => logged_in,
+        Err(error) => {
+            if matches!(error, ServiceError::SecondFactorExpired) {
+                ssr::forget_second_step(&state);
+            }
+            return Err(error.into());
+        }
+    };
+    ssr::forget_second_step(&state);
     ssr::start_session(&state, &logged_in.token);
     ssr::remember_device(&state, &logged_in.device);
     let next = next.filter(|next| {
         crate::server::form_origin::is_local_path(next) && !next.starts_with("/rpc/")
     });
     leptos_axum::redirect(next.as_deref().unwrap_or("/account"));
+    Ok(())
+}
+
+/// Whether this browser has a sign-in waiting for its second factor (the page says so, or
+/// that it ran out).
+#[server(prefix = "/rpc", endpoint = "second_step_pending")]
+pub async fn second_step_pending() -> Result<bool, FormError> {
+    Ok(ssr::second_step_token().is_some())
+}
+
+/// What the security page shows: an enrolment waiting for its first code, and recovery codes
+/// made just now (read once from their short-lived cookie, which this clears).
+#[server(prefix = "/rpc", endpoint = "security")]
+pub async fn security_overview() -> Result<SecurityView, FormError> {
+    use crate::server::services::second_factor;
+    let (state, _) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    let pending = second_factor::pending_totp(&state, &account)
+        .await?
+        .map(|enrolment| PendingTotp {
+            qr_svg: enrolment.qr_svg(),
+            secret: enrolment.secret,
+        });
+    let new_recovery_codes = ssr::take_shown_recovery_codes(&state, account.id);
+    Ok(SecurityView {
+        pending,
+        new_recovery_codes,
+    })
+}
+
+/// Begins adding an authenticator app, after the password.
+#[server(prefix = "/rpc", endpoint = "begin_totp")]
+pub async fn begin_totp(password: String) -> Result<(), FormError> {
+    use crate::server::services::second_factor;
+    let (state, meta) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    second_factor::begin_totp_with_password(&state, &account, &password, &meta).await?;
+    leptos_axum::redirect(SECURITY_PAGE);
+    Ok(())
+}
+
+/// The security page, where second factors are added and removed.
+pub const SECURITY_PAGE: &str = "/account/security";
+
+/// Turns the authenticator on with its first code; the recovery codes are shown next.
+#[server(prefix = "/rpc", endpoint = "confirm_totp")]
+pub async fn confirm_totp(code: String) -> Result<(), FormError> {
+    use crate::server::services::second_factor;
+    let (state, meta) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    let codes = second_factor::confirm_totp(&state, &account, &code, &meta).await?;
+    ssr::show_recovery_codes_once(&state, account.id, &codes);
+    leptos_axum::redirect(&format!("{SECURITY_PAGE}?notice=two-step-on"));
+    Ok(())
+}
+
+/// Ten new recovery codes for a current code; shown next.
+#[server(prefix = "/rpc", endpoint = "renew_recovery_codes")]
+pub async fn renew_recovery_codes(code: String) -> Result<(), FormError> {
+    use crate::server::services::second_factor;
+    let (state, meta) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    let codes = second_factor::renew_recovery_codes(&state, &account, &code, &meta).await?;
+    ssr::show_recovery_codes_once(&state, account.id, &codes);
+    leptos_axum::redirect(&format!("{SECURITY_PAGE}?notice=codes-renewed"));
+    Ok(())
+}
+
+/// Turns the authenticator off: the password and a current code.
+#[server(prefix = "/rpc", endpoint = "disable_totp")]
+pub async fn disable_totp(password: String, code: String) -> Result<(), FormError> {
+    use crate::server::services::second_factor;
+    let (state, meta) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    second_factor::disable_totp(&state, &account, &password, &code, &meta).await?;
+    leptos_axum::redirect(&format!("{SECURITY_PAGE}?notice=two-step-off"));
     Ok(())
 }
 
@@ -324,7 +459,7 @@ pub async fn choose_language(language: String, next: Option<String>) -> Result<(
 /// The signed-in account, or `None` when nobody is signed in.
 #[server(prefix = "/rpc", endpoint = "account")]
 pub async fn current_account() -> Result<Option<AccountView>, FormError> {
-    use crate::server::services::{sessions, ServiceError};
+    use crate::server::services::{second_factor, sessions, ServiceError};
     let (state, _) = ssr::context()?;
     let signed_in = match ssr::signed_in(&state).await {
         Ok(signed_in) => signed_in,
@@ -344,8 +479,11 @@ pub async fn current_account() -> Result<Option<AccountView>, FormError> {
             current: session.current,
         })
         .collect();
+    let factors = second_factor::factors(&state, &signed_in.account).await?;
     let account = signed_in.account;
     Ok(Some(AccountView {
+        two_step: factors.totp == second_factor::TotpState::On,
+        recovery_codes_left: factors.recovery_codes_left,
         username: account.username,
         email: account.email,
         email_verified: account.email_verified,

@@ -4,6 +4,7 @@
 use super::{FormError, PendingReset};
 use crate::i18n::Language;
 use crate::server::auth::{cookie_value, token_from_headers, PageSession};
+use crate::server::crypto::second_factor::{self, Sealed};
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::crypto::signed_value;
 use crate::server::request_id::meta_from_parts;
@@ -122,6 +123,53 @@ pub fn remember_language(state: &AppState, language: Language) {
     provide_context(language);
 }
 
+/// Keeps a sign-in's second-step token in this browser (HttpOnly) until the code comes.
+pub fn remember_second_step(state: &AppState, mfa_token: &str) {
+    set_cookie(&session::begin_second_step(&state.settings, mfa_token));
+}
+
+pub fn second_step_token() -> Option<String> {
+    use_context::<Parts>()
+        .and_then(|parts| cookie_value(&parts.headers, session::SECOND_STEP_COOKIE_NAME))
+        .filter(|token| !token.is_empty())
+}
+
+pub fn forget_second_step(state: &AppState) {
+    set_cookie(&session::end_second_step(&state.settings));
+}
+
+/// Hands freshly made recovery codes to the next view of the security page, sealed (so the
+/// codes are not readable from the browser's cookie store) and bound to the account.
+pub fn show_recovery_codes_once(state: &AppState, account_id: i64, codes: &[String]) {
+    let sealed = second_factor::seal(
+        &state.factor_key,
+        Sealed::ShownRecoveryCodes,
+        account_id,
+        codes.join(" ").as_bytes(),
+    );
+    set_cookie(&session::show_codes(&state.settings, &sealed));
+}
+
+/// The recovery codes handed to this page view, if any; they are not shown again.
+pub fn take_shown_recovery_codes(state: &AppState, account_id: i64) -> Vec<String> {
+    let Some(sealed) = use_context::<Parts>()
+        .and_then(|parts| cookie_value(&parts.headers, session::SHOWN_CODES_COOKIE_NAME))
+        .filter(|value| !value.is_empty())
+    else {
+        return Vec::new();
+    };
+    set_cookie(&session::codes_shown(&state.settings));
+    second_factor::open(
+        &state.factor_key,
+        Sealed::ShownRecoveryCodes,
+        account_id,
+        &sealed,
+    )
+    .and_then(|bytes| String::from_utf8(bytes).ok())
+    .map(|codes| codes.split(' ').map(str::to_owned).collect())
+    .unwrap_or_default()
+}
+
 pub fn end_session(state: &AppState) {
     set_cookie(&session::end(&state.settings));
 }
@@ -223,6 +271,8 @@ impl From<ServiceError> for FormError {
                 on_field("new_password", words.new_password_refused)
             }
             ServiceError::ResetTokenInvalid => FormError::general(words.reset_expired),
+            ServiceError::SecondFactorWrong => on_field("code", words.second_factor_wrong),
+            ServiceError::SecondFactorExpired => FormError::general(words.second_factor_expired),
             ServiceError::LinkInvalid => FormError::general(words.link_invalid),
             ServiceError::Contended => FormError::general(words.busy),
             ServiceError::Internal(detail) => {

@@ -80,7 +80,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=pages::Home />
                     <Route path=path!("/register") view=pages::Register />
                     <Route path=path!("/login") view=pages::Login />
+                    <Route path=path!("/login/second-factor") view=pages::SecondFactor ssr=SsrMode::Async />
                     <Route path=path!("/account") view=pages::Account ssr=SsrMode::Async />
+                    <Route path=path!("/account/security") view=pages::Security ssr=SsrMode::Async />
                     <Route path=path!("/password") view=pages::ChangePassword ssr=SsrMode::Async />
                     <Route path=path!("/upgrade") view=pages::Upgrade ssr=SsrMode::Async />
                     <Route path=path!("/verify-email/:username/:token") view=pages::VerifyEmail />

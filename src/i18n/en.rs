@@ -54,6 +54,13 @@ pub fn problem(problem: &Problem) -> String {
         }
         Problem::NoPhoneToConfirm => "add a phone number first".into(),
         Problem::BalanceOutOfRange => "the balance would go below zero or above the maximum".into(),
+        Problem::SecondFactorCodeWrong => {
+            "That code is not right, or was used already. Enter the code your app shows now, \
+             or an unused recovery code."
+                .into()
+        }
+        Problem::TotpAlreadyOn => "two-step sign-in is on already".into(),
+        Problem::TotpNotBegun => "set up an authenticator app first".into(),
     }
 }
 
@@ -191,6 +198,34 @@ pub static TEXT: Text = Text {
                 limited time.",
     request_new_passcode: "Request a new passcode",
 
+    second_factor_wrong: "That code is not right, or was used already.",
+    second_factor_expired: "This sign-in has expired. Sign in again.",
+    second_step_title: "Two-step sign-in",
+    second_step_intro: "Enter the six-digit code your authenticator app shows now, or one of your recovery codes.",
+    second_factor_code: "Code",
+    no_pending_sign_in: "No sign-in is waiting for a code here: it was finished, or it ran out after five minutes.",
+    two_step_on: "On",
+    two_step_off: "Off",
+    two_step_intro: "With two-step sign-in, signing in takes a code from an authenticator app on your phone (Google Authenticator, Microsoft Authenticator, 1Password and the like) as well as your password.",
+    set_up_totp: "Set up an authenticator app",
+    set_up_totp_hint: "Enter your password to begin.",
+    scan_heading: "Scan this code with the app",
+    or_type_key: "Or type this key into the app:",
+    enter_code_to_finish: "Then enter the six-digit code the app shows:",
+    turn_on: "Turn on",
+    recovery_codes_heading: "Your recovery codes",
+    recovery_codes_intro: "Each of these signs you in once if you lose your phone. Keep them somewhere safe: they are shown only this once.",
+    recovery_codes_left: "Recovery codes left: {}",
+    renew_codes_heading: "New recovery codes",
+    renew_codes_hint: "The old codes stop working. Enter a code from your app.",
+    renew_codes_button: "Make new recovery codes",
+    turn_off_heading: "Turn two-step sign-in off",
+    turn_off_hint: "Enter your password and a code from your app (or a recovery code).",
+    turn_off_button: "Turn off",
+    notice_totp_on: "Two-step sign-in is on.",
+    notice_totp_off: "Two-step sign-in is off.",
+    notice_codes_renewed: "New recovery codes are made; the old ones no longer work.",
+    manage_two_step: "Manage",
     wrong_credentials: "Incorrect username, e-mail address or password.",
     session_over: "Your session has ended. Sign in again.",
     too_many_requests: "Too many requests. Try again in {}.",

@@ -243,6 +243,10 @@ pub enum Problem {
     VerifyBeforeAddingPhone,
     NoPhoneToConfirm,
     BalanceOutOfRange,
+    /// A second-factor code that is wrong, used, or of a step too far away.
+    SecondFactorCodeWrong,
+    TotpAlreadyOn,
+    TotpNotBegun,
 }
 
 /// Declares a catalogue's struct: a field per string, so a catalogue that lacks one does not
@@ -398,6 +402,36 @@ catalogue! {
     link_continue,
     dead_link,
     request_new_passcode,
+    // Second factors.
+    second_factor_wrong,
+    second_factor_expired,
+    second_step_title,
+    second_step_intro,
+    second_factor_code,
+    no_pending_sign_in,
+    two_step_on,
+    two_step_off,
+    two_step_intro,
+    set_up_totp,
+    set_up_totp_hint,
+    scan_heading,
+    or_type_key,
+    enter_code_to_finish,
+    turn_on,
+    recovery_codes_heading,
+    recovery_codes_intro,
+    /// `{}`: how many.
+    recovery_codes_left,
+    renew_codes_heading,
+    renew_codes_hint,
+    renew_codes_button,
+    turn_off_heading,
+    turn_off_hint,
+    turn_off_button,
+    notice_totp_on,
+    notice_totp_off,
+    notice_codes_renewed,
+    manage_two_step,
     // What a refused form says.
     wrong_credentials,
     session_over,
@@ -563,6 +597,9 @@ mod tests {
             Problem::VerifyBeforeAddingPhone,
             Problem::NoPhoneToConfirm,
             Problem::BalanceOutOfRange,
+            Problem::SecondFactorCodeWrong,
+            Problem::TotpAlreadyOn,
+            Problem::TotpNotBegun,
         ];
         for problem in &problems {
             let english = Language::English.problem(problem);

@@ -37,6 +37,11 @@ pub fn problem(problem: &Problem) -> String {
         Problem::VerifyBeforeAddingPhone => "请先验证电子邮件地址,再添加手机号码。".into(),
         Problem::NoPhoneToConfirm => "请先添加手机号码。".into(),
         Problem::BalanceOutOfRange => "余额将低于零或超过上限。".into(),
+        Problem::SecondFactorCodeWrong => {
+            "验证码不正确或已被使用。请输入应用当前显示的验证码，或一个未使用的恢复码。".into()
+        }
+        Problem::TotpAlreadyOn => "两步登录已经开启".into(),
+        Problem::TotpNotBegun => "请先设置身份验证器应用".into(),
     }
 }
 
@@ -163,6 +168,34 @@ pub static TEXT: Text = Text {
     dead_link: "此链接已过期或已使用:每个重置链接只能在限定时间内使用一次。",
     request_new_passcode: "申请新的验证码",
 
+    second_factor_wrong: "验证码不正确或已被使用。",
+    second_factor_expired: "本次登录已过期，请重新登录。",
+    second_step_title: "两步登录",
+    second_step_intro: "请输入身份验证器应用当前显示的六位验证码，或一个恢复码。",
+    second_factor_code: "验证码",
+    no_pending_sign_in: "这里没有等待验证码的登录：它已完成，或已超过五分钟失效。",
+    two_step_on: "已开启",
+    two_step_off: "未开启",
+    two_step_intro: "开启两步登录后，登录时除密码外还需输入手机上身份验证器应用（如 Google Authenticator、Microsoft Authenticator、1Password 等）中的验证码。",
+    set_up_totp: "设置身份验证器应用",
+    set_up_totp_hint: "请输入密码以开始设置。",
+    scan_heading: "用应用扫描此二维码",
+    or_type_key: "或在应用中手动输入此密钥：",
+    enter_code_to_finish: "然后输入应用显示的六位验证码：",
+    turn_on: "开启",
+    recovery_codes_heading: "您的恢复码",
+    recovery_codes_intro: "如果手机丢失，每个恢复码可供登录一次。请妥善保存：它们只显示这一次。",
+    recovery_codes_left: "剩余恢复码：{} 个",
+    renew_codes_heading: "新的恢复码",
+    renew_codes_hint: "旧的恢复码将全部作废。请输入应用中的验证码。",
+    renew_codes_button: "生成新的恢复码",
+    turn_off_heading: "关闭两步登录",
+    turn_off_hint: "请输入密码和应用中的验证码（或一个恢复码）。",
+    turn_off_button: "关闭",
+    notice_totp_on: "两步登录已开启。",
+    notice_totp_off: "两步登录已关闭。",
+    notice_codes_renewed: "已生成新的恢复码，旧的恢复码已作废。",
+    manage_two_step: "管理",
     wrong_credentials: "用户名、电子邮件地址或密码不正确。",
     session_over: "您的会话已结束。请重新登录。",
     too_many_requests: "请求过于频繁。请在 {}后重试。",

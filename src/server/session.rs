@@ -37,6 +37,35 @@ pub fn choose_language(settings: &Settings, tag: &str) -> String {
     cookie(settings, name, tag, "/", LANGUAGE_LIFETIME_SECONDS)
 }
 
+/// The sign-in waiting for its second factor (`services::second_factor`): its challenge's
+/// token, for as long as the challenge lives.
+pub const SECOND_STEP_COOKIE_NAME: &str = "latchkey_mfa";
+
+pub fn begin_second_step(settings: &Settings, mfa_token: &str) -> String {
+    let seconds = crate::server::services::second_factor::CHALLENGE_SECONDS;
+    cookie(settings, SECOND_STEP_COOKIE_NAME, mfa_token, "/", seconds)
+}
+
+pub fn end_second_step(settings: &Settings) -> String {
+    cookie(settings, SECOND_STEP_COOKIE_NAME, "", "/", 0)
+}
+
+/// Recovery codes just made, sealed, on their way to the one page view that shows them: only
+/// that page gets the cookie, and it clears it.
+pub const SHOWN_CODES_COOKIE_NAME: &str = "latchkey_codes";
+const SHOWN_CODES_PATH: &str = "/account/security";
+/// Long enough for a slow redirect; the page view clears it at once.
+const SHOWN_CODES_SECONDS: i64 = 120;
+
+pub fn show_codes(settings: &Settings, sealed: &str) -> String {
+    let (name, path) = (SHOWN_CODES_COOKIE_NAME, SHOWN_CODES_PATH);
+    cookie(settings, name, sealed, path, SHOWN_CODES_SECONDS)
+}
+
+pub fn codes_shown(settings: &Settings) -> String {
+    cookie(settings, SHOWN_CODES_COOKIE_NAME, "", SHOWN_CODES_PATH, 0)
+}
+
 /// The `Set-Cookie` value that ends the session in the browser.
 pub fn end(settings: &Settings) -> String {
     cookie(settings, COOKIE_NAME, "", "/", 0)

@@ -103,6 +103,21 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
             format!("passcode.key: {e}"),
         )
     })?;
+    // Its own key, not the passcode key: it seals what must be read back (authenticator
+    // secrets), where the passcode key only ever makes MACs.
+    let factor_key = shared_secret(&db, &config.data_dir, "factor.key", || {
+        Ok(secrets::random_hex(32))
+    })
+    .await?;
+    let factor_key: [u8; 32] = hex::decode(factor_key.trim())
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "factor.key: not 32 bytes of hex",
+            )
+        })?;
     let rsa = shared_secret(
         &db,
         &config.data_dir,
@@ -187,6 +202,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         tokens,
         ciphers,
         passcode_key,
+        factor_key,
         mail,
         settings,
         limits,

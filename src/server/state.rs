@@ -45,6 +45,9 @@ pub struct Shared {
     pub ciphers: PasswordCiphers,
     /// HMAC key for stored passcodes.
     pub passcode_key: Vec<u8>,
+    /// Seals authenticator secrets at rest and keys recovery-code MACs
+    /// (`crypto::second_factor`).
+    pub factor_key: [u8; 32],
     /// Wakes the outbox worker after a message was queued.
     pub mail: Wake,
     pub settings: Settings,

@@ -290,6 +290,11 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
              VALUES ('{tag}', 1, 'purged@example.com', {now}, {expires})"
         ))
         .await;
+        run(format!(
+            "INSERT INTO second_factor_challenges (token_hash, user_id, throttle_key, expires_at) \
+             VALUES ('{tag}', 1, 'user:1:username', {expires})"
+        ))
+        .await;
     }
     run(format!(
         "INSERT INTO send_log VALUES ('email', 'a', {}), ('email', 'a', {})",
@@ -346,6 +351,7 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
             outbox: 1,
             sessions: 2,
             client_limits: 0,
+            second_factor_challenges: 1,
         }
     );
     let outbox_after: i64 = app.scalar("SELECT COUNT(*) FROM outbox").await;

@@ -14,5 +14,6 @@ mod nodes;
 mod openapi;
 mod recovery;
 mod review;
+mod second_factors;
 mod temporal_auth;
 mod web_session;

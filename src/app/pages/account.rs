@@ -90,6 +90,16 @@ pub fn Account() -> impl IntoView {
                             <span data-testid="plan">{if account.paid { t.plan_paid } else { t.plan_free }}</span>
                             {(!account.paid).then(|| view! { " · " <a href="/upgrade">{t.upgrade_link}</a> })}
                         </dd>
+                        <dt>{t.second_step_title}</dt>
+                        <dd>
+                            {if account.two_step {
+                                view! { <span class="badge ok" data-testid="two-step">{t.two_step_on}</span> }
+                            } else {
+                                view! { <span class="badge" data-testid="two-step">{t.two_step_off}</span> }
+                            }}
+                            " · "
+                            <a href={crate::api::SECURITY_PAGE}>{t.manage_two_step}</a>
+                        </dd>
                         <dt>{t.credits}</dt>
                         <dd data-testid="credits" data-amount=account.credits.clone()>
                             {language.credits(&account.credits)}

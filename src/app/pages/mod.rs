@@ -1,13 +1,15 @@
 //! One component per page, in one module per flow (as `server/services` is): signing up and
-//! in, the signed-in account, and recovery. Every string comes from the page language's
+//! in, the signed-in account, second factors, and recovery. Every string comes from the page language's
 //! catalogue (`crate::i18n`).
 
 mod account;
 mod recovery;
+mod security;
 mod session;
 
 pub use account::{Account, ChangePassword, EmailVerified, Upgrade, VerifyEmail};
 pub use recovery::{ForgotPassword, ForgotUsername, ResetPasswordLink};
+pub use security::{SecondFactor, Security};
 pub use session::{Login, Register};
 
 use crate::api::page_language;

@@ -6,6 +6,7 @@ pub mod link_token;
 pub mod passcode;
 pub mod password;
 pub mod password_cipher;
+pub mod second_factor;
 pub mod secrets;
 pub mod session_token;
 pub mod signed_value;

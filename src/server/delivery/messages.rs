@@ -249,6 +249,106 @@ pub fn username_reminder(lang: Language, to: &str, username: &str, login_link: &
     }
 }
 
+#[derive(Template)]
+#[template(path = "second_factor.txt")]
+struct SecondFactorText<'a> {
+    lang: Language,
+    username: &'a str,
+    what: &'a str,
+    when: &'a str,
+    security_link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+struct SecondFactorHtml<'a> {
+    lang: Language,
+    subject: &'a str,
+    username: &'a str,
+    what: &'a str,
+    when: &'a str,
+    security_link: &'a str,
+}
+
+/// A change to an account's second factors, which its owner hears of every time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorChange {
+    TotpOn,
+    TotpOff,
+    RecoveryCodesRenewed,
+    /// A recovery code signed somebody in; `left` unused ones remain.
+    RecoveryCodeUsed {
+        left: i64,
+    },
+}
+
+pub fn second_factor_changed(
+    lang: Language,
+    to: &str,
+    username: &str,
+    change: FactorChange,
+    when: &str,
+    security_link: &str,
+) -> Email {
+    let zh = lang.is_zh();
+    let (subject, what) = match change {
+        FactorChange::TotpOn if zh => (
+            "两步登录已开启".to_owned(),
+            "您的 Latchkey 账户已开启两步登录：今后登录时除密码外还需输入身份验证器应用中的验证码。".to_owned(),
+        ),
+        FactorChange::TotpOn => (
+            "Two-step sign-in is on".to_owned(),
+            "Two-step sign-in is now on for your Latchkey account: signing in takes a code from your authenticator app as well as the password.".to_owned(),
+        ),
+        FactorChange::TotpOff if zh => (
+            "两步登录已关闭".to_owned(),
+            "您的 Latchkey 账户已关闭两步登录，恢复码也已全部作废：今后仅凭密码即可登录。".to_owned(),
+        ),
+        FactorChange::TotpOff => (
+            "Two-step sign-in is off".to_owned(),
+            "Two-step sign-in was turned off for your Latchkey account, and its recovery codes no longer work: the password alone now signs in.".to_owned(),
+        ),
+        FactorChange::RecoveryCodesRenewed if zh => (
+            "已生成新的恢复码".to_owned(),
+            "您的 Latchkey 账户已生成一组新的恢复码，旧的恢复码全部作废。".to_owned(),
+        ),
+        FactorChange::RecoveryCodesRenewed => (
+            "New recovery codes were made".to_owned(),
+            "New recovery codes were made for your Latchkey account; the old ones no longer work.".to_owned(),
+        ),
+        FactorChange::RecoveryCodeUsed { left } if zh => (
+            "恢复码已被使用".to_owned(),
+            format!("有人使用一个恢复码登录了您的 Latchkey 账户，还剩 {left} 个未使用的恢复码。"),
+        ),
+        FactorChange::RecoveryCodeUsed { left } => (
+            "A recovery code was used".to_owned(),
+            format!(
+                "A recovery code was used to sign in to your Latchkey account; {left} unused {} left.",
+                if left == 1 { "code is" } else { "codes are" }
+            ),
+        ),
+    };
+    Email {
+        to: to.to_owned(),
+        text: render(&SecondFactorText {
+            lang,
+            username,
+            what: &what,
+            when,
+            security_link,
+        }),
+        html: render(&SecondFactorHtml {
+            lang,
+            subject: &subject,
+            username,
+            what: &what,
+            when,
+            security_link,
+        }),
+        subject,
+    }
+}
+
 /// An SMS passcode: one short line, as a text message should be.
 pub fn sms_passcode(lang: Language, code: &str, minutes: i64, purpose_reset: bool) -> String {
     match (lang, purpose_reset) {

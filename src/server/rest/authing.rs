@@ -255,6 +255,8 @@ impl AuthingError {
             ServiceError::PasscodeBurned => words.api_passcode_burned.into(),
             ServiceError::PasswordUnreadable => words.api_undecryptable.into(),
             ServiceError::ResetTokenInvalid => words.api_reset_token_invalid.into(),
+            ServiceError::SecondFactorWrong => words.second_factor_wrong.into(),
+            ServiceError::SecondFactorExpired => words.second_factor_expired.into(),
             ServiceError::Contended => words.api_busy.into(),
             ServiceError::Internal(_) => words.api_internal.into(),
         }

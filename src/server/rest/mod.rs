@@ -6,6 +6,7 @@ pub mod body;
 pub mod openapi;
 pub mod tangerine;
 pub mod temporal;
+pub mod temporal_mfa;
 
 use crate::server::request_id::RequestId;
 use crate::server::services::ServiceError;
@@ -32,9 +33,10 @@ pub fn status_of(error: &ServiceError) -> StatusCode {
         | ServiceError::PasscodeBurned
         | ServiceError::PasswordUnreadable
         | ServiceError::ResetTokenInvalid => StatusCode::BAD_REQUEST,
-        ServiceError::InvalidCredentials | ServiceError::Unauthenticated => {
-            StatusCode::UNAUTHORIZED
-        }
+        ServiceError::InvalidCredentials
+        | ServiceError::Unauthenticated
+        | ServiceError::SecondFactorWrong
+        | ServiceError::SecondFactorExpired => StatusCode::UNAUTHORIZED,
         ServiceError::NotAllowed(_) => StatusCode::FORBIDDEN,
         ServiceError::Taken(_) => StatusCode::CONFLICT,
         ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -5,7 +5,7 @@
 //! with: this module only gathers them. The HTTP tests check the document
 //! against the live routes, and `./scripts/test` runs schemathesis against it.
 
-use super::{authing, tangerine, temporal};
+use super::{authing, tangerine, temporal, temporal_mfa};
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
@@ -31,6 +31,11 @@ use utoipa::{Modify, OpenApi};
         temporal::resend_verification,
         temporal::forgot_username,
         temporal::forgot_password,
+        temporal_mfa::login_second_step,
+        temporal_mfa::begin_totp,
+        temporal_mfa::confirm_totp,
+        temporal_mfa::disable_totp,
+        temporal_mfa::renew_recovery_codes,
         authing::send_email,
         authing::send_sms,
         authing::verify_reset_request,

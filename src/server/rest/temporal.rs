@@ -13,7 +13,7 @@ use crate::api::query_value;
 use crate::server::auth::{token_from_headers, SessionToken};
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::request_id::Meta;
-use crate::server::services::accounts::{self, Registration};
+use crate::server::services::accounts::{self, Registration, SignIn};
 use crate::server::services::{credits, password, plan, recovery, sessions, verification};
 use crate::server::services::{Account, ServiceError};
 use crate::server::state::AppState;
@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/v2/account/email/verify/resend", post(resend_verification))
         .route("/v2/forgot/username", post(forgot_username))
         .route("/v2/forgot/password", post(forgot_password))
+        .merge(super::temporal_mfa::router())
 }
 
 /// Seed 000 names both paths for the same question.
@@ -80,6 +81,11 @@ pub struct TemporalRegistered {
 pub struct JwtFailure {
     pub code: u16,
     pub message: String,
+    /// Only when the password was right and a second factor must follow
+    /// (`message` is `second factor required`): the token for `POST /v2/auth/login/mfa`,
+    /// good for five minutes and one use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -125,7 +131,7 @@ pub enum TemporalSessionFailures {
 }
 
 /// A successful answer in words.
-fn said(words: impl Into<String>) -> Json<TemporalMessage> {
+pub(super) fn said(words: impl Into<String>) -> Json<TemporalMessage> {
     Json(TemporalMessage {
         code: 200,
         response: words.into(),
@@ -237,6 +243,7 @@ impl IntoResponse for JwtError {
         let body = JwtFailure {
             code: self.0.status.as_u16(),
             message: self.0.message.clone(),
+            mfa_token: None,
         };
         self.0.into_response_with(body)
     }
@@ -370,7 +377,9 @@ pub(super) struct LoginBody {
     responses(
         (status = 200, description = "A session token", body = TokenAnswer),
         (status = 400, description = "Malformed body or missing field", body = JwtFailure),
-        (status = 401, description = "Wrong password or unknown account (one answer)", body = JwtFailure),
+        (status = 401, description = "Wrong password or unknown account (one answer); or, with \
+            `message` `second factor required`, a right password of an account with a second \
+            factor: its `mfa_token` goes to /v2/auth/login/mfa", body = JwtFailure),
         (status = 413, description = "Body over 64 KiB", body = JwtFailure),
         (status = 429, description = "Locked out for now; same for every name", body = JwtFailure,
             headers(("Retry-After" = i64, description = "Seconds to wait"))),
@@ -379,15 +388,24 @@ pub(super) async fn login(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<AnyJson<LoginBody>, BodyError>,
-) -> Result<Json<TokenAnswer>, JwtError> {
+) -> Result<Response, JwtError> {
     let AnyJson(body) = body?;
     let (Some(username), Some(password)) = (body.username, body.password) else {
         let missing = BodyError::Missing("missing username or password".into());
         return Err(missing.into());
     };
     // A lockout (429) reads the same for every name, known or not (SPEC §7).
-    let logged_in = accounts::log_in(&state, &username, &password, None, &meta).await?;
-    Ok(Json(logged_in.token.into()))
+    match accounts::log_in(&state, &username, &password, None, &meta).await? {
+        SignIn::Done(logged_in) => Ok(Json(TokenAnswer::from(logged_in.token)).into_response()),
+        SignIn::SecondFactor { mfa_token } => {
+            let body = JwtFailure {
+                code: 401,
+                message: "second factor required".into(),
+                mfa_token: Some(mfa_token),
+            };
+            Ok((StatusCode::UNAUTHORIZED, Json(body)).into_response())
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/v2/auth/refresh", tag = "Temporal v2",

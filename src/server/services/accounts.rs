@@ -1,7 +1,7 @@
 //! Register, log in, refresh, and resolve a session to its account (SPEC §2.1, 2.3–2.5).
 
 use super::throttle::{self, Subject};
-use super::{sessions, verification, Account, ServiceError};
+use super::{second_factor, sessions, verification, Account, ServiceError};
 use crate::domain::{Email, Invalid, LoginIdentifier, NewPassword, Username};
 use crate::i18n::Problem;
 use crate::server::client_limits::Action;
@@ -93,6 +93,15 @@ pub struct LoggedIn {
     pub device: String,
 }
 
+/// How a sign-in with a right password goes on.
+pub enum SignIn {
+    /// Signed in.
+    Done(LoggedIn),
+    /// The account has a second factor: a code must follow, with this challenge's token
+    /// (`second_factor::complete_sign_in`). No session exists yet.
+    SecondFactor { mfa_token: String },
+}
+
 /// Checks a username-or-e-mail and password. Unknown accounts, disabled accounts and wrong
 /// passwords all cost one argon2 verification and give the same error.
 ///
@@ -107,7 +116,7 @@ pub async fn log_in(
     password: &str,
     device: Option<&str>,
     meta: &RequestMeta,
-) -> Result<LoggedIn, ServiceError> {
+) -> Result<SignIn, ServiceError> {
     state.limits.admit(Action::Login, meta.client_ip).await?;
     // The lock is keyed by the kind of identifier, not its spelling: an account has one name
     // and one address, so it has two locks, and variants of either share its lock.
@@ -145,6 +154,17 @@ pub async fn log_in(
 
     match found {
         Some((row, _)) if matched && row.account_enabled => {
+            if second_factor::required(state, row.id).await? {
+                // The lock stays counted until the code is right too.
+                let key = subject.key();
+                let mfa_token = store::write_tx!(state.db, |tx| {
+                    let token = second_factor::open_challenge(tx, row.id, &key).await?;
+                    let event = Event::SecondFactorRequired;
+                    audit::record(tx, event, Some(row.id), meta, None).await?;
+                    Ok(token)
+                })?;
+                return Ok(SignIn::SecondFactor { mfa_token });
+            }
             let token = store::write_tx!(state.db, |tx| {
                 let token =
                     sessions::start(&mut *tx, state, row.id, row.token_version, meta).await?;
@@ -153,11 +173,11 @@ pub async fn log_in(
                 Ok(token)
             })?;
             let device = device_token::issue(&state.passcode_key, row.id);
-            Ok(LoggedIn {
+            Ok(SignIn::Done(LoggedIn {
                 account: row.into(),
                 token,
                 device,
-            })
+            }))
         }
         found => {
             let user_id = found.map(|(row, _)| row.id);

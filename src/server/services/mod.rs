@@ -9,6 +9,7 @@ pub mod password;
 pub mod phone;
 pub mod plan;
 pub mod recovery;
+pub mod second_factor;
 pub mod sessions;
 pub mod signing_keys;
 pub mod throttle;
@@ -85,6 +86,13 @@ pub enum ServiceError {
     /// The account may not do this yet (e.g. upgrade before verifying its address).
     #[error("{}", crate::i18n::Language::English.problem(.0))]
     NotAllowed(crate::i18n::Problem),
+    /// A second-factor code that is wrong, was used already, or is of a step too far away.
+    #[error("the code is wrong or was used already")]
+    SecondFactorWrong,
+    /// A second-factor sign-in whose challenge is unknown, used, burned or over five minutes
+    /// old: the password step must be done again.
+    #[error("the sign-in has expired: sign in again")]
+    SecondFactorExpired,
     /// Too many requests of this kind; try again after the given number of seconds.
     #[error("too many requests; try again in {retry_after} seconds")]
     RateLimited { retry_after: i64 },

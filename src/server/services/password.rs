@@ -28,21 +28,8 @@ pub async fn change(
     stay_signed_in: bool,
     meta: &RequestMeta,
 ) -> Result<Option<IssuedToken>, ServiceError> {
-    state.limits.admit(Action::Login, meta.client_ip).await?;
-    let subject = Subject::Account {
-        id: account.id,
-        through: throttle::SIGNED_IN,
-    };
-    throttle::admit(&state.db, &state.settings.login_policy, &subject).await?;
-    let stored = users::password_hash(&state.db, account.id)
-        .await?
-        .ok_or(ServiceError::Unauthenticated)?;
-    let plausible = current.chars().count() <= NewPassword::MAX_CHARS;
-    if !state
-        .hasher
-        .verify(current, Some(stored.as_str()).filter(|_| plausible))
-        .await?
-    {
+    let recheck = admit_recheck(state, account, meta).await?;
+    if !current_matches(state, account, current).await? {
         return Err(ServiceError::Invalid(vec![Invalid {
             field: "old_password",
             problem: Problem::CurrentPasswordWrong,
@@ -61,7 +48,7 @@ pub async fn change(
             problem: Problem::PasswordUnchanged,
         }]));
     }
-    throttle::clear(&state.db, &subject).await?;
+    recheck.passed(state).await?;
     let new_hash = state.hasher.hash(new.expose()).await?;
 
     let now = store::unix_now();
@@ -102,4 +89,50 @@ pub async fn change(
     })?;
     state.mail.now();
     Ok(token)
+}
+
+/// A signed-in re-check of the password or a second factor, admitted under the limits of a
+/// sign-in: per client address, and per account on a lock of its own (so a thief with a
+/// session cannot lock the owner's sign-ins, nor guess faster than a sign-in could).
+pub struct Recheck {
+    key: String,
+}
+
+pub async fn admit_recheck(
+    state: &AppState,
+    account: &Account,
+    meta: &RequestMeta,
+) -> Result<Recheck, ServiceError> {
+    state.limits.admit(Action::Login, meta.client_ip).await?;
+    let key = Subject::Account {
+        id: account.id,
+        through: throttle::SIGNED_IN,
+    }
+    .key();
+    throttle::admit_key(&state.db, &state.settings.login_policy, &key).await?;
+    Ok(Recheck { key })
+}
+
+impl Recheck {
+    /// Everything asked was right: the attempts so far are forgotten.
+    pub async fn passed(self, state: &AppState) -> Result<(), ServiceError> {
+        throttle::clear_key(&state.db, &self.key).await
+    }
+}
+
+/// Whether `current` is the account's password (one argon2 verification).
+pub async fn current_matches(
+    state: &AppState,
+    account: &Account,
+    current: &str,
+) -> Result<bool, ServiceError> {
+    let stored = users::password_hash(&state.db, account.id)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
+    // A password longer than any we accept cannot match; skip hashing megabytes of it.
+    let plausible = current.chars().count() <= NewPassword::MAX_CHARS;
+    Ok(state
+        .hasher
+        .verify(current, Some(stored.as_str()).filter(|_| plausible))
+        .await?)
 }

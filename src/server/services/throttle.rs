@@ -96,17 +96,21 @@ pub async fn admit(
     policy: &LoginPolicy,
     subject: &Subject<'_>,
 ) -> Result<(), ServiceError> {
-    let key = subject.key();
+    admit_key(db, policy, &subject.key()).await
+}
+
+/// [`admit`] by a subject's key, as a second-factor challenge keeps it.
+pub async fn admit_key(db: &Db, policy: &LoginPolicy, key: &str) -> Result<(), ServiceError> {
     let now = store::unix_now();
     store::write_tx!(*db, |tx| {
-        let Some(counted) = throttle::count_attempt(&mut *tx, &key, now).await? else {
-            let until = throttle::locked_until(&mut *tx, &key).await?.unwrap_or(now);
+        let Some(counted) = throttle::count_attempt(&mut *tx, key, now).await? else {
+            let until = throttle::locked_until(&mut *tx, key).await?.unwrap_or(now);
             return Err(ServiceError::RateLimited {
                 retry_after: (until - now).max(1),
             });
         };
         if let Some(until) = policy.lock_after(counted, now) {
-            throttle::lock_until(&mut *tx, &key, until).await?;
+            throttle::lock_until(&mut *tx, key, until).await?;
         }
         Ok(())
     })?;
@@ -115,7 +119,12 @@ pub async fn admit(
 
 /// Clears a subject's attempts and lock: after a successful login or a password reset.
 pub async fn clear(db: impl Into<Exec<'_>>, subject: &Subject<'_>) -> Result<(), ServiceError> {
-    throttle::forget(db, &subject.key()).await?;
+    clear_key(db, &subject.key()).await
+}
+
+/// [`clear`] by a subject's key.
+pub async fn clear_key(db: impl Into<Exec<'_>>, key: &str) -> Result<(), ServiceError> {
+    throttle::forget(db, key).await?;
     Ok(())
 }
 

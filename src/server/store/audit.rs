@@ -25,6 +25,15 @@ pub enum Event {
     SessionsEnded,
     /// The owner chose the language of pages and mails.
     LanguageChosen,
+    /// A password was right and the sign-in now waits for its second factor.
+    SecondFactorRequired,
+    /// A wrong, used or malformed code at a sign-in's second step.
+    SecondFactorFailed,
+    /// An authenticator enrolment began (nothing is on until it is confirmed).
+    TotpBegun,
+    TotpEnabled,
+    TotpDisabled,
+    RecoveryCodesRenewed,
 }
 
 impl Event {
@@ -47,6 +56,12 @@ impl Event {
             Event::PhoneRemoved => "phone.removed",
             Event::SessionsEnded => "sessions.ended",
             Event::LanguageChosen => "language.chosen",
+            Event::SecondFactorRequired => "login.second_factor_required",
+            Event::SecondFactorFailed => "login.second_factor_failed",
+            Event::TotpBegun => "mfa.totp_begun",
+            Event::TotpEnabled => "mfa.totp_enabled",
+            Event::TotpDisabled => "mfa.totp_disabled",
+            Event::RecoveryCodesRenewed => "mfa.recovery_codes_renewed",
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod purge;
 pub mod reads;
 pub mod recovery;
+pub mod second_factors;
 pub mod secrets;
 pub mod sessions;
 pub mod signing_keys;

@@ -20,6 +20,7 @@ pub struct Purged {
     pub outbox: u64,
     pub sessions: u64,
     pub client_limits: u64,
+    pub second_factor_challenges: u64,
 }
 
 impl Purged {
@@ -32,6 +33,7 @@ impl Purged {
             + self.outbox
             + self.sessions
             + self.client_limits
+            + self.second_factor_challenges
     }
 }
 
@@ -73,6 +75,11 @@ pub async fn expired(db: &Db, now: i64) -> Result<Purged, sqlx::Error> {
         .await?,
         // A cell whose arrival time has passed holds a full allowance: the same as no row.
         client_limits: delete("DELETE FROM client_limits WHERE tat <= $1", now * 1000).await?,
+        second_factor_challenges: delete(
+            "DELETE FROM second_factor_challenges WHERE expires_at <= $1",
+            now,
+        )
+        .await?,
         // RFC 3339 UTC timestamps of one format sort as text in time order.
         outbox: on_backend!(db, e => sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= $1")
             .bind(&delivered_before)

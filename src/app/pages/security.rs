@@ -1,0 +1,238 @@
+//! Second factors: the security page (adding and removing an authenticator app, recovery
+//! codes) and the sign-in's second step. Plain server-rendered forms: everything here works
+//! without JavaScript, and the pages ship none.
+
+use crate::api::{
+    page_language, BeginTotp, ConfirmTotp, DisableTotp, FormError, LoginSecondFactor,
+    RenewRecoveryCodes, SecurityView,
+};
+use crate::app::components::{form_error, FieldError, FormAlert, RequireAccount};
+use crate::i18n::fill;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// The second step of a sign-in whose account has an authenticator: a code from the app, or a
+/// recovery code. The sign-in it continues is in an HttpOnly cookie.
+#[component]
+pub fn SecondFactor() -> impl IntoView {
+    let t = page_language().text();
+    let action = ServerAction::<LoginSecondFactor>::new();
+    let server_error = form_error(action);
+    let no_client_error = Signal::derive(|| None::<FormError>);
+    let pending = Resource::new(|| (), |_| crate::api::second_step_pending());
+    let next = move || use_query_map().with_untracked(|q| q.get("next"));
+    view! {
+        <Title text=t.second_step_title />
+        <section class="card">
+            <h1>{t.second_step_title}</h1>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    if pending.await.unwrap_or(false) {
+                        view! {
+                            <p>{t.second_step_intro}</p>
+                            <FormAlert error=server_error />
+                            <ActionForm action=action>
+                                <label for="code">{t.second_factor_code}</label>
+                                <input id="code" name="code" autocomplete="one-time-code"
+                                    autocapitalize="off" spellcheck="false" required autofocus
+                                    maxlength="32" aria-describedby="code-error" />
+                                <FieldError field="code" server=server_error client=no_client_error />
+                                <input type="hidden" name="next" value=next() />
+                                <button type="submit">{t.continue_button}</button>
+                            </ActionForm>
+                        }
+                        .into_any()
+                    } else {
+                        view! {
+                            <FormAlert error=server_error />
+                            <p data-testid="no-second-step">{t.no_pending_sign_in}</p>
+                        }
+                        .into_any()
+                    }
+                })}
+            </Suspense>
+            <p class="aside"><a href="/login">{t.back_to_sign_in}</a></p>
+        </section>
+    }
+}
+
+/// What a `?notice=` on the security page means.
+fn notice_text(notice: &str) -> Option<&'static str> {
+    let t = page_language().text();
+    match notice {
+        "two-step-on" => Some(t.notice_totp_on),
+        "two-step-off" => Some(t.notice_totp_off),
+        "codes-renewed" => Some(t.notice_codes_renewed),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn Security() -> impl IntoView {
+    let t = page_language().text();
+    let query = use_query_map();
+    let notice = move || {
+        query
+            .with(|q| q.get("notice"))
+            .and_then(|n| notice_text(&n))
+    };
+    let details = Resource::new(move || query.get(), |_| crate::api::security_overview());
+    view! {
+        <Title text=t.second_step_title />
+        <RequireAccount signed_in=move |account| {
+            let on = account.two_step;
+            let left = account.recovery_codes_left;
+            view! {
+                <section class="card">
+                    <h1>
+                        {t.second_step_title}" "
+                        {if on {
+                            view! { <span class="badge ok" data-testid="two-step-status">{t.two_step_on}</span> }
+                        } else {
+                            view! { <span class="badge" data-testid="two-step-status">{t.two_step_off}</span> }
+                        }}
+                    </h1>
+                    <Show when=move || notice().is_some()>
+                        <p class="notice" role="status">{notice}</p>
+                    </Show>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match details.await {
+                                Ok(view) => factor_forms(on, left, view).into_any(),
+                                Err(error) => view! {
+                                    <p class="form-alert">{error.message}</p>
+                                }.into_any(),
+                            }
+                        })}
+                    </Suspense>
+                    <p class="aside"><a href="/account">{t.back_to_account}</a></p>
+                </section>
+            }
+        } />
+    }
+}
+
+/// The forms for where the account stands: off (begin), begun (confirm), on (renew, turn off);
+/// and recovery codes made just now, shown this once.
+fn factor_forms(on: bool, left: i64, view: SecurityView) -> impl IntoView {
+    let t = page_language().text();
+    let shown = (!view.new_recovery_codes.is_empty()).then(|| {
+        view! {
+            <div class="recovery-codes" role="status">
+                <h2>{t.recovery_codes_heading}</h2>
+                <p>{t.recovery_codes_intro}</p>
+                <ol data-testid="recovery-codes">
+                    {view.new_recovery_codes.iter().map(|code| view! {
+                        <li><code>{code.clone()}</code></li>
+                    }).collect_view()}
+                </ol>
+            </div>
+        }
+    });
+    let forms = if on {
+        view! {
+            <p class="hint" data-testid="recovery-codes-left">
+                {fill(t.recovery_codes_left, &[&left.to_string()])}
+            </p>
+            <RenewCodesForm />
+            <TurnOffForm />
+        }
+        .into_any()
+    } else if let Some(pending) = view.pending {
+        view! { <ConfirmForm secret=pending.secret qr_svg=pending.qr_svg /> }.into_any()
+    } else {
+        view! { <BeginForm /> }.into_any()
+    };
+    view! { {shown} {forms} }
+}
+
+#[component]
+fn BeginForm() -> impl IntoView {
+    let t = page_language().text();
+    let action = ServerAction::<BeginTotp>::new();
+    let server_error = form_error(action);
+    let no_client_error = Signal::derive(|| None::<FormError>);
+    view! {
+        <p>{t.two_step_intro}</p>
+        <FormAlert error=server_error />
+        <ActionForm action=action>
+            <label for="password">{t.current_password}</label>
+            <input id="password" name="password" type="password" autocomplete="current-password"
+                required aria-describedby="password-error" />
+            <p class="hint">{t.set_up_totp_hint}</p>
+            <FieldError field="password" server=server_error client=no_client_error />
+            <button type="submit">{t.set_up_totp}</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn ConfirmForm(secret: String, qr_svg: String) -> impl IntoView {
+    let t = page_language().text();
+    let action = ServerAction::<ConfirmTotp>::new();
+    let server_error = form_error(action);
+    let no_client_error = Signal::derive(|| None::<FormError>);
+    view! {
+        <h2>{t.scan_heading}</h2>
+        <div class="qr" data-testid="totp-qr" inner_html=qr_svg></div>
+        <p>{t.or_type_key}</p>
+        <p><code class="secret" data-testid="totp-secret">{secret}</code></p>
+        <FormAlert error=server_error />
+        <ActionForm action=action>
+            <label for="totp-code">{t.enter_code_to_finish}</label>
+            <input id="totp-code" name="code" inputmode="numeric" autocomplete="one-time-code"
+                required maxlength="16" aria-describedby="code-error" />
+            <FieldError field="code" server=server_error client=no_client_error />
+            <button type="submit">{t.turn_on}</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn RenewCodesForm() -> impl IntoView {
+    let t = page_language().text();
+    let action = ServerAction::<RenewRecoveryCodes>::new();
+    let server_error = form_error(action);
+    let no_client_error = Signal::derive(|| None::<FormError>);
+    view! {
+        <details class="renew-codes">
+            <summary>{t.renew_codes_heading}</summary>
+            <p class="hint">{t.renew_codes_hint}</p>
+            <FormAlert error=server_error />
+            <ActionForm action=action>
+                <label for="renew-code">{t.second_factor_code}</label>
+                <input id="renew-code" name="code" autocomplete="one-time-code" required
+                    maxlength="32" aria-describedby="code-error" />
+                <FieldError field="code" server=server_error client=no_client_error />
+                <button type="submit" class="secondary">{t.renew_codes_button}</button>
+            </ActionForm>
+        </details>
+    }
+}
+
+#[component]
+fn TurnOffForm() -> impl IntoView {
+    let t = page_language().text();
+    let action = ServerAction::<DisableTotp>::new();
+    let server_error = form_error(action);
+    let no_client_error = Signal::derive(|| None::<FormError>);
+    view! {
+        <details class="turn-off">
+            <summary>{t.turn_off_heading}</summary>
+            <p class="hint">{t.turn_off_hint}</p>
+            <FormAlert error=server_error />
+            <ActionForm action=action>
+                <label for="off-password">{t.current_password}</label>
+                <input id="off-password" name="password" type="password"
+                    autocomplete="current-password" required aria-describedby="password-error" />
+                <FieldError field="password" server=server_error client=no_client_error />
+                <label for="off-code">{t.second_factor_code}</label>
+                <input id="off-code" name="code" autocomplete="one-time-code" required
+                    maxlength="32" aria-describedby="code-error" />
+                <FieldError field="code" server=server_error client=no_client_error />
+                <button type="submit" class="secondary">{t.turn_off_button}</button>
+            </ActionForm>
+        </details>
+    }
+}

@@ -1,0 +1,253 @@
+//! The second-factor tables: `totp_factors` (an account's authenticator secret, sealed),
+//! `recovery_codes` (as HMACs) and `second_factor_challenges` (sign-ins waiting for a code).
+
+use super::{on_backend, Exec, Tx};
+
+/// An account's authenticator app, confirmed or still waiting for its first code.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TotpRow {
+    pub secret_sealed: String,
+    pub confirmed_at: Option<i64>,
+    pub last_step: i64,
+}
+
+pub async fn totp_of(
+    db: impl Into<Exec<'_>>,
+    user_id: i64,
+) -> Result<Option<TotpRow>, sqlx::Error> {
+    on_backend!(db, e => sqlx::query_as(
+        "SELECT secret_sealed, confirmed_at, last_step FROM totp_factors WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(e)
+    .await)
+}
+
+/// Stores a new, unconfirmed secret for the account, replacing an unconfirmed one before it.
+/// A confirmed secret is left alone: `false` then.
+pub async fn put_pending_totp(
+    db: impl Into<Exec<'_>>,
+    user_id: i64,
+    secret_sealed: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let changed = on_backend!(db, e => sqlx::query(
+        "INSERT INTO totp_factors AS t (user_id, secret_sealed, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, \
+             created_at = excluded.created_at, last_step = 0 \
+         WHERE t.confirmed_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(secret_sealed)
+    .bind(now)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(changed == 1)
+}
+
+/// Marks the waiting secret confirmed by a code of `step`. `false` when there was none waiting
+/// (confirmed meanwhile, or never begun).
+pub async fn confirm_totp(
+    db: impl Into<Exec<'_>>,
+    user_id: i64,
+    step: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let changed = on_backend!(db, e => sqlx::query(
+        "UPDATE totp_factors SET confirmed_at = $1, last_step = $2 \
+         WHERE user_id = $3 AND confirmed_at IS NULL",
+    )
+    .bind(now)
+    .bind(step)
+    .bind(user_id)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(changed == 1)
+}
+
+/// Takes a code of `step` for a confirmed secret: only for a step later than the last one
+/// taken, so a code (or an older one) is never taken twice, even by two requests at once.
+pub async fn take_totp_step(
+    db: impl Into<Exec<'_>>,
+    user_id: i64,
+    step: i64,
+) -> Result<bool, sqlx::Error> {
+    let changed = on_backend!(db, e => sqlx::query(
+        "UPDATE totp_factors SET last_step = $1 \
+         WHERE user_id = $2 AND confirmed_at IS NOT NULL AND last_step < $1",
+    )
+    .bind(step)
+    .bind(user_id)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(changed == 1)
+}
+
+/// Removes the authenticator and every recovery code of the account.
+pub async fn remove_all(tx: &mut Tx, user_id: i64) -> Result<(), sqlx::Error> {
+    for sql in [
+        "DELETE FROM totp_factors WHERE user_id = $1",
+        "DELETE FROM recovery_codes WHERE user_id = $1",
+    ] {
+        on_backend!(&mut *tx, e => sqlx::query(sql)
+            .bind(user_id)
+            .execute(e)
+            .await
+            .map(|done| done.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// Replaces the account's recovery codes with these (HMACs of the new codes).
+pub async fn replace_recovery_codes(
+    tx: &mut Tx,
+    user_id: i64,
+    code_macs: &[String],
+) -> Result<(), sqlx::Error> {
+    on_backend!(&mut *tx, e => sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
+    for mac in code_macs {
+        on_backend!(&mut *tx, e => sqlx::query(
+            "INSERT INTO recovery_codes (user_id, code_mac) VALUES ($1, $2)",
+        )
+        .bind(user_id)
+        .bind(mac)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// Uses one recovery code: `false` when the account has no such unused code.
+pub async fn use_recovery_code(
+    db: impl Into<Exec<'_>>,
+    user_id: i64,
+    code_mac: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let changed = on_backend!(db, e => sqlx::query(
+        "UPDATE recovery_codes SET used_at = $1 \
+         WHERE user_id = $2 AND code_mac = $3 AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(code_mac)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(changed == 1)
+}
+
+pub async fn unused_recovery_codes(
+    db: impl Into<Exec<'_>>,
+    user_id: i64,
+) -> Result<i64, sqlx::Error> {
+    on_backend!(db, e => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_one(e)
+    .await)
+}
+
+/// A sign-in waiting for its second factor.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Challenge {
+    pub user_id: i64,
+    pub throttle_key: String,
+    pub wrong_codes: i64,
+}
+
+pub async fn insert_challenge(
+    db: impl Into<Exec<'_>>,
+    token_hash: &str,
+    user_id: i64,
+    throttle_key: &str,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
+    on_backend!(db, e => sqlx::query(
+        "INSERT INTO second_factor_challenges (token_hash, user_id, throttle_key, expires_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(throttle_key)
+    .bind(expires_at)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+/// The live challenge of a token's digest.
+pub async fn challenge(
+    db: impl Into<Exec<'_>>,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<Challenge>, sqlx::Error> {
+    on_backend!(db, e => sqlx::query_as(
+        "SELECT user_id, throttle_key, wrong_codes FROM second_factor_challenges \
+         WHERE token_hash = $1 AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(e)
+    .await)
+}
+
+/// Counts a wrong code against the challenge; at `burn_at` wrong codes it is deleted.
+pub async fn count_wrong_code(
+    tx: &mut Tx,
+    token_hash: &str,
+    burn_at: i64,
+) -> Result<(), sqlx::Error> {
+    on_backend!(&mut *tx, e => sqlx::query(
+        "UPDATE second_factor_challenges SET wrong_codes = wrong_codes + 1 WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    on_backend!(&mut *tx, e => sqlx::query(
+        "DELETE FROM second_factor_challenges WHERE token_hash = $1 AND wrong_codes >= $2",
+    )
+    .bind(token_hash)
+    .bind(burn_at)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+/// Uses a challenge up: `false` when another request used it first.
+pub async fn take_challenge(
+    db: impl Into<Exec<'_>>,
+    token_hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let deleted = on_backend!(db, e => sqlx::query(
+        "DELETE FROM second_factor_challenges WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(deleted == 1)
+}
+
+/// Whether the account has a confirmed second factor, and how many recovery codes it has left.
+pub async fn factors_of(db: impl Into<Exec<'_>>, user_id: i64) -> Result<(bool, i64), sqlx::Error> {
+    on_backend!(db, e => sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL), \
+                (SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL)",
+    )
+    .bind(user_id)
+    .fetch_one(e)
+    .await)
+}

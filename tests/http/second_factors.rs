@@ -1,0 +1,644 @@
+//! Second factors (SPEC §10) over REST and through the pages without JavaScript: enrolment,
+//! the second step of a login, single use of codes, recovery codes, the limits on guessing,
+//! turning off, and a reset that keeps them. Codes are computed here from the `otpauth://`
+//! address the server hands out, parsed by `totp-rs` as an authenticator app would.
+
+use crate::common::{
+    json, reset, reset_token_for, sent, set_cookie_of, spawn_app, spawn_app_with, TestApp, PASSWORD,
+};
+use serde_json::{json, Value};
+use totp_rs::TOTP;
+
+/// An authenticator app: the enrolled secret, and the last step whose code it handed out, so
+/// each code it gives is one the server has not taken yet.
+struct Authenticator {
+    totp: TOTP,
+    last_step: i64,
+}
+
+impl Authenticator {
+    fn from_uri(uri: &str) -> Self {
+        let totp = TOTP::from_url(uri).unwrap_or_else(|e| panic!("{uri}: {e:?}"));
+        assert_eq!(totp.digits, 6);
+        assert_eq!(totp.step, 30);
+        Authenticator { totp, last_step: 0 }
+    }
+
+    fn now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
+    fn code_at(&self, step: i64) -> String {
+        self.totp.generate((step * 30) as u64)
+    }
+
+    /// A fresh code: of the earliest step the server still accepts (one step back) that is
+    /// later than the last one used, waiting for the clock when all three are used up.
+    async fn next_code(&mut self) -> String {
+        loop {
+            let now = Self::now();
+            let current = now / 30;
+            // A step-old code stays good only until the step ends: not in its last seconds.
+            let earliest = if now % 30 >= 25 { current } else { current - 1 };
+            let step = (self.last_step + 1).max(earliest);
+            if step <= current + 1 {
+                self.last_step = step;
+                return self.code_at(step);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// Signs up `name`, turns on an authenticator over REST; its app and recovery codes.
+async fn enrolled(app: &TestApp, name: &str) -> (Authenticator, Vec<String>) {
+    let token = app.signed_up(name).await;
+    let (status, body) = json(
+        app.post_with_token("/v2/account/mfa/totp", &token, &[])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let mut app_codes = Authenticator::from_uri(body["response"]["otpauth_uri"].as_str().unwrap());
+    let code = app_codes.next_code().await;
+    let (status, body) = json(
+        app.post_with_token("/v2/account/mfa/totp/confirm", &token, &[("code", &code)])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let codes = body["response"]["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    (app_codes, codes)
+}
+
+/// The login's `mfa_token` for an account with a second factor.
+async fn mfa_token(app: &TestApp, name: &str) -> String {
+    let (status, body) = json(app.login(name, PASSWORD).await).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["code"], 401);
+    assert_eq!(body["message"], "second factor required");
+    assert!(
+        body.get("token").is_none(),
+        "no session before the code: {body}"
+    );
+    body["mfa_token"].as_str().expect("an mfa_token").to_owned()
+}
+
+async fn second_step(app: &TestApp, mfa_token: &str, code: &str) -> (u16, Value) {
+    sent(
+        app.http
+            .post(app.at("/v2/auth/login/mfa"))
+            .json(&json!({"mfa_token": mfa_token, "code": code})),
+    )
+    .await
+}
+
+async fn credits_with(app: &TestApp, token: &str) -> u16 {
+    app.get_with_token("/v2/account/credits/available", token)
+        .await
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn totp_enrolment_over_rest_makes_login_ask_for_a_code_that_gives_a_token() {
+    let app = spawn_app().await;
+    let token = app.signed_up("tess").await;
+
+    let (status, body) = json(
+        app.post_with_token("/v2/account/mfa/totp", &token, &[])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["code"], 200);
+    let secret = body["response"]["secret"].as_str().unwrap().to_owned();
+    let uri = body["response"]["otpauth_uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/Latchkey:tess?"), "{uri}");
+    assert!(uri.contains(&format!("secret={secret}")), "{uri}");
+    let mut authenticator = Authenticator::from_uri(uri);
+
+    // Begun is not on: the password alone still signs in.
+    let (status, body) = json(app.login("tess", PASSWORD).await).await;
+    assert_eq!(status, 200, "{body}");
+
+    // A wrong code does not turn it on.
+    let (status, body) = json(
+        app.post_with_token(
+            "/v2/account/mfa/totp/confirm",
+            &token,
+            &[("code", "000000")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let code = authenticator.next_code().await;
+    let (status, body) = json(
+        app.post_with_token("/v2/account/mfa/totp/confirm", &token, &[("code", &code)])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let codes = body["response"]["recovery_codes"].as_array().unwrap();
+    assert_eq!(codes.len(), 10);
+    app.mail_to("tess@example.com", "Two-step sign-in is on")
+        .await;
+
+    // On: a second enrolment is refused until it is turned off.
+    let (status, _) = json(
+        app.post_with_token("/v2/account/mfa/totp", &token, &[])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    let mfa = mfa_token(&app, "tess").await;
+    let (status, body) = second_step(&app, &mfa, &authenticator.next_code().await).await;
+    assert_eq!(status, 200, "{body}");
+    let session = body["token"].as_str().unwrap();
+    assert!(body["expire"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(credits_with(&app, session).await, 200);
+
+    // The mfa_token is spent.
+    let (status, body) = second_step(&app, &mfa, &authenticator.next_code().await).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["message"], "the sign-in has expired: sign in again");
+
+    let events: i64 = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE event IN ('mfa.totp_begun', 'mfa.totp_enabled', 'login.second_factor_required')")
+        .await;
+    assert!(events >= 3, "{events}");
+}
+
+#[tokio::test]
+async fn a_code_is_taken_once_and_only_near_its_own_step() {
+    let app = spawn_app().await;
+    let (mut authenticator, _) = enrolled(&app, "once").await;
+    let code = authenticator.next_code().await;
+    let (status, body) = second_step(&app, &mfa_token(&app, "once").await, &code).await;
+    assert_eq!(status, 200, "{body}");
+
+    // The same code again, with a new sign-in: refused.
+    let mfa = mfa_token(&app, "once").await;
+    let (status, body) = second_step(&app, &mfa, &code).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["message"], "the code is wrong or was used already");
+
+    // Codes of steps too far away: refused (unless, by chance, equal to a near one).
+    let current = Authenticator::now() / 30;
+    for step in [current - 3, current + 3] {
+        let far = authenticator.code_at(step);
+        let near = (current - 1..=current + 1).any(|s| authenticator.code_at(s) == far);
+        if !near {
+            let (status, _) = second_step(&app, &mfa, &far).await;
+            assert_eq!(status, 401, "step {step}");
+        }
+    }
+    // Once a code of a later step is used, an earlier step's code is no longer taken either.
+    let later = authenticator.next_code().await;
+    let earlier = authenticator.code_at(authenticator.last_step - 1);
+    let (status, body) = second_step(&app, &mfa, &later).await;
+    assert_eq!(status, 200, "{body}");
+    if earlier != later {
+        let (status, _) = second_step(&app, &mfa_token(&app, "once").await, &earlier).await;
+        assert_eq!(status, 401);
+    }
+}
+
+#[tokio::test]
+async fn recovery_codes_sign_in_once_each_and_every_use_is_mailed() {
+    let app = spawn_app().await;
+    let (_, codes) = enrolled(&app, "rowan").await;
+    // Typed loosely (upper case, spaces): still the code.
+    let typed = codes[0].to_uppercase().replace('-', " ");
+    let (status, body) = second_step(&app, &mfa_token(&app, "rowan").await, &typed).await;
+    assert_eq!(status, 200, "{body}");
+    let mail = app
+        .mail_to("rowan@example.com", "A recovery code was used")
+        .await;
+    assert!(
+        mail.text.contains("9 unused codes are left"),
+        "{}",
+        mail.text
+    );
+
+    let (status, _) = second_step(&app, &mfa_token(&app, "rowan").await, &codes[0]).await;
+    assert_eq!(status, 401, "a recovery code works once");
+    let (status, _) = second_step(&app, &mfa_token(&app, "rowan").await, &codes[1]).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn guessing_the_code_counts_against_the_login_lock_and_burns_the_challenge() {
+    let app = spawn_app().await;
+    let (mut authenticator, _) = enrolled(&app, "guess").await;
+    let mfa = mfa_token(&app, "guess").await;
+    // The password step counted once; four wrong codes make five: the account now waits.
+    for _ in 0..4 {
+        let (status, body) = second_step(&app, &mfa, "123456").await;
+        assert_eq!(status, 401, "{body}");
+    }
+    let (status, body) = second_step(&app, &mfa, &authenticator.next_code().await).await;
+    assert_eq!(status, 429, "{body}");
+    // Knowing the password does not lift the lock: the password step waits as well.
+    let (status, _) = json(app.login("guess", PASSWORD).await).await;
+    assert_eq!(status, 429);
+
+    // Without the lockout in the way, five wrong codes burn the challenge: even the right code
+    // is then refused, and the password step must be done again.
+    let app = spawn_app_with(|config| config.login_lockout_after = 1_000).await;
+    let (mut authenticator, _) = enrolled(&app, "burn").await;
+    let mfa = mfa_token(&app, "burn").await;
+    for _ in 0..5 {
+        let (status, _) = second_step(&app, &mfa, "654321").await;
+        assert_eq!(status, 401);
+    }
+    let (status, body) = second_step(&app, &mfa, &authenticator.next_code().await).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["message"], "the sign-in has expired: sign in again");
+    let (status, _) = second_step(
+        &app,
+        &mfa_token(&app, "burn").await,
+        &authenticator.next_code().await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let failures: i64 = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'login.second_factor_failed'")
+        .await;
+    assert_eq!(failures, 5);
+}
+
+#[tokio::test]
+async fn the_second_step_refuses_bad_input_in_the_login_envelope() {
+    let app = spawn_app().await;
+    let (status, body) = second_step(&app, "no-such-token", "123456").await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["code"], 401);
+    for bad in [
+        json!({}),
+        json!({"mfa_token": "x"}),
+        json!({"code": "123456"}),
+    ] {
+        let (status, body) = sent(app.http.post(app.at("/v2/auth/login/mfa")).json(&bad)).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["code"], 400);
+    }
+    let (status, _) = sent(
+        app.http
+            .post(app.at("/v2/auth/login/mfa"))
+            .header("content-type", "application/json")
+            .body("{not json"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = sent(
+        app.http
+            .post(app.at("/v2/auth/login/mfa"))
+            .json(&json!({"mfa_token": "x".repeat(70_000), "code": "1"})),
+    )
+    .await;
+    assert_eq!(status, 413);
+    // Enrolment needs a session.
+    let (status, body) = json(
+        app.http
+            .post(app.at("/v2/account/mfa/totp"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    // Confirming what was never begun.
+    let token = app.signed_up("never").await;
+    let (status, body) = json(
+        app.post_with_token(
+            "/v2/account/mfa/totp/confirm",
+            &token,
+            &[("code", "123456")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+}
+
+#[tokio::test]
+async fn turning_off_needs_the_password_and_a_current_code() {
+    let app = spawn_app().await;
+    let (mut authenticator, _) = enrolled(&app, "offy").await;
+    let (_, body) = second_step(
+        &app,
+        &mfa_token(&app, "offy").await,
+        &authenticator.next_code().await,
+    )
+    .await;
+    let token = body["token"].as_str().unwrap().to_owned();
+    let disable = |password: &str, code: &str| {
+        let form = [("password", password), ("code", code)];
+        let token = token.clone();
+        let app = &app;
+        let form: Vec<(String, String)> = form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        async move {
+            let pairs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            json(
+                app.post_with_token("/v2/account/mfa/totp/disable", &token, &pairs)
+                    .await,
+            )
+            .await
+        }
+    };
+    let (status, body) = disable("wrong password", &authenticator.next_code().await).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = disable(PASSWORD, "000000").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = disable(PASSWORD, &authenticator.next_code().await).await;
+    assert_eq!(status, 200, "{body}");
+    app.mail_to("offy@example.com", "Two-step sign-in is off")
+        .await;
+    let (status, body) = json(app.login("offy", PASSWORD).await).await;
+    assert_eq!(status, 200, "the password alone signs in again: {body}");
+    let left: i64 = app.scalar("SELECT COUNT(*) FROM recovery_codes").await;
+    assert_eq!(left, 0, "its recovery codes went with it");
+}
+
+#[tokio::test]
+async fn new_recovery_codes_end_the_old_ones() {
+    let app = spawn_app().await;
+    let (mut authenticator, old) = enrolled(&app, "renew").await;
+    let (_, body) = second_step(
+        &app,
+        &mfa_token(&app, "renew").await,
+        &authenticator.next_code().await,
+    )
+    .await;
+    let token = body["token"].as_str().unwrap().to_owned();
+    let code = authenticator.next_code().await;
+    let (status, body) = json(
+        app.post_with_token("/v2/account/mfa/recovery-codes", &token, &[("code", &code)])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let new: Vec<String> = body["response"]["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(new.len(), 10);
+    assert!(new.iter().all(|c| !old.contains(c)));
+    app.mail_to("renew@example.com", "New recovery codes were made")
+        .await;
+    let (status, _) = second_step(&app, &mfa_token(&app, "renew").await, &old[3]).await;
+    assert_eq!(status, 401);
+    let (status, _) = second_step(&app, &mfa_token(&app, "renew").await, &new[3]).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_password_reset_keeps_the_second_factor_and_secrets_are_sealed_at_rest() {
+    let app = spawn_app().await;
+    let (mut authenticator, codes) = enrolled(&app, "keeper").await;
+    let reset_token = reset_token_for(&app, "keeper@example.com").await;
+    let new_password = "a brand new passphrase";
+    let (status, body) = reset(&app, &reset_token, new_password, "none").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = json(app.login("keeper", new_password).await).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["message"], "second factor required");
+    let mfa = body["mfa_token"].as_str().unwrap();
+    let (status, _) = second_step(&app, mfa, &authenticator.next_code().await).await;
+    assert_eq!(status, 200);
+
+    let secret = authenticator.totp.get_secret_base32();
+    let stored: String = app.scalar("SELECT secret_sealed FROM totp_factors").await;
+    assert!(!stored.contains(&secret) && !stored.contains(&secret.to_lowercase()));
+    let macs: String = app.scalar("SELECT MIN(code_mac) FROM recovery_codes").await;
+    assert!(codes.iter().all(|c| !macs.contains(&c.replace('-', ""))));
+    // The mfa_token is stored as a digest only.
+    let (_, body) = json(app.login("keeper", new_password).await).await;
+    let mfa = body["mfa_token"].as_str().unwrap();
+    let stored: String = app
+        .scalar("SELECT MIN(token_hash) FROM second_factor_challenges")
+        .await;
+    assert_ne!(stored, mfa);
+}
+
+// ---- The pages, without JavaScript -----------------------------------------------------------
+
+/// The `name=value` of a Set-Cookie the response carries.
+fn cookie_pair(response: &reqwest::Response, name: &str) -> String {
+    let set = set_cookie_of(response, name).unwrap_or_else(|| panic!("no {name} cookie"));
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// Whether the response clears cookie `name`.
+fn clears(response: &reqwest::Response, name: &str) -> bool {
+    set_cookie_of(response, name).is_some_and(|set| set.starts_with(&format!("{name}=;")))
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .expect("a redirect")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn enrolment_and_sign_in_work_on_the_pages_without_javascript() {
+    let app = spawn_app().await;
+    app.signed_up("paige").await;
+    let signed_in = app
+        .post_page_form(
+            "/rpc/login",
+            "/login",
+            &[],
+            None,
+            &[("identifier", "paige"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(signed_in.status(), 302);
+    let session = cookie_pair(&signed_in, "latchkey_session");
+
+    // The security page offers to begin; the password is asked first.
+    let page = app
+        .http
+        .get(app.at("/account/security"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    let status = page.status();
+    let html = page.text().await.unwrap();
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Set up an authenticator app"), "{html}");
+    assert!(
+        !html.contains(".wasm") && !html.contains("latchkey.js"),
+        "no script"
+    );
+    let begun = app
+        .post_page_form(
+            "/rpc/begin_totp",
+            "/account/security",
+            &[],
+            Some(&session),
+            &[("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(location(&begun), "/account/security");
+    let html = app
+        .http
+        .get(app.at("/account/security"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<svg"), "a QR code drawn on the server");
+    let at = html
+        .find("data-testid=\"totp-secret\"")
+        .expect("the secret as text");
+    let secret_start = at + html[at..].find('>').unwrap() + 1;
+    let secret = &html[secret_start..secret_start + html[secret_start..].find('<').unwrap()];
+    let uri = format!("otpauth://totp/Latchkey:paige?secret={secret}&issuer=Latchkey");
+    let mut authenticator = Authenticator::from_uri(&uri);
+
+    let confirmed = app
+        .post_page_form(
+            "/rpc/confirm_totp",
+            "/account/security",
+            &[],
+            Some(&session),
+            &[("code", &authenticator.next_code().await)],
+        )
+        .await;
+    assert_eq!(location(&confirmed), "/account/security?notice=two-step-on");
+    let shown = cookie_pair(&confirmed, "latchkey_codes");
+    let page = app
+        .http
+        .get(app.at("/account/security?notice=two-step-on"))
+        .header("cookie", format!("{session}; {shown}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        clears(&page, "latchkey_codes"),
+        "shown once: the page clears them"
+    );
+    let html = page.text().await.unwrap();
+    let listed = html.matches("<li><code>").count();
+    assert_eq!(listed, 10, "{html}");
+    let first_code_start = html.find("<li><code>").unwrap() + 10;
+    let recovery = html[first_code_start..first_code_start + 11].to_owned();
+
+    // Signing in now takes two steps.
+    let password_step = app
+        .post_page_form(
+            "/rpc/login",
+            "/login",
+            &[],
+            None,
+            &[("identifier", "paige"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(location(&password_step), "/login/second-factor");
+    assert!(set_cookie_of(&password_step, "latchkey_session").is_none());
+    let raw = set_cookie_of(&password_step, "latchkey_mfa").unwrap();
+    assert!(
+        raw.contains("HttpOnly") && raw.contains("Max-Age=300"),
+        "{raw}"
+    );
+    let mfa = cookie_pair(&password_step, "latchkey_mfa");
+    let page = app
+        .http
+        .get(app.at("/login/second-factor"))
+        .header("cookie", &mfa)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"code\""), "{page}");
+
+    let wrong = app
+        .post_page_form(
+            "/rpc/login_second_factor",
+            "/login/second-factor",
+            &[],
+            Some(&mfa),
+            &[("code", "000000")],
+        )
+        .await;
+    assert_eq!(location(&wrong), "/login/second-factor");
+    let refused = cookie_pair(&wrong, "latchkey_form");
+    let page = app
+        .http
+        .get(app.at("/login/second-factor"))
+        .header("cookie", format!("{mfa}; {refused}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("That code is not right"), "{page}");
+
+    let done = app
+        .post_page_form(
+            "/rpc/login_second_factor",
+            "/login/second-factor",
+            &[],
+            Some(&mfa),
+            &[("code", &recovery)],
+        )
+        .await;
+    assert_eq!(location(&done), "/account");
+    let session = cookie_pair(&done, "latchkey_session");
+    assert!(clears(&done, "latchkey_mfa"));
+    let account = app
+        .http
+        .get(app.at("/account"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        account.contains("data-testid=\"two-step\" class=\"badge ok\">On<"),
+        "{account}"
+    );
+
+    // Without a waiting sign-in the page says so instead of showing a form.
+    let page = app
+        .http
+        .get(app.at("/login/second-factor"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("no-second-step"), "{page}");
+}
