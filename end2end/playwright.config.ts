@@ -3,7 +3,9 @@ import { defineConfig } from "@playwright/test";
 // The release build is served on its own port with a throwaway data directory, so the tests
 // never touch ./data and can run beside `scripts/serve`.
 const port = 3100;
-export const baseURL = `http://127.0.0.1:${port}`;
+// The browser reaches the site by name, as people do: WebAuthn refuses IP addresses, so
+// passkeys work only so. The server listens on 127.0.0.1, which `localhost` resolves to.
+export const baseURL = `http://localhost:${port}`;
 // Two nodes on PostgreSQL behind nginx (proxy-cluster.sh), for proxy.spec.ts.
 const proxyPort = 3200;
 export const proxyURL = `http://127.0.0.1:${proxyPort}`;
@@ -35,7 +37,7 @@ export default defineConfig({
   },
   webServer: [{
     command: "rm -rf .data && exec ../target/release/latchkey",
-    url: `${baseURL}/login`,
+    url: `http://127.0.0.1:${port}/login`,
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: "pipe",
@@ -43,6 +45,7 @@ export default defineConfig({
     env: {
       LATCHKEY_DATA_DIR: ".data",
       LATCHKEY_LISTEN: `127.0.0.1:${port}`,
+      LATCHKEY_PUBLIC_URL: baseURL,
       LEPTOS_SITE_ROOT: "../target/site",
       LEPTOS_SITE_PKG_DIR: "pkg",
       LEPTOS_OUTPUT_NAME: "latchkey",

@@ -31,3 +31,28 @@ CREATE TABLE second_factor_challenges (
     expires_at   INTEGER NOT NULL
 );
 CREATE INDEX second_factor_challenges_expiry ON second_factor_challenges (expires_at);
+
+-- Passkeys (WebAuthn credentials): the credential id (base64url) names the row; `passkey` is
+-- the verifier's record of it (public key, signature counter) as JSON. A passkey is a second
+-- factor and signs in without a password.
+CREATE TABLE passkeys (
+    credential_id TEXT   PRIMARY KEY,
+    user_id       INTEGER NOT NULL REFERENCES users (id),
+    name          TEXT   NOT NULL,
+    passkey       TEXT   NOT NULL,
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER
+);
+CREATE INDEX passkeys_user ON passkeys (user_id);
+
+-- A WebAuthn ceremony between its start and its finish, which any node may serve: the
+-- verifier's state as JSON, named by a random token the browser holds (stored as SHA-256).
+-- `user_id` is NULL for a sign-in that does not know its account until the passkey names it.
+CREATE TABLE webauthn_ceremonies (
+    token_hash TEXT   PRIMARY KEY,
+    user_id    INTEGER REFERENCES users (id),
+    purpose    TEXT   NOT NULL CHECK (purpose IN ('register', 'sign_in', 'second_factor')),
+    state      TEXT   NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX webauthn_ceremonies_expiry ON webauthn_ceremonies (expires_at);

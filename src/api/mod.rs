@@ -225,6 +225,36 @@ pub struct SecurityView {
     pub pending: Option<PendingTotp>,
     /// Recovery codes made by the action just before this page view, shown this once.
     pub new_recovery_codes: Vec<String>,
+    pub passkeys: Vec<PasskeyView>,
+    /// Whether the site can offer passkeys (it is reached by a domain name).
+    pub passkeys_offered: bool,
+}
+
+/// A passkey as the security page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasskeyView {
+    /// The credential id (base64url), which the remove form names.
+    pub id: String,
+    pub name: String,
+    /// When it was added, as text (UTC).
+    pub added: String,
+}
+
+/// A WebAuthn ceremony for the page's passkey script: its token, to send back with the
+/// finish, and the options for `navigator.credentials` as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasskeyCeremony {
+    pub ceremony: String,
+    pub options: String,
+}
+
+/// What the second-step page offers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SecondStep {
+    /// A sign-in is waiting for its second factor in this browser.
+    pub pending: bool,
+    /// Its account has a passkey to offer.
+    pub passkeys: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -336,18 +366,138 @@ pub async fn login_second_factor(code: String, next: Option<String>) -> Result<(
     ssr::forget_second_step(&state);
     ssr::start_session(&state, &logged_in.token);
     ssr::remember_device(&state, &logged_in.device);
-    let next = next.filter(|next| {
-        crate::server::form_origin::is_local_path(next) && !next.starts_with("/rpc/")
-    });
-    leptos_axum::redirect(next.as_deref().unwrap_or("/account"));
+    leptos_axum::redirect(&after_sign_in(next));
     Ok(())
 }
 
-/// Whether this browser has a sign-in waiting for its second factor (the page says so, or
-/// that it ran out).
-#[server(prefix = "/rpc", endpoint = "second_step_pending")]
-pub async fn second_step_pending() -> Result<bool, FormError> {
-    Ok(ssr::second_step_token().is_some())
+/// Whether this browser has a sign-in waiting for its second factor (else the page says it
+/// ran out), and whether its account has passkeys to offer.
+#[server(prefix = "/rpc", endpoint = "second_step")]
+pub async fn second_step_state() -> Result<SecondStep, FormError> {
+    use crate::server::services::second_factor;
+    let (state, _) = ssr::context()?;
+    let Some(mfa_token) = ssr::second_step_token() else {
+        return Ok(SecondStep {
+            pending: false,
+            passkeys: false,
+        });
+    };
+    let passkeys = second_factor::passkeys_for_challenge(&state, &mfa_token).await?;
+    Ok(SecondStep {
+        pending: passkeys.is_some(),
+        passkeys: state.webauthn.is_some() && passkeys.unwrap_or(0) > 0,
+    })
+}
+
+/// Where to go after signing in: `next` when it is a page of this site, else the account.
+#[cfg(feature = "ssr")]
+fn after_sign_in(next: Option<String>) -> String {
+    next.filter(|next| {
+        crate::server::form_origin::is_local_path(next) && !next.starts_with("/rpc/")
+    })
+    .unwrap_or_else(|| "/account".into())
+}
+
+/// Starts adding a passkey (the page's script runs the browser's side).
+#[server(prefix = "/rpc", endpoint = "passkey_register_start")]
+pub async fn passkey_register_start() -> Result<PasskeyCeremony, FormError> {
+    use crate::server::services::passkeys;
+    let (state, _) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    let ceremony = passkeys::begin_registration(&state, &account).await?;
+    Ok(PasskeyCeremony {
+        ceremony: ceremony.token,
+        options: ceremony.options,
+    })
+}
+
+/// Finishes adding a passkey; answers the page to go to (the security page, which shows the
+/// recovery codes when this was the account's first second factor).
+#[server(prefix = "/rpc", endpoint = "passkey_register_finish")]
+pub async fn passkey_register_finish(
+    ceremony: String,
+    name: String,
+    credential: String,
+) -> Result<String, FormError> {
+    use crate::server::services::passkeys;
+    let (state, meta) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    let codes =
+        passkeys::finish_registration(&state, &account, &ceremony, &name, &credential, &meta)
+            .await?;
+    if let Some(codes) = codes {
+        ssr::show_recovery_codes_once(&state, account.id, &codes);
+    }
+    Ok(format!("{SECURITY_PAGE}?notice=passkey-added"))
+}
+
+/// Removes a passkey, after the password.
+#[server(prefix = "/rpc", endpoint = "remove_passkey")]
+pub async fn remove_passkey(id: String, password: String) -> Result<(), FormError> {
+    use crate::server::services::passkeys;
+    let (state, meta) = ssr::context()?;
+    let account = ssr::signed_in_account(&state).await?;
+    passkeys::remove(&state, &account, &id, &password, &meta).await?;
+    leptos_axum::redirect(&format!("{SECURITY_PAGE}?notice=passkey-removed"));
+    Ok(())
+}
+
+/// Starts signing in with a passkey and no username.
+#[server(prefix = "/rpc", endpoint = "passkey_sign_in_start")]
+pub async fn passkey_sign_in_start() -> Result<PasskeyCeremony, FormError> {
+    use crate::server::services::passkeys;
+    let (state, meta) = ssr::context()?;
+    let ceremony = passkeys::begin_sign_in(&state, &meta).await?;
+    Ok(PasskeyCeremony {
+        ceremony: ceremony.token,
+        options: ceremony.options,
+    })
+}
+
+/// Finishes a passkey sign-in: the session, and the page to go to.
+#[server(prefix = "/rpc", endpoint = "passkey_sign_in_finish")]
+pub async fn passkey_sign_in_finish(
+    ceremony: String,
+    credential: String,
+    next: Option<String>,
+) -> Result<String, FormError> {
+    use crate::server::services::passkeys;
+    let (state, meta) = ssr::context()?;
+    let logged_in = passkeys::finish_sign_in(&state, &ceremony, &credential, &meta).await?;
+    ssr::start_session(&state, &logged_in.token);
+    ssr::remember_device(&state, &logged_in.device);
+    Ok(after_sign_in(next))
+}
+
+/// Starts the second step of a sign-in with a passkey.
+#[server(prefix = "/rpc", endpoint = "passkey_second_factor_start")]
+pub async fn passkey_second_factor_start() -> Result<PasskeyCeremony, FormError> {
+    use crate::server::services::{passkeys, ServiceError};
+    let (state, _) = ssr::context()?;
+    let mfa_token = ssr::second_step_token().ok_or(ServiceError::SecondFactorExpired)?;
+    let ceremony = passkeys::begin_second_factor(&state, &mfa_token).await?;
+    Ok(PasskeyCeremony {
+        ceremony: ceremony.token,
+        options: ceremony.options,
+    })
+}
+
+/// Finishes the second step with a passkey: the session, and the page to go to.
+#[server(prefix = "/rpc", endpoint = "passkey_second_factor_finish")]
+pub async fn passkey_second_factor_finish(
+    ceremony: String,
+    credential: String,
+    next: Option<String>,
+) -> Result<String, FormError> {
+    use crate::server::services::{passkeys, ServiceError};
+    let (state, meta) = ssr::context()?;
+    let mfa_token = ssr::second_step_token().ok_or(ServiceError::SecondFactorExpired)?;
+    let logged_in =
+        passkeys::finish_second_factor(&state, &mfa_token, &ceremony, &credential, &meta).await?;
+    ssr::forget_second_step(&state);
+    ssr::start_session(&state, &logged_in.token);
+    ssr::remember_device(&state, &logged_in.device);
+    Ok(after_sign_in(next))
 }
 
 /// What the security page shows: an enrolment waiting for its first code, and recovery codes
@@ -364,9 +514,20 @@ pub async fn security_overview() -> Result<SecurityView, FormError> {
             secret: enrolment.secret,
         });
     let new_recovery_codes = ssr::take_shown_recovery_codes(&state, account.id);
+    let passkeys = crate::server::services::passkeys::list(&state, &account)
+        .await?
+        .into_iter()
+        .map(|passkey| PasskeyView {
+            id: passkey.id,
+            name: passkey.name,
+            added: ssr::utc_text(passkey.created_at),
+        })
+        .collect();
     Ok(SecurityView {
         pending,
         new_recovery_codes,
+        passkeys,
+        passkeys_offered: state.webauthn.is_some(),
     })
 }
 

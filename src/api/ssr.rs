@@ -273,6 +273,7 @@ impl From<ServiceError> for FormError {
             ServiceError::ResetTokenInvalid => FormError::general(words.reset_expired),
             ServiceError::SecondFactorWrong => on_field("code", words.second_factor_wrong),
             ServiceError::SecondFactorExpired => FormError::general(words.second_factor_expired),
+            ServiceError::PasskeyRefused => FormError::general(words.passkey_refused),
             ServiceError::LinkInvalid => FormError::general(words.link_invalid),
             ServiceError::Contended => FormError::general(words.busy),
             ServiceError::Internal(detail) => {

@@ -482,3 +482,35 @@ where
         </Suspense>
     }
 }
+
+/// A passkey button (`kind`: `sign-in` or `second-factor`), rendered hidden: the page's passkey
+/// script shows it where the browser can use passkeys, and says in its alert what went wrong.
+#[component]
+pub fn PasskeyButton(kind: &'static str, label: &'static str) -> impl IntoView {
+    let failed = page_language().text().passkey_browser_failed;
+    view! {
+        <div class="passkey" data-passkey=kind data-failed=failed hidden>
+            <button type="button" class="secondary">{label}</button>
+            <p class="form-alert" role="alert" hidden></p>
+        </div>
+    }
+}
+
+/// The passkey script (`public/passkeys.js`), for pages with a passkey button or form. A
+/// module from this site: the CSP's `'self'` admits it without a nonce.
+#[component]
+pub fn PasskeyScript() -> impl IntoView {
+    view! { <script type="module" src="/passkeys.js"></script> }
+}
+
+/// Whether this site can offer passkeys (its public URL is a domain name).
+pub fn passkeys_offered() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<crate::server::state::AppState>().is_some_and(|s| s.webauthn.is_some())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        false
+    }
+}

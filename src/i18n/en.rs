@@ -61,6 +61,13 @@ pub fn problem(problem: &Problem) -> String {
         }
         Problem::TotpAlreadyOn => "two-step sign-in is on already".into(),
         Problem::TotpNotBegun => "set up an authenticator app first".into(),
+        Problem::PasskeysNeedDomain => {
+            "passkeys need the site to be reached by a domain name, not an IP address".into()
+        }
+        Problem::PasskeyNameLength { max } => {
+            format!("Give the passkey a name of 1 to {max} characters.")
+        }
+        Problem::NoSuchPasskey => "the account has no such passkey".into(),
     }
 }
 
@@ -226,6 +233,21 @@ pub static TEXT: Text = Text {
     notice_totp_off: "Two-step sign-in is off.",
     notice_codes_renewed: "New recovery codes are made; the old ones no longer work.",
     manage_two_step: "Manage",
+    passkey_refused: "The passkey was not accepted. Try again.",
+    passkeys_heading: "Passkeys",
+    passkeys_intro: "A passkey signs you in with your device's screen lock (fingerprint, face or PIN) instead of a password, and serves as the second step after one.",
+    no_passkeys: "No passkeys yet.",
+    passkey_name: "Name for this passkey",
+    add_passkey: "Add a passkey",
+    passkey_added_on: "Added {}",
+    remove_passkey: "Remove",
+    remove_passkey_hint: "Enter your password to remove this passkey.",
+    passkeys_need_javascript: "Passkeys need JavaScript in this browser.",
+    passkey_browser_failed: "The browser did not finish with the passkey. Try again.",
+    sign_in_with_passkey: "Sign in with a passkey",
+    use_passkey: "Use a passkey",
+    notice_passkey_added: "The passkey is added.",
+    notice_passkey_removed: "The passkey is removed.",
     wrong_credentials: "Incorrect username, e-mail address or password.",
     session_over: "Your session has ended. Sign in again.",
     too_many_requests: "Too many requests. Try again in {}.",

@@ -247,6 +247,12 @@ pub enum Problem {
     SecondFactorCodeWrong,
     TotpAlreadyOn,
     TotpNotBegun,
+    /// The site's public URL is an IP address, where browsers refuse passkeys.
+    PasskeysNeedDomain,
+    PasskeyNameLength {
+        max: usize,
+    },
+    NoSuchPasskey,
 }
 
 /// Declares a catalogue's struct: a field per string, so a catalogue that lacks one does not
@@ -432,6 +438,22 @@ catalogue! {
     notice_totp_off,
     notice_codes_renewed,
     manage_two_step,
+    passkey_refused,
+    passkeys_heading,
+    passkeys_intro,
+    no_passkeys,
+    passkey_name,
+    add_passkey,
+    /// `{}`: when.
+    passkey_added_on,
+    remove_passkey,
+    remove_passkey_hint,
+    passkeys_need_javascript,
+    passkey_browser_failed,
+    sign_in_with_passkey,
+    use_passkey,
+    notice_passkey_added,
+    notice_passkey_removed,
     // What a refused form says.
     wrong_credentials,
     session_over,
@@ -600,6 +622,9 @@ mod tests {
             Problem::SecondFactorCodeWrong,
             Problem::TotpAlreadyOn,
             Problem::TotpNotBegun,
+            Problem::PasskeysNeedDomain,
+            Problem::PasskeyNameLength { max: 64 },
+            Problem::NoSuchPasskey,
         ];
         for problem in &problems {
             let english = Language::English.problem(problem);

@@ -42,6 +42,11 @@ pub fn problem(problem: &Problem) -> String {
         }
         Problem::TotpAlreadyOn => "两步登录已经开启".into(),
         Problem::TotpNotBegun => "请先设置身份验证器应用".into(),
+        Problem::PasskeysNeedDomain => "通行密钥要求通过域名（而非 IP 地址）访问本站".into(),
+        Problem::PasskeyNameLength { max } => {
+            format!("请为通行密钥取一个 1 到 {max} 个字符的名称。")
+        }
+        Problem::NoSuchPasskey => "该账户没有这个通行密钥".into(),
     }
 }
 
@@ -196,6 +201,21 @@ pub static TEXT: Text = Text {
     notice_totp_off: "两步登录已关闭。",
     notice_codes_renewed: "已生成新的恢复码，旧的恢复码已作废。",
     manage_two_step: "管理",
+    passkey_refused: "通行密钥未被接受，请重试。",
+    passkeys_heading: "通行密钥",
+    passkeys_intro: "通行密钥使用设备的屏幕锁（指纹、面容或 PIN）代替密码登录，也可以作为输入密码后的第二步。",
+    no_passkeys: "尚未添加通行密钥。",
+    passkey_name: "通行密钥名称",
+    add_passkey: "添加通行密钥",
+    passkey_added_on: "添加于 {}",
+    remove_passkey: "移除",
+    remove_passkey_hint: "请输入密码以移除此通行密钥。",
+    passkeys_need_javascript: "通行密钥需要浏览器启用 JavaScript。",
+    passkey_browser_failed: "浏览器未能完成通行密钥操作，请重试。",
+    sign_in_with_passkey: "使用通行密钥登录",
+    use_passkey: "使用通行密钥",
+    notice_passkey_added: "通行密钥已添加。",
+    notice_passkey_removed: "通行密钥已移除。",
     wrong_credentials: "用户名、电子邮件地址或密码不正确。",
     session_over: "您的会话已结束。请重新登录。",
     too_many_requests: "请求过于频繁。请在 {}后重试。",

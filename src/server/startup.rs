@@ -93,6 +93,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
             tokens
         }
     };
+    let webauthn = crate::server::services::passkeys::relying_party(&public_url).map(Box::new);
     let passcode_key = shared_secret(&db, &config.data_dir, "passcode.key", || {
         Ok(secrets::random_hex(32))
     })
@@ -203,6 +204,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         ciphers,
         passcode_key,
         factor_key,
+        webauthn,
         mail,
         settings,
         limits,

@@ -48,6 +48,9 @@ pub struct Shared {
     /// Seals authenticator secrets at rest and keys recovery-code MACs
     /// (`crypto::second_factor`).
     pub factor_key: [u8; 32],
+    /// The WebAuthn relying party of the public URL; `None` when that is an IP address, where
+    /// browsers offer no passkeys.
+    pub webauthn: Option<Box<webauthn_rs::prelude::Webauthn>>,
     /// Wakes the outbox worker after a message was queued.
     pub mail: Wake,
     pub settings: Settings,

@@ -295,6 +295,11 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
              VALUES ('{tag}', 1, 'user:1:username', {expires})"
         ))
         .await;
+        run(format!(
+            "INSERT INTO webauthn_ceremonies (token_hash, purpose, state, expires_at) \
+             VALUES ('{tag}', 'sign_in', '{{}}', {expires})"
+        ))
+        .await;
     }
     run(format!(
         "INSERT INTO send_log VALUES ('email', 'a', {}), ('email', 'a', {})",
@@ -352,6 +357,7 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
             sessions: 2,
             client_limits: 0,
             second_factor_challenges: 1,
+            webauthn_ceremonies: 1,
         }
     );
     let outbox_after: i64 = app.scalar("SELECT COUNT(*) FROM outbox").await;

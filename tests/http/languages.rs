@@ -137,6 +137,7 @@ async fn every_page_speaks_chinese_to_a_chinese_browser() {
         "/login",
         "/login?notice=password-reset",
         "/login?notice=session-ended",
+        "/login/second-factor",
         "/forgot/username",
         "/forgot/username?sent=1",
         "/forgot/password",
@@ -156,6 +157,7 @@ async fn every_page_speaks_chinese_to_a_chinese_browser() {
         "/account?notice=verification-sent",
         "/password",
         "/upgrade",
+        "/account/security",
     ] {
         let html = page(&app, path, CHINESE, Some(&session)).await;
         assert_all_chinese(path, &html);

@@ -642,3 +642,193 @@ async fn enrolment_and_sign_in_work_on_the_pages_without_javascript() {
         .unwrap();
     assert!(page.contains("no-second-step"), "{page}");
 }
+
+// ---- Passkeys: what the server hands the browser, and what it refuses -------------------------
+
+/// Calls a server function as the passkey script does: form fields in, JSON out.
+async fn rpc(
+    app: &TestApp,
+    name: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut request = app
+        .http
+        .post(app.at(&format!("/rpc/{name}")))
+        .header("origin", app.url.as_str())
+        .header("accept", "application/json")
+        .form(form);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    sent(request).await
+}
+
+async fn web_session(app: &TestApp, name: &str) -> String {
+    app.signed_up(name).await;
+    let signed_in = app
+        .post_page_form(
+            "/rpc/login",
+            "/login",
+            &[],
+            None,
+            &[("identifier", name), ("password", PASSWORD)],
+        )
+        .await;
+    cookie_pair(&signed_in, "latchkey_session")
+}
+
+#[tokio::test]
+async fn passkeys_are_offered_only_on_a_site_reached_by_name() {
+    // The default public URL is an IP address: browsers refuse passkeys there.
+    let app = spawn_app().await;
+    let login = app
+        .http
+        .get(app.at("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!login.contains("data-passkey") && !login.contains("passkeys.js"));
+    let (status, body) = rpc(&app, "passkey_sign_in_start", None, &[]).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("domain name"),
+        "{body}"
+    );
+
+    let app = spawn_app_with(|config| {
+        config.public_url = Some("http://localhost:3999".into());
+    })
+    .await;
+    let login = app
+        .http
+        .get(app.at("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("data-passkey=\"sign-in\""), "{login}");
+    assert!(login.contains("<script type=\"module\" src=\"/passkeys.js\">"));
+}
+
+#[tokio::test]
+async fn passkey_ceremonies_are_single_use_and_refuse_bad_answers() {
+    let app = spawn_app_with(|config| {
+        config.public_url = Some("http://localhost:3999".into());
+    })
+    .await;
+
+    // Sign-in without a username: no credentials listed, the user verified, asked at once.
+    let (status, start) = rpc(&app, "passkey_sign_in_start", None, &[]).await;
+    assert_eq!(status, 200, "{start}");
+    let options: Value = serde_json::from_str(start["options"].as_str().unwrap()).unwrap();
+    let public_key = &options["publicKey"];
+    assert_eq!(public_key["rpId"], "localhost", "{options}");
+    assert_eq!(public_key["userVerification"], "required");
+    assert!(public_key["allowCredentials"]
+        .as_array()
+        .is_none_or(|list| list.is_empty()));
+    assert!(
+        options.get("mediation").is_none_or(Value::is_null),
+        "{options}"
+    );
+    assert!(public_key["challenge"].as_str().unwrap().len() >= 43);
+    let ceremony = start["ceremony"].as_str().unwrap();
+    let stored: i64 = app.scalar("SELECT COUNT(*) FROM webauthn_ceremonies").await;
+    assert_eq!(
+        stored, 1,
+        "kept in the database, for whichever node finishes it"
+    );
+
+    // A made-up answer is refused in the form's envelope, and uses the ceremony up.
+    for credential in [
+        "not json",
+        "{}",
+        r#"{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"authenticatorData":"AAAA","clientDataJSON":"AAAA","signature":"AAAA","userHandle":"AAAA"}}"#,
+    ] {
+        let (status, body) = rpc(
+            &app,
+            "passkey_sign_in_finish",
+            None,
+            &[("ceremony", ceremony), ("credential", credential)],
+        )
+        .await;
+        assert_eq!(status, 400, "{credential}: {body}");
+        assert_eq!(body["message"], "The passkey was not accepted. Try again.");
+    }
+    let left: i64 = app.scalar("SELECT COUNT(*) FROM webauthn_ceremonies").await;
+    assert_eq!(left, 0);
+
+    // Adding a passkey needs a session; its options ask for a discoverable credential.
+    let (status, _) = rpc(&app, "passkey_register_start", None, &[]).await;
+    assert_eq!(status, 401);
+    let session = web_session(&app, "keyholder").await;
+    let (status, start) = rpc(&app, "passkey_register_start", Some(&session), &[]).await;
+    assert_eq!(status, 200, "{start}");
+    let options: Value = serde_json::from_str(start["options"].as_str().unwrap()).unwrap();
+    let public_key = &options["publicKey"];
+    assert_eq!(public_key["rp"]["id"], "localhost");
+    assert_eq!(public_key["user"]["name"], "keyholder");
+    assert_eq!(
+        public_key["authenticatorSelection"]["residentKey"],
+        "required"
+    );
+    assert_eq!(
+        public_key["authenticatorSelection"]["userVerification"],
+        "required"
+    );
+    // The user handle is not the account's id.
+    let id: i64 = app
+        .scalar("SELECT id FROM users WHERE username = 'keyholder'")
+        .await;
+    assert_ne!(public_key["user"]["id"].as_str().unwrap(), id.to_string());
+    // A registration ceremony cannot finish a sign-in, nor another account's registration.
+    let ceremony = start["ceremony"].as_str().unwrap();
+    let (status, _) = rpc(
+        &app,
+        "passkey_sign_in_finish",
+        None,
+        &[("ceremony", ceremony), ("credential", "{}")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    let other = web_session(&app, "other-holder").await;
+    let (status, body) = rpc(
+        &app,
+        "passkey_register_finish",
+        Some(&other),
+        &[
+            ("ceremony", ceremony),
+            ("name", "mine"),
+            ("credential", "{}"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    // A name is required.
+    let (_, start) = rpc(&app, "passkey_register_start", Some(&session), &[]).await;
+    let (status, body) = rpc(
+        &app,
+        "passkey_register_finish",
+        Some(&session),
+        &[
+            ("ceremony", start["ceremony"].as_str().unwrap()),
+            ("name", "  "),
+            ("credential", "{}"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["fields"][0]["field"], "name", "{body}");
+    let added: i64 = app.scalar("SELECT COUNT(*) FROM passkeys").await;
+    assert_eq!(added, 0);
+
+    // Without a sign-in waiting for its second step, there is no passkey step either.
+    let (status, body) = rpc(&app, "passkey_second_factor_start", None, &[]).await;
+    assert_eq!(status, 401, "{body}");
+}

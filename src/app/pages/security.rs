@@ -3,10 +3,12 @@
 //! without JavaScript, and the pages ship none.
 
 use crate::api::{
-    page_language, BeginTotp, ConfirmTotp, DisableTotp, FormError, LoginSecondFactor,
-    RenewRecoveryCodes, SecurityView,
+    page_language, BeginTotp, ConfirmTotp, DisableTotp, FormError, LoginSecondFactor, PasskeyView,
+    RemovePasskey, RenewRecoveryCodes, SecurityView,
 };
-use crate::app::components::{form_error, FieldError, FormAlert, RequireAccount};
+use crate::app::components::{
+    form_error, FieldError, FormAlert, PasskeyButton, PasskeyScript, RequireAccount,
+};
 use crate::i18n::fill;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -20,7 +22,7 @@ pub fn SecondFactor() -> impl IntoView {
     let action = ServerAction::<LoginSecondFactor>::new();
     let server_error = form_error(action);
     let no_client_error = Signal::derive(|| None::<FormError>);
-    let pending = Resource::new(|| (), |_| crate::api::second_step_pending());
+    let step = Resource::new(|| (), |_| crate::api::second_step_state());
     let next = move || use_query_map().with_untracked(|q| q.get("next"));
     view! {
         <Title text=t.second_step_title />
@@ -28,7 +30,8 @@ pub fn SecondFactor() -> impl IntoView {
             <h1>{t.second_step_title}</h1>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    if pending.await.unwrap_or(false) {
+                    let step = step.await.ok().filter(|step| step.pending);
+                    if let Some(step) = step {
                         view! {
                             <p>{t.second_step_intro}</p>
                             <FormAlert error=server_error />
@@ -41,6 +44,10 @@ pub fn SecondFactor() -> impl IntoView {
                                 <input type="hidden" name="next" value=next() />
                                 <button type="submit">{t.continue_button}</button>
                             </ActionForm>
+                            {step.passkeys.then(|| view! {
+                                <PasskeyButton kind="second-factor" label=t.use_passkey />
+                                <PasskeyScript />
+                            })}
                         }
                         .into_any()
                     } else {
@@ -64,6 +71,8 @@ fn notice_text(notice: &str) -> Option<&'static str> {
         "two-step-on" => Some(t.notice_totp_on),
         "two-step-off" => Some(t.notice_totp_off),
         "codes-renewed" => Some(t.notice_codes_renewed),
+        "passkey-added" => Some(t.notice_passkey_added),
+        "passkey-removed" => Some(t.notice_passkey_removed),
         _ => None,
     }
 }
@@ -144,7 +153,67 @@ fn factor_forms(on: bool, left: i64, view: SecurityView) -> impl IntoView {
     } else {
         view! { <BeginForm /> }.into_any()
     };
-    view! { {shown} {forms} }
+    let passkeys = passkeys_section(view.passkeys, view.passkeys_offered);
+    view! { {shown} {forms} {passkeys} }
+}
+
+/// The account's passkeys, each removable after the password, and the form that adds one
+/// (shown by the page's passkey script where the browser can run it).
+fn passkeys_section(passkeys: Vec<PasskeyView>, offered: bool) -> impl IntoView {
+    let t = page_language().text();
+    let listed = if passkeys.is_empty() {
+        view! { <p class="hint" data-testid="no-passkeys">{t.no_passkeys}</p> }.into_any()
+    } else {
+        view! {
+            <ul class="passkeys" data-testid="passkeys">
+                {passkeys.into_iter().map(|passkey| view! { <PasskeyItem passkey /> }).collect_view()}
+            </ul>
+        }
+        .into_any()
+    };
+    view! {
+        <h2>{t.passkeys_heading}</h2>
+        <p>{t.passkeys_intro}</p>
+        {listed}
+        {offered.then(|| view! {
+            <form class="add-passkey" data-passkey="add" data-failed=t.passkey_browser_failed hidden>
+                <label for="passkey-name">{t.passkey_name}</label>
+                <input id="passkey-name" name="name" required maxlength="64" autocomplete="off" />
+                <button type="submit">{t.add_passkey}</button>
+                <p class="form-alert" role="alert" hidden></p>
+            </form>
+            <noscript><p class="hint">{t.passkeys_need_javascript}</p></noscript>
+            <PasskeyScript />
+        })}
+    }
+}
+
+#[component]
+fn PasskeyItem(passkey: PasskeyView) -> impl IntoView {
+    let t = page_language().text();
+    let action = ServerAction::<RemovePasskey>::new();
+    let server_error = form_error(action);
+    let no_client_error = Signal::derive(|| None::<FormError>);
+    let field = format!("remove-{}", passkey.id);
+    view! {
+        <li>
+            <strong class="passkey-name">{passkey.name.clone()}</strong>
+            " "
+            <span class="hint">{fill(t.passkey_added_on, &[&passkey.added])}</span>
+            <details>
+                <summary>{t.remove_passkey}</summary>
+                <p class="hint">{t.remove_passkey_hint}</p>
+                <FormAlert error=server_error />
+                <ActionForm action=action>
+                    <input type="hidden" name="id" value=passkey.id.clone() />
+                    <label for=field.clone()>{t.current_password}</label>
+                    <input id=field name="password" type="password" autocomplete="current-password" required />
+                    <FieldError field="password" server=server_error client=no_client_error />
+                    <button type="submit" class="secondary">{t.remove_passkey}</button>
+                </ActionForm>
+            </details>
+        </li>
+    }
 }
 
 #[component]

@@ -3,7 +3,9 @@
 use crate::api::{
     check_registration, page_language, Login as LoginFn, Refused, Register as RegisterFn,
 };
-use crate::app::components::{IslandForm, PasswordInput, PasswordKind};
+use crate::app::components::{
+    passkeys_offered, IslandForm, PasskeyButton, PasskeyScript, PasswordInput, PasswordKind,
+};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -89,6 +91,10 @@ pub fn Login() -> impl IntoView {
                 <p class="notice" role="status">{notice}</p>
             </Show>
             <LoginForm />
+            {passkeys_offered().then(|| view! {
+                <PasskeyButton kind="sign-in" label=t.sign_in_with_passkey />
+                <PasskeyScript />
+            })}
             <p class="aside">
                 <a href="/forgot/password">{t.forgot_password_link}</a>
                 " · "

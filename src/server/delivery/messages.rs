@@ -280,6 +280,8 @@ pub enum FactorChange {
     RecoveryCodeUsed {
         left: i64,
     },
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
 pub fn second_factor_changed(
@@ -315,6 +317,22 @@ pub fn second_factor_changed(
         FactorChange::RecoveryCodesRenewed => (
             "New recovery codes were made".to_owned(),
             "New recovery codes were made for your Latchkey account; the old ones no longer work.".to_owned(),
+        ),
+        FactorChange::PasskeyAdded if zh => (
+            "已添加通行密钥".to_owned(),
+            "您的 Latchkey 账户已添加一个通行密钥：它可以无需密码登录，也可以作为两步登录的第二步。".to_owned(),
+        ),
+        FactorChange::PasskeyAdded => (
+            "A passkey was added".to_owned(),
+            "A passkey was added to your Latchkey account: it signs in without a password, and serves as the second step after one.".to_owned(),
+        ),
+        FactorChange::PasskeyRemoved if zh => (
+            "已移除通行密钥".to_owned(),
+            "您的 Latchkey 账户已移除一个通行密钥，它不能再用于登录。".to_owned(),
+        ),
+        FactorChange::PasskeyRemoved => (
+            "A passkey was removed".to_owned(),
+            "A passkey was removed from your Latchkey account; it no longer signs in.".to_owned(),
         ),
         FactorChange::RecoveryCodeUsed { left } if zh => (
             "恢复码已被使用".to_owned(),

@@ -257,6 +257,7 @@ impl AuthingError {
             ServiceError::ResetTokenInvalid => words.api_reset_token_invalid.into(),
             ServiceError::SecondFactorWrong => words.second_factor_wrong.into(),
             ServiceError::SecondFactorExpired => words.second_factor_expired.into(),
+            ServiceError::PasskeyRefused => words.passkey_refused.into(),
             ServiceError::Contended => words.api_busy.into(),
             ServiceError::Internal(_) => words.api_internal.into(),
         }

@@ -32,7 +32,8 @@ pub fn status_of(error: &ServiceError) -> StatusCode {
         | ServiceError::PasscodeInvalid
         | ServiceError::PasscodeBurned
         | ServiceError::PasswordUnreadable
-        | ServiceError::ResetTokenInvalid => StatusCode::BAD_REQUEST,
+        | ServiceError::ResetTokenInvalid
+        | ServiceError::PasskeyRefused => StatusCode::BAD_REQUEST,
         ServiceError::InvalidCredentials
         | ServiceError::Unauthenticated
         | ServiceError::SecondFactorWrong

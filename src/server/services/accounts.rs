@@ -95,8 +95,8 @@ pub struct LoggedIn {
 
 /// How a sign-in with a right password goes on.
 pub enum SignIn {
-    /// Signed in.
-    Done(LoggedIn),
+    /// Signed in (boxed: the account is large beside a token).
+    Done(Box<LoggedIn>),
     /// The account has a second factor: a code must follow, with this challenge's token
     /// (`second_factor::complete_sign_in`). No session exists yet.
     SecondFactor { mfa_token: String },
@@ -173,11 +173,11 @@ pub async fn log_in(
                 Ok(token)
             })?;
             let device = device_token::issue(&state.passcode_key, row.id);
-            Ok(SignIn::Done(LoggedIn {
+            Ok(SignIn::Done(Box::new(LoggedIn {
                 account: row.into(),
                 token,
                 device,
-            }))
+            })))
         }
         found => {
             let user_id = found.map(|(row, _)| row.id);

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod credits;
 pub mod passcodes;
+pub mod passkeys;
 pub mod password;
 pub mod phone;
 pub mod plan;
@@ -93,6 +94,10 @@ pub enum ServiceError {
     /// old: the password step must be done again.
     #[error("the sign-in has expired: sign in again")]
     SecondFactorExpired,
+    /// A passkey ceremony that failed: a refused or malformed assertion or attestation, an
+    /// unknown passkey, or a ceremony that is unknown, finished or expired. One answer for all.
+    #[error("the passkey was not accepted")]
+    PasskeyRefused,
     /// Too many requests of this kind; try again after the given number of seconds.
     #[error("too many requests; try again in {retry_after} seconds")]
     RateLimited { retry_after: i64 },

@@ -38,7 +38,15 @@ pub enum TotpState {
 #[derive(Debug, Clone)]
 pub struct Factors {
     pub totp: TotpState,
+    pub passkeys: i64,
     pub recovery_codes_left: i64,
+}
+
+impl Factors {
+    /// Whether a sign-in with the password must continue with a second step.
+    pub fn any(&self) -> bool {
+        self.totp == TotpState::On || self.passkeys > 0
+    }
 }
 
 /// An enrolment waiting for its first code: what the person copies into an app.
@@ -65,14 +73,15 @@ impl Enrolment {
 
 pub async fn factors(state: &AppState, account: &Account) -> Result<Factors, ServiceError> {
     let totp = second_factors::totp_of(&state.db, account.id).await?;
-    let (_, left) = second_factors::factors_of(&state.db, account.id).await?;
+    let counts = second_factors::factors_of(&state.db, account.id).await?;
     Ok(Factors {
         totp: match totp {
             None => TotpState::Off,
             Some(row) if row.confirmed_at.is_none() => TotpState::Pending,
             Some(_) => TotpState::On,
         },
-        recovery_codes_left: left,
+        passkeys: counts.passkeys,
+        recovery_codes_left: counts.recovery_codes_left,
     })
 }
 
@@ -189,7 +198,8 @@ pub async fn disable_totp(
         if take_code(tx, state, account.id, code, now).await?.is_none() {
             return Err(code_wrong());
         }
-        second_factors::remove_all(&mut *tx, account.id).await?;
+        second_factors::remove_totp(&mut *tx, account.id).await?;
+        forget_codes_without_factors(tx, account.id).await?;
         audit::record(&mut *tx, Event::TotpDisabled, Some(account.id), meta, None).await?;
         notify(tx, state, account, FactorChange::TotpOff).await?;
         Ok(())
@@ -230,7 +240,7 @@ pub async fn renew_recovery_codes(
     Ok(codes)
 }
 
-async fn store_recovery_codes(
+pub(super) async fn store_recovery_codes(
     tx: &mut Tx,
     state: &AppState,
     user_id: i64,
@@ -256,6 +266,7 @@ pub enum UsedCode {
     Recovery {
         left: i64,
     },
+    Passkey,
 }
 
 impl UsedCode {
@@ -263,6 +274,7 @@ impl UsedCode {
         match self {
             UsedCode::Totp => "totp",
             UsedCode::Recovery { .. } => "recovery_code",
+            UsedCode::Passkey => "passkey",
         }
     }
 }
@@ -306,8 +318,21 @@ async fn take_code(
 
 /// Whether a sign-in of this account must show a second factor.
 pub async fn required(state: &AppState, user_id: i64) -> Result<bool, ServiceError> {
-    let (totp_on, _) = second_factors::factors_of(&state.db, user_id).await?;
-    Ok(totp_on)
+    let counts = second_factors::factors_of(&state.db, user_id).await?;
+    Ok(counts.totp_on || counts.passkeys > 0)
+}
+
+/// Deletes the account's recovery codes once it has no second factor left for them to stand
+/// in for.
+pub(super) async fn forget_codes_without_factors(
+    tx: &mut Tx,
+    user_id: i64,
+) -> Result<(), ServiceError> {
+    let counts = second_factors::factors_of(&mut *tx, user_id).await?;
+    if !counts.totp_on && counts.passkeys == 0 {
+        second_factors::replace_recovery_codes(tx, user_id, &[]).await?;
+    }
+    Ok(())
 }
 
 /// Opens a challenge for a sign-in whose password was right, inside the caller's transaction;
@@ -324,6 +349,39 @@ pub async fn open_challenge(
     Ok(token)
 }
 
+/// What the second step of a sign-in was answered with.
+pub enum UsedFactor<'a> {
+    /// A code from the authenticator app, or a recovery code.
+    Code(&'a str),
+    /// A passkey's assertion, when it verified: its account, credential id and updated record.
+    Passkey(Option<(i64, String, String)>),
+}
+
+/// The sign-in a challenge token names, while it lives.
+pub async fn live_challenge(
+    state: &AppState,
+    mfa_token: &str,
+) -> Result<second_factors::Challenge, ServiceError> {
+    let digest = link_token::digest(mfa_token);
+    second_factors::challenge(&state.db, &digest, store::unix_now())
+        .await?
+        .ok_or(ServiceError::SecondFactorExpired)
+}
+
+/// For a live challenge, how many passkeys its account has; `None` when it is not live.
+pub async fn passkeys_for_challenge(
+    state: &AppState,
+    mfa_token: &str,
+) -> Result<Option<i64>, ServiceError> {
+    let challenge = match live_challenge(state, mfa_token).await {
+        Ok(challenge) => challenge,
+        Err(ServiceError::SecondFactorExpired) => return Ok(None),
+        Err(other) => return Err(other),
+    };
+    let counts = second_factors::factors_of(&state.db, challenge.user_id).await?;
+    Ok(Some(counts.passkeys))
+}
+
 /// The second step of a sign-in: a challenge's token and a code give a session.
 pub async fn complete_sign_in(
     state: &AppState,
@@ -331,12 +389,20 @@ pub async fn complete_sign_in(
     code: &str,
     meta: &RequestMeta,
 ) -> Result<LoggedIn, ServiceError> {
+    complete_with(state, mfa_token, UsedFactor::Code(code), meta).await
+}
+
+/// The second step with whichever factor: counted against the sign-in's lock, the challenge
+/// used up by a right answer and worn down by wrong ones.
+pub async fn complete_with(
+    state: &AppState,
+    mfa_token: &str,
+    factor: UsedFactor<'_>,
+    meta: &RequestMeta,
+) -> Result<LoggedIn, ServiceError> {
     state.limits.admit(Action::Login, meta.client_ip).await?;
     let digest = link_token::digest(mfa_token);
-    let now = store::unix_now();
-    let challenge = second_factors::challenge(&state.db, &digest, now)
-        .await?
-        .ok_or(ServiceError::SecondFactorExpired)?;
+    let challenge = live_challenge(state, mfa_token).await?;
     throttle::admit_key(
         &state.db,
         &state.settings.login_policy,
@@ -344,8 +410,17 @@ pub async fn complete_sign_in(
     )
     .await?;
     let user_id = challenge.user_id;
+    let now = store::unix_now();
     let outcome = store::write_tx!(state.db, |tx| {
-        let Some(used) = take_code(tx, state, user_id, code, now).await? else {
+        let used = match &factor {
+            UsedFactor::Code(code) => take_code(tx, state, user_id, code, now).await?,
+            UsedFactor::Passkey(Some((owner, id, record))) if *owner == user_id => {
+                crate::server::store::passkeys::record_use(&mut *tx, id, record, now).await?;
+                Some(UsedCode::Passkey)
+            }
+            UsedFactor::Passkey(_) => None,
+        };
+        let Some(used) = used else {
             second_factors::count_wrong_code(tx, &digest, WRONG_CODES_PER_CHALLENGE).await?;
             audit::record(
                 &mut *tx,
@@ -357,7 +432,7 @@ pub async fn complete_sign_in(
             .await?;
             return Ok(None);
         };
-        // One use: of two requests with right codes, the second finds it gone.
+        // One use: of two requests with right answers, the second finds it gone.
         if !second_factors::take_challenge(&mut *tx, &digest).await? {
             return Err(ServiceError::SecondFactorExpired);
         }
@@ -382,7 +457,10 @@ pub async fn complete_sign_in(
         Ok(Some((account, token)))
     })?;
     let Some((account, token)) = outcome else {
-        return Err(ServiceError::SecondFactorWrong);
+        return Err(match factor {
+            UsedFactor::Code(_) => ServiceError::SecondFactorWrong,
+            UsedFactor::Passkey(_) => ServiceError::PasskeyRefused,
+        });
     };
     state.mail.now();
     let device = device_token::issue(&state.passcode_key, account.id);
@@ -394,7 +472,7 @@ pub async fn complete_sign_in(
 }
 
 /// Queues the mail that tells the account's owner of a change to its second factors.
-async fn notify(
+pub(super) async fn notify(
     tx: &mut Tx,
     state: &AppState,
     account: &Account,

@@ -34,6 +34,8 @@ pub enum Event {
     TotpEnabled,
     TotpDisabled,
     RecoveryCodesRenewed,
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
 impl Event {
@@ -62,6 +64,8 @@ impl Event {
             Event::TotpEnabled => "mfa.totp_enabled",
             Event::TotpDisabled => "mfa.totp_disabled",
             Event::RecoveryCodesRenewed => "mfa.recovery_codes_renewed",
+            Event::PasskeyAdded => "mfa.passkey_added",
+            Event::PasskeyRemoved => "mfa.passkey_removed",
         }
     }
 }

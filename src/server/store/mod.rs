@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod client_limits;
 pub mod outbox;
+pub mod passkeys;
 pub mod purge;
 pub mod reads;
 pub mod recovery;

@@ -21,6 +21,7 @@ pub struct Purged {
     pub sessions: u64,
     pub client_limits: u64,
     pub second_factor_challenges: u64,
+    pub webauthn_ceremonies: u64,
 }
 
 impl Purged {
@@ -34,6 +35,7 @@ impl Purged {
             + self.sessions
             + self.client_limits
             + self.second_factor_challenges
+            + self.webauthn_ceremonies
     }
 }
 
@@ -77,6 +79,11 @@ pub async fn expired(db: &Db, now: i64) -> Result<Purged, sqlx::Error> {
         client_limits: delete("DELETE FROM client_limits WHERE tat <= $1", now * 1000).await?,
         second_factor_challenges: delete(
             "DELETE FROM second_factor_challenges WHERE expires_at <= $1",
+            now,
+        )
+        .await?,
+        webauthn_ceremonies: delete(
+            "DELETE FROM webauthn_ceremonies WHERE expires_at <= $1",
             now,
         )
         .await?,

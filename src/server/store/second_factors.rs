@@ -86,18 +86,13 @@ pub async fn take_totp_step(
     Ok(changed == 1)
 }
 
-/// Removes the authenticator and every recovery code of the account.
-pub async fn remove_all(tx: &mut Tx, user_id: i64) -> Result<(), sqlx::Error> {
-    for sql in [
-        "DELETE FROM totp_factors WHERE user_id = $1",
-        "DELETE FROM recovery_codes WHERE user_id = $1",
-    ] {
-        on_backend!(&mut *tx, e => sqlx::query(sql)
-            .bind(user_id)
-            .execute(e)
-            .await
-            .map(|done| done.rows_affected()))?;
-    }
+/// Removes the account's authenticator.
+pub async fn remove_totp(db: impl Into<Exec<'_>>, user_id: i64) -> Result<(), sqlx::Error> {
+    on_backend!(db, e => sqlx::query("DELETE FROM totp_factors WHERE user_id = $1")
+        .bind(user_id)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -241,11 +236,24 @@ pub async fn take_challenge(
     Ok(deleted == 1)
 }
 
-/// Whether the account has a confirmed second factor, and how many recovery codes it has left.
-pub async fn factors_of(db: impl Into<Exec<'_>>, user_id: i64) -> Result<(bool, i64), sqlx::Error> {
+/// An account's second factors, counted.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct FactorCounts {
+    pub totp_on: bool,
+    pub passkeys: i64,
+    pub recovery_codes_left: i64,
+}
+
+/// One read: whether the account has a confirmed authenticator, its passkeys, and its unused
+/// recovery codes.
+pub async fn factors_of(
+    db: impl Into<Exec<'_>>,
+    user_id: i64,
+) -> Result<FactorCounts, sqlx::Error> {
     on_backend!(db, e => sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL), \
-                (SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL)",
+        "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL) AS totp_on, \
+                (SELECT COUNT(*) FROM passkeys WHERE user_id = $1) AS passkeys, \
+                (SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL) AS recovery_codes_left",
     )
     .bind(user_id)
     .fetch_one(e)
