@@ -12,10 +12,7 @@ postgres_bin() {
   dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
   if [ -z "$dir" ]; then
     say "Installing PostgreSQL from Debian"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+    debian_install postgresql
     dir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
   fi
   echo "$dir"

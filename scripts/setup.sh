@@ -29,6 +29,7 @@ wasm_bindgen_version() {
 }
 
 ensure_build_tools() {
+  ensure_openssl_headers
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     say "Adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
@@ -68,34 +69,42 @@ ensure_npm_packages() {
   fi
 }
 
+# Installs Debian packages (as root, or through sudo).
+debian_install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
 # nginx from Debian: the reverse proxy the multi-node browser test runs behind.
 ensure_proxy() {
   if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
     say "Installing nginx from Debian"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nginx-light >/dev/null
+    debian_install nginx-light
   fi
 }
 
 ensure_browser() {
   if [ ! -x /usr/bin/chromium ]; then
     say "Installing Chromium from Debian"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+    debian_install chromium
+  fi
+}
+
+# webauthn-rs checks passkeys with OpenSSL: the server links Debian's libssl, built against
+# its headers, found through pkg-config.
+ensure_openssl_headers() {
+  if ! pkg-config --exists openssl 2>/dev/null; then
+    say "Installing OpenSSL's headers from Debian (passkeys)"
+    debian_install libssl-dev pkg-config
   fi
 }
 
 # A virtualenv at $1 (Debian's python3 lacks the venv module until python3-venv is installed).
 make_venv() {
   if ! python3 -m venv "$1" 2>/dev/null; then
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+    debian_install python3-venv
     python3 -m venv "$1"
   fi
 }

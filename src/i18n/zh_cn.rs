@@ -181,7 +181,7 @@ pub static TEXT: Text = Text {
     no_pending_sign_in: "这里没有等待验证码的登录：它已完成，或已超过五分钟失效。",
     two_step_on: "已开启",
     two_step_off: "未开启",
-    two_step_intro: "开启两步登录后，登录时除密码外还需输入手机上身份验证器应用（如 Google Authenticator、Microsoft Authenticator、1Password 等）中的验证码。",
+    two_step_intro: "开启两步登录后，登录时除密码外还需输入手机上身份验证器应用（如 Google Authenticator、Microsoft Authenticator 等）中的验证码。",
     set_up_totp: "设置身份验证器应用",
     set_up_totp_hint: "请输入密码以开始设置。",
     scan_heading: "用应用扫描此二维码",

@@ -4,7 +4,7 @@ use crate::common::{json, spawn_app};
 use serde_json::Value;
 
 /// Every REST operation Latchkey serves, by method and path.
-const OPERATIONS: [(&str, &str); 19] = [
+const OPERATIONS: [(&str, &str); 24] = [
     ("post", "/v2/auth/register"),
     ("post", "/v2/auth/login"),
     ("get", "/v2/auth/refresh"),
@@ -17,6 +17,11 @@ const OPERATIONS: [(&str, &str); 19] = [
     ("post", "/v2/account/email/verify/resend"),
     ("post", "/v2/forgot/username"),
     ("post", "/v2/forgot/password"),
+    ("post", "/v2/auth/login/mfa"),
+    ("post", "/v2/account/mfa/totp"),
+    ("post", "/v2/account/mfa/totp/confirm"),
+    ("post", "/v2/account/mfa/totp/disable"),
+    ("post", "/v2/account/mfa/recovery-codes"),
     ("post", "/api/v3/send-email"),
     ("post", "/api/v3/send-sms"),
     ("post", "/api/v3/verify-reset-password-request"),

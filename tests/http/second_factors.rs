@@ -413,10 +413,15 @@ async fn new_recovery_codes_end_the_old_ones() {
 async fn a_password_reset_keeps_the_second_factor_and_secrets_are_sealed_at_rest() {
     let app = spawn_app().await;
     let (mut authenticator, codes) = enrolled(&app, "keeper").await;
+    // A sign-in begun with the old password does not outlive it.
+    let begun_before = mfa_token(&app, "keeper").await;
     let reset_token = reset_token_for(&app, "keeper@example.com").await;
     let new_password = "a brand new passphrase";
     let (status, body) = reset(&app, &reset_token, new_password, "none").await;
     assert_eq!(status, 200, "{body}");
+    let (status, body) = second_step(&app, &begun_before, &codes[5]).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["message"], "the sign-in has expired: sign in again");
     let (status, body) = json(app.login("keeper", new_password).await).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["message"], "second factor required");

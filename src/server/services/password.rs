@@ -10,7 +10,7 @@ use crate::server::crypto::session_token::IssuedToken;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
-use crate::server::store::{self, outbox, recovery, sessions, users};
+use crate::server::store::{self, outbox, recovery, second_factors, sessions, users};
 
 /// Checks the current password, sets the new one, ends every session and outstanding reset
 /// (links, reset tokens, passcodes), and queues a notice. With `stay_signed_in` (the browser)
@@ -60,6 +60,7 @@ pub async fn change(
             return Err(ServiceError::Unauthenticated);
         };
         sessions::delete_all_of(&mut *tx, account.id).await?;
+        second_factors::delete_challenges_of(&mut *tx, account.id).await?;
         // A reset link or passcode mailed before must not undo the change.
         recovery::revoke_tokens_of(&mut *tx, account.id, now).await?;
         let purpose = super::passcodes::Purpose::ResetPassword.as_str();

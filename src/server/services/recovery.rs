@@ -449,6 +449,7 @@ pub async fn reset_password(
     store::write_tx!(state.db, |tx| {
         users::reset_password(&mut *tx, user_id, &hash).await?;
         sessions::delete_all_of(&mut *tx, user_id).await?;
+        store::second_factors::delete_challenges_of(&mut *tx, user_id).await?;
         recovery::revoke_tokens_of(&mut *tx, user_id, now).await?;
         recovery::delete_passcodes_of(&mut *tx, user_id, PURPOSE).await?;
         // The owner proved control of the address or phone: lift any login lockout.

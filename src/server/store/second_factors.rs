@@ -181,6 +181,20 @@ pub async fn insert_challenge(
     Ok(())
 }
 
+/// Ends every sign-in of the account that waits for its second step: when its password
+/// changes, what a sign-in with the old one began must not finish.
+pub async fn delete_challenges_of(
+    db: impl Into<Exec<'_>>,
+    user_id: i64,
+) -> Result<(), sqlx::Error> {
+    on_backend!(db, e => sqlx::query("DELETE FROM second_factor_challenges WHERE user_id = $1")
+        .bind(user_id)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
 /// The live challenge of a token's digest.
 pub async fn challenge(
     db: impl Into<Exec<'_>>,
