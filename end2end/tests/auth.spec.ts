@@ -119,7 +119,7 @@ test.describe("with JavaScript", () => {
     });
     await page.getByLabel("Username or e-mail address").fill(name);
     await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page).toHaveURL(/\/account$/);
     const states = await page.evaluate(() => sessionStorage.getItem("button states"));
     expect(states).toContain("disabled: Signing in…");

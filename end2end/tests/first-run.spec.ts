@@ -62,7 +62,7 @@ for (const javaScriptEnabled of [true, false]) {
       if (javaScriptEnabled) await hydrated(page);
       await page.getByLabel("Username or e-mail address").fill(taken);
       await page.getByLabel("Password").fill("not the password");
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page.locator(".form-alert")).toHaveText("Incorrect username, e-mail address or password.");
       await expect(page).toHaveURL(/\/login$/);
       await expect(page.getByLabel("Username or e-mail address")).toHaveValue(taken);
@@ -120,7 +120,7 @@ for (const javaScriptEnabled of [true, false]) {
       if (javaScriptEnabled) await hydrated(page);
       await page.getByLabel("Username or e-mail address").fill(name);
       await page.getByLabel("Password").fill(PASSWORD);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page).toHaveURL(/\/password$/);
       await expect(page.getByRole("heading", { name: "Change password" })).toBeVisible();
     });
@@ -130,7 +130,7 @@ for (const javaScriptEnabled of [true, false]) {
 test("the header offers the ways in, and once signed in names the account", async ({ page }) => {
   await page.goto("/");
   const header = page.locator("header.site");
-  await expect(header.getByRole("link", { name: "Sign in" })).toBeVisible();
+  await expect(header.getByRole("link", { name: "Sign in", exact: true })).toBeVisible();
   await expect(header.getByRole("link", { name: "Create an account" })).toBeVisible();
   await expect(header.getByRole("button", { name: "Sign out" })).toHaveCount(0);
 
@@ -141,11 +141,11 @@ test("the header offers the ways in, and once signed in names the account", asyn
     await page.goto(where);
     await expect(header.getByTestId("signed-in-as")).toHaveText(name);
     await expect(header.getByRole("link", { name: "Account" })).toBeVisible();
-    await expect(header.getByRole("link", { name: "Sign in" })).toHaveCount(0);
+    await expect(header.getByRole("link", { name: "Sign in", exact: true })).toHaveCount(0);
   }
   await header.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
-  await expect(header.getByRole("link", { name: "Sign in" })).toBeVisible();
+  await expect(header.getByRole("link", { name: "Sign in", exact: true })).toBeVisible();
 });
 
 test("an unknown page says so and offers the way on", async ({ page }) => {
@@ -235,5 +235,14 @@ test.describe("on a 375 px wide phone", () => {
     await fitsTheScreen(page, "/password");
     await page.goto("/upgrade");
     await fitsTheScreen(page, "/upgrade");
+    // The security page, also with an enrolment's QR code and key showing.
+    await page.goto("/account/security");
+    await fitsTheScreen(page, "/account/security");
+    await page.getByLabel("Current password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+    await expect(page.getByTestId("totp-secret")).toBeVisible();
+    await fitsTheScreen(page, "/account/security (enrolment)");
+    await page.goto("/login/second-factor");
+    await fitsTheScreen(page, "/login/second-factor");
   });
 });

@@ -63,7 +63,7 @@ export async function logIn(page: Page, identifier: string, password = PASSWORD)
   await page.goto("/login");
   await page.getByLabel("Username or e-mail address").fill(identifier);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 import * as fs from "node:fs";

@@ -248,6 +248,16 @@ pub struct PasskeyCeremony {
     pub options: String,
 }
 
+#[cfg(feature = "ssr")]
+impl From<crate::server::services::passkeys::Ceremony> for PasskeyCeremony {
+    fn from(ceremony: crate::server::services::passkeys::Ceremony) -> Self {
+        PasskeyCeremony {
+            ceremony: ceremony.token,
+            options: ceremony.options,
+        }
+    }
+}
+
 /// What the second-step page offers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SecondStep {
@@ -405,10 +415,7 @@ pub async fn passkey_register_start() -> Result<PasskeyCeremony, FormError> {
     let (state, _) = ssr::context()?;
     let account = ssr::signed_in_account(&state).await?;
     let ceremony = passkeys::begin_registration(&state, &account).await?;
-    Ok(PasskeyCeremony {
-        ceremony: ceremony.token,
-        options: ceremony.options,
-    })
+    Ok(ceremony.into())
 }
 
 /// Finishes adding a passkey; answers the page to go to (the security page, which shows the
@@ -448,10 +455,7 @@ pub async fn passkey_sign_in_start() -> Result<PasskeyCeremony, FormError> {
     use crate::server::services::passkeys;
     let (state, meta) = ssr::context()?;
     let ceremony = passkeys::begin_sign_in(&state, &meta).await?;
-    Ok(PasskeyCeremony {
-        ceremony: ceremony.token,
-        options: ceremony.options,
-    })
+    Ok(ceremony.into())
 }
 
 /// Finishes a passkey sign-in: the session, and the page to go to.
@@ -476,10 +480,7 @@ pub async fn passkey_second_factor_start() -> Result<PasskeyCeremony, FormError>
     let (state, _) = ssr::context()?;
     let mfa_token = ssr::second_step_token().ok_or(ServiceError::SecondFactorExpired)?;
     let ceremony = passkeys::begin_second_factor(&state, &mfa_token).await?;
-    Ok(PasskeyCeremony {
-        ceremony: ceremony.token,
-        options: ceremony.options,
-    })
+    Ok(ceremony.into())
 }
 
 /// Finishes the second step with a passkey: the session, and the page to go to.

@@ -491,7 +491,7 @@ pub fn PasskeyButton(kind: &'static str, label: &'static str) -> impl IntoView {
     view! {
         <div class="passkey" data-passkey=kind data-failed=failed hidden>
             <button type="button" class="secondary">{label}</button>
-            <p class="form-alert" role="alert" hidden></p>
+            <p class="passkey-alert" role="alert" hidden></p>
         </div>
     }
 }

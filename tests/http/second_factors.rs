@@ -64,11 +64,8 @@ async fn enrolled(app: &TestApp, name: &str) -> (Authenticator, Vec<String>) {
     assert_eq!(status, 200, "{body}");
     let mut app_codes = Authenticator::from_uri(body["response"]["otpauth_uri"].as_str().unwrap());
     let code = app_codes.next_code().await;
-    let (status, body) = json(
-        app.post_with_token("/v2/account/mfa/totp/confirm", &token, &[("code", &code)])
-            .await,
-    )
-    .await;
+    let confirm = "/v2/account/mfa/totp/confirm";
+    let (status, body) = post_form(app, confirm, &token, &[("code", &code)]).await;
     assert_eq!(status, 200, "{body}");
     let codes = body["response"]["recovery_codes"]
         .as_array()
@@ -142,11 +139,8 @@ async fn totp_enrolment_over_rest_makes_login_ask_for_a_code_that_gives_a_token(
     .await;
     assert_eq!(status, 400, "{body}");
     let code = authenticator.next_code().await;
-    let (status, body) = json(
-        app.post_with_token("/v2/account/mfa/totp/confirm", &token, &[("code", &code)])
-            .await,
-    )
-    .await;
+    let confirm = "/v2/account/mfa/totp/confirm";
+    let (status, body) = post_form(&app, confirm, &token, &[("code", code.as_str())]).await;
     assert_eq!(status, 200, "{body}");
     let codes = body["response"]["recovery_codes"].as_array().unwrap();
     assert_eq!(codes.len(), 10);
@@ -332,40 +326,35 @@ async fn the_second_step_refuses_bad_input_in_the_login_envelope() {
     assert_eq!(status, 403, "{body}");
 }
 
+/// Enrols `name` and signs in through the second step: its app, recovery codes and token.
+async fn signed_in_with_factor(app: &TestApp, name: &str) -> (Authenticator, Vec<String>, String) {
+    let (mut authenticator, codes) = enrolled(app, name).await;
+    let mfa = mfa_token(app, name).await;
+    let (status, body) = second_step(app, &mfa, &authenticator.next_code().await).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    (authenticator, codes, token)
+}
+
+/// A bearer-token form post to the Temporal surface.
+async fn post_form(app: &TestApp, path: &str, token: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    json(app.post_with_token(path, token, form).await).await
+}
+
 #[tokio::test]
 async fn turning_off_needs_the_password_and_a_current_code() {
     let app = spawn_app().await;
-    let (mut authenticator, _) = enrolled(&app, "offy").await;
-    let (_, body) = second_step(
-        &app,
-        &mfa_token(&app, "offy").await,
-        &authenticator.next_code().await,
-    )
-    .await;
-    let token = body["token"].as_str().unwrap().to_owned();
-    let disable = |password: &str, code: &str| {
-        let form = [("password", password), ("code", code)];
-        let token = token.clone();
-        let app = &app;
-        let form: Vec<(String, String)> = form
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        async move {
-            let pairs: Vec<(&str, &str)> =
-                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            json(
-                app.post_with_token("/v2/account/mfa/totp/disable", &token, &pairs)
-                    .await,
-            )
-            .await
-        }
-    };
-    let (status, body) = disable("wrong password", &authenticator.next_code().await).await;
+    let (mut authenticator, _, token) = signed_in_with_factor(&app, "offy").await;
+    let disable = "/v2/account/mfa/totp/disable";
+    let wrong_password = [("password", "wrong password"), ("code", "000000")];
+    let (status, body) = post_form(&app, disable, &token, &wrong_password).await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = disable(PASSWORD, "000000").await;
+    let wrong_code = [("password", PASSWORD), ("code", "000000")];
+    let (status, body) = post_form(&app, disable, &token, &wrong_code).await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = disable(PASSWORD, &authenticator.next_code().await).await;
+    let code = authenticator.next_code().await;
+    let right = [("password", PASSWORD), ("code", code.as_str())];
+    let (status, body) = post_form(&app, disable, &token, &right).await;
     assert_eq!(status, 200, "{body}");
     app.mail_to("offy@example.com", "Two-step sign-in is off")
         .await;
@@ -378,18 +367,13 @@ async fn turning_off_needs_the_password_and_a_current_code() {
 #[tokio::test]
 async fn new_recovery_codes_end_the_old_ones() {
     let app = spawn_app().await;
-    let (mut authenticator, old) = enrolled(&app, "renew").await;
-    let (_, body) = second_step(
-        &app,
-        &mfa_token(&app, "renew").await,
-        &authenticator.next_code().await,
-    )
-    .await;
-    let token = body["token"].as_str().unwrap().to_owned();
+    let (mut authenticator, old, token) = signed_in_with_factor(&app, "renew").await;
     let code = authenticator.next_code().await;
-    let (status, body) = json(
-        app.post_with_token("/v2/account/mfa/recovery-codes", &token, &[("code", &code)])
-            .await,
+    let (status, body) = post_form(
+        &app,
+        "/v2/account/mfa/recovery-codes",
+        &token,
+        &[("code", &code)],
     )
     .await;
     assert_eq!(status, 200, "{body}");

@@ -180,7 +180,7 @@ fn passkeys_section(passkeys: Vec<PasskeyView>, offered: bool) -> impl IntoView 
                 <label for="passkey-name">{t.passkey_name}</label>
                 <input id="passkey-name" name="name" required maxlength="64" autocomplete="off" />
                 <button type="submit">{t.add_passkey}</button>
-                <p class="form-alert" role="alert" hidden></p>
+                <p class="passkey-alert" role="alert" hidden></p>
             </form>
             <noscript><p class="hint">{t.passkeys_need_javascript}</p></noscript>
             <PasskeyScript />
