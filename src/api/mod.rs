@@ -213,9 +213,17 @@ pub struct AccountView {
     pub credits: String,
     /// The account's live sessions, most recently used first.
     pub sessions: Vec<SessionView>,
-    /// Whether signing in takes a second factor (an authenticator app).
-    pub two_step: bool,
+    /// Whether an authenticator app is on.
+    pub authenticator_app: bool,
+    pub passkeys: i64,
     pub recovery_codes_left: i64,
+}
+
+impl AccountView {
+    /// Whether signing in with the password takes a second step.
+    pub fn two_step(&self) -> bool {
+        self.authenticator_app || self.passkeys > 0
+    }
 }
 
 /// What the security page shows beyond [`AccountView`].
@@ -644,7 +652,8 @@ pub async fn current_account() -> Result<Option<AccountView>, FormError> {
     let factors = second_factor::factors(&state, &signed_in.account).await?;
     let account = signed_in.account;
     Ok(Some(AccountView {
-        two_step: factors.totp == second_factor::TotpState::On,
+        authenticator_app: factors.totp == second_factor::TotpState::On,
+        passkeys: factors.passkeys,
         recovery_codes_left: factors.recovery_codes_left,
         username: account.username,
         email: account.email,

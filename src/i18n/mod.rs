@@ -454,6 +454,10 @@ catalogue! {
     use_passkey,
     notice_passkey_added,
     notice_passkey_removed,
+    authenticator_heading,
+    recovery_heading,
+    /// `{}`: how many.
+    passkeys_count,
     // What a refused form says.
     wrong_credentials,
     session_over,

@@ -92,11 +92,21 @@ pub fn Account() -> impl IntoView {
                         </dd>
                         <dt>{t.second_step_title}</dt>
                         <dd>
-                            {if account.two_step {
+                            {if account.two_step() {
                                 view! { <span class="badge ok" data-testid="two-step">{t.two_step_on}</span> }
                             } else {
                                 view! { <span class="badge" data-testid="two-step">{t.two_step_off}</span> }
                             }}
+                            {account.two_step().then(|| {
+                                let mut factors = Vec::new();
+                                if account.authenticator_app {
+                                    factors.push(t.authenticator_heading.to_owned());
+                                }
+                                if account.passkeys > 0 {
+                                    factors.push(fill(t.passkeys_count, &[&account.passkeys.to_string()]));
+                                }
+                                view! { " " <span class="hint" data-testid="factors">{factors.join(" · ")}</span> }
+                            })}
                             " · "
                             <a href={crate::api::SECURITY_PAGE}>{t.manage_two_step}</a>
                         </dd>

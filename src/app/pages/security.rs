@@ -90,8 +90,8 @@ pub fn Security() -> impl IntoView {
     view! {
         <Title text=t.second_step_title />
         <RequireAccount signed_in=move |account| {
-            let on = account.two_step;
-            let left = account.recovery_codes_left;
+            let on = account.two_step();
+            let (app_on, left) = (account.authenticator_app, account.recovery_codes_left);
             view! {
                 <section class="card">
                     <h1>
@@ -108,7 +108,7 @@ pub fn Security() -> impl IntoView {
                     <Suspense fallback=|| ()>
                         {move || Suspend::new(async move {
                             match details.await {
-                                Ok(view) => factor_forms(on, left, view).into_any(),
+                                Ok(view) => factor_forms(app_on, left, view).into_any(),
                                 Err(error) => view! {
                                     <p class="form-alert">{error.message}</p>
                                 }.into_any(),
@@ -122,9 +122,10 @@ pub fn Security() -> impl IntoView {
     }
 }
 
-/// The forms for where the account stands: off (begin), begun (confirm), on (renew, turn off);
-/// and recovery codes made just now, shown this once.
-fn factor_forms(on: bool, left: i64, view: SecurityView) -> impl IntoView {
+/// The forms for where the account stands: the authenticator app off (begin), begun (confirm)
+/// or on (turn off); the recovery codes while any second factor is on (renew), and those made
+/// just now, shown this once; the passkeys.
+fn factor_forms(app_on: bool, left: i64, view: SecurityView) -> impl IntoView {
     let t = page_language().text();
     let shown = (!view.new_recovery_codes.is_empty()).then(|| {
         view! {
@@ -139,22 +140,31 @@ fn factor_forms(on: bool, left: i64, view: SecurityView) -> impl IntoView {
             </div>
         }
     });
-    let forms = if on {
-        view! {
-            <p class="hint" data-testid="recovery-codes-left">
-                {fill(t.recovery_codes_left, &[&left.to_string()])}
-            </p>
-            <RenewCodesForm />
-            <TurnOffForm />
-        }
-        .into_any()
+    let any_factor = app_on || !view.passkeys.is_empty();
+    let app = if app_on {
+        view! { <TurnOffForm /> }.into_any()
     } else if let Some(pending) = view.pending {
         view! { <ConfirmForm secret=pending.secret qr_svg=pending.qr_svg /> }.into_any()
     } else {
         view! { <BeginForm /> }.into_any()
     };
+    let recovery = any_factor.then(|| {
+        view! {
+            <h2>{t.recovery_heading}</h2>
+            <p class="hint" data-testid="recovery-codes-left">
+                {fill(t.recovery_codes_left, &[&left.to_string()])}
+            </p>
+            <RenewCodesForm />
+        }
+    });
     let passkeys = passkeys_section(view.passkeys, view.passkeys_offered);
-    view! { {shown} {forms} {passkeys} }
+    view! {
+        {shown}
+        <h2>{t.authenticator_heading}</h2>
+        {app}
+        {recovery}
+        {passkeys}
+    }
 }
 
 /// The account's passkeys, each removable after the password, and the form that adds one
