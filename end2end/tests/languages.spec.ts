@@ -62,7 +62,7 @@ async function journeyInChinese(page: Page, javaScript: boolean, prefix: string)
   if (javaScript) await hydrated(page);
   await page.getByLabel("用户名或电子邮件地址").fill(name);
   await page.getByLabel("密码").fill("这不是密码但足够长");
-  await page.getByRole("button", { name: "登录" }).click();
+  await page.getByRole("button", { name: "登录", exact: true }).click();
   await expect(page.getByRole("alert").filter({ hasText: "不正确" })).toHaveText(
     "用户名、电子邮件地址或密码不正确。",
   );
@@ -96,7 +96,7 @@ async function journeyInChinese(page: Page, javaScript: boolean, prefix: string)
   if (javaScript) await hydrated(page);
   await page.getByLabel("用户名或电子邮件地址").fill(email);
   await page.getByLabel("密码").fill(newPassword);
-  await page.getByRole("button", { name: "登录" }).click();
+  await page.getByRole("button", { name: "登录", exact: true }).click();
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByTestId("username")).toHaveText(name);
   await expectChinese(page);
