@@ -440,6 +440,15 @@ fn clears(response: &reqwest::Response, name: &str) -> bool {
     set_cookie_of(response, name).is_some_and(|set| set.starts_with(&format!("{name}=;")))
 }
 
+/// The HTML of page `path`, with the cookies given.
+async fn page_html(app: &TestApp, path: &str, cookie: Option<&str>) -> String {
+    let mut request = app.http.get(app.at(path));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap().text().await.unwrap()
+}
+
 fn location(response: &reqwest::Response) -> String {
     response
         .headers()
@@ -492,16 +501,7 @@ async fn enrolment_and_sign_in_work_on_the_pages_without_javascript() {
         )
         .await;
     assert_eq!(location(&begun), "/account/security");
-    let html = app
-        .http
-        .get(app.at("/account/security"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_html(&app, "/account/security", Some(session.as_str())).await;
     assert!(html.contains("<svg"), "a QR code drawn on the server");
     let at = html
         .find("data-testid=\"totp-secret\"")
@@ -557,16 +557,7 @@ async fn enrolment_and_sign_in_work_on_the_pages_without_javascript() {
         "{raw}"
     );
     let mfa = cookie_pair(&password_step, "latchkey_mfa");
-    let page = app
-        .http
-        .get(app.at("/login/second-factor"))
-        .header("cookie", &mfa)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_html(&app, "/login/second-factor", Some(mfa.as_str())).await;
     assert!(page.contains("name=\"code\""), "{page}");
 
     let wrong = app
@@ -580,16 +571,12 @@ async fn enrolment_and_sign_in_work_on_the_pages_without_javascript() {
         .await;
     assert_eq!(location(&wrong), "/login/second-factor");
     let refused = cookie_pair(&wrong, "latchkey_form");
-    let page = app
-        .http
-        .get(app.at("/login/second-factor"))
-        .header("cookie", format!("{mfa}; {refused}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_html(
+        &app,
+        "/login/second-factor",
+        Some(format!("{mfa}; {refused}").as_str()),
+    )
+    .await;
     assert!(page.contains("That code is not right"), "{page}");
 
     let done = app
@@ -604,31 +591,14 @@ async fn enrolment_and_sign_in_work_on_the_pages_without_javascript() {
     assert_eq!(location(&done), "/account");
     let session = cookie_pair(&done, "latchkey_session");
     assert!(clears(&done, "latchkey_mfa"));
-    let account = app
-        .http
-        .get(app.at("/account"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let account = page_html(&app, "/account", Some(session.as_str())).await;
     assert!(
         account.contains("data-testid=\"two-step\" class=\"badge ok\">On<"),
         "{account}"
     );
 
     // Without a waiting sign-in the page says so instead of showing a form.
-    let page = app
-        .http
-        .get(app.at("/login/second-factor"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_html(&app, "/login/second-factor", None).await;
     assert!(page.contains("no-second-step"), "{page}");
 }
 
@@ -671,15 +641,7 @@ async fn web_session(app: &TestApp, name: &str) -> String {
 async fn passkeys_are_offered_only_on_a_site_reached_by_name() {
     // The default public URL is an IP address: browsers refuse passkeys there.
     let app = spawn_app().await;
-    let login = app
-        .http
-        .get(app.at("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login = page_html(&app, "/login", None).await;
     assert!(!login.contains("data-passkey") && !login.contains("passkeys.js"));
     let (status, body) = rpc(&app, "passkey_sign_in_start", None, &[]).await;
     assert_eq!(status, 403, "{body}");
@@ -692,15 +654,7 @@ async fn passkeys_are_offered_only_on_a_site_reached_by_name() {
         config.public_url = Some("http://localhost:3999".into());
     })
     .await;
-    let login = app
-        .http
-        .get(app.at("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login = page_html(&app, "/login", None).await;
     assert!(login.contains("data-passkey=\"sign-in\""), "{login}");
     assert!(login.contains("<script type=\"module\" src=\"/passkeys.js\">"));
 }

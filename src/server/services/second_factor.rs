@@ -1,5 +1,6 @@
-//! Second factors (SPEC §10): an authenticator app (TOTP) with its ten recovery codes, and the
-//! sign-in step that asks for one of them after the password.
+//! Second factors (SPEC §10): an authenticator app (TOTP), the ten recovery codes every
+//! account with a second factor has, and the sign-in step that asks for a code or a passkey
+//! (`services::passkeys`) after the password.
 //!
 //! A sign-in whose password is right, of an account with a second factor, gets no session: it
 //! gets a challenge (`mfa_token`, five minutes, one use, five wrong codes at most) that a code
@@ -40,13 +41,6 @@ pub struct Factors {
     pub totp: TotpState,
     pub passkeys: i64,
     pub recovery_codes_left: i64,
-}
-
-impl Factors {
-    /// Whether a sign-in with the password must continue with a second step.
-    pub fn any(&self) -> bool {
-        self.totp == TotpState::On || self.passkeys > 0
-    }
 }
 
 /// An enrolment waiting for its first code: what the person copies into an app.
