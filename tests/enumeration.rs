@@ -32,8 +32,9 @@ async fn ask(app: &TestApp, path: &str, body: &Value) -> (u16, Value, Duration) 
     if let Some(object) = body.as_object_mut() {
         object.remove("requestId");
     }
-    // Let the message for a real account be queued before the next try is timed.
-    tokio::time::sleep(Duration::from_millis(15)).await;
+    // Let the message for a real account be queued (it is, a few milliseconds after the
+    // answer) before the next try is timed.
+    tokio::time::sleep(Duration::from_millis(30)).await;
     (status, body, elapsed)
 }
 

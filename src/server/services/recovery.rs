@@ -37,6 +37,9 @@ pub struct ResetGrant {
     pub expires_in: i64,
 }
 
+/// How long the recovery message work waits, so the answer leaves first.
+const QUEUE_AFTER_ANSWER: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Step 1's common shape. The send is counted against its destination (known account or not)
 /// and answered; only then, off the request path, is the account looked up and its message
 /// queued. A request for a real account and one for nobody so cost the client the same time,
@@ -60,6 +63,10 @@ where
     let state = state.clone();
     let meta = meta.clone();
     tokio::spawn(async move {
+        // After the answer is on its way: the work for a real account (a code, a token, a
+        // mail) is heavier than a decoy's, and done beside the answer it would slow the
+        // answer on a busy machine, and tell which addresses have accounts.
+        tokio::time::sleep(QUEUE_AFTER_ANSWER).await;
         match queue(state.clone(), meta, now).await {
             Ok(()) => state.mail.now(),
             Err(e) => tracing::error!(
