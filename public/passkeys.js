@@ -98,7 +98,8 @@ for (const element of document.querySelectorAll("[data-passkey]")) {
   if (kind === "add") {
     // Adding one on the security page: a form with the passkey's name.
     wire(element, "submit", async () => {
-      const start = await call("passkey_register_start", {});
+      const password = element.querySelector("[name=password]").value;
+      const start = await call("passkey_register_start", { password });
       const credential = await create(start);
       const name = element.querySelector("[name=name]").value;
       return call("passkey_register_finish", { ceremony: start.ceremony, name, credential });

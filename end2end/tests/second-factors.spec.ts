@@ -169,6 +169,7 @@ test.describe("passkeys", () => {
     await page.goto("/account/security");
     await expect(page.getByTestId("no-passkeys")).toBeVisible();
     await page.getByLabel("Name for this passkey").fill("Work laptop");
+    await page.locator("#passkey-password").fill(PASSWORD);
     await page.getByRole("button", { name: "Add a passkey" }).click();
     await expect(page).toHaveURL(/\/account\/security\?notice=passkey-added$/);
     await expect(page.getByTestId("passkeys")).toContainText("Work laptop");

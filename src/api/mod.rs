@@ -416,13 +416,13 @@ fn after_sign_in(next: Option<String>) -> String {
     .unwrap_or_else(|| "/account".into())
 }
 
-/// Starts adding a passkey (the page's script runs the browser's side).
+/// Starts adding a passkey, after the password (the page's script runs the browser's side).
 #[server(prefix = "/rpc", endpoint = "passkey_register_start")]
-pub async fn passkey_register_start() -> Result<PasskeyCeremony, FormError> {
+pub async fn passkey_register_start(password: String) -> Result<PasskeyCeremony, FormError> {
     use crate::server::services::passkeys;
-    let (state, _) = ssr::context()?;
+    let (state, meta) = ssr::context()?;
     let account = ssr::signed_in_account(&state).await?;
-    let ceremony = passkeys::begin_registration(&state, &account).await?;
+    let ceremony = passkeys::begin_registration(&state, &account, &password, &meta).await?;
     Ok(ceremony.into())
 }
 

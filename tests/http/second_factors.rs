@@ -708,10 +708,16 @@ async fn passkey_ceremonies_are_single_use_and_refuse_bad_answers() {
     assert_eq!(left, 0);
 
     // Adding a passkey needs a session; its options ask for a discoverable credential.
-    let (status, _) = rpc(&app, "passkey_register_start", None, &[]).await;
+    let password = [("password", PASSWORD)];
+    let (status, _) = rpc(&app, "passkey_register_start", None, &password).await;
     assert_eq!(status, 401);
     let session = web_session(&app, "keyholder").await;
-    let (status, start) = rpc(&app, "passkey_register_start", Some(&session), &[]).await;
+    // A session alone adds no passkey: the password first.
+    let wrong = [("password", "not the password")];
+    let (status, body) = rpc(&app, "passkey_register_start", Some(&session), &wrong).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["fields"][0]["field"], "password", "{body}");
+    let (status, start) = rpc(&app, "passkey_register_start", Some(&session), &password).await;
     assert_eq!(status, 200, "{start}");
     let options: Value = serde_json::from_str(start["options"].as_str().unwrap()).unwrap();
     let public_key = &options["publicKey"];
@@ -754,7 +760,7 @@ async fn passkey_ceremonies_are_single_use_and_refuse_bad_answers() {
     .await;
     assert_eq!(status, 400, "{body}");
     // A name is required.
-    let (_, start) = rpc(&app, "passkey_register_start", Some(&session), &[]).await;
+    let (_, start) = rpc(&app, "passkey_register_start", Some(&session), &password).await;
     let (status, body) = rpc(
         &app,
         "passkey_register_finish",

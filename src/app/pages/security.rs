@@ -189,6 +189,9 @@ fn passkeys_section(passkeys: Vec<PasskeyView>, offered: bool) -> impl IntoView 
             <form class="add-passkey" data-passkey="add" data-failed=t.passkey_browser_failed hidden>
                 <label for="passkey-name">{t.passkey_name}</label>
                 <input id="passkey-name" name="name" required maxlength="64" autocomplete="off" />
+                <label for="passkey-password">{t.current_password}</label>
+                <input id="passkey-password" name="password" type="password"
+                    autocomplete="current-password" required />
                 <button type="submit">{t.add_passkey}</button>
                 <p class="passkey-alert" role="alert" hidden></p>
             </form>

@@ -171,13 +171,22 @@ pub async fn list(
         .collect())
 }
 
-/// Starts adding a passkey to the account. The authenticator is asked to keep it as a
-/// discoverable credential, so it can sign in without a username.
+/// Starts adding a passkey to the account, after the password: a passkey signs in without
+/// one and outlives a reset, so a stolen session alone must not be able to add the thief's.
+/// The authenticator is asked to keep it as a discoverable credential, so it can sign in
+/// without a username.
 pub async fn begin_registration(
     state: &AppState,
     account: &Account,
+    current_password: &str,
+    meta: &RequestMeta,
 ) -> Result<Ceremony, ServiceError> {
     let webauthn = webauthn(state)?;
+    let recheck = password::admit_recheck(state, account, meta).await?;
+    if !password::current_matches(state, account, current_password).await? {
+        return Err(Invalid::new("password", Problem::CurrentPasswordWrong).into());
+    }
+    recheck.passed(state).await?;
     let existing: Vec<_> = passkeys::of_user(&state.db, account.id)
         .await?
         .iter()
