@@ -172,7 +172,13 @@ async fn a_new_link_can_be_asked_for_at_most_once_a_minute() {
     let response = app
         .post_with_token("/v2/account/email/verify/resend", &token, &[])
         .await;
-    assert_eq!(response.headers()["retry-after"], "60");
+    // A minute from the registration's send, in whole seconds: 59 when a second ticked over
+    // between the two (a loaded machine takes that long for a sign-up and a login).
+    let wait = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(wait == "60" || wait == "59", "{wait}");
     let (status, body) = json(response).await;
     assert_eq!(status, 429);
     assert_eq!(body["code"], 429);
