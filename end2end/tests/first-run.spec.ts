@@ -238,7 +238,7 @@ test.describe("on a 375 px wide phone", () => {
     // The security page, also with an enrolment's QR code and key showing.
     await page.goto("/account/security");
     await fitsTheScreen(page, "/account/security");
-    await page.getByLabel("Current password").fill(PASSWORD);
+    await page.locator("#password").fill(PASSWORD);
     await page.getByRole("button", { name: "Set up an authenticator app" }).click();
     await expect(page.getByTestId("totp-secret")).toBeVisible();
     await fitsTheScreen(page, "/account/security (enrolment)");

@@ -45,7 +45,7 @@ async function enrol(page: Page, javaScriptEnabled: boolean): Promise<[Authentic
   await page.getByRole("link", { name: "Manage" }).click();
   await expect(page).toHaveURL(/\/account\/security$/);
   if (javaScriptEnabled) await hydrated(page);
-  await page.getByLabel("Current password").fill(PASSWORD);
+  await page.locator("#password").fill(PASSWORD);
   await page.getByRole("button", { name: "Set up an authenticator app" }).click();
   await expect(page.getByTestId("totp-qr").locator("svg")).toBeVisible();
   const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
