@@ -61,9 +61,11 @@ pub async fn reject_cross_site(request: Request, next: Next) -> Response {
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    let guarded = request.uri().path().starts_with("/rpc/")
-        || (bearer_token(headers).is_none() && cookie_token(headers).is_some());
-    if unsafe_method && guarded {
+    // Reads pass without a look at their cookies: they change nothing.
+    if unsafe_method
+        && (request.uri().path().starts_with("/rpc/")
+            || (bearer_token(headers).is_none() && cookie_token(headers).is_some()))
+    {
         // Fetch metadata first: it is there even where the page's `no-referrer` policy makes
         // the browser send `Origin: null` (pages with a token in their address).
         match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {

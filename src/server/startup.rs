@@ -39,9 +39,10 @@ use tower_http::timeout::TimeoutLayer;
 /// SPEC §7: bodies over 64 KiB are refused.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Connections for the per-request session reads: one per core keeps both cores busy, since a
-/// read waits on its connection's thread, not on the request's. Each is a thread and a page
-/// cache of its own, so more cost memory for no measured gain.
+/// Connections for the per-request session reads (`store::reads`). On SQLite a read runs on
+/// the request's own thread and holds its connection only while it runs, so one per worker
+/// thread (one per core, on the 2-core machines measured) leaves one free for each; every
+/// connection keeps a page cache of its own, so more cost memory for no gain.
 const READ_CONNECTIONS: usize = 2;
 
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use crate::server::store::{self, users, Db};
 pub async fn available(state: &AppState, token: &str) -> Result<Credits, ServiceError> {
     let (account_id, claims) = sessions::claims_of(state, token)?;
     store::sessions::credits_of(
-        &mut state.reads.get().await?,
+        &state.reads,
         &claims.sid,
         account_id,
         claims.tv,

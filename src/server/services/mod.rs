@@ -126,6 +126,12 @@ pub enum ServiceError {
     Internal(String),
 }
 
+impl From<crate::server::store::reads::ReadError> for ServiceError {
+    fn from(e: crate::server::store::reads::ReadError) -> Self {
+        ServiceError::Internal(format!("database: {e}"))
+    }
+}
+
 impl From<sqlx::Error> for ServiceError {
     fn from(e: sqlx::Error) -> Self {
         if e.is_contention() {

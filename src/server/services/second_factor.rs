@@ -66,13 +66,14 @@ impl Enrolment {
 }
 
 pub async fn factors(state: &AppState, account: &Account) -> Result<Factors, ServiceError> {
-    let totp = second_factors::totp_of(&state.db, account.id).await?;
-    let counts = second_factors::factors_of(&state.db, account.id).await?;
+    let counts = second_factors::factors_read(&state.reads, account.id).await?;
     Ok(Factors {
-        totp: match totp {
-            None => TotpState::Off,
-            Some(row) if row.confirmed_at.is_none() => TotpState::Pending,
-            Some(_) => TotpState::On,
+        totp: if counts.totp_on {
+            TotpState::On
+        } else if counts.totp_pending {
+            TotpState::Pending
+        } else {
+            TotpState::Off
         },
         passkeys: counts.passkeys,
         recovery_codes_left: counts.recovery_codes_left,

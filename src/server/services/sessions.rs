@@ -74,13 +74,8 @@ pub async fn start_alone(
 /// the session row, and the account's token version. One read.
 pub async fn resolve(state: &AppState, token: &str) -> Result<SignedIn, ServiceError> {
     let (account_id, claims) = claims_of(state, token)?;
-    let found = sessions::account_of(
-        &mut state.reads.get().await?,
-        &claims.sid,
-        account_id,
-        store::unix_now(),
-    )
-    .await?;
+    let found =
+        sessions::account_of(&state.reads, &claims.sid, account_id, store::unix_now()).await?;
     let Some((row, ends_at)) = found else {
         return Err(ServiceError::Unauthenticated);
     };
@@ -162,7 +157,7 @@ pub async fn list(
     signed_in: &SignedIn,
 ) -> Result<Vec<SessionSummary>, ServiceError> {
     let rows = sessions::live_of(
-        &state.db,
+        &state.reads,
         signed_in.account.id,
         store::unix_now(),
         LIFETIME_SECONDS,

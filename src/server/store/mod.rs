@@ -227,7 +227,8 @@ pub async fn connect_with_reads(
     match Backend::of_url(url) {
         Backend::Sqlite => {
             let (pool, options) = connect_sqlite(url).await?;
-            let reads = reads::ReadConnections::open_sqlite(&options, read_connections).await?;
+            let reads = reads::ReadConnections::open_sqlite(&options, read_connections)
+                .map_err(|e| sqlx::Error::Configuration(e.into()))?;
             Ok((Db::Sqlite(pool), reads))
         }
         Backend::Postgres => {

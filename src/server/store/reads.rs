@@ -1,133 +1,123 @@
-//! Connections set aside for the one-statement reads that signed-in requests make on every
-//! call: the session's account and the credits balance.
+//! The reads that signed-in requests make on every call (the session's account, the credits
+//! balance), on connections of their own.
 //!
-//! Why not the pool: sqlx returns a pooled connection through a spawned task that first pings
-//! the connection's worker thread, so every pooled read costs a second round trip to another
-//! thread (a futex wake each way). A profile of `GET /v2/account/credits/available` showed the
-//! kernel's context switching as the largest single cost. These connections run single
-//! autocommit `SELECT`s only, which leave no transaction to roll back and nothing to flush, so
-//! one goes straight back to the set when its guard drops — including when a request is
-//! cancelled mid-query: sqlx's worker runs commands in order, so the next one simply waits.
-//! `PRAGMA query_only` makes any write sent through them an error instead of a surprise.
+//! On SQLite they run on the request's own thread, through `rusqlite` (the same SQLite library
+//! sqlx links): a profile of `GET /v2/account/credits/available` put the largest single cost in
+//! handing each query to sqlx's per-connection worker thread and waking the request again
+//! (a futex wake each way), while SQLite's own work for a primary-key read is a few
+//! microseconds. A read in WAL mode does not wait for writers, so running it inline holds the
+//! thread no longer than the hop did. The connections are opened with `PRAGMA query_only`, so a
+//! write sent through them is an error instead of a surprise, and keep their statements
+//! prepared. Writes and everything else stay on sqlx's pool.
 //!
 //! PostgreSQL connections are network connections with no such detour: there the reads take
 //! connections from the pool.
 
-use super::Exec;
-use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, PgPool, Postgres, SqliteConnection};
-use std::ops::{Deref, DerefMut};
+use sqlx::PgPool;
+use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::{Mutex, MutexGuard, Semaphore, SemaphorePermit};
+use std::sync::Mutex;
+use std::time::Duration;
 
 pub enum ReadConnections {
     Sqlite(SqliteReads),
     Postgres(PgPool),
 }
 
-/// A connection for one read: [`ReadConnections::get`]. It goes back when this drops.
-pub enum ReadConnection<'a> {
-    Sqlite(SqliteRead<'a>),
-    Postgres(PoolConnection<Postgres>),
-}
-
 impl ReadConnections {
     /// Opens `count` (at least one) read-only connections to the SQLite database `options`
     /// names.
-    pub async fn open_sqlite(
-        options: &SqliteConnectOptions,
-        count: usize,
-    ) -> Result<Self, sqlx::Error> {
-        Ok(ReadConnections::Sqlite(
-            SqliteReads::open(options, count).await?,
-        ))
-    }
-
-    /// A connection, waiting (first come, first served) while all are lent out.
-    pub async fn get(&self) -> Result<ReadConnection<'_>, sqlx::Error> {
-        Ok(match self {
-            ReadConnections::Sqlite(reads) => ReadConnection::Sqlite(reads.get().await),
-            ReadConnections::Postgres(pool) => ReadConnection::Postgres(pool.acquire().await?),
-        })
+    pub fn open_sqlite(options: &SqliteConnectOptions, count: usize) -> Result<Self, ReadError> {
+        Ok(ReadConnections::Sqlite(SqliteReads::open(options, count)?))
     }
 }
 
-impl<'c> From<&'c mut ReadConnection<'_>> for Exec<'c> {
-    fn from(read: &'c mut ReadConnection<'_>) -> Self {
-        match read {
-            ReadConnection::Sqlite(connection) => Exec::Sqlite(connection),
-            ReadConnection::Postgres(connection) => Exec::Postgres(connection),
+/// A read that failed on either backend.
+#[derive(Debug)]
+pub enum ReadError {
+    Sqlite(rusqlite::Error),
+    Postgres(sqlx::Error),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Sqlite(e) => e.fmt(f),
+            ReadError::Postgres(e) => e.fmt(f),
         }
     }
 }
 
+impl std::error::Error for ReadError {}
+
+impl From<rusqlite::Error> for ReadError {
+    fn from(e: rusqlite::Error) -> Self {
+        ReadError::Sqlite(e)
+    }
+}
+
+impl From<sqlx::Error> for ReadError {
+    fn from(e: sqlx::Error) -> Self {
+        ReadError::Postgres(e)
+    }
+}
+
+/// How long a read waits for a lock SQLite holds only briefly in WAL mode (a checkpoint's or a
+/// crashed process's recovery) before it fails: short, since it holds a request thread.
+const READ_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Prepared statements kept per connection: the hot reads are a handful of statements.
+const STATEMENT_CACHE: usize = 16;
+
 pub struct SqliteReads {
-    slots: Box<[Mutex<SqliteConnection>]>,
-    /// One permit per connection: a caller that holds one is sure to find a connection free.
-    free: Semaphore,
+    slots: Box<[Mutex<rusqlite::Connection>]>,
     /// Where the next search for a free connection starts, so load spreads over all of them.
     next: AtomicUsize,
 }
 
-/// A connection lent out by [`SqliteReads::get`]; it goes back when this drops.
-pub struct SqliteRead<'a> {
-    // Declared first so it drops first: the connection is free before the permit that lets
-    // the next caller look for it is returned.
-    connection: MutexGuard<'a, SqliteConnection>,
-    _permit: SemaphorePermit<'a>,
-}
-
 impl SqliteReads {
     /// Opens `count` (at least one) read-only connections to the database `options` names.
-    pub async fn open(options: &SqliteConnectOptions, count: usize) -> Result<Self, sqlx::Error> {
-        let count = count.max(1);
-        let options = options.clone().pragma("query_only", "1");
-        let mut slots = Vec::with_capacity(count);
-        for _ in 0..count {
-            slots.push(Mutex::new(options.connect().await?));
+    pub fn open(options: &SqliteConnectOptions, count: usize) -> Result<Self, ReadError> {
+        let path = options.get_filename();
+        let mut slots = Vec::with_capacity(count.max(1));
+        for _ in 0..count.max(1) {
+            let connection = rusqlite::Connection::open(path)?;
+            connection.busy_timeout(READ_BUSY_TIMEOUT)?;
+            connection.pragma_update(None, "query_only", true)?;
+            connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+            slots.push(Mutex::new(connection));
         }
         Ok(SqliteReads {
             slots: slots.into_boxed_slice(),
-            free: Semaphore::new(count),
             next: AtomicUsize::new(0),
         })
     }
 
-    /// A free connection, waiting (first come, first served) while all are lent out.
-    pub async fn get(&self) -> SqliteRead<'_> {
-        let permit = self
-            .free
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
+    /// Runs `read` on a free connection, on this thread. A connection is held only while a
+    /// read runs, and a read never awaits, so with a connection per worker thread one is
+    /// almost always free; when none is, this waits for the one it started at.
+    pub fn read<T>(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, ReadError> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let count = self.slots.len();
         let free =
             (0..count).find_map(|offset| self.slots[(start + offset) % count].try_lock().ok());
         let connection = match free {
             Some(connection) => connection,
-            // Unreachable while every lent connection holds a permit; waiting is still right.
-            None => self.slots[start % count].lock().await,
+            None => self.slots[start % count]
+                .lock()
+                // A read that panicked left no transaction open: autocommit SELECTs only.
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
         };
-        SqliteRead {
-            connection,
-            _permit: permit,
-        }
+        Ok(read(&connection)?)
     }
-}
 
-impl Deref for SqliteRead<'_> {
-    type Target = SqliteConnection;
-
-    fn deref(&self) -> &SqliteConnection {
-        &self.connection
-    }
-}
-
-impl DerefMut for SqliteRead<'_> {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        &mut self.connection
+    #[cfg(test)]
+    fn hold(&self, slot: usize) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
+        self.slots[slot].lock().unwrap()
     }
 }
 
@@ -150,6 +140,12 @@ mod tests {
         (dir, pool, reads)
     }
 
+    fn count(reads: &SqliteReads) -> i64 {
+        reads
+            .read(|c| c.query_row("SELECT count(*) FROM t", [], |row| row.get(0)))
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn reads_see_committed_writes_and_refuse_to_write() {
         let (_dir, pool, reads) = open_two().await;
@@ -162,35 +158,63 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap();
-        let seen: i64 = sqlx::query_scalar("SELECT v FROM t")
-            .fetch_one(&mut *reads.get().await)
-            .await
+        let seen: i64 = reads
+            .read(|c| c.query_row("SELECT v FROM t", [], |row| row.get(0)))
             .unwrap();
         assert_eq!(seen, 7);
 
-        let write = sqlx::query("INSERT INTO t (v) VALUES (8)")
-            .execute(&mut *reads.get().await)
-            .await;
+        let write = reads.read(|c| c.execute("INSERT INTO t (v) VALUES (8)", []));
         assert!(write.is_err(), "a read connection accepted a write");
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+        let written: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
             .fetch_one(&pool)
             .await
             .unwrap();
-        assert_eq!(count, 1);
+        assert_eq!(written, 1);
+
+        // A cached statement sees later writes too (it is reset, not kept on old data).
+        for expected in 1..=3 {
+            assert_eq!(
+                reads
+                    .read(|c| c
+                        .prepare_cached("SELECT count(*) FROM t")?
+                        .query_row([], |row| row.get::<_, i64>(0)))
+                    .unwrap(),
+                expected
+            );
+            sqlx::query("INSERT INTO t (v) VALUES (9)")
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
     }
 
     #[tokio::test]
-    async fn every_connection_is_used_and_a_busy_set_waits_its_turn() {
-        let (_dir, _pool, reads) = open_two().await;
+    async fn a_held_connection_is_passed_over_and_a_busy_set_waits_its_turn() {
+        let (_dir, pool, reads) = open_two().await;
+        sqlx::query("CREATE TABLE t (v INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let reads = std::sync::Arc::new(reads);
 
-        let first = reads.get().await;
-        let second = reads.get().await;
-        // Both are held: a third caller waits until one is given back.
-        let third = tokio::time::timeout(std::time::Duration::from_millis(50), reads.get()).await;
-        assert!(third.is_err(), "got a connection while all were held");
+        // One connection held (as by a read on another thread): every read takes the other.
+        let first = reads.hold(0);
+        for _ in 0..4 {
+            assert_eq!(count(&reads), 0);
+        }
+        // Both held: a read waits until one is given back.
+        let second = reads.hold(1);
+        let waiting = std::thread::spawn({
+            let reads = reads.clone();
+            move || count(&reads)
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            !waiting.is_finished(),
+            "read while every connection was held"
+        );
         drop(first);
-        let third = tokio::time::timeout(std::time::Duration::from_secs(5), reads.get()).await;
-        assert!(third.is_ok(), "a freed connection was not handed on");
         drop(second);
+        assert_eq!(waiting.join().unwrap(), 0);
     }
 }

@@ -1,6 +1,7 @@
 //! The second-factor tables: `totp_factors` (an account's authenticator secret, sealed),
 //! `recovery_codes` (as HMACs) and `second_factor_challenges` (sign-ins waiting for a code).
 
+use super::reads::{ReadConnections, ReadError};
 use super::{on_backend, Exec, Tx};
 
 /// An account's authenticator app, confirmed or still waiting for its first code.
@@ -254,22 +255,52 @@ pub async fn take_challenge(
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
 pub struct FactorCounts {
     pub totp_on: bool,
+    /// An authenticator added but not yet confirmed with a code.
+    pub totp_pending: bool,
     pub passkeys: i64,
     pub recovery_codes_left: i64,
 }
 
-/// One read: whether the account has a confirmed authenticator, its passkeys, and its unused
-/// recovery codes.
+const FACTORS_OF: &str =
+    "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL) AS totp_on, \
+            EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NULL) AS totp_pending, \
+            (SELECT COUNT(*) FROM passkeys WHERE user_id = $1) AS passkeys, \
+            (SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL) AS recovery_codes_left";
+
+/// One read: whether the account has a confirmed (or a pending) authenticator, its passkeys,
+/// and its unused recovery codes; in a transaction that is about to act on them.
 pub async fn factors_of(
     db: impl Into<Exec<'_>>,
     user_id: i64,
 ) -> Result<FactorCounts, sqlx::Error> {
-    on_backend!(db, e => sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL) AS totp_on, \
-                (SELECT COUNT(*) FROM passkeys WHERE user_id = $1) AS passkeys, \
-                (SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL) AS recovery_codes_left",
-    )
+    on_backend!(db, e => sqlx::query_as(FACTORS_OF)
     .bind(user_id)
     .fetch_one(e)
     .await)
+}
+
+/// [`factors_of`] on the signed-in pages' read connections (`store::reads`).
+pub async fn factors_read(
+    reads: &ReadConnections,
+    user_id: i64,
+) -> Result<FactorCounts, ReadError> {
+    match reads {
+        ReadConnections::Sqlite(sqlite) => sqlite.read(|connection| {
+            connection.prepare_cached(FACTORS_OF)?.query_row(
+                rusqlite::named_params! {"$1": user_id},
+                |row| {
+                    Ok(FactorCounts {
+                        totp_on: row.get("totp_on")?,
+                        totp_pending: row.get("totp_pending")?,
+                        passkeys: row.get("passkeys")?,
+                        recovery_codes_left: row.get("recovery_codes_left")?,
+                    })
+                },
+            )
+        }),
+        ReadConnections::Postgres(pool) => Ok(sqlx::query_as(FACTORS_OF)
+            .bind(user_id)
+            .fetch_one(pool)
+            .await?),
+    }
 }

@@ -1,7 +1,9 @@
 //! The `sessions` table: one row per sign-in, named by the `sid` of its tokens.
 
+use super::reads::{ReadConnections, ReadError};
 use super::users::{AccountRow, ACCOUNT_COLUMNS};
 use super::{on_backend, Exec};
+use rusqlite::OptionalExtension;
 use sqlx::FromRow;
 use std::sync::LazyLock;
 
@@ -48,46 +50,78 @@ static ACCOUNT_OF_SESSION: LazyLock<String> = LazyLock::new(|| {
 /// The live account behind a live session: one read for both, on every signed-in request.
 /// The caller still compares the token's version with the account's.
 pub async fn account_of(
-    db: impl Into<Exec<'_>>,
+    reads: &ReadConnections,
     session_id: &str,
     user_id: i64,
     now: i64,
-) -> Result<Option<(AccountRow, i64)>, sqlx::Error> {
-    #[derive(FromRow)]
-    struct WithExpiry {
-        #[sqlx(flatten)]
-        account: AccountRow,
-        session_expires_at: i64,
+) -> Result<Option<(AccountRow, i64)>, ReadError> {
+    match reads {
+        ReadConnections::Sqlite(sqlite) => sqlite.read(|connection| {
+            connection
+                .prepare_cached(&ACCOUNT_OF_SESSION)?
+                .query_row(
+                    rusqlite::named_params! {"$1": session_id, "$2": user_id, "$3": now},
+                    |row| {
+                        Ok((
+                            AccountRow::from_sqlite(row)?,
+                            row.get("session_expires_at")?,
+                        ))
+                    },
+                )
+                .optional()
+        }),
+        ReadConnections::Postgres(pool) => {
+            #[derive(FromRow)]
+            struct WithExpiry {
+                #[sqlx(flatten)]
+                account: AccountRow,
+                session_expires_at: i64,
+            }
+            let row: Option<WithExpiry> = sqlx::query_as(&ACCOUNT_OF_SESSION)
+                .bind(session_id)
+                .bind(user_id)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.map(|row| (row.account, row.session_expires_at)))
+        }
     }
-    let row: Option<WithExpiry> = on_backend!(db, e => sqlx::query_as(&ACCOUNT_OF_SESSION)
-        .bind(session_id)
-        .bind(user_id)
-        .bind(now)
-        .fetch_optional(e)
-        .await)?;
-    Ok(row.map(|row| (row.account, row.session_expires_at)))
 }
+
+const CREDITS_OF_SESSION: &str = "SELECT u.credits_micro FROM sessions s \
+     JOIN users u ON u.id = s.user_id \
+     WHERE s.id = $1 AND s.user_id = $2 AND s.expires_at > $3 AND u.token_version = $4 \
+     AND u.account_enabled = TRUE AND u.deleted_at IS NULL";
 
 /// The credits of the live, enabled account behind a live session whose tokens of
 /// `token_version` still hold: the narrow read behind the busiest endpoint.
 pub async fn credits_of(
-    db: impl Into<Exec<'_>>,
+    reads: &ReadConnections,
     session_id: &str,
     user_id: i64,
     token_version: i64,
     now: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    on_backend!(db, e => sqlx::query_scalar(
-        "SELECT u.credits_micro FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id = $1 AND s.user_id = $2 AND s.expires_at > $3 AND u.token_version = $4 \
-         AND u.account_enabled = TRUE AND u.deleted_at IS NULL",
-    )
-    .bind(session_id)
-    .bind(user_id)
-    .bind(now)
-    .bind(token_version)
-    .fetch_optional(e)
-    .await)
+) -> Result<Option<i64>, ReadError> {
+    match reads {
+        ReadConnections::Sqlite(sqlite) => sqlite.read(|connection| {
+            connection
+                .prepare_cached(CREDITS_OF_SESSION)?
+                .query_row(
+                    rusqlite::named_params! {
+                        "$1": session_id, "$2": user_id, "$3": now, "$4": token_version,
+                    },
+                    |row| row.get(0),
+                )
+                .optional()
+        }),
+        ReadConnections::Postgres(pool) => Ok(sqlx::query_scalar(CREDITS_OF_SESSION)
+            .bind(session_id)
+            .bind(user_id)
+            .bind(now)
+            .bind(token_version)
+            .fetch_optional(pool)
+            .await?),
+    }
 }
 
 /// Notes a refresh.
@@ -132,22 +166,43 @@ pub struct SessionRow {
     pub user_agent: Option<String>,
 }
 
+const LIVE_SESSIONS: &str =
+    "SELECT id, created_at, expires_at, last_seen_at, client_addr, user_agent FROM sessions \
+     WHERE user_id = $1 AND expires_at > $2 AND last_seen_at > $2 - $3 \
+     ORDER BY last_seen_at DESC, created_at DESC";
+
 /// The account's live sessions, most recently used first. A session whose last token
 /// (`token_lifetime` seconds from its last sign-in or refresh) has run out is over too.
 pub async fn live_of(
-    db: impl Into<Exec<'_>>,
+    reads: &ReadConnections,
     user_id: i64,
     now: i64,
     token_lifetime: i64,
-) -> Result<Vec<SessionRow>, sqlx::Error> {
-    on_backend!(db, e => sqlx::query_as(
-        "SELECT id, created_at, expires_at, last_seen_at, client_addr, user_agent FROM sessions \
-         WHERE user_id = $1 AND expires_at > $2 AND last_seen_at > $2 - $3 \
-         ORDER BY last_seen_at DESC, created_at DESC",
-    )
-    .bind(user_id)
-    .bind(now)
-    .bind(token_lifetime)
-    .fetch_all(e)
-    .await)
+) -> Result<Vec<SessionRow>, ReadError> {
+    match reads {
+        ReadConnections::Sqlite(sqlite) => sqlite.read(|connection| {
+            connection
+                .prepare_cached(LIVE_SESSIONS)?
+                .query_map(
+                    rusqlite::named_params! {"$1": user_id, "$2": now, "$3": token_lifetime},
+                    |row| {
+                        Ok(SessionRow {
+                            id: row.get("id")?,
+                            created_at: row.get("created_at")?,
+                            expires_at: row.get("expires_at")?,
+                            last_seen_at: row.get("last_seen_at")?,
+                            client_addr: row.get("client_addr")?,
+                            user_agent: row.get("user_agent")?,
+                        })
+                    },
+                )?
+                .collect()
+        }),
+        ReadConnections::Postgres(pool) => Ok(sqlx::query_as(LIVE_SESSIONS)
+            .bind(user_id)
+            .bind(now)
+            .bind(token_lifetime)
+            .fetch_all(pool)
+            .await?),
+    }
 }

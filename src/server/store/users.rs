@@ -25,6 +25,31 @@ pub struct AccountRow {
     pub deleted_at: Option<String>,
 }
 
+impl AccountRow {
+    /// The row as `rusqlite` reads it, by the names of [`ACCOUNT_COLUMNS`] (the per-request
+    /// reads of `store::reads`).
+    pub(super) fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRow> {
+        Ok(AccountRow {
+            id: row.get("id")?,
+            username: row.get("username")?,
+            email: row.get("email")?,
+            email_verified: row.get("email_verified")?,
+            phone_country_code: row.get("phone_country_code")?,
+            phone_number: row.get("phone_number")?,
+            phone_verified: row.get("phone_verified")?,
+            plan: row.get("plan")?,
+            credits_micro: row.get("credits_micro")?,
+            account_enabled: row.get("account_enabled")?,
+            admin: row.get("admin")?,
+            token_version: row.get("token_version")?,
+            preferred_language: row.get("preferred_language")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            deleted_at: row.get("deleted_at")?,
+        })
+    }
+}
+
 pub(super) const ACCOUNT_COLUMNS: &str =
     "id, username, email, email_verified, phone_country_code, \
      phone_number, phone_verified, plan, credits_micro, account_enabled, admin, token_version, \
