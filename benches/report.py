@@ -123,6 +123,11 @@ print("|---|---|---|---|---|")
 for name, unit, key in backends:
     print(f"| {name} | {unit} | {f[key]:.1f} | {f['pg1_' + key]:.1f} | {f['pg2_' + key]:.1f} |")
 print()
+print("What limits a read on PostgreSQL: each is a round trip to the database server, whose")
+print("processes share the two cores here. Per credits read, one node: Latchkey %.0f µs of CPU," % f["pg1_credits_node_cpu_us"])
+print("PostgreSQL %.0f µs (on SQLite the whole read costs Latchkey %.0f µs, in its own process)." % (
+    f["pg1_credits_postgres_cpu_us"], f["credits_cpu_us"]))
+print()
 print("Errors (PostgreSQL): one node register %d, credits %d, account %d, login %d; two nodes register %d, credits %d, account %d, login %d." % (
     f["pg1_register_errors"], f["pg1_credits_errors"], f["pg1_account_errors"], f["pg1_login_errors"],
     f["pg2_register_errors"], f["pg2_credits_errors"], f["pg2_account_errors"], f["pg2_login_errors"]))
