@@ -39,11 +39,13 @@ use tower_http::timeout::TimeoutLayer;
 /// SPEC §7: bodies over 64 KiB are refused.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Connections for the per-request session reads (`store::reads`). On SQLite a read runs on
-/// the request's own thread and holds its connection only while it runs, so one per worker
-/// thread (one per core, on the 2-core machines measured) leaves one free for each; every
-/// connection keeps a page cache of its own, so more cost memory for no gain.
-const READ_CONNECTIONS: usize = 2;
+/// Connections for the per-request session reads (`store::reads`): one per core. On SQLite a
+/// read runs on the request's own thread (tokio runs one worker per core) and holds its
+/// connection only while it runs, so each worker finds one free; every connection keeps a page
+/// cache of its own, so more cost memory for no gain.
+fn read_connections() -> usize {
+    std::thread::available_parallelism().map_or(2, |cores| cores.get())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -75,7 +77,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
     let addr = listener.local_addr()?;
     let public_url = config.public_url(addr);
 
-    let (db, reads) = store::connect_with_reads(&config.database_url(), READ_CONNECTIONS).await?;
+    let (db, reads) = store::connect_with_reads(&config.database_url(), read_connections()).await?;
     // A configured secret is the only key; otherwise the keys live in the database, where a
     // rotation reaches every process.
     let tokens = match &config.jwt_secret {

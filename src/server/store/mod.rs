@@ -227,8 +227,11 @@ pub async fn connect_with_reads(
     match Backend::of_url(url) {
         Backend::Sqlite => {
             let (pool, options) = connect_sqlite(url).await?;
-            let reads = reads::ReadConnections::open_sqlite(&options, read_connections)
-                .map_err(|e| sqlx::Error::Configuration(e.into()))?;
+            let reads =
+                reads::ReadConnections::open_sqlite(&options, read_connections).map_err(|e| {
+                    let file = options.get_filename().display();
+                    sqlx::Error::Configuration(format!("read connections to {file}: {e}").into())
+                })?;
             Ok((Db::Sqlite(pool), reads))
         }
         Backend::Postgres => {

@@ -17,7 +17,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::PgPool;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, TryLockError};
 use std::time::Duration;
 
 pub enum ReadConnections {
@@ -77,12 +77,17 @@ pub struct SqliteReads {
 }
 
 impl SqliteReads {
-    /// Opens `count` (at least one) read-only connections to the database `options` names.
+    /// Opens `count` (at least one) read-only connections to the database file `options`
+    /// names, which the pool has created. They open only an existing file, as sqlx names it:
+    /// an in-memory database (`sqlite::memory:`) has no file to share and is refused here
+    /// rather than read from an empty database of the connection's own.
     pub fn open(options: &SqliteConnectOptions, count: usize) -> Result<Self, ReadError> {
+        use rusqlite::OpenFlags;
         let path = options.get_filename();
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut slots = Vec::with_capacity(count.max(1));
         for _ in 0..count.max(1) {
-            let connection = rusqlite::Connection::open(path)?;
+            let connection = rusqlite::Connection::open_with_flags(path, flags)?;
             connection.busy_timeout(READ_BUSY_TIMEOUT)?;
             connection.pragma_update(None, "query_only", true)?;
             connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -103,13 +108,20 @@ impl SqliteReads {
     ) -> Result<T, ReadError> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let count = self.slots.len();
+        // A read that panicked left no transaction open (autocommit SELECTs only), so a
+        // poisoned connection is as good as any.
         let free =
-            (0..count).find_map(|offset| self.slots[(start + offset) % count].try_lock().ok());
+            (0..count).find_map(
+                |offset| match self.slots[(start + offset) % count].try_lock() {
+                    Ok(connection) => Some(connection),
+                    Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                    Err(TryLockError::WouldBlock) => None,
+                },
+            );
         let connection = match free {
             Some(connection) => connection,
             None => self.slots[start % count]
                 .lock()
-                // A read that panicked left no transaction open: autocommit SELECTs only.
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
         };
         Ok(read(&connection)?)
@@ -186,6 +198,27 @@ mod tests {
                 .await
                 .unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_is_refused_and_no_file_is_made_for_it() {
+        let names_in = |path: &std::path::Path| {
+            std::fs::read_dir(path)
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        };
+        // sqlx names it `file:sqlx-in-memory-…`, a name that must not become a file here.
+        let options: SqliteConnectOptions = "sqlite::memory:".parse().unwrap();
+        assert!(SqliteReads::open(&options, 1).is_err());
+        let here = std::env::current_dir().unwrap();
+        assert!(!names_in(&here).iter().any(|n| n.contains("sqlx-in-memory")));
+
+        // A file that does not exist is not created either.
+        let empty = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new().filename(empty.path().join("none.db"));
+        assert!(SqliteReads::open(&options, 1).is_err());
+        assert!(names_in(empty.path()).is_empty());
     }
 
     #[tokio::test]
