@@ -14,7 +14,7 @@ mod en;
 mod zh_cn;
 
 /// A language of the interface and of mails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Language {
     #[default]
     English,

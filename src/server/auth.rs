@@ -50,12 +50,12 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
-/// Middleware: a state-changing request that rides on the session cookie (no bearer token)
-/// must come from this site, and so must every state-changing request to a server function
+/// The refusal, when a request must not pass: a state-changing request that rides on the
+/// session cookie (no bearer token) must come from this site, and so must every state-changing request to a server function
 /// (`/rpc/…`), cookie or not: a foreign page's auto-posting form must not sign its visitor in
 /// (or up) as the attacker (login CSRF). Browsers send `Origin` on every cross-site POST, so a
 /// missing `Origin` and `Referer` means a non-browser client, which no foreign page controls.
-pub async fn reject_cross_site(request: Request, next: Next) -> Response {
+pub fn cross_site_refusal(request: &Request) -> Option<Response> {
     let headers = request.headers();
     let unsafe_method = !matches!(
         *request.method(),
@@ -69,8 +69,8 @@ pub async fn reject_cross_site(request: Request, next: Next) -> Response {
         // Fetch metadata first: it is there even where the page's `no-referrer` policy makes
         // the browser send `Origin: null` (pages with a token in their address).
         match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-            Some("same-origin") => return next.run(request).await,
-            Some("same-site" | "cross-site") => return cross_site_refused(&request),
+            Some("same-origin") => return None,
+            Some("same-site" | "cross-site") => return Some(cross_site_refused(request)),
             _ => {}
         }
         let origin = headers
@@ -79,11 +79,11 @@ pub async fn reject_cross_site(request: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok());
         if let Some(origin) = origin {
             if !same_origin(origin, headers) {
-                return cross_site_refused(&request);
+                return Some(cross_site_refused(request));
             }
         }
     }
-    next.run(request).await
+    None
 }
 
 const CROSS_SITE_REFUSED: &str =
@@ -97,7 +97,7 @@ fn cross_site_refused(request: &Request) -> Response {
         let request_id = request
             .extensions()
             .get::<RequestId>()
-            .map(|id| id.0.clone());
+            .map(|id| id.as_str().to_owned());
         serde_json::json!({
             "statusCode": 403,
             "message": CROSS_SITE_REFUSED,

@@ -17,7 +17,7 @@ use crate::server::auth::cookie_value;
 use crate::server::crypto::signed_value;
 use crate::server::startup::BODY_LIMIT;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -55,11 +55,9 @@ pub fn is_local_path(page: &str) -> bool {
         && !page.chars().any(char::is_control)
 }
 
-pub async fn no_script_forms(
-    State(forms): State<NoScriptForms>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Runs `next` with a plain form's page restored as its `Referer`, and sends a refused form
+/// back cleanly. Every other request passes untouched.
+pub async fn no_script_forms(forms: &NoScriptForms, request: Request, next: Next) -> Response {
     let is_plain_form = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -93,7 +91,7 @@ pub async fn no_script_forms(
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     if response.status().is_redirection() {
-        send_back_cleanly(&forms, response.headers_mut(), fields);
+        send_back_cleanly(forms, response.headers_mut(), fields);
     }
     response
 }

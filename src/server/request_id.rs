@@ -3,28 +3,51 @@
 
 use crate::server::delivery::messages::Language;
 use crate::server::store::audit::RequestMeta;
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
 use rand::RngCore;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
-use tracing::Instrument;
 
 pub const HEADER: &str = "x-request-id";
 
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+/// 16 hex digits (64 random bits), kept inline: copied into every log line and error
+/// envelope without an allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestId([u8; 16]);
+
+impl RequestId {
+    pub fn new() -> Self {
+        let mut bytes = [0u8; 8];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let mut hex_digits = [0u8; 16];
+        hex::encode_to_slice(bytes, &mut hex_digits).expect("16 digits for 8 bytes");
+        Self(hex_digits)
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits")
+    }
+}
+
+impl Default for RequestId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The client's address as Latchkey counts it: the peer, or behind a trusted proxy the last
 /// `X-Forwarded-For` entry (the one the proxy itself appended; earlier ones are the client's word).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub IpAddr);
 
-fn client_addr(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
+pub fn client_addr(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
     if trust_forwarded_for {
         let forwarded = request
             .headers()
@@ -42,49 +65,6 @@ fn client_addr(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
-}
-
-fn new_id() -> String {
-    let mut bytes = [0u8; 8];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-/// Middleware: assigns the id (ignoring any id the client sent, which could be forged to
-/// confuse the logs), logs one line per request, and echoes the id in the response.
-///
-/// Only the route pattern is logged, never the raw path or query: some of them carry tokens.
-/// Its state is `--trust-forwarded-for`: one flag, not the whole `AppState`, because this runs
-/// for every request.
-pub async fn assign(
-    State(trust_forwarded_for): State<bool>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let id = new_id();
-    request.extensions_mut().insert(RequestId(id.clone()));
-    if let Some(addr) = client_addr(&request, trust_forwarded_for) {
-        request.extensions_mut().insert(ClientAddr(addr));
-    }
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "(unrouted)".to_owned());
-    let span = tracing::info_span!("request", id = %id, method = %request.method(), route = %route);
-    let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
-    span.in_scope(|| {
-        tracing::info!(
-            status = response.status().as_u16(),
-            micros = started.elapsed().as_micros() as u64,
-            "answered"
-        )
-    });
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(HEADER, value);
-    }
-    response
 }
 
 /// The request id and client address, for the audit log; never fails.
@@ -129,7 +109,7 @@ pub fn meta_from_parts(parts: &Parts) -> RequestMeta {
     RequestMeta {
         client_addr: client_ip.map(|ip| ip.to_string()),
         client_ip,
-        request_id: parts.extensions.get::<RequestId>().map(|id| id.0.clone()),
+        request_id: parts.extensions.get::<RequestId>().map(|id| id.to_string()),
         language: language_of(&parts.headers),
         authing_language: authing_language_of(&parts.headers),
         user_agent: parts

@@ -15,11 +15,10 @@ use crate::server::listener::{self, ConnectionLimits};
 use crate::server::services::signing_keys;
 use crate::server::services::throttle::LoginPolicy;
 use crate::server::state::{AppState, Settings, Shared};
-use crate::server::{auth, form_origin, purge_job, request_id, rest, store};
+use crate::server::{auth, edge, form_origin, page_cache, purge_job, rest, store};
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::IntoResponse;
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -31,10 +30,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 
 /// SPEC §7: bodies over 64 KiB are refused.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -339,6 +336,11 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::resolve_page_session,
         ))
+        // Outside the session's resolution: a kept page is one without a session cookie.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(page_cache::PageCache::default()),
+            page_cache::serve,
+        ))
         // Pages carry personal data and tokens: no cache may keep them. Layered before the
         // fallback, which serves the static files (the same for everyone, and cacheable).
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -354,53 +356,20 @@ pub fn router(state: AppState) -> Router {
         // Server functions read their bodies themselves; cap them here.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
 
-    // One `layer` call with the whole stack: each separate `Router::layer` wraps every route
-    // in another boxed service that is cloned, and sets Content-Length, on every request
-    // (perf showed `clone_box` and `set_content_length` among the middleware's top costs).
-    // ServiceBuilder lists them outermost first.
+    // One `layer` call (see `edge` for why the rest is one function). The body limit is only
+    // an extension that extractors read.
     let middleware = ServiceBuilder::new()
         .layer(axum::middleware::from_fn_with_state(
-            state.settings.config.trust_forwarded_for,
-            request_id::assign,
-        ))
-        // `same-origin`, not `no-referrer`: forms without JavaScript are sent back to the page
-        // they came from by their Referer. Pages with a token in their address say `no-referrer`.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        // Pages set their own policy with their script nonce (`page_headers`); everything else
-        // (JSON, static files) may load nothing and be framed by nobody.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(CatchPanicLayer::custom(|_| {
-            tracing::error!("a request handler panicked");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
-        }))
-        // The whole request, body included: a client trickling a body cannot hold a
-        // connection for longer (the header-read timeout is the listener's).
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(state.settings.config.request_timeout_seconds),
-        ))
-        .layer(axum::middleware::from_fn(auth::reject_cross_site))
-        .layer(axum::middleware::from_fn_with_state(
-            form_origin::NoScriptForms {
-                public_url: Arc::from(state.settings.public_url.as_str()),
-                key: Arc::from(state.passcode_key.as_slice()),
-                secure_cookies: state.settings.secure_cookies,
-            },
-            form_origin::no_script_forms,
+            Arc::new(edge::Edge {
+                trust_forwarded_for: state.settings.config.trust_forwarded_for,
+                request_timeout: Duration::from_secs(state.settings.config.request_timeout_seconds),
+                forms: form_origin::NoScriptForms {
+                    public_url: Arc::from(state.settings.public_url.as_str()),
+                    key: Arc::from(state.passcode_key.as_slice()),
+                    secure_cookies: state.settings.secure_cookies,
+                },
+            }),
+            edge::around_every_request,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
 

@@ -796,3 +796,99 @@ async fn generated_secrets_are_shared_through_the_database_and_old_files_are_imp
     let state = startup::build(config).await.unwrap().state;
     assert_eq!(hex::encode(&state.passcode_key), passcode_key);
 }
+
+/// The nonce a page's policy names, and the page with it taken out.
+async fn page_without_nonce(response: reqwest::Response) -> (String, String) {
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy")
+        .to_owned();
+    let html = response.text().await.unwrap();
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")));
+    (nonce.clone(), html.replace(&nonce, "NONCE"))
+}
+
+#[tokio::test]
+async fn signed_out_pages_kept_in_memory_match_a_fresh_render() {
+    let app = spawn_app().await;
+    for path in [
+        "/",
+        "/login",
+        "/register",
+        "/forgot/username",
+        "/forgot/password",
+    ] {
+        for language in ["en-US", "en-GB", "zh-CN"] {
+            let get = |cookie: Option<&str>| {
+                let mut request = app
+                    .http
+                    .get(app.at(path))
+                    .header("accept-language", language);
+                if let Some(cookie) = cookie {
+                    request = request.header("cookie", cookie);
+                }
+                request.send()
+            };
+            let (first_nonce, first) = page_without_nonce(get(None).await.unwrap()).await;
+            let (kept_nonce, kept) = page_without_nonce(get(None).await.unwrap()).await;
+            // Any other cookie of Latchkey's has the page rendered for the request.
+            let (_, rendered) =
+                page_without_nonce(get(Some("latchkey_other=1")).await.unwrap()).await;
+            assert_ne!(first_nonce, kept_nonce, "{path} {language}: a fresh nonce");
+            assert_eq!(first, kept, "{path} {language}");
+            assert_eq!(
+                kept, rendered,
+                "{path} {language}: the kept page is the render"
+            );
+        }
+    }
+    // The reset's phone form suggests the calling code of the browser's region: kept apart.
+    for (language, code) in [("en-US", r#"value="+1""#), ("en-GB", r#"value="+44""#)] {
+        let page = app
+            .http
+            .get(app.at("/forgot/password"))
+            .header("accept-language", language)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(code), "{language}: {code}");
+    }
+    let english = app.http.get(app.at("/login")).send().await.unwrap();
+    let chinese = app
+        .http
+        .get(app.at("/login"))
+        .header("cookie", "latchkey_lang=zh-CN")
+        .send()
+        .await
+        .unwrap();
+    assert!(english.text().await.unwrap().contains("<html lang=\"en\""));
+    assert!(chinese
+        .text()
+        .await
+        .unwrap()
+        .contains("<html lang=\"zh-CN\""));
+
+    // A signed-in visitor's page names them, though the signed-out one is kept.
+    let token = app.signed_up("kept_pages").await;
+    let signed_in = app
+        .http
+        .get(app.at("/"))
+        .header("cookie", format!("latchkey_session={token}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(signed_in.contains("kept_pages"), "{signed_in}");
+}

@@ -18,8 +18,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
 use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The HTTP status of a failed service call, the one table every surface answers by (the
@@ -79,12 +80,7 @@ pub fn with_envelope_errors(routes: Router<AppState>) -> Router<AppState> {
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("no-store"),
             ))
-            .layer(axum::middleware::from_fn(json_errors))
-            // Inside json_errors, so the 500 it makes of a panic gets the envelope too.
-            .layer(CatchPanicLayer::custom(|_| {
-                tracing::error!("a request handler panicked");
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
-            })),
+            .layer(axum::middleware::from_fn(json_errors)),
     )
 }
 
@@ -95,9 +91,16 @@ async fn unknown_route() -> StatusCode {
 /// Answers the framework gives on its own (no such route, wrong method, body too large, a
 /// panic caught below) come as bare text; an API client expects its envelope.
 async fn json_errors(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    let request_id = request.extensions().get::<RequestId>().cloned();
-    let response = next.run(request).await;
+    let authing_envelope = request.uri().path().starts_with("/api/");
+    let request_id = request.extensions().get::<RequestId>().copied();
+    // Caught here as well as at the edge, so the 500 a panic makes gets the envelope too.
+    let response = match AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!("a request handler panicked");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    };
     let status = response.status();
     let is_json = response
         .headers()
@@ -114,12 +117,12 @@ async fn json_errors(request: Request, next: Next) -> Response {
         StatusCode::INTERNAL_SERVER_ERROR => "internal server error".to_owned(),
         other => other.canonical_reason().unwrap_or("error").to_lowercase(),
     };
-    let json = if path.starts_with("/api/") {
+    let json = if authing_envelope {
         serde_json::json!({
             "statusCode": status.as_u16(),
             "message": message,
             "apiCode": 1000 + status.as_u16(),
-            "requestId": request_id.map(|id| id.0),
+            "requestId": request_id.map(|id| id.to_string()),
             "data": null,
         })
     } else {

@@ -1,0 +1,108 @@
+//! What every routed request passes through, in one middleware: its request id and client
+//! address, the cross-site check, the way back for forms sent without JavaScript, the time
+//! limit, a caught panic, the default security headers, and the log line.
+//!
+//! One function rather than a stack of layers because each layer is paid on every request:
+//! `from_fn` boxes the rest of the stack and its future per call, and a stack of nine made
+//! the middleware cost more than the work of a signed-in read (BENCHMARKS.md, "routed floor").
+//! The order inside is the order the layers had, outermost first.
+
+use crate::server::auth;
+use crate::server::form_origin::{self, NoScriptForms};
+use crate::server::request_id::{self, ClientAddr, RequestId};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+/// What the middleware needs to know, fixed at start.
+pub struct Edge {
+    /// `--trust-forwarded-for`: the client address is the proxy's last `X-Forwarded-For` entry.
+    pub trust_forwarded_for: bool,
+    /// The whole request, body included: a client trickling a body cannot hold a connection
+    /// for longer (the header-read timeout is the listener's).
+    pub request_timeout: Duration,
+    pub forms: NoScriptForms,
+}
+
+/// Set on every response that did not set its own.
+static DEFAULT_HEADERS: [(HeaderName, HeaderValue); 4] = [
+    // `same-origin`, not `no-referrer`: forms without JavaScript are sent back to the page they
+    // came from by their Referer. Pages with a token in their address say `no-referrer`.
+    (
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    ),
+    // Pages set their own policy with their script nonce (`page_headers`); everything else
+    // (JSON, static files) may load nothing and be framed by nobody.
+    (
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    ),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
+];
+
+/// The middleware. The id assigned ignores any id the client sent, which could be forged to
+/// confuse the logs. Only the route pattern is logged, never the raw path or query: some of
+/// them carry tokens.
+pub async fn around_every_request(
+    State(edge): State<Arc<Edge>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let id = RequestId::new();
+    request.extensions_mut().insert(id);
+    if let Some(addr) = request_id::client_addr(&request, edge.trust_forwarded_for) {
+        request.extensions_mut().insert(ClientAddr(addr));
+    }
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let route = route.as_ref().map_or("(unrouted)", MatchedPath::as_str);
+    let span = tracing::info_span!("request", id = %id, method = %request.method(), route = %route);
+    let started = Instant::now();
+    let mut response = answer(&edge, request, next).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "answered"
+        )
+    });
+    let headers = response.headers_mut();
+    for (name, value) in &DEFAULT_HEADERS {
+        if !headers.contains_key(name) {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+        headers.insert(request_id::HEADER, value);
+    }
+    response
+}
+
+/// The request's answer within its time limit, or the status that says why there is none.
+async fn answer(edge: &Edge, request: Request, next: Next) -> Response {
+    if let Some(refused) = auth::cross_site_refusal(&request) {
+        return refused;
+    }
+    let handled =
+        AssertUnwindSafe(form_origin::no_script_forms(&edge.forms, request, next)).catch_unwind();
+    match tokio::time::timeout(edge.request_timeout, handled).await {
+        Ok(Ok(response)) => response,
+        // A bug in one request must not take the connection's other requests, or the server,
+        // with it.
+        Ok(Err(_)) => {
+            tracing::error!("a request handler panicked");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+        }
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
+}

@@ -1,0 +1,304 @@
+//! Signed-out pages from memory.
+//!
+//! The sign-in, sign-up, home and "forgot" pages, asked for without a query and without a
+//! cookie that changes them, are the same markup for every visitor in one language: only the
+//! script nonce differs. Rendering one costs the server ~200 µs of CPU (Leptos builds the whole
+//! view tree), so a flood of anonymous page loads cost far more than the sign-ins they
+//! precede. The first request for a page in a language renders it as usual; later ones get
+//! that markup with a fresh nonce stamped where the first one stood, and the policy header
+//! that names it.
+//!
+//! Nothing here can go stale while the process runs: these pages are made of the compiled-in
+//! text and the configuration read at start, never of the database. An HTTP test renders each
+//! one past the cache and compares.
+
+use crate::i18n::Language;
+use crate::server::page_headers::content_security_policy;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Larger than any page; a body past it is passed on, never kept.
+const MAX_PAGE_BYTES: usize = 1 << 20;
+
+/// The pages kept, once rendered, by what their markup depends on.
+#[derive(Default)]
+pub struct PageCache {
+    pages: RwLock<HashMap<PageKey, Arc<RenderedPage>>>,
+}
+
+/// Everything of a request a kept page's markup depends on: the page, the language, and for
+/// the page with a phone form the calling code it suggests (from `Accept-Language`'s region).
+/// At most a few hundred keys: the pages times the languages times the calling codes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PageKey {
+    path: &'static str,
+    language: Language,
+    calling_code: Option<String>,
+}
+
+/// One render, ready to be sent again.
+struct RenderedPage {
+    /// The response's headers, but for the policy that names the nonce.
+    headers: HeaderMap,
+    /// The body, cut where the render's nonce stood.
+    pieces: Vec<Bytes>,
+}
+
+/// The path as kept, and whether the page suggests a calling code, for the pages whose markup
+/// depends on nothing but the language, that code and the configuration. Pages with a query
+/// (`?next=`, `?notice=`, a reset step's token) render each time: their markup says more. A
+/// page listed here must read nothing else of the request while it renders.
+fn shared_page(path: &str) -> Option<(&'static str, bool)> {
+    Some(match path {
+        "/" => ("/", false),
+        "/login" => ("/login", false),
+        "/register" => ("/register", false),
+        "/forgot/username" => ("/forgot/username", false),
+        // The reset's first step offers a phone form, with the caller's calling code.
+        "/forgot/password" => ("/forgot/password", true),
+        _ => return None,
+    })
+}
+
+/// Latchkey's cookies that the kept pages never read: the language (part of the key) and the
+/// remembered device (read by the sign-in itself, not by the page). Any other of its cookies
+/// (a session, a refused form coming back, a second step or reset under way) changes what a
+/// page shows, so the page is rendered for it. Other sites' cookies on the same host are not
+/// Latchkey's concern and change nothing.
+fn changes_the_page(cookie_name: &str) -> bool {
+    cookie_name.starts_with("latchkey_")
+        && cookie_name != crate::server::request_id::LANGUAGE_COOKIE_NAME
+        && cookie_name != crate::server::session::DEVICE_COOKIE_NAME
+}
+
+/// The key a request's page is kept under, when it is one of the kept pages as any signed-out
+/// visitor in its language sees it.
+fn key_of(request: &Request) -> Option<PageKey> {
+    if request.method() != Method::GET || request.uri().query().is_some() {
+        return None;
+    }
+    let (path, suggests_calling_code) = shared_page(request.uri().path())?;
+    let headers = request.headers();
+    let personal = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .any(|cookie| changes_the_page(cookie.name()));
+    if personal {
+        return None;
+    }
+    let calling_code = suggests_calling_code
+        .then(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(crate::domain::phone::calling_code_for_languages)
+        })
+        .flatten();
+    Some(PageKey {
+        path,
+        language: crate::server::request_id::language_of(headers),
+        calling_code,
+    })
+}
+
+/// The nonce a page's policy names.
+fn nonce_of(headers: &HeaderMap) -> Option<&str> {
+    let policy = headers
+        .get(header::CONTENT_SECURITY_POLICY)?
+        .to_str()
+        .ok()?;
+    let nonce = policy.split("'nonce-").nth(1)?.split('\'').next()?;
+    (!nonce.is_empty()).then_some(nonce)
+}
+
+impl RenderedPage {
+    /// Keeps a page rendered with `nonce`, or `None` when the nonce does not appear in it the
+    /// way Leptos writes it (then the page is not one this cache understands).
+    fn keep(headers: &HeaderMap, body: &Bytes, nonce: &str) -> Option<Self> {
+        let mut pieces = Vec::new();
+        let mut rest = 0;
+        for (at, _) in body_str(body)?.match_indices(nonce) {
+            pieces.push(body.slice(rest..at));
+            rest = at + nonce.len();
+        }
+        if pieces.is_empty() {
+            return None;
+        }
+        pieces.push(body.slice(rest..));
+        let mut headers = headers.clone();
+        headers.remove(header::CONTENT_SECURITY_POLICY);
+        headers.remove(header::CONTENT_LENGTH);
+        Some(Self { headers, pieces })
+    }
+
+    /// The page again, with `nonce` where the kept render had its own.
+    fn stamped(&self, nonce: &str) -> Response {
+        let length = self.pieces.iter().map(Bytes::len).sum::<usize>()
+            + nonce.len() * (self.pieces.len() - 1);
+        let mut body = Vec::with_capacity(length);
+        for (index, piece) in self.pieces.iter().enumerate() {
+            if index > 0 {
+                body.extend_from_slice(nonce.as_bytes());
+            }
+            body.extend_from_slice(piece);
+        }
+        let mut response = Response::new(Body::from(body));
+        *response.headers_mut() = self.headers.clone();
+        if let Ok(policy) = HeaderValue::from_str(&content_security_policy(nonce)) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
+        response
+    }
+}
+
+fn body_str(body: &Bytes) -> Option<&str> {
+    std::str::from_utf8(body).ok()
+}
+
+/// Middleware on the page routes: serves a kept page, or renders it and keeps it.
+pub async fn serve(State(cache): State<Arc<PageCache>>, request: Request, next: Next) -> Response {
+    let Some(key) = key_of(&request) else {
+        return next.run(request).await;
+    };
+    let kept = cache
+        .pages
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&key)
+        .cloned();
+    if let Some(page) = kept {
+        // The generator Leptos uses for its own nonces: 128 random bits.
+        return page.stamped(&leptos::nonce::Nonce::new().to_string());
+    }
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK || response.headers().contains_key(header::SET_COOKIE) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!("a page could not be rendered whole: {e}");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    if let Some(page) =
+        nonce_of(&parts.headers).and_then(|nonce| RenderedPage::keep(&parts.headers, &body, nonce))
+    {
+        cache
+            .pages
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(key, Arc::new(page));
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(path: &str, cookie: Option<&str>) -> Request {
+        let mut builder = Request::builder().uri(path);
+        if let Some(cookie) = cookie {
+            builder = builder.header(header::COOKIE, cookie);
+        }
+        builder.body(Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn only_plain_signed_out_page_loads_are_kept() {
+        let key = |path, language, calling_code: Option<&str>| {
+            Some(PageKey {
+                path,
+                language,
+                calling_code: calling_code.map(str::to_owned),
+            })
+        };
+        assert_eq!(
+            key_of(&request("/login", None)),
+            key("/login", Language::English, None)
+        );
+        assert_eq!(
+            key_of(&request(
+                "/login",
+                Some("latchkey_lang=zh-CN; latchkey_device=abc; _ga=1")
+            )),
+            key("/login", Language::SimplifiedChinese, None)
+        );
+        let british = Request::builder()
+            .uri("/forgot/password")
+            .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.8")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            key_of(&british),
+            key("/forgot/password", Language::English, Some("+44"))
+        );
+        assert_eq!(key_of(&request("/login?next=/account", None)), None);
+        assert_eq!(key_of(&request("/account", None)), None);
+        assert_eq!(key_of(&request("/forgot/password?step=2", None)), None);
+        for cookie in [
+            "latchkey_session=x",
+            "a=b; latchkey_form=x",
+            "latchkey_mfa=x",
+            "latchkey_reset=x",
+        ] {
+            assert_eq!(key_of(&request("/login", Some(cookie))), None, "{cookie}");
+        }
+        let post = Request::builder()
+            .method(Method::POST)
+            .uri("/login")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(key_of(&post), None);
+    }
+
+    #[test]
+    fn a_kept_page_comes_back_with_the_new_nonce_everywhere() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&content_security_policy("OLD")).unwrap(),
+        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        let body =
+            Bytes::from_static(b"<script nonce=\"OLD\">a</script><p>x</p><script nonce=\"OLD\">");
+        let nonce = nonce_of(&headers).unwrap().to_owned();
+        assert_eq!(nonce, "OLD");
+        let page = RenderedPage::keep(&headers, &body, &nonce).unwrap();
+        let response = page.stamped("NEW");
+        assert_eq!(
+            response.headers()[header::CONTENT_SECURITY_POLICY],
+            content_security_policy("NEW").as_str()
+        );
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "text/html");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let sent = runtime
+            .block_on(axum::body::to_bytes(response.into_body(), MAX_PAGE_BYTES))
+            .unwrap();
+        assert_eq!(
+            &sent[..],
+            b"<script nonce=\"NEW\">a</script><p>x</p><script nonce=\"NEW\">"
+        );
+    }
+
+    #[test]
+    fn a_page_without_its_nonce_is_not_kept() {
+        let headers = HeaderMap::new();
+        assert_eq!(nonce_of(&headers), None);
+        assert!(RenderedPage::keep(&headers, &Bytes::from_static(b"<p>x</p>"), "OLD").is_none());
+    }
+}
