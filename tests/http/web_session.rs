@@ -662,7 +662,12 @@ fn tag_with_id<'h>(html: &'h str, id: &str) -> &'h str {
 #[tokio::test]
 async fn the_phone_forms_suggest_the_calling_code_of_the_browser_language() {
     let app = spawn_app().await;
-    for (languages, code) in [("en-GB,en;q=0.9", "+44"), ("zh-CN,zh;q=0.9", "+86")] {
+    // en-US after en-GB: the same language, another region (the page is kept per code).
+    for (languages, code) in [
+        ("en-GB,en;q=0.9", "+44"),
+        ("en-US,en;q=0.9", "+1"),
+        ("zh-CN,zh;q=0.9", "+86"),
+    ] {
         let html = app
             .http
             .get(app.at("/forgot/password"))
