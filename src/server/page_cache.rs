@@ -25,6 +25,11 @@ use std::sync::{Arc, RwLock};
 /// Larger than any page; a body past it is passed on, never kept.
 const MAX_PAGE_BYTES: usize = 1 << 20;
 
+/// Pages kept at most. The usual visitors need a dozen (five pages, two languages, a few
+/// regions' calling codes); a client cycling through every region of `Accept-Language` could
+/// otherwise make a few hundred, ~15 KiB each. Past this, pages render as if not kept.
+const MAX_PAGES: usize = 64;
+
 /// The pages kept, once rendered, by what their markup depends on.
 #[derive(Default)]
 pub struct PageCache {
@@ -39,6 +44,21 @@ struct PageKey {
     path: &'static str,
     language: Language,
     calling_code: Option<String>,
+}
+
+impl PageCache {
+    fn kept(&self, key: &PageKey) -> Option<Arc<RenderedPage>> {
+        // A panic elsewhere while holding the lock leaves whole entries: keep using them.
+        let pages = self.pages.read().unwrap_or_else(|e| e.into_inner());
+        pages.get(key).cloned()
+    }
+
+    fn keep(&self, key: PageKey, page: RenderedPage) {
+        let mut pages = self.pages.write().unwrap_or_else(|e| e.into_inner());
+        if pages.len() < MAX_PAGES {
+            pages.insert(key, Arc::new(page));
+        }
+    }
 }
 
 /// One render, ready to be sent again.
@@ -170,13 +190,7 @@ pub async fn serve(State(cache): State<Arc<PageCache>>, request: Request, next: 
     let Some(key) = key_of(&request) else {
         return next.run(request).await;
     };
-    let kept = cache
-        .pages
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .get(&key)
-        .cloned();
-    if let Some(page) = kept {
+    if let Some(page) = cache.kept(&key) {
         // The generator Leptos uses for its own nonces: 128 random bits.
         return page.stamped(&leptos::nonce::Nonce::new().to_string());
     }
@@ -195,11 +209,7 @@ pub async fn serve(State(cache): State<Arc<PageCache>>, request: Request, next: 
     if let Some(page) =
         nonce_of(&parts.headers).and_then(|nonce| RenderedPage::keep(&parts.headers, &body, nonce))
     {
-        cache
-            .pages
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(key, Arc::new(page));
+        cache.keep(key, page);
     }
     Response::from_parts(parts, Body::from(body))
 }
@@ -293,6 +303,25 @@ mod tests {
             &sent[..],
             b"<script nonce=\"NEW\">a</script><p>x</p><script nonce=\"NEW\">"
         );
+    }
+
+    #[test]
+    fn no_more_pages_are_kept_than_the_bound() {
+        let cache = PageCache::default();
+        let page = || RenderedPage {
+            headers: HeaderMap::new(),
+            pieces: vec![Bytes::from_static(b"<p>"), Bytes::from_static(b"</p>")],
+        };
+        for code in 0..MAX_PAGES + 10 {
+            let key = PageKey {
+                path: "/forgot/password",
+                language: Language::English,
+                calling_code: Some(format!("+{code}")),
+            };
+            cache.keep(key.clone(), page());
+            assert_eq!(cache.kept(&key).is_some(), code < MAX_PAGES, "{code}");
+        }
+        assert_eq!(cache.pages.read().unwrap().len(), MAX_PAGES);
     }
 
     #[test]
