@@ -2,7 +2,7 @@
 //!
 //! The sign-in, sign-up, home and "forgot" pages, asked for without a query and without a
 //! cookie that changes them, are the same markup for every visitor in one language: only the
-//! script nonce differs. Rendering one costs the server ~200 µs of CPU (Leptos builds the whole
+//! script nonce differs. Rendering one costs the server ~185 µs of CPU (Leptos builds the whole
 //! view tree), so a flood of anonymous page loads cost far more than the sign-ins they
 //! precede. The first request for a page in a language renders it as usual; later ones get
 //! that markup with a fresh nonce stamped where the first one stood, and the policy header
