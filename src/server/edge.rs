@@ -106,3 +106,88 @@ async fn answer(edge: &Edge, request: Request, next: Next) -> Response {
         Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use axum::Router;
+    use tower::ServiceExt;
+
+    /// A router whose routes pass the edge as the application's do.
+    fn behind_the_edge(routes: Router, request_timeout: Duration) -> Router {
+        let edge = Edge {
+            trust_forwarded_for: false,
+            request_timeout,
+            forms: NoScriptForms {
+                public_url: Arc::from("http://localhost:3000"),
+                key: Arc::from(&[7u8; 32][..]),
+                secure_cookies: false,
+            },
+        };
+        routes.layer(axum::middleware::from_fn_with_state(
+            Arc::new(edge),
+            around_every_request,
+        ))
+    }
+
+    async fn answer_to(router: Router, path: &str) -> Response {
+        let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+        router.oneshot(request).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_a_500_with_the_usual_headers() {
+        let routes = Router::new().route("/boom", get(|| async { panic!("boom") as &str }));
+        let response = answer_to(behind_the_edge(routes, Duration::from_secs(5)), "/boom").await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers();
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(headers[request_id::HEADER].len(), 16);
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_time_is_a_408() {
+        let routes = Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "late"
+            }),
+        );
+        let response = answer_to(behind_the_edge(routes, Duration::from_millis(50)), "/slow").await;
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert!(response.headers().contains_key(request_id::HEADER));
+    }
+
+    #[tokio::test]
+    async fn a_response_keeps_the_headers_it_set_and_gets_the_others() {
+        let routes = Router::new().route(
+            "/own",
+            get(|| async {
+                (
+                    [(header::CONTENT_SECURITY_POLICY, "default-src 'self'")],
+                    "mine",
+                )
+            }),
+        );
+        let response = answer_to(behind_the_edge(routes, Duration::from_secs(5)), "/own").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers();
+        assert_eq!(
+            headers[header::CONTENT_SECURITY_POLICY],
+            "default-src 'self'"
+        );
+        assert_eq!(headers[header::REFERRER_POLICY], "same-origin");
+        let first = headers[request_id::HEADER].clone();
+        let routes = Router::new().route("/own", get(|| async { "again" }));
+        let again = answer_to(behind_the_edge(routes, Duration::from_secs(5)), "/own").await;
+        assert_ne!(
+            again.headers()[request_id::HEADER],
+            first,
+            "an id per request"
+        );
+    }
+}
