@@ -3,7 +3,7 @@
 //! The sign-in, sign-up, home and "forgot" pages, asked for without a query and without a
 //! cookie that changes them, are the same markup for every visitor in one language: only the
 //! script nonce differs. Rendering one costs the server ~185 µs of CPU (Leptos builds the whole
-//! view tree), so a flood of anonymous page loads cost far more than the sign-ins they
+//! view tree), so a flood of anonymous page loads costs far more than the sign-ins they
 //! precede. The first request for a page in a language renders it as usual; later ones get
 //! that markup with a fresh nonce stamped where the first one stood, and the policy header
 //! that names it.
@@ -38,7 +38,8 @@ pub struct PageCache {
 
 /// Everything of a request a kept page's markup depends on: the page, the language, and for
 /// the page with a phone form the calling code it suggests (from `Accept-Language`'s region).
-/// At most a few hundred keys: the pages times the languages times the calling codes.
+/// A few hundred keys could exist (the pages times the languages times the calling codes); at
+/// most [`MAX_PAGES`] are kept.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct PageKey {
     path: &'static str,
