@@ -51,9 +51,9 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// The refusal, when a request must not pass: a state-changing request that rides on the
-/// session cookie (no bearer token) must come from this site, and so must every state-changing request to a server function
-/// (`/rpc/…`), cookie or not: a foreign page's auto-posting form must not sign its visitor in
-/// (or up) as the attacker (login CSRF). Browsers send `Origin` on every cross-site POST, so a
+/// session cookie (no bearer token) must come from this site, and so must every
+/// state-changing request to a server function (`/rpc/…`), cookie or not: a foreign page's
+/// auto-posting form must not sign its visitor in (or up) as the attacker (login CSRF). Browsers send `Origin` on every cross-site POST, so a
 /// missing `Origin` and `Referer` means a non-browser client, which no foreign page controls.
 pub fn cross_site_refusal(request: &Request) -> Option<Response> {
     let headers = request.headers();

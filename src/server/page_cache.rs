@@ -325,6 +325,95 @@ mod tests {
         assert_eq!(cache.pages.read().unwrap().len(), MAX_PAGES);
     }
 
+    /// A page route behind the cache whose handler counts its renders; `answer` makes the
+    /// response from the render's number.
+    fn counted_page(
+        answer: fn(usize) -> Response,
+    ) -> (axum::Router, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let renders = Arc::new(AtomicUsize::new(0));
+        let counter = renders.clone();
+        let router = axum::Router::new()
+            .route(
+                "/login",
+                axum::routing::get(move || {
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    async move { answer(n) }
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(PageCache::default()),
+                serve,
+            ));
+        (router, renders)
+    }
+
+    fn page_with_nonce(n: usize) -> Response {
+        let nonce = format!("render{n}nonce");
+        let mut response =
+            Response::new(Body::from(format!("<script nonce=\"{nonce}\"></script>")));
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&content_security_policy(&nonce)).unwrap(),
+        );
+        response
+    }
+
+    async fn get_login(router: &axum::Router) -> (String, String) {
+        use tower::ServiceExt;
+        let response = router
+            .clone()
+            .oneshot(request("/login", None))
+            .await
+            .unwrap();
+        let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = axum::body::to_bytes(response.into_body(), MAX_PAGE_BYTES)
+            .await
+            .unwrap();
+        (policy, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_middleware_renders_a_page_once_and_stamps_it_after() {
+        let (router, renders) = counted_page(page_with_nonce);
+        let (first_policy, first) = get_login(&router).await;
+        let (second_policy, second) = get_login(&router).await;
+        assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(first.contains("render0nonce") && first_policy.contains("render0nonce"));
+        let nonce = second_policy
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap();
+        assert_ne!(nonce, "render0nonce");
+        assert_eq!(second, format!("<script nonce=\"{nonce}\"></script>"));
+    }
+
+    #[tokio::test]
+    async fn answers_that_set_a_cookie_or_fail_are_not_kept() {
+        fn with_cookie(n: usize) -> Response {
+            let mut response = page_with_nonce(n);
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, HeaderValue::from_static("a=b"));
+            response
+        }
+        fn failing(n: usize) -> Response {
+            let mut response = page_with_nonce(n);
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            response
+        }
+        for answer in [with_cookie as fn(usize) -> Response, failing] {
+            let (router, renders) = counted_page(answer);
+            get_login(&router).await;
+            get_login(&router).await;
+            assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 2);
+        }
+    }
+
     #[test]
     fn a_page_without_its_nonce_is_not_kept() {
         let headers = HeaderMap::new();
