@@ -76,7 +76,7 @@ try:
 except OSError:
     pass
 print(f"- Load: wrk (Debian) on 127.0.0.1, 2 threads, {seconds} s per run; the server and wrk share the 2 cores.")
-print("- Server: `target/release/latchkey` from `cargo leptos build --release --split`, fresh database,")
+print("- Server: `target/release/latchkey` from `cargo leptos build --release --split --precompress`, fresh database,")
 print("  default settings except the per-address limits (off: every request comes from 127.0.0.1).\n")
 print("| figure | how | measured | target | met |")
 print("|---|---|---|---|---|")

@@ -18,6 +18,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 CARGO_LEPTOS_VERSION="0.3.11"
 BINARYEN_VERSION="132.0.0"
 SCHEMATHESIS_VERSION="4.32.5"
+# An independent check that /openapi.json is a valid OpenAPI document (schemathesis tolerates
+# some invalid ones, such as repeated operation ids, that client generators do not).
+OPENAPI_VALIDATOR_VERSION="0.9.0"
 # Outside the clone, so a fresh clone on the same machine reuses it.
 SCHEMATHESIS_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/latchkey/schemathesis-$SCHEMATHESIS_VERSION"
 
@@ -115,6 +118,12 @@ ensure_schemathesis() {
     make_venv "$SCHEMATHESIS_VENV"
     "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check \
       "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  if ! "$SCHEMATHESIS_VENV/bin/pip" show openapi-spec-validator 2>/dev/null |
+      grep -qx "Version: $OPENAPI_VALIDATOR_VERSION"; then
+    say "Installing openapi-spec-validator $OPENAPI_VALIDATOR_VERSION from PyPI (once)"
+    "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
   fi
 }
 

@@ -334,6 +334,20 @@ async fn a_binary_built_by_plain_cargo_serves_every_file_its_pages_name() {
         let cache = response.headers().get("cache-control");
         assert!(cache.is_none_or(|v| v != "no-store"), "{url}: {cache:?}");
         assert!(!response.bytes().await.unwrap().is_empty(), "{url}");
+        // The build compressed each file once; a client that takes brotli gets that file,
+        // never one compressed for it per request.
+        let file = site.join(url.trim_start_matches('/'));
+        let brotli = std::fs::read(format!("{}.br", file.display()))
+            .unwrap_or_else(|e| panic!("{url} was not compressed at build time: {e}"));
+        let response = client()
+            .get(server.at(url))
+            .header("accept-encoding", "br, gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-encoding"], "br", "{url}");
+        assert_eq!(response.headers()["vary"], "accept-encoding", "{url}");
+        assert_eq!(response.bytes().await.unwrap(), brotli, "{url}");
     }
     server.stop();
 }

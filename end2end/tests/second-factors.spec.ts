@@ -175,6 +175,7 @@ test.describe("passkeys", () => {
     await expect(page.getByTestId("passkeys")).toContainText("Work laptop");
     // The account's first second factor: its recovery codes, shown once.
     await expect(page.getByTestId("recovery-codes").locator("code")).toHaveCount(10);
+    const recoveryCode = (await page.getByTestId("recovery-codes").locator("code").first().textContent())!.trim();
     const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
     expect(credentials).toHaveLength(1);
     expect(credentials[0].isResidentCredential).toBe(true);
@@ -196,10 +197,12 @@ test.describe("passkeys", () => {
     await page.getByRole("button", { name: "Use a passkey" }).click();
     await expect(page).toHaveURL(/\/account$/);
 
-    // Removing it takes the password; with no second factor left, the password alone signs in.
+    // Removing it takes the password and a second factor (here a recovery code: the passkey is
+    // the only other one); with no second factor left, the password alone signs in.
     await page.goto("/account/security");
     await page.getByText("Remove", { exact: true }).first().click();
     await page.getByTestId("passkeys").getByLabel("Current password").fill(PASSWORD);
+    await page.getByTestId("passkeys").getByLabel("Code").fill(recoveryCode);
     await page.getByTestId("passkeys").getByRole("button", { name: "Remove" }).click();
     await expect(page).toHaveURL(/\/account\/security\?notice=passkey-removed$/);
     await expect(page.getByTestId("no-passkeys")).toBeVisible();

@@ -448,11 +448,11 @@ pub async fn passkey_register_finish(
 
 /// Removes a passkey, after the password.
 #[server(prefix = "/rpc", endpoint = "remove_passkey")]
-pub async fn remove_passkey(id: String, password: String) -> Result<(), FormError> {
+pub async fn remove_passkey(id: String, password: String, code: String) -> Result<(), FormError> {
     use crate::server::services::passkeys;
     let (state, meta) = ssr::context()?;
     let account = ssr::signed_in_account(&state).await?;
-    passkeys::remove(&state, &account, &id, &password, &meta).await?;
+    passkeys::remove(&state, &account, &id, &password, &code, &meta).await?;
     leptos_axum::redirect(&format!("{SECURITY_PAGE}?notice=passkey-removed"));
     Ok(())
 }
@@ -485,9 +485,9 @@ pub async fn passkey_sign_in_finish(
 #[server(prefix = "/rpc", endpoint = "passkey_second_factor_start")]
 pub async fn passkey_second_factor_start() -> Result<PasskeyCeremony, FormError> {
     use crate::server::services::{passkeys, ServiceError};
-    let (state, _) = ssr::context()?;
+    let (state, meta) = ssr::context()?;
     let mfa_token = ssr::second_step_token().ok_or(ServiceError::SecondFactorExpired)?;
-    let ceremony = passkeys::begin_second_factor(&state, &mfa_token).await?;
+    let ceremony = passkeys::begin_second_factor(&state, &mfa_token, &meta).await?;
     Ok(ceremony.into())
 }
 
@@ -515,15 +515,16 @@ pub async fn passkey_second_factor_finish(
 pub async fn security_overview() -> Result<SecurityView, FormError> {
     use crate::server::services::second_factor;
     let (state, _) = ssr::context()?;
-    let account = ssr::signed_in_account(&state).await?;
-    let pending = second_factor::pending_totp(&state, &account)
+    let signed_in = ssr::signed_in(&state).await?;
+    let account = &signed_in.account;
+    let pending = second_factor::pending_totp(&state, &signed_in)
         .await?
         .map(|enrolment| PendingTotp {
             qr_svg: enrolment.qr_svg(),
             secret: enrolment.secret,
         });
     let new_recovery_codes = ssr::take_shown_recovery_codes(&state, account.id);
-    let passkeys = crate::server::services::passkeys::list(&state, &account)
+    let passkeys = crate::server::services::passkeys::list(&state, account)
         .await?
         .into_iter()
         .map(|passkey| PasskeyView {
@@ -545,8 +546,8 @@ pub async fn security_overview() -> Result<SecurityView, FormError> {
 pub async fn begin_totp(password: String) -> Result<(), FormError> {
     use crate::server::services::second_factor;
     let (state, meta) = ssr::context()?;
-    let account = ssr::signed_in_account(&state).await?;
-    second_factor::begin_totp_with_password(&state, &account, &password, &meta).await?;
+    let signed_in = ssr::signed_in(&state).await?;
+    second_factor::begin_totp_with_password(&state, &signed_in, &password, &meta).await?;
     leptos_axum::redirect(SECURITY_PAGE);
     Ok(())
 }
@@ -559,9 +560,9 @@ pub const SECURITY_PAGE: &str = "/account/security";
 pub async fn confirm_totp(code: String) -> Result<(), FormError> {
     use crate::server::services::second_factor;
     let (state, meta) = ssr::context()?;
-    let account = ssr::signed_in_account(&state).await?;
-    let codes = second_factor::confirm_totp(&state, &account, &code, &meta).await?;
-    ssr::show_recovery_codes_once(&state, account.id, &codes);
+    let signed_in = ssr::signed_in(&state).await?;
+    let codes = second_factor::confirm_totp(&state, &signed_in, &code, &meta).await?;
+    ssr::show_recovery_codes_once(&state, signed_in.account.id, &codes);
     leptos_axum::redirect(&format!("{SECURITY_PAGE}?notice=two-step-on"));
     Ok(())
 }
@@ -610,8 +611,11 @@ pub async fn choose_language(language: String, next: Option<String>) -> Result<(
     use crate::server::services::{accounts, ServiceError};
     let (state, meta) = ssr::context()?;
     let Some(chosen) = Language::recognise(&language) else {
-        ssr::answer_status(http::StatusCode::BAD_REQUEST);
-        return Err(FormError::general(page_language().text().form_incomplete));
+        let words = page_language().text();
+        return Err(ssr::refused(
+            http::StatusCode::BAD_REQUEST,
+            words.form_incomplete,
+        ));
     };
     match ssr::signed_in_account(&state).await {
         Ok(account) => accounts::choose_language(&state, &account, chosen, &meta).await?,
@@ -799,8 +803,12 @@ pub async fn request_reset(
 pub async fn verify_reset_code(code: String) -> Result<(), FormError> {
     use crate::server::services::recovery::{self, Destination};
     let (state, meta) = ssr::context()?;
-    let reset = pending_reset()
-        .ok_or_else(|| FormError::general(page_language().text().reset_timed_out))?;
+    // No reset cookie: it ran out, or the reset began in another browser. The client's state,
+    // not a fault here.
+    let reset = pending_reset().ok_or_else(|| {
+        let words = page_language().text();
+        ssr::refused(http::StatusCode::BAD_REQUEST, words.reset_timed_out)
+    })?;
     let target = if reset.by_phone {
         Destination::Phone {
             number: &reset.destination,

@@ -12,7 +12,7 @@ use crate::server::services::sessions::{self, SignedIn};
 use crate::server::services::{Account, ServiceError};
 use crate::server::session::{self, DEVICE_COOKIE_NAME};
 use crate::server::state::AppState;
-use crate::server::store::audit::RequestMeta;
+use crate::server::store::{self, audit::RequestMeta};
 use axum::http::header::{ACCEPT, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
@@ -37,6 +37,13 @@ pub fn context() -> Result<(AppState, RequestMeta), FormError> {
     let state = use_context::<AppState>().ok_or_else(missing_context)?;
     let parts = use_context::<Parts>().ok_or_else(missing_context)?;
     Ok((state, meta_from_parts(&parts)))
+}
+
+/// A refusal that is the client's doing (a step out of order, a form that cannot be read),
+/// answered with `status`: a 500 would count as an outage in anyone's monitoring.
+pub fn refused(status: StatusCode, message: &str) -> FormError {
+    answer_status(status);
+    FormError::general(message)
 }
 
 fn missing_context() -> FormError {
@@ -141,11 +148,16 @@ pub fn forget_second_step(state: &AppState) {
 /// Hands freshly made recovery codes to the next view of the security page, sealed (so the
 /// codes are not readable from the browser's cookie store) and bound to the account.
 pub fn show_recovery_codes_once(state: &AppState, account_id: i64, codes: &[String]) {
+    // The expiry is sealed in with the codes: a value copied out of the cookie must stop
+    // opening when the cookie would have gone.
+    let expires_at = store::unix_now() + session::SHOWN_CODES_SECONDS;
+    let mut plain = expires_at.to_be_bytes().to_vec();
+    plain.extend_from_slice(codes.join(" ").as_bytes());
     let sealed = second_factor::seal(
         &state.factor_key,
         Sealed::ShownRecoveryCodes,
         account_id,
-        codes.join(" ").as_bytes(),
+        &plain,
     );
     set_cookie(&session::show_codes(&state.settings, &sealed));
 }
@@ -165,7 +177,12 @@ pub fn take_shown_recovery_codes(state: &AppState, account_id: i64) -> Vec<Strin
         account_id,
         &sealed,
     )
-    .and_then(|bytes| String::from_utf8(bytes).ok())
+    .and_then(|plain| {
+        let (expires_at, codes) = plain.split_first_chunk::<8>()?;
+        let live = store::unix_now() < i64::from_be_bytes(*expires_at);
+        live.then(|| String::from_utf8(codes.to_vec()).ok())
+            .flatten()
+    })
     .map(|codes| codes.split(' ').map(str::to_owned).collect())
     .unwrap_or_default()
 }
@@ -184,7 +201,8 @@ pub fn remember_reset(state: &AppState, reset: &PendingReset) {
     let Ok(json) = serde_json::to_vec(reset) else {
         return;
     };
-    let value = signed_value::sign(&state.passcode_key, RESET_COOKIE_LABEL, &json);
+    let expires_at = store::unix_now() + RESET_COOKIE_SECONDS;
+    let value = signed_value::sign(&state.passcode_key, RESET_COOKIE_LABEL, &json, expires_at);
     set_cookie(&reset_cookie(state, value, RESET_COOKIE_SECONDS));
 }
 
@@ -208,7 +226,8 @@ pub fn pending_reset() -> Option<PendingReset> {
     let state = use_context::<AppState>()?;
     let parts = use_context::<Parts>()?;
     let value = cookie_value(&parts.headers, RESET_COOKIE_NAME)?;
-    let json = signed_value::open(&state.passcode_key, RESET_COOKIE_LABEL, &value)?;
+    let now = store::unix_now();
+    let json = signed_value::open(&state.passcode_key, RESET_COOKIE_LABEL, &value, now)?;
     serde_json::from_slice(&json).ok()
 }
 

@@ -241,7 +241,7 @@ pub static TEXT: Text = Text {
     add_passkey: "Add a passkey",
     passkey_added_on: "Added {}",
     remove_passkey: "Remove",
-    remove_passkey_hint: "Enter your password to remove this passkey.",
+    remove_passkey_hint: "Enter your password and a code from your authenticator app or a recovery code to remove this passkey.",
     passkeys_need_javascript: "Passkeys need JavaScript in this browser.",
     passkey_browser_failed: "The browser did not finish with the passkey. Try again.",
     sign_in_with_passkey: "Sign in with a passkey",
@@ -267,6 +267,9 @@ pub static TEXT: Text = Text {
     form_incomplete: "The form arrived incomplete. Reload the page and try again.",
     sign_in_after_change: "Your password is changed. Sign in again.",
     reset_timed_out: "This reset has run out of time. Start again to get a new passcode.",
+    refused_cross_site: "Cross-site request refused: this form must be sent from the site itself.",
+    refused_too_slow: "The request took too long to arrive. Try again.",
+    refused_too_large: "The request is larger than 64 KiB.",
 
     api_success: "success",
     api_wrong_credentials: "incorrect username or password",
@@ -279,6 +282,11 @@ pub static TEXT: Text = Text {
     api_reset_token_invalid: "the password reset token is invalid, used or expired",
     api_busy: "the database is too busy with concurrent changes",
     api_internal: "internal server error",
+    api_cross_site: "cross-site request refused: send it from the site itself, or with a bearer token",
+    api_too_slow: "the request took too long to arrive",
+    api_too_large: "request body is larger than 64 KiB",
+    api_no_such_endpoint: "no such endpoint",
+    api_method_not_allowed: "method not allowed on this endpoint",
 };
 
 pub static ISLAND_TEXT: IslandText = IslandText {

@@ -474,6 +474,10 @@ catalogue! {
     form_incomplete,
     sign_in_after_change,
     reset_timed_out,
+    // What the plumbing answers before a page or form is reached.
+    refused_cross_site,
+    refused_too_slow,
+    refused_too_large,
     // Authing v3 answers (`x-authing-lang`), in the API's own terse style.
     api_success,
     api_wrong_credentials,
@@ -487,6 +491,11 @@ catalogue! {
     api_reset_token_invalid,
     api_busy,
     api_internal,
+    api_cross_site,
+    api_too_slow,
+    api_too_large,
+    api_no_such_endpoint,
+    api_method_not_allowed,
     }
 }
 

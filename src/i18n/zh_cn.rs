@@ -209,7 +209,7 @@ pub static TEXT: Text = Text {
     add_passkey: "添加通行密钥",
     passkey_added_on: "添加于 {}",
     remove_passkey: "移除",
-    remove_passkey_hint: "请输入密码以移除此通行密钥。",
+    remove_passkey_hint: "请输入密码，以及身份验证器应用中的验证码或一个恢复码，以移除此通行密钥。",
     passkeys_need_javascript: "通行密钥需要浏览器启用 JavaScript。",
     passkey_browser_failed: "浏览器未能完成通行密钥操作，请重试。",
     sign_in_with_passkey: "使用通行密钥登录",
@@ -233,6 +233,9 @@ pub static TEXT: Text = Text {
     form_incomplete: "表单提交不完整。请刷新页面后重试。",
     sign_in_after_change: "密码已更改。请重新登录。",
     reset_timed_out: "此次重置已超时。请重新开始以获取新的验证码。",
+    refused_cross_site: "已拒绝跨站请求:此表单必须从本站提交。",
+    refused_too_slow: "请求传输时间过长。请重试。",
+    refused_too_large: "请求大于 64 KiB。",
 
     api_success: "操作成功",
     api_wrong_credentials: "用户名或密码错误",
@@ -245,6 +248,11 @@ pub static TEXT: Text = Text {
     api_reset_token_invalid: "重置密码令牌无效、已使用或已过期",
     api_busy: "数据库忙于并发修改",
     api_internal: "服务器内部错误",
+    api_cross_site: "已拒绝跨站请求:请从本站发送,或使用 bearer 令牌",
+    api_too_slow: "请求传输时间过长",
+    api_too_large: "请求体大于 64 KiB",
+    api_no_such_endpoint: "接口不存在",
+    api_method_not_allowed: "此接口不支持该请求方法",
 };
 
 pub static ISLAND_TEXT: IslandText = IslandText {

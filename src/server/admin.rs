@@ -7,6 +7,9 @@ use crate::server::store::{self, audit::RequestMeta, users};
 
 /// Runs one subcommand; the text is what to print, the error what to report on stderr.
 pub async fn run(config: &Config, command: &Command) -> Result<String, String> {
+    // Run first on a new machine, a tool makes the database: owner-only, as the server would.
+    crate::server::startup::prepare_storage(config)
+        .map_err(|e| format!("cannot prepare the data directory: {e}"))?;
     let db = store::connect(&config.database_url())
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;

@@ -7,7 +7,7 @@ use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::convert::Infallible;
 
 /// The raw session token a request carries, if any. Whether it is valid is the service's call
@@ -86,31 +86,16 @@ pub fn cross_site_refusal(request: &Request) -> Option<Response> {
     None
 }
 
-const CROSS_SITE_REFUSED: &str =
-    "Cross-site request refused: this form must be sent from the site itself.";
-
 /// 403, in the envelope of the surface the request was for: a REST client reads JSON.
 fn cross_site_refused(request: &Request) -> Response {
     tracing::warn!("refused a cross-site request");
-    let path = request.uri().path();
-    let json = if path.starts_with("/api/") {
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .map(|id| id.as_str().to_owned());
-        serde_json::json!({
-            "statusCode": 403,
-            "message": CROSS_SITE_REFUSED,
-            "apiCode": 1403,
-            "requestId": request_id,
-            "data": null,
-        })
-    } else if path.starts_with("/v2/") || path.contains("/auth/lostPassword") {
-        serde_json::json!({ "code": 403, "response": CROSS_SITE_REFUSED })
-    } else {
-        return (StatusCode::FORBIDDEN, CROSS_SITE_REFUSED).into_response();
-    };
-    (StatusCode::FORBIDDEN, axum::Json(json)).into_response()
+    let request_id = request.extensions().get::<RequestId>().copied();
+    crate::server::refusal::answer(
+        StatusCode::FORBIDDEN,
+        request.uri().path(),
+        request.headers(),
+        request_id,
+    )
 }
 
 /// True when `origin` (an Origin or Referer value) names the host the request was sent to.
@@ -218,4 +203,25 @@ pub async fn resolve_page_session(
         }
     }
     next.run(request).await
+}
+
+/// [`resolve_page_session`] for the fallback, which serves the static files and renders the
+/// "not found" page for everything else: a signed-in visitor's 404 page names them like every
+/// other page. A path whose last segment names a file (`.js`, `.wasm`, `.css`…) is a static
+/// file or a missing one, and costs no session read.
+pub async fn resolve_session_unless_file(
+    state: axum::extract::State<crate::server::state::AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let names_a_file = request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'));
+    if names_a_file {
+        return next.run(request).await;
+    }
+    resolve_page_session(state, request, next).await
 }

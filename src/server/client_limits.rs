@@ -87,16 +87,28 @@ impl ClientLimits {
             return Ok(());
         };
         let key = format!("{}:{}", action.key_prefix(), client_key(addr));
+        self.admit_key(&key, count, period_ms).await
+    }
+
+    /// Spends one unit of an allowance of `count` per `period_ms` kept under `key` (a limit
+    /// on something other than an address, e.g. one session's refreshes), or says how long to
+    /// wait.
+    pub async fn admit_key(
+        &self,
+        key: &str,
+        count: i64,
+        period_ms: i64,
+    ) -> Result<(), ServiceError> {
         let interval = period_ms / count;
         let now = store::unix_now_ms();
-        if client_limits::spend(&self.db, &key, now, interval, count)
+        if client_limits::spend(&self.db, key, now, interval, count)
             .await?
             .is_some()
         {
             return Ok(());
         }
         // Refused: the next unit is free once the arrival time is within the burst again.
-        let tat = client_limits::arrival_time(&self.db, &key)
+        let tat = client_limits::arrival_time(&self.db, key)
             .await?
             .unwrap_or(now);
         let wait_ms = tat - (count - 1) * interval - now;

@@ -115,6 +115,11 @@ pub struct Config {
           value_parser = clap::value_parser!(i64).range(1..=3650))]
     pub session_max_days: i64,
 
+    /// Days the audit log keeps an event; the purge deletes older ones.
+    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", default_value_t = 365,
+          value_parser = clap::value_parser!(i64).range(1..=36500))]
+    pub audit_retention_days: i64,
+
     /// Open connections allowed from one client address (IPv6: one /64) at once; `0` turns the
     /// cap off. Behind a reverse proxy every connection comes from the proxy: raise it or use 0.
     #[arg(long, env = "LATCHKEY_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
@@ -248,6 +253,7 @@ mod tests {
             "LATCHKEY_JWT_SECRET",
             "LATCHKEY_STARTING_CREDITS",
             "LATCHKEY_TOS_URL",
+            "LATCHKEY_AUDIT_RETENTION_DAYS",
             "LATCHKEY_SMTP_URL",
             "LATCHKEY_MAIL_FROM",
             "LATCHKEY_SMS_WEBHOOK_URL",

@@ -9,6 +9,7 @@
 
 use crate::server::auth;
 use crate::server::form_origin::{self, NoScriptForms};
+use crate::server::refusal;
 use crate::server::request_id::{self, ClientAddr, RequestId};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
@@ -89,21 +90,65 @@ pub async fn around_every_request(
 }
 
 /// The request's answer within its time limit, or the status that says why there is none.
+/// A refusal of the plumbing's own (408, a caught panic's 500, a 413 from a body limit) goes
+/// out in the surface's envelope and the request's language, like every other answer.
 async fn answer(edge: &Edge, request: Request, next: Next) -> Response {
     if let Some(refused) = auth::cross_site_refusal(&request) {
         return refused;
     }
+    let asked = Asked::of(&request);
     let handled =
         AssertUnwindSafe(form_origin::no_script_forms(&edge.forms, request, next)).catch_unwind();
-    match tokio::time::timeout(edge.request_timeout, handled).await {
+    let response = match tokio::time::timeout(edge.request_timeout, handled).await {
         Ok(Ok(response)) => response,
         // A bug in one request must not take the connection's other requests, or the server,
         // with it.
         Ok(Err(_)) => {
             tracing::error!("a request handler panicked");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
         Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    };
+    let plumbing = matches!(
+        response.status(),
+        StatusCode::REQUEST_TIMEOUT
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::INTERNAL_SERVER_ERROR
+    );
+    if plumbing && refusal::is_bare(&response) {
+        return asked.refused(response.status());
+    }
+    response
+}
+
+/// What a refusal needs to know of the request after the request itself has gone on: where it
+/// went (the surface) and what says its language.
+struct Asked {
+    uri: axum::http::Uri,
+    language: axum::http::HeaderMap,
+    id: Option<RequestId>,
+}
+
+impl Asked {
+    fn of(request: &Request) -> Self {
+        let mut language = axum::http::HeaderMap::new();
+        for name in [header::COOKIE, header::ACCEPT_LANGUAGE] {
+            for value in request.headers().get_all(&name) {
+                language.append(name.clone(), value.clone());
+            }
+        }
+        if let Some(value) = request.headers().get(request_id::AUTHING_LANGUAGE) {
+            language.insert(request_id::AUTHING_LANGUAGE, value.clone());
+        }
+        Asked {
+            uri: request.uri().clone(),
+            language,
+            id: request.extensions().get::<RequestId>().copied(),
+        }
+    }
+
+    fn refused(&self, status: StatusCode) -> Response {
+        refusal::answer(status, self.uri.path(), &self.language, self.id)
     }
 }
 

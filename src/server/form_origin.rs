@@ -47,12 +47,18 @@ pub struct NoScriptForms {
     pub secure_cookies: bool,
 }
 
-/// True for a path on this site: `/x…`, not `//host…`, no backslash or control characters.
+/// True for a path on this site in its plain form: `/x…`, not `//host…`, no backslash or
+/// control characters, and no `.` or `..` segment (URL parsers fold `/.//x` into `//x`, which
+/// is no longer a path here, so such a page would not come back as itself).
 pub fn is_local_path(page: &str) -> bool {
+    let path = page.split(['?', '#']).next().unwrap_or_default();
     page.starts_with('/')
         && !page.starts_with("//")
         && !page.contains('\\')
         && !page.chars().any(char::is_control)
+        && !path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
 }
 
 /// Runs `next` with a plain form's page restored as its `Referer`, and sends a refused form
@@ -147,7 +153,8 @@ fn send_back_cleanly(
 
 fn seal(forms: &NoScriptForms, returned: &ReturnedForm) -> String {
     let json = serde_json::to_vec(returned).unwrap_or_default();
-    signed_value::sign(&forms.key, LABEL, &json)
+    let expires_at = crate::server::store::unix_now() + LIFETIME_SECONDS;
+    signed_value::sign(&forms.key, LABEL, &json, expires_at)
 }
 
 /// `(page, action, error)` from a redirect location carrying server_fn's error: the page as
@@ -198,7 +205,8 @@ pub fn take_returned(key: &[u8], parts: &Parts) -> (Option<ReturnedForm>, Option
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    let returned = signed_value::open(key, LABEL, &value)
+    let now = crate::server::store::unix_now();
+    let returned = signed_value::open(key, LABEL, &value, now)
         .and_then(|json| serde_json::from_slice::<ReturnedForm>(&json).ok())
         .filter(|returned| returned.page == this_page);
     (returned, Some(clear))
@@ -240,6 +248,10 @@ mod tests {
     fn only_paths_on_this_site_are_accepted() {
         assert!(is_local_path("/reset-password?token=abc"));
         assert!(is_local_path("/verify-email/alice/abc"));
+        assert!(
+            is_local_path("/login?next=/./x"),
+            "dots in the query are not segments"
+        );
         for hostile in [
             "//evil.example/x",
             "https://evil.example/",
@@ -247,6 +259,10 @@ mod tests {
             "evil",
             "",
             "/a\nLocation: x",
+            "/.//evil.example/x",
+            "/./login",
+            "/account/../login",
+            "/..",
         ] {
             assert!(!is_local_path(hostile), "{hostile:?}");
         }

@@ -14,6 +14,7 @@ pub mod log_sink;
 pub mod page_cache;
 pub mod page_headers;
 pub mod purge_job;
+pub mod refusal;
 pub mod request_id;
 pub mod rest;
 pub mod services;

@@ -25,9 +25,14 @@ use std::sync::{Arc, RwLock};
 /// Larger than any page; a body past it is passed on, never kept.
 const MAX_PAGE_BYTES: usize = 1 << 20;
 
-/// Pages kept at most. The usual visitors need a dozen (five pages, two languages, a few
-/// regions' calling codes); a client cycling through every region of `Accept-Language` could
-/// otherwise make a few hundred, ~15 KiB each. Past this, pages render as if not kept.
+/// Variants kept of one page in one language (they differ by the calling code the reset's
+/// phone form suggests). A client cycling through every region of `Accept-Language` could
+/// otherwise make a few hundred, ~15 KiB each, and crowd every other page out of the cache:
+/// past this, that page renders for the regions not kept, and the others are untouched.
+const MAX_VARIANTS_PER_PAGE: usize = 6;
+
+/// Pages kept at most: a backstop above what the variants allow (five pages, two languages,
+/// [`MAX_VARIANTS_PER_PAGE`] of the one page that varies).
 const MAX_PAGES: usize = 64;
 
 /// The pages kept, once rendered, by what their markup depends on.
@@ -56,7 +61,11 @@ impl PageCache {
 
     fn keep(&self, key: PageKey, page: RenderedPage) {
         let mut pages = self.pages.write().unwrap_or_else(|e| e.into_inner());
-        if pages.len() < MAX_PAGES {
+        let variants = pages
+            .keys()
+            .filter(|kept| kept.path == key.path && kept.language == key.language)
+            .count();
+        if variants < MAX_VARIANTS_PER_PAGE && pages.len() < MAX_PAGES {
             pages.insert(key, Arc::new(page));
         }
     }
@@ -307,7 +316,7 @@ mod tests {
     }
 
     #[test]
-    fn no_more_pages_are_kept_than_the_bound() {
+    fn a_client_cycling_regions_fills_only_its_pages_variants() {
         let cache = PageCache::default();
         let page = || RenderedPage {
             headers: HeaderMap::new(),
@@ -320,9 +329,28 @@ mod tests {
                 calling_code: Some(format!("+{code}")),
             };
             cache.keep(key.clone(), page());
-            assert_eq!(cache.kept(&key).is_some(), code < MAX_PAGES, "{code}");
+            assert_eq!(
+                cache.kept(&key).is_some(),
+                code < MAX_VARIANTS_PER_PAGE,
+                "{code}"
+            );
         }
-        assert_eq!(cache.pages.read().unwrap().len(), MAX_PAGES);
+        // Every other page, and the same page in the other language, is still kept.
+        for (path, language) in [
+            ("/login", Language::English),
+            ("/register", Language::English),
+            ("/forgot/password", Language::SimplifiedChinese),
+            ("/login", Language::SimplifiedChinese),
+        ] {
+            let key = PageKey {
+                path,
+                language,
+                calling_code: None,
+            };
+            cache.keep(key.clone(), page());
+            assert!(cache.kept(&key).is_some(), "{path} {language:?}");
+        }
+        assert_eq!(cache.pages.read().unwrap().len(), MAX_VARIANTS_PER_PAGE + 4);
     }
 
     /// A page route behind the cache whose handler counts its renders; `answer` makes the

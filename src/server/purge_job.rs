@@ -7,13 +7,14 @@ use std::time::Duration;
 
 pub const EVERY: Duration = Duration::from_secs(10 * 60);
 
-pub fn spawn(db: Db) {
+/// Purges every [`EVERY`], keeping audit events `audit_kept_seconds` long.
+pub fn spawn(db: Db, audit_kept_seconds: i64) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(EVERY);
         loop {
             // The first tick is immediate: a restart cleans up what piled up while down.
             ticks.tick().await;
-            match purge::expired(&db, store::unix_now()).await {
+            match purge::expired(&db, store::unix_now(), audit_kept_seconds).await {
                 Ok(purged) if purged.total() > 0 => tracing::info!(?purged, "purged expired rows"),
                 Ok(_) => {}
                 Err(e) => tracing::error!("purge: {e}"),

@@ -97,10 +97,14 @@ pub fn language_of(headers: &axum::http::HeaderMap) -> Language {
         .unwrap_or_default()
 }
 
+/// The header Authing's SDKs name their language in.
+pub const AUTHING_LANGUAGE: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("x-authing-lang");
+
 /// The language of Authing's `x-authing-lang` header, when there is one: one Latchkey speaks,
 /// else English (as Authing answers a language it lacks).
 pub fn authing_language_of(headers: &axum::http::HeaderMap) -> Option<Language> {
-    let tag = headers.get("x-authing-lang")?.to_str().ok()?;
+    let tag = headers.get(AUTHING_LANGUAGE)?.to_str().ok()?;
     Some(Language::recognise(tag).unwrap_or_default())
 }
 

@@ -10,9 +10,12 @@ pub const DEVICE_COOKIE_NAME: &str = "latchkey_device";
 /// How long a browser stays known after its last successful sign-in.
 const DEVICE_LIFETIME_SECONDS: i64 = 365 * 24 * 3600;
 
-/// The `Set-Cookie` value that starts (or renews) a session.
+/// The `Set-Cookie` value that starts (or renews) a session. It lives as long as its token,
+/// which is never past the session's own end: a browser need not keep a dead token a day.
 pub fn start(settings: &Settings, token: &IssuedToken) -> String {
-    cookie(settings, COOKIE_NAME, &token.token, "/", LIFETIME_SECONDS)
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let seconds = (token.expires_at.unix_timestamp() - now).clamp(0, LIFETIME_SECONDS);
+    cookie(settings, COOKIE_NAME, &token.token, "/", seconds)
 }
 
 /// The `Set-Cookie` value that marks this browser as one that signed in successfully. Only
@@ -55,7 +58,7 @@ pub fn end_second_step(settings: &Settings) -> String {
 pub const SHOWN_CODES_COOKIE_NAME: &str = "latchkey_codes";
 const SHOWN_CODES_PATH: &str = "/account/security";
 /// Long enough for a slow redirect; the page view clears it at once.
-const SHOWN_CODES_SECONDS: i64 = 120;
+pub const SHOWN_CODES_SECONDS: i64 = 120;
 
 pub fn show_codes(settings: &Settings, sealed: &str) -> String {
     let (name, path) = (SHOWN_CODES_COOKIE_NAME, SHOWN_CODES_PATH);
@@ -81,4 +84,45 @@ fn cookie(settings: &Settings, name: &str, value: &str, path: &str, max_age: i64
         .max_age(cookie::time::Duration::seconds(max_age))
         .build()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        let config = crate::server::config::Config::for_data_dir("/nonexistent");
+        Settings {
+            public_url: "http://127.0.0.1:3000".into(),
+            secure_cookies: false,
+            starting_credits: crate::domain::Credits::from_micro(0),
+            tos_url: String::new(),
+            login_policy: Default::default(),
+            config,
+        }
+    }
+
+    fn max_age(set_cookie: &str) -> i64 {
+        let parsed = Cookie::parse(set_cookie.to_owned()).unwrap();
+        parsed.max_age().unwrap().whole_seconds()
+    }
+
+    #[test]
+    fn the_session_cookie_lives_no_longer_than_its_token() {
+        let ending_soon = IssuedToken {
+            token: "t".into(),
+            expires_at: time::OffsetDateTime::now_utc() + time::Duration::seconds(600),
+        };
+        let seconds = max_age(&start(&settings(), &ending_soon));
+        assert!((595..=600).contains(&seconds), "{seconds}");
+        let a_day = IssuedToken {
+            token: "t".into(),
+            expires_at: time::OffsetDateTime::now_utc() + time::Duration::seconds(LIFETIME_SECONDS),
+        };
+        let seconds = max_age(&start(&settings(), &a_day));
+        assert!(
+            seconds > LIFETIME_SECONDS - 5 && seconds <= LIFETIME_SECONDS,
+            "{seconds}"
+        );
+    }
 }

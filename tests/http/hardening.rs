@@ -332,6 +332,20 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
     ))
     .await;
     let outbox_before: i64 = app.scalar("SELECT COUNT(*) FROM outbox").await;
+    // An audit event past the retention (a year here), and one just inside it.
+    let audit_at = |unix: i64| {
+        time::OffsetDateTime::from_unix_timestamp(unix)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    run(format!(
+        "INSERT INTO audit_log (at, event) VALUES ('{}', 'login.failed'), ('{}', 'login.failed')",
+        audit_at(now - 366 * 86400),
+        audit_at(now - 364 * 86400)
+    ))
+    .await;
+    let audit_before: i64 = app.scalar("SELECT COUNT(*) FROM audit_log").await;
 
     // A full allowance (its arrival time passed); the sign-up's own may still be running.
     run(format!(
@@ -339,7 +353,9 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
         (now - 60) * 1000
     ))
     .await;
-    let purged = purge::expired(&app.state.db, now).await.unwrap();
+    let purged = purge::expired(&app.state.db, now, 365 * 86400)
+        .await
+        .unwrap();
     assert!(purged.client_limits >= 1, "{purged:?}");
     let purged = purge::Purged {
         client_limits: 0,
@@ -358,7 +374,14 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
             client_limits: 0,
             second_factor_challenges: 1,
             webauthn_ceremonies: 1,
+            audit_log: 1,
         }
+    );
+    let audit_after: i64 = app.scalar("SELECT COUNT(*) FROM audit_log").await;
+    assert_eq!(
+        audit_after,
+        audit_before - 1,
+        "only the event past the retention goes"
     );
     let outbox_after: i64 = app.scalar("SELECT COUNT(*) FROM outbox").await;
     assert_eq!(
@@ -370,7 +393,13 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
         .scalar("SELECT COUNT(*) FROM login_throttle WHERE subject = 'name:locked'")
         .await;
     assert_eq!(locked, 1, "a running lock stays");
-    assert_eq!(purge::expired(&app.state.db, now).await.unwrap().total(), 0);
+    assert_eq!(
+        purge::expired(&app.state.db, now, 365 * 86400)
+            .await
+            .unwrap()
+            .total(),
+        0
+    );
 }
 
 /// Rows in every table a request could write to.

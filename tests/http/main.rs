@@ -15,5 +15,6 @@ mod openapi;
 mod recovery;
 mod review;
 mod second_factors;
+mod second_review;
 mod temporal_auth;
 mod web_session;

@@ -67,6 +67,27 @@ async fn the_document_is_openapi_3_1_and_lists_every_operation() {
     assert_eq!(documented, expected);
 }
 
+/// OpenAPI requires operation ids to be unique: validators reject a document that repeats
+/// one, and client generators would make two methods of one name.
+#[tokio::test]
+async fn every_operation_has_an_id_of_its_own() {
+    let doc = document().await;
+    let mut ids: Vec<String> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(
+                !ids.contains(&id.to_owned()),
+                "{id} is repeated at {method} {path}"
+            );
+            ids.push(id.to_owned());
+        }
+    }
+    assert!(ids.len() >= 23, "{ids:?}");
+}
+
 #[tokio::test]
 async fn every_operation_documents_its_answers_and_bodies() {
     let doc = document().await;

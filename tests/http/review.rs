@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
 /// Signs in through the web form (as a hydrated page does); returns the `Set-Cookie` pairs.
-async fn web_login(
+pub(crate) async fn web_login(
     app: &TestApp,
     identifier: &str,
     password: &str,
@@ -39,7 +39,7 @@ async fn web_login(
     (response.status().as_u16(), set)
 }
 
-fn cookie_named(set: &[String], name: &str) -> String {
+pub(crate) fn cookie_named(set: &[String], name: &str) -> String {
     set.iter()
         .find(|c| c.starts_with(&format!("{name}=")))
         .unwrap_or_else(|| panic!("no {name} cookie in {set:?}"))

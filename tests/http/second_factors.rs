@@ -11,13 +11,13 @@ use totp_rs::TOTP;
 
 /// An authenticator app: the enrolled secret, and the last step whose code it handed out, so
 /// each code it gives is one the server has not taken yet.
-struct Authenticator {
+pub(crate) struct Authenticator {
     totp: TOTP,
     last_step: i64,
 }
 
 impl Authenticator {
-    fn from_uri(uri: &str) -> Self {
+    pub(crate) fn from_uri(uri: &str) -> Self {
         let totp = TOTP::from_url(uri).unwrap_or_else(|e| panic!("{uri}: {e:?}"));
         assert_eq!(totp.digits, 6);
         assert_eq!(totp.step, 30);
@@ -37,7 +37,7 @@ impl Authenticator {
 
     /// A fresh code: of the earliest step the server still accepts (one step back) that is
     /// later than the last one used, waiting for the clock when all three are used up.
-    async fn next_code(&mut self) -> String {
+    pub(crate) async fn next_code(&mut self) -> String {
         loop {
             let now = Self::now();
             let current = now / 30;
@@ -54,10 +54,10 @@ impl Authenticator {
 }
 
 /// Signs up `name`, turns on an authenticator over REST; its app and recovery codes.
-async fn enrolled(app: &TestApp, name: &str) -> (Authenticator, Vec<String>) {
+pub(crate) async fn enrolled(app: &TestApp, name: &str) -> (Authenticator, Vec<String>) {
     let token = app.signed_up(name).await;
     let (status, body) = json(
-        app.post_with_token("/v2/account/mfa/totp", &token, &[])
+        app.post_with_token("/v2/account/mfa/totp", &token, &[("password", PASSWORD)])
             .await,
     )
     .await;
@@ -77,7 +77,7 @@ async fn enrolled(app: &TestApp, name: &str) -> (Authenticator, Vec<String>) {
 }
 
 /// The login's `mfa_token` for an account with a second factor.
-async fn mfa_token(app: &TestApp, name: &str) -> String {
+pub(crate) async fn mfa_token(app: &TestApp, name: &str) -> String {
     let (status, body) = json(app.login(name, PASSWORD).await).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["code"], 401);
@@ -89,7 +89,7 @@ async fn mfa_token(app: &TestApp, name: &str) -> String {
     body["mfa_token"].as_str().expect("an mfa_token").to_owned()
 }
 
-async fn second_step(app: &TestApp, mfa_token: &str, code: &str) -> (u16, Value) {
+pub(crate) async fn second_step(app: &TestApp, mfa_token: &str, code: &str) -> (u16, Value) {
     sent(
         app.http
             .post(app.at("/v2/auth/login/mfa"))
@@ -110,11 +110,17 @@ async fn totp_enrolment_over_rest_makes_login_ask_for_a_code_that_gives_a_token(
     let app = spawn_app().await;
     let token = app.signed_up("tess").await;
 
-    let (status, body) = json(
-        app.post_with_token("/v2/account/mfa/totp", &token, &[])
-            .await,
-    )
-    .await;
+    // A session token alone adds no authenticator: whoever stole one could otherwise lock the
+    // owner out with an app of their own.
+    let begin = "/v2/account/mfa/totp";
+    let (status, body) = post_form(&app, begin, &token, &[]).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["response"], "password is required", "{body}");
+    let (status, body) = post_form(&app, begin, &token, &[("password", "not the password")]).await;
+    assert_eq!(status, 400, "{body}");
+    let begun: i64 = app.scalar("SELECT COUNT(*) FROM totp_factors").await;
+    assert_eq!(begun, 0, "nothing begun without the password");
+    let (status, body) = post_form(&app, begin, &token, &[("password", PASSWORD)]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["code"], 200);
     let secret = body["response"]["secret"].as_str().unwrap().to_owned();
@@ -148,11 +154,7 @@ async fn totp_enrolment_over_rest_makes_login_ask_for_a_code_that_gives_a_token(
         .await;
 
     // On: a second enrolment is refused until it is turned off.
-    let (status, _) = json(
-        app.post_with_token("/v2/account/mfa/totp", &token, &[])
-            .await,
-    )
-    .await;
+    let (status, _) = post_form(&app, begin, &token, &[("password", PASSWORD)]).await;
     assert_eq!(status, 400);
 
     let mfa = mfa_token(&app, "tess").await;
@@ -232,19 +234,21 @@ async fn recovery_codes_sign_in_once_each_and_every_use_is_mailed() {
 }
 
 #[tokio::test]
-async fn guessing_the_code_counts_against_the_login_lock_and_burns_the_challenge() {
+async fn guessing_the_code_counts_against_the_accounts_second_step_lock_and_burns_the_challenge() {
     let app = spawn_app().await;
     let (mut authenticator, _) = enrolled(&app, "guess").await;
     let mfa = mfa_token(&app, "guess").await;
-    // The password step counted once; four wrong codes make five: the account now waits.
-    for _ in 0..4 {
+    // Five wrong codes: the account's second step now waits.
+    for _ in 0..5 {
         let (status, body) = second_step(&app, &mfa, "123456").await;
         assert_eq!(status, 401, "{body}");
     }
+    let mfa = mfa_token(&app, "guess").await;
     let (status, body) = second_step(&app, &mfa, &authenticator.next_code().await).await;
     assert_eq!(status, 429, "{body}");
-    // Knowing the password does not lift the lock: the password step waits as well.
-    let (status, _) = json(app.login("guess", PASSWORD).await).await;
+    // Knowing the password does not lift the lock: a new sign-in's code waits as well.
+    let mfa = mfa_token(&app, "guess").await;
+    let (status, _) = second_step(&app, &mfa, &authenticator.next_code().await).await;
     assert_eq!(status, 429);
 
     // Without the lockout in the way, five wrong codes burn the challenge: even the right code
@@ -337,7 +341,12 @@ async fn signed_in_with_factor(app: &TestApp, name: &str) -> (Authenticator, Vec
 }
 
 /// A bearer-token form post to the Temporal surface.
-async fn post_form(app: &TestApp, path: &str, token: &str, form: &[(&str, &str)]) -> (u16, Value) {
+pub(crate) async fn post_form(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
     json(app.post_with_token(path, token, form).await).await
 }
 
@@ -394,9 +403,14 @@ async fn new_recovery_codes_end_the_old_ones() {
 }
 
 #[tokio::test]
-async fn a_password_reset_keeps_the_second_factor_and_secrets_are_sealed_at_rest() {
+async fn a_password_reset_keeps_an_established_second_factor_and_secrets_are_sealed_at_rest() {
     let app = spawn_app().await;
     let (mut authenticator, codes) = enrolled(&app, "keeper").await;
+    // Added four days ago: established (a reset removes only what was added in its last 72 h).
+    sqlx::query("UPDATE totp_factors SET created_at = created_at - 4 * 86400")
+        .execute(&app.db)
+        .await
+        .unwrap();
     // A sign-in begun with the old password does not outlive it.
     let begun_before = mfa_token(&app, "keeper").await;
     let reset_token = reset_token_for(&app, "keeper@example.com").await;
@@ -430,7 +444,7 @@ async fn a_password_reset_keeps_the_second_factor_and_secrets_are_sealed_at_rest
 // ---- The pages, without JavaScript -----------------------------------------------------------
 
 /// The `name=value` of a Set-Cookie the response carries.
-fn cookie_pair(response: &reqwest::Response, name: &str) -> String {
+pub(crate) fn cookie_pair(response: &reqwest::Response, name: &str) -> String {
     let set = set_cookie_of(response, name).unwrap_or_else(|| panic!("no {name} cookie"));
     set.split(';').next().unwrap().to_owned()
 }
@@ -441,7 +455,7 @@ fn clears(response: &reqwest::Response, name: &str) -> bool {
 }
 
 /// The HTML of page `path`, with the cookies given.
-async fn page_html(app: &TestApp, path: &str, cookie: Option<&str>) -> String {
+pub(crate) async fn page_html(app: &TestApp, path: &str, cookie: Option<&str>) -> String {
     let mut request = app.http.get(app.at(path));
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);
@@ -605,7 +619,7 @@ async fn enrolment_and_sign_in_work_on_the_pages_without_javascript() {
 // ---- Passkeys: what the server hands the browser, and what it refuses -------------------------
 
 /// Calls a server function as the passkey script does: form fields in, JSON out.
-async fn rpc(
+pub(crate) async fn rpc(
     app: &TestApp,
     name: &str,
     cookie: Option<&str>,
@@ -623,7 +637,7 @@ async fn rpc(
     sent(request).await
 }
 
-async fn web_session(app: &TestApp, name: &str) -> String {
+pub(crate) async fn web_session(app: &TestApp, name: &str) -> String {
     app.signed_up(name).await;
     let signed_in = app
         .post_page_form(

@@ -208,6 +208,7 @@ fn PasskeyItem(passkey: PasskeyView) -> impl IntoView {
     let server_error = form_error(action);
     let no_client_error = Signal::derive(|| None::<FormError>);
     let field = format!("remove-{}", passkey.id);
+    let code_field = format!("remove-code-{}", passkey.id);
     view! {
         <li>
             <strong class="passkey-name">{passkey.name.clone()}</strong>
@@ -222,6 +223,10 @@ fn PasskeyItem(passkey: PasskeyView) -> impl IntoView {
                     <label for=field.clone()>{t.current_password}</label>
                     <input id=field name="password" type="password" autocomplete="current-password" required />
                     <FieldError field="password" server=server_error client=no_client_error />
+                    <label for=code_field.clone()>{t.second_factor_code}</label>
+                    <input id=code_field name="code" autocomplete="one-time-code" required
+                        maxlength="32" />
+                    <FieldError field="code" server=server_error client=no_client_error />
                     <button type="submit" class="secondary">{t.remove_passkey}</button>
                 </ActionForm>
             </details>

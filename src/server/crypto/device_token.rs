@@ -2,7 +2,8 @@
 //! in to an account successfully gets a token naming that account, and later sign-ins from it
 //! are throttled on their own instead of under the account's lock, so a stranger's wrong
 //! guesses cannot keep the owner out. The token is `<account id>.<nonce>.<HMAC>`, signed with
-//! a server key; a forged or foreign one is simply ignored.
+//! a server key; a forged or foreign one is simply ignored, and a genuine one counts only while
+//! its account still remembers the nonce (`services::devices`).
 
 use hmac::{Hmac, Mac};
 use rand::RngCore;

@@ -44,6 +44,8 @@ struct PasswordChangedText<'a> {
     lang: Language,
     /// The reset removed the phone number of an account whose address was never verified.
     phone_removed: bool,
+    /// The reset removed second factors added shortly before it.
+    factors_removed: bool,
     username: &'a str,
     when: &'a str,
     recover_link: &'a str,
@@ -55,6 +57,8 @@ struct PasswordChangedHtml<'a> {
     lang: Language,
     /// The reset removed the phone number of an account whose address was never verified.
     phone_removed: bool,
+    /// The reset removed second factors added shortly before it.
+    factors_removed: bool,
     subject: &'a str,
     username: &'a str,
     when: &'a str,
@@ -109,14 +113,24 @@ pub fn verify_email(lang: Language, to: &str, username: &str, link: &str) -> Ema
 
 /// `phone_removed`: the change (a reset of an account whose address was never verified) took
 /// the account's phone number off, and the mail says so.
+/// What a reset removed besides the password, for its mail to say.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AlsoRemoved {
+    /// The phone of an account whose address was never verified.
+    pub phone: bool,
+    /// Second factors added shortly before the reset.
+    pub recent_second_factors: bool,
+}
+
 pub fn password_changed(
     lang: Language,
     to: &str,
     username: &str,
     when: &str,
     recover_link: &str,
-    phone_removed: bool,
+    removed: AlsoRemoved,
 ) -> Email {
+    let (phone_removed, factors_removed) = (removed.phone, removed.recent_second_factors);
     let subject = match lang {
         Language::English => "Your password was changed",
         Language::SimplifiedChinese => "您的密码已更改",
@@ -127,6 +141,7 @@ pub fn password_changed(
         text: render(&PasswordChangedText {
             lang,
             phone_removed,
+            factors_removed,
             username,
             when,
             recover_link,
@@ -134,6 +149,7 @@ pub fn password_changed(
         html: render(&PasswordChangedHtml {
             lang,
             phone_removed,
+            factors_removed,
             subject,
             username,
             when,
@@ -415,19 +431,34 @@ mod tests {
     }
 
     #[test]
-    fn a_removed_phone_is_mentioned_only_when_removed() {
+    fn what_a_reset_removed_is_mentioned_only_when_removed() {
         for lang in [Language::English, Language::SimplifiedChinese] {
-            let with = password_changed(lang, "a@x.cn", "ann", "now", "http://x/", true);
-            let without = password_changed(lang, "a@x.cn", "ann", "now", "http://x/", false);
-            let marker = match lang {
-                Language::English => "phone number on the account has been removed",
-                Language::SimplifiedChinese => "手机号已被移除",
+            let mail =
+                |removed| password_changed(lang, "a@x.cn", "ann", "now", "http://x/", removed);
+            let phone = AlsoRemoved {
+                phone: true,
+                ..AlsoRemoved::default()
             };
-            assert!(
-                with.text.contains(marker) && with.html.contains(marker),
-                "{lang:?}"
-            );
-            assert!(!without.text.contains(marker) && !without.html.contains(marker));
+            let factors = AlsoRemoved {
+                recent_second_factors: true,
+                ..AlsoRemoved::default()
+            };
+            let (phone_marker, factors_marker) = match lang {
+                Language::English => (
+                    "phone number on the account has been removed",
+                    "added in the 72 hours before this reset",
+                ),
+                Language::SimplifiedChinese => ("手机号已被移除", "重设前 72 小时内添加"),
+            };
+            for (removed, marker) in [(phone, phone_marker), (factors, factors_marker)] {
+                let with = mail(removed);
+                assert!(
+                    with.text.contains(marker) && with.html.contains(marker),
+                    "{lang:?} {marker}"
+                );
+                let without = mail(AlsoRemoved::default());
+                assert!(!without.text.contains(marker) && !without.html.contains(marker));
+            }
         }
     }
 
@@ -439,7 +470,7 @@ mod tests {
             "<script>",
             "now",
             "http://x/?a=1&b=2",
-            false,
+            AlsoRemoved::default(),
         );
         assert!(!mail.html.contains("<script>"));
         assert!(

@@ -229,11 +229,15 @@ impl AuthingError {
     /// The `message` of the envelope: in the language of `x-authing-lang` when the client sent
     /// one, else in English.
     fn message(&self, language: Option<Language>) -> String {
+        let language = language.unwrap_or_default();
         let error = match &self.cause {
+            // The parser's own words name what is malformed; the size limit has a sentence.
+            Cause::Body(_) if self.status == StatusCode::PAYLOAD_TOO_LARGE => {
+                return language.text().api_too_large.into()
+            }
             Cause::Body(detail) => return detail.clone(),
             Cause::Service(error) => error,
         };
-        let language = language.unwrap_or_default();
         let words = language.text();
         match error {
             ServiceError::Invalid(problems) => problems

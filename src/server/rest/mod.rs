@@ -11,9 +11,8 @@ pub mod temporal_mfa;
 use crate::server::request_id::RequestId;
 use crate::server::services::ServiceError;
 use crate::server::state::AppState;
-use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -91,8 +90,17 @@ async fn unknown_route() -> StatusCode {
 /// Answers the framework gives on its own (no such route, wrong method, body too large, a
 /// panic caught below) come as bare text; an API client expects its envelope.
 async fn json_errors(request: Request, next: Next) -> Response {
-    let authing_envelope = request.uri().path().starts_with("/api/");
     let request_id = request.extensions().get::<RequestId>().copied();
+    // A clone of the URI shares its bytes: no copy per request.
+    let uri = request.uri().clone();
+    // Only Authing answers in the client's language (`x-authing-lang`); Temporal in English.
+    let mut language = HeaderMap::new();
+    if let Some(value) = request
+        .headers()
+        .get(crate::server::request_id::AUTHING_LANGUAGE)
+    {
+        language.insert(crate::server::request_id::AUTHING_LANGUAGE, value.clone());
+    }
     // Caught here as well as at the edge, so the 500 a panic makes gets the envelope too.
     let response = match AssertUnwindSafe(next.run(request)).catch_unwind().await {
         Ok(response) => response,
@@ -101,39 +109,11 @@ async fn json_errors(request: Request, next: Next) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     };
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json || !(status.is_client_error() || status.is_server_error()) {
+    if !crate::server::refusal::is_bare(&response) {
         return response;
     }
-    let message = match status {
-        StatusCode::NOT_FOUND => "no such endpoint".to_owned(),
-        StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this endpoint".to_owned(),
-        StatusCode::PAYLOAD_TOO_LARGE => "request body is larger than 64 KiB".to_owned(),
-        StatusCode::INTERNAL_SERVER_ERROR => "internal server error".to_owned(),
-        other => other.canonical_reason().unwrap_or("error").to_lowercase(),
-    };
-    let json = if authing_envelope {
-        serde_json::json!({
-            "statusCode": status.as_u16(),
-            "message": message,
-            "apiCode": 1000 + status.as_u16(),
-            "requestId": request_id.map(|id| id.to_string()),
-            "data": null,
-        })
-    } else {
-        serde_json::json!({ "code": status.as_u16(), "response": message })
-    };
-    let mut fresh = Response::new(Body::from(json.to_string()));
-    *fresh.status_mut() = status;
-    fresh.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let mut fresh =
+        crate::server::refusal::answer(response.status(), uri.path(), &language, request_id);
     if let Some(allow) = response.headers().get(header::ALLOW) {
         fresh.headers_mut().insert(header::ALLOW, allow.clone());
     }

@@ -75,13 +75,19 @@ impl Modify for BearerToken {
     }
 }
 
-/// Paths routed to the same handler as a documented one.
+/// Paths routed to the same handler as a documented one. Each operation of the copy gets an
+/// id of its own: OpenAPI requires operation ids to be unique, and client generators name
+/// their methods after them.
 struct Aliases;
 
 impl Modify for Aliases {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let paths = &mut openapi.paths.paths;
-        if let Some(item) = paths.get(temporal::FORGOT_EMAIL_PATH).cloned() {
+        if let Some(mut item) = paths.get(temporal::FORGOT_EMAIL_PATH).cloned() {
+            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let id = operation.operation_id.as_deref().unwrap_or("operation");
+                operation.operation_id = Some(format!("{id}_at_account_email_forgot"));
+            }
             paths.insert(temporal::FORGOT_EMAIL_ALIAS.to_owned(), item);
         }
     }

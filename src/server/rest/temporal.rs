@@ -253,6 +253,22 @@ impl IntoResponse for JwtError {
 /// valid one the request is refused before its body is read: 401 in the Temporal envelope.
 pub struct SignedIn(pub Account);
 
+/// [`SignedIn`] with the session the token names, for what belongs to one session (an
+/// enrolment begun by it).
+pub struct SignedInSession(pub sessions::SignedIn);
+
+impl FromRequestParts<AppState> for SignedInSession {
+    type Rejection = TemporalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = token_from_headers(&parts.headers).ok_or(ServiceError::Unauthenticated)?;
+        Ok(SignedInSession(sessions::resolve(state, &token).await?))
+    }
+}
+
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = TemporalError;
 
@@ -410,20 +426,22 @@ pub(super) async fn login(
 
 #[utoipa::path(get, path = "/v2/auth/refresh", tag = "Temporal v2",
     description = "A fresh token for a valid one, for the same session: 24 hours, but never \
-                   past the session's end (30 days after sign-in by default).",
+                   past the session's end (30 days after sign-in by default). A session may \
+                   refresh 60 times an hour.",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A new session token", body = TokenAnswer),
         (status = 401, description = "No valid session", body = JwtFailure),
+        (status = 429, description = "This session refreshed too often", body = JwtFailure,
+            headers(("Retry-After" = i64, description = "Seconds to wait"))),
     ))]
 pub(super) async fn refresh(
     State(state): State<AppState>,
-    Meta(meta): Meta,
     SessionToken(token): SessionToken,
 ) -> Result<Json<TokenAnswer>, JwtError> {
     let token = token.ok_or(ServiceError::Unauthenticated)?;
     let signed_in = sessions::resolve(&state, &token).await?;
-    let refreshed = sessions::refresh(&state, &signed_in, &meta).await?;
+    let refreshed = sessions::refresh(&state, &signed_in).await?;
     Ok(Json(refreshed.into()))
 }
 

@@ -3,8 +3,8 @@
 
 use super::body::{required, AnyJson, BodyError, FormOrJson};
 use super::temporal::{
-    said, JwtError, JwtFailure, SignedIn, TemporalBodyFailures, TemporalError, TemporalMessage,
-    TemporalSessionFailures, TokenAnswer,
+    said, JwtError, JwtFailure, SignedIn, SignedInSession, TemporalBodyFailures, TemporalError,
+    TemporalMessage, TemporalSessionFailures, TokenAnswer,
 };
 use crate::server::request_id::Meta;
 use crate::server::services::second_factor;
@@ -35,8 +35,9 @@ pub(super) struct SecondStepBody {
 #[utoipa::path(post, path = "/v2/auth/login/mfa", tag = "Temporal v2",
     description = "The second step of a login that answered `second factor required`: the \
                    `mfa_token` and a code from the authenticator app (or a recovery code) give \
-                   a token as a login does. Wrong codes count against the login lockout; five \
-                   burn the `mfa_token`.",
+                   a token as a login does. Wrong codes count against the account's \
+                   second-step lock (however the password step was typed; a reset does not \
+                   lift it), and five burn the `mfa_token`.",
     request_body(content = SecondStepBody, content_type = "application/json"),
     responses(
         (status = 200, description = "A session token", body = TokenAnswer),
@@ -97,21 +98,37 @@ fn recovery_codes(codes: Vec<String>) -> Json<TemporalRecoveryCodes> {
     })
 }
 
+#[derive(Deserialize, ToSchema)]
+pub(super) struct PasswordForm {
+    /// The account's current password: a session token alone must not add a second factor,
+    /// or whoever stole one could lock the owner out with an authenticator of their own.
+    password: Option<String>,
+}
+
 #[utoipa::path(post, path = "/v2/account/mfa/totp", tag = "Temporal v2",
-    description = "Begins adding an authenticator app: a new secret, which is not in force \
-                   until /v2/account/mfa/totp/confirm. Asking again replaces an unconfirmed one.",
+    description = "Begins adding an authenticator app: the current password, then a new secret, \
+                   which is not in force until /v2/account/mfa/totp/confirm. Asking again \
+                   replaces an unconfirmed one. The password is checked under the limits of a \
+                   password change.",
     security(("bearer" = [])),
+    request_body(content(
+        (PasswordForm = "application/json"),
+        (PasswordForm = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 200, description = "The secret to put into the app", body = TemporalTotpEnrolment),
-        (status = 400, description = "An authenticator is on already", body = TemporalMessage),
         TemporalSessionFailures,
+        TemporalBodyFailures,
     ))]
 pub(super) async fn begin_totp(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    SignedIn(account): SignedIn,
+    SignedInSession(signed_in): SignedInSession,
+    body: Result<FormOrJson<PasswordForm>, BodyError>,
 ) -> Result<Json<TemporalTotpEnrolment>, TemporalError> {
-    let enrolment = second_factor::begin_totp(&state, &account, &meta).await?;
+    let password = required(body?.0.password, "password")?;
+    let enrolment =
+        second_factor::begin_totp_with_password(&state, &signed_in, &password, &meta).await?;
     Ok(Json(TemporalTotpEnrolment {
         code: 200,
         response: TotpEnrolment {
@@ -129,7 +146,8 @@ pub(super) struct CodeForm {
 
 #[utoipa::path(post, path = "/v2/account/mfa/totp/confirm", tag = "Temporal v2",
     description = "Turns the authenticator on with a code from it, and returns ten recovery \
-                   codes (shown this once). From now on a login needs a code too.",
+                   codes (shown this once). From now on a login needs a code too. Only the \
+                   session (token) that began the enrolment may confirm it.",
     security(("bearer" = [])),
     request_body(content(
         (CodeForm = "application/json"),
@@ -144,11 +162,11 @@ pub(super) struct CodeForm {
 pub(super) async fn confirm_totp(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    SignedIn(account): SignedIn,
+    SignedInSession(signed_in): SignedInSession,
     body: Result<FormOrJson<CodeForm>, BodyError>,
 ) -> Result<Json<TemporalRecoveryCodes>, TemporalError> {
     let code = required(body?.0.code, "code")?;
-    let codes = second_factor::confirm_totp(&state, &account, &code, &meta).await?;
+    let codes = second_factor::confirm_totp(&state, &signed_in, &code, &meta).await?;
     Ok(recovery_codes(codes))
 }
 

@@ -1,11 +1,10 @@
 //! Register, log in, refresh, and resolve a session to its account (SPEC §2.1, 2.3–2.5).
 
 use super::throttle::{self, Subject};
-use super::{second_factor, sessions, verification, Account, ServiceError};
+use super::{devices, second_factor, sessions, verification, Account, ServiceError};
 use crate::domain::{Email, Invalid, LoginIdentifier, NewPassword, Username};
 use crate::i18n::Problem;
 use crate::server::client_limits::Action;
-use crate::server::crypto::device_token;
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::delivery::messages::Language;
 use crate::server::state::AppState;
@@ -107,9 +106,9 @@ pub enum SignIn {
 ///
 /// Attempts are throttled per client address and per account *as reached through the kind of
 /// identifier typed*: wrong guesses at `carol` lock the account's username, not
-/// `carol@example.com`, so a lock never links a name to an address. A browser that presents a device token from an earlier
-/// successful sign-in to this account is throttled on its own, so a stranger's guesses cannot
-/// lock the owner out.
+/// `carol@example.com`, so a lock never links a name to an address. A browser the account
+/// remembers from an earlier successful sign-in (`services::devices`) is throttled on its own,
+/// so a stranger's guesses cannot lock the owner out.
 pub async fn log_in(
     state: &AppState,
     identifier: &str,
@@ -131,10 +130,10 @@ pub async fn log_in(
         ),
         None => (None, "unparsed"),
     };
-    let known_device = found
-        .as_ref()
-        .zip(device)
-        .and_then(|((row, _), token)| device_token::verify(&state.passcode_key, token, row.id));
+    let known_device = match (&found, device) {
+        (Some((row, _)), Some(token)) => devices::recognised(state, token, row.id).await?,
+        _ => None,
+    };
     let subject = match (&found, known_device) {
         (Some((row, _)), Some(nonce)) => Subject::Device { id: row.id, nonce },
         (Some((row, _)), None) => Subject::Account {
@@ -143,7 +142,16 @@ pub async fn log_in(
         },
         (None, _) => Subject::Unknown(identifier),
     };
-    throttle::admit(&state.db, &state.settings.login_policy, &subject).await?;
+    let policy = &state.settings.login_policy;
+    throttle::admit(&state.db, policy, &subject).await?;
+    // Every remembered browser of the account also counts in one lane for them all.
+    let all_devices = match subject {
+        Subject::Device { id, .. } => Some(Subject::Devices { id }),
+        _ => None,
+    };
+    if let Some(all_devices) = &all_devices {
+        throttle::admit(&state.db, policy, all_devices).await?;
+    }
     // A password longer than any we accept cannot match; skip hashing megabytes of it.
     let plausible = password.chars().count() <= NewPassword::MAX_CHARS;
     let stored_hash = found
@@ -165,14 +173,17 @@ pub async fn log_in(
                 })?;
                 return Ok(SignIn::SecondFactor { mfa_token });
             }
-            let token = store::write_tx!(state.db, |tx| {
+            let (token, device) = store::write_tx!(state.db, |tx| {
                 let token =
                     sessions::start(&mut *tx, state, row.id, row.token_version, meta).await?;
                 throttle::clear(&mut *tx, &subject).await?;
+                if let Some(all_devices) = &all_devices {
+                    throttle::clear(&mut *tx, all_devices).await?;
+                }
+                let device = devices::remember(tx, state, row.id).await?;
                 audit::record(tx, Event::LoginSucceeded, Some(row.id), meta, None).await?;
-                Ok(token)
+                Ok((token, device))
             })?;
-            let device = device_token::issue(&state.passcode_key, row.id);
             Ok(SignIn::Done(Box::new(LoggedIn {
                 account: row.into(),
                 token,

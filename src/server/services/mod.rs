@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod credits;
+pub mod devices;
 pub mod passcodes;
 pub mod passkeys;
 pub mod password;

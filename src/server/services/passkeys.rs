@@ -4,7 +4,8 @@
 //!
 //! Every ceremony is two requests, which may reach different nodes: its verifier state is a
 //! row (`webauthn_ceremonies`, five minutes) named by a random token the browser carries from
-//! the start to the finish, and taken (deleted) by the finish, so it is used once.
+//! the start to the finish, and taken (deleted) by the finish, so it is used once. An account
+//! has one ceremony of each kind under way at most; starting another replaces it.
 //!
 //! The account's WebAuthn user handle is derived from its id with the factor key rather than
 //! being the id itself, so a passkey shows no database id to whoever holds the device.
@@ -15,7 +16,7 @@ use super::{password, sessions, Account, ServiceError};
 use crate::domain::Invalid;
 use crate::i18n::Problem;
 use crate::server::client_limits::Action;
-use crate::server::crypto::{device_token, link_token};
+use crate::server::crypto::link_token;
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::{self, passkeys, second_factors, users};
@@ -110,6 +111,11 @@ async fn open_ceremony(
     let options = serde_json::to_string(options).map_err(|e| internal("webauthn options", e))?;
     let (token, digest) = link_token::generate();
     let expires_at = store::unix_now() + CEREMONY_SECONDS;
+    // One ceremony of a kind per account at a time: starting one again (a retry, another tab)
+    // replaces it, so asking in a loop cannot pile up rows.
+    if let Some(user_id) = user_id {
+        passkeys::forget_ceremonies_of(&state.db, user_id, purpose.as_str()).await?;
+    }
     passkeys::insert_ceremony(
         &state.db,
         &digest,
@@ -281,20 +287,30 @@ pub async fn finish_registration(
     Ok(made_codes.then_some(codes))
 }
 
-/// Removes one of the account's passkeys, after the password. With its last second factor
-/// gone, its recovery codes go too.
+/// Removes one of the account's passkeys, after the password and a second factor (a code from
+/// the authenticator app or a recovery code), as turning the app off asks: with a session
+/// and the password alone, the second factor would be gone and the password would sign in.
+/// With its last second factor gone, its recovery codes go too.
 pub async fn remove(
     state: &AppState,
     account: &Account,
     id: &str,
     current_password: &str,
+    code: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
     let recheck = password::admit_recheck(state, account, meta).await?;
     if !password::current_matches(state, account, current_password).await? {
         return Err(Invalid::new("password", Problem::CurrentPasswordWrong).into());
     }
+    let now = store::unix_now();
     store::write_tx!(state.db, |tx| {
+        if second_factor::take_code(tx, state, account.id, code, now)
+            .await?
+            .is_none()
+        {
+            return Err(Invalid::new("code", Problem::SecondFactorCodeWrong).into());
+        }
         if !passkeys::remove(&mut *tx, account.id, id).await? {
             return Err(ServiceError::NotAllowed(Problem::NoSuchPasskey));
         }
@@ -363,7 +379,7 @@ pub async fn finish_sign_in(
     passkey.update_credential(&result);
     let record = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
     let now = store::unix_now();
-    let (account, token) = store::write_tx!(state.db, |tx| {
+    let (account, token, device) = store::write_tx!(state.db, |tx| {
         let account_row = users::find_by_id(&mut *tx, row.user_id)
             .await?
             .filter(|account| account.account_enabled)
@@ -385,10 +401,10 @@ pub async fn finish_sign_in(
             Some("passkey"),
         )
         .await?;
+        let device = super::devices::remember(tx, state, account_row.id).await?;
         let account: Account = account_row.into();
-        Ok((account, token))
+        Ok((account, token, device))
     })?;
-    let device = device_token::issue(&state.passcode_key, account.id);
     Ok(LoggedIn {
         account,
         token,
@@ -400,7 +416,9 @@ pub async fn finish_sign_in(
 pub async fn begin_second_factor(
     state: &AppState,
     mfa_token: &str,
+    meta: &RequestMeta,
 ) -> Result<Ceremony, ServiceError> {
+    state.limits.admit(Action::Login, meta.client_ip).await?;
     let webauthn = webauthn(state)?;
     let challenge = second_factor::live_challenge(state, mfa_token).await?;
     let keys: Vec<Passkey> = passkeys::of_user(&state.db, challenge.user_id)

@@ -60,6 +60,7 @@ pub async fn change(
             return Err(ServiceError::Unauthenticated);
         };
         sessions::delete_all_of(&mut *tx, account.id).await?;
+        super::devices::forget_all(tx, account.id).await?;
         second_factors::delete_challenges_of(&mut *tx, account.id).await?;
         // A reset link or passcode mailed before must not undo the change.
         recovery::revoke_tokens_of(&mut *tx, account.id, now).await?;
@@ -75,7 +76,7 @@ pub async fn change(
             &account.username,
             &messages::now_for_people(),
             &format!("{}/login", state.settings.public_url),
-            false,
+            messages::AlsoRemoved::default(),
         );
         outbox::enqueue_email(&mut *tx, &mail).await?;
         audit::record(

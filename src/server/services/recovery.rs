@@ -20,6 +20,12 @@ use crate::server::store::users::AccountRow;
 use crate::server::store::{self, outbox, recovery, sessions, users, Tx};
 
 pub const EMAIL_CODE_LIFETIME_SECONDS: i64 = 10 * 60;
+
+/// How recent a second factor must be for a password reset to remove it: long enough for the
+/// owner to see the "factor added" mail, short enough that an established factor is safe from
+/// whoever holds only the mailbox.
+pub const RECENT_FACTOR_SECONDS: i64 = 72 * 3600;
+
 /// `tokenExpiresIn` of the seeds.
 pub const RESET_TOKEN_LIFETIME_SECONDS: i64 = 15 * 60;
 /// Failed decryptions of a sealed password that burn the reset token sent with them.
@@ -461,6 +467,8 @@ pub async fn reset_password(
         recovery::delete_passcodes_of(&mut *tx, user_id, PURPOSE).await?;
         // The owner proved control of the address or phone: lift any login lockout.
         throttle::clear_account(&mut *tx, user_id).await?;
+        // Browsers remembered under the old password are strangers to the new one.
+        super::devices::forget_all(tx, user_id).await?;
         // An address never verified may have been registered by somebody else before its owner
         // came: whatever else they attached (a phone for SMS resets) must not outlive this reset.
         let phone_removed =
@@ -469,13 +477,35 @@ pub async fn reset_password(
             let detail = Some("reset of an unverified account");
             audit::record(&mut *tx, Event::PhoneRemoved, Some(user_id), meta, detail).await?;
         }
+        // A second factor added in the last days may be a thief's, who knew the password and
+        // added it to keep the owner out (a reset proves the mailbox, and the "factor added"
+        // mail went there): it goes. Older factors stay, so whoever holds only the mailbox
+        // cannot strip an established second factor.
+        let since = now - RECENT_FACTOR_SECONDS;
+        let factors_removed =
+            store::second_factors::remove_factors_added_since(tx, user_id, since).await? > 0;
+        if factors_removed {
+            super::second_factor::forget_codes_without_factors(tx, user_id).await?;
+            let detail = Some("added within 72 hours before a reset");
+            audit::record(
+                &mut *tx,
+                Event::SecondFactorsRemoved,
+                Some(user_id),
+                meta,
+                detail,
+            )
+            .await?;
+        }
         let mail = messages::password_changed(
             Language::from_tag(&account.preferred_language),
             &account.email,
             &account.username,
             &messages::now_for_people(),
             &format!("{}/forgot/password", state.settings.public_url),
-            phone_removed,
+            messages::AlsoRemoved {
+                phone: phone_removed,
+                recent_second_factors: factors_removed,
+            },
         );
         outbox::enqueue_email(&mut *tx, &mail).await?;
         audit::record(&mut *tx, Event::PasswordReset, Some(user_id), meta, None).await?;

@@ -4,18 +4,19 @@
 //!
 //! A sign-in whose password is right, of an account with a second factor, gets no session: it
 //! gets a challenge (`mfa_token`, five minutes, one use, five wrong codes at most) that a code
-//! turns into a session. Wrong codes count against the same login lock as the password step
-//! did, and that lock is only cleared once the whole sign-in succeeds, so knowing the password
-//! does not buy unlimited guesses at the code.
+//! turns into a session. Wrong codes count against one lock per account (whichever identifier
+//! the password step came through), which only a finished sign-in clears (a password reset
+//! does not), so knowing the password does not buy unlimited guesses at the code.
 
 use super::accounts::LoggedIn;
 use super::password;
-use super::{sessions, throttle, Account, ServiceError};
+use super::sessions::{self, SignedIn};
+use super::{throttle, Account, ServiceError};
 use crate::domain::Invalid;
 use crate::i18n::Problem;
 use crate::server::client_limits::Action;
+use crate::server::crypto::link_token;
 use crate::server::crypto::second_factor::{self as factor, EnteredCode, Sealed};
-use crate::server::crypto::{device_token, link_token};
 use crate::server::delivery::messages::{self, FactorChange, Language};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
@@ -81,17 +82,20 @@ pub async fn factors(state: &AppState, account: &Account) -> Result<Factors, Ser
 }
 
 /// Starts (or starts again) adding an authenticator: a new secret, stored sealed, waiting for
-/// its first code. Refused while one is on: it must be turned off first.
-pub async fn begin_totp(
+/// its first code from the session that asked. Refused while one is on: it must be turned off
+/// first.
+async fn begin_totp(
     state: &AppState,
-    account: &Account,
+    signed_in: &SignedIn,
     meta: &RequestMeta,
 ) -> Result<Enrolment, ServiceError> {
+    let account = &signed_in.account;
     let secret = factor::new_totp_secret();
     let sealed = factor::seal(&state.factor_key, Sealed::TotpSecret, account.id, &secret);
     let now = store::unix_now();
+    let session = signed_in.session_id.as_str();
     store::write_tx!(state.db, |tx| {
-        if !second_factors::put_pending_totp(&mut *tx, account.id, &sealed, now).await? {
+        if !second_factors::put_pending_totp(&mut *tx, account.id, &sealed, session, now).await? {
             return Err(ServiceError::AlreadyDone(Problem::TotpAlreadyOn));
         }
         audit::record(&mut *tx, Event::TotpBegun, Some(account.id), meta, None).await?;
@@ -100,31 +104,36 @@ pub async fn begin_totp(
     Ok(Enrolment::of(&secret, account))
 }
 
-/// [`begin_totp`] for the pages, which ask for the password first: a stolen session cookie
-/// alone must not be able to put an authenticator of the thief's on the account.
+/// [`begin_totp`] after the password, on the pages and over REST alike: a stolen session
+/// alone must not be able to put an authenticator of the thief's on the account (a reset keeps
+/// second factors, so neither the password nor a reset would bring the owner back).
 pub async fn begin_totp_with_password(
     state: &AppState,
-    account: &Account,
+    signed_in: &SignedIn,
     current_password: &str,
     meta: &RequestMeta,
 ) -> Result<Enrolment, ServiceError> {
+    let account = &signed_in.account;
     let recheck = password::admit_recheck(state, account, meta).await?;
     if !password::current_matches(state, account, current_password).await? {
         return Err(Invalid::new("password", Problem::CurrentPasswordWrong).into());
     }
     recheck.passed(state).await?;
-    begin_totp(state, account, meta).await
+    begin_totp(state, signed_in, meta).await
 }
 
-/// The enrolment waiting for its first code, to show again (the page after a reload).
+/// The enrolment waiting for its first code, to show again (the page after a reload), to the
+/// session that began it only: another session of the account reading the secret would hold
+/// the factor too.
 pub async fn pending_totp(
     state: &AppState,
-    account: &Account,
+    signed_in: &SignedIn,
 ) -> Result<Option<Enrolment>, ServiceError> {
+    let account = &signed_in.account;
     let Some(row) = second_factors::totp_of(&state.db, account.id).await? else {
         return Ok(None);
     };
-    if row.confirmed_at.is_some() {
+    if row.confirmed_at.is_some() || row.pending_session.as_deref() != Some(&signed_in.session_id) {
         return Ok(None);
     }
     let secret = open_secret(state, account.id, &row.secret_sealed)?;
@@ -143,18 +152,22 @@ fn code_wrong() -> ServiceError {
     Invalid::new("code", Problem::SecondFactorCodeWrong).into()
 }
 
-/// Confirms the waiting enrolment with a code from the app: the second factor is on from now,
-/// and the account gets ten recovery codes, returned here to be shown once.
+/// Confirms the enrolment this session began with a code from the app: the second factor is
+/// on from now, and the account gets ten recovery codes, returned here to be shown once.
+/// Guesses at the code pass the limits of a password re-check.
 pub async fn confirm_totp(
     state: &AppState,
-    account: &Account,
+    signed_in: &SignedIn,
     code: &str,
     meta: &RequestMeta,
 ) -> Result<Vec<String>, ServiceError> {
+    let account = &signed_in.account;
+    let session = signed_in.session_id.as_str();
     let row = second_factors::totp_of(&state.db, account.id)
         .await?
-        .filter(|row| row.confirmed_at.is_none())
+        .filter(|row| row.confirmed_at.is_none() && row.pending_session.as_deref() == Some(session))
         .ok_or(ServiceError::NotAllowed(Problem::TotpNotBegun))?;
+    let recheck = password::admit_recheck(state, account, meta).await?;
     let secret = open_secret(state, account.id, &row.secret_sealed)?;
     let now = store::unix_now();
     let EnteredCode::Totp(code) = EnteredCode::parse(code) else {
@@ -163,7 +176,7 @@ pub async fn confirm_totp(
     let step = factor::matching_step(&secret, &code, now).ok_or_else(code_wrong)?;
     let codes = factor::new_recovery_codes();
     store::write_tx!(state.db, |tx| {
-        if !second_factors::confirm_totp(&mut *tx, account.id, step, now).await? {
+        if !second_factors::confirm_totp(&mut *tx, account.id, session, step, now).await? {
             return Err(ServiceError::AlreadyDone(Problem::TotpAlreadyOn));
         }
         store_recovery_codes(tx, state, account.id, &codes).await?;
@@ -171,6 +184,7 @@ pub async fn confirm_totp(
         notify(tx, state, account, FactorChange::TotpOn).await?;
         Ok(())
     })?;
+    recheck.passed(state).await?;
     state.mail.now();
     Ok(codes)
 }
@@ -277,7 +291,7 @@ impl UsedCode {
 /// Uses up a code of a confirmed factor inside the caller's transaction: an authenticator code
 /// of a step later than the last one taken, or an unused recovery code. `None` for anything
 /// else (wrong, used, malformed, or no factor at all).
-async fn take_code(
+pub(super) async fn take_code(
     tx: &mut Tx,
     state: &AppState,
     user_id: i64,
@@ -398,13 +412,9 @@ pub async fn complete_with(
     state.limits.admit(Action::Login, meta.client_ip).await?;
     let digest = link_token::digest(mfa_token);
     let challenge = live_challenge(state, mfa_token).await?;
-    throttle::admit_key(
-        &state.db,
-        &state.settings.login_policy,
-        &challenge.throttle_key,
-    )
-    .await?;
     let user_id = challenge.user_id;
+    let second_step = throttle::Subject::SecondStep { id: user_id };
+    throttle::admit(&state.db, &state.settings.login_policy, &second_step).await?;
     let now = store::unix_now();
     let outcome = store::write_tx!(state.db, |tx| {
         let used = match &factor {
@@ -436,7 +446,12 @@ pub async fn complete_with(
             .filter(|row| row.account_enabled)
             .ok_or(ServiceError::SecondFactorExpired)?;
         let token = sessions::start(&mut *tx, state, row.id, row.token_version, meta).await?;
+        let device = super::devices::remember(tx, state, row.id).await?;
         throttle::clear_key(&mut *tx, &challenge.throttle_key).await?;
+        throttle::clear(&mut *tx, &second_step).await?;
+        // The password step may have come through a remembered browser, which counted in the
+        // lane of all of them too: the finished sign-in clears that as well.
+        throttle::clear(&mut *tx, &throttle::Subject::Devices { id: row.id }).await?;
         audit::record(
             &mut *tx,
             Event::LoginSucceeded,
@@ -449,16 +464,15 @@ pub async fn complete_with(
         if let UsedCode::Recovery { left } = used {
             notify(tx, state, &account, FactorChange::RecoveryCodeUsed { left }).await?;
         }
-        Ok(Some((account, token)))
+        Ok(Some((account, token, device)))
     })?;
-    let Some((account, token)) = outcome else {
+    let Some((account, token, device)) = outcome else {
         return Err(match factor {
             UsedFactor::Code(_) => ServiceError::SecondFactorWrong,
             UsedFactor::Passkey(_) => ServiceError::PasskeyRefused,
         });
     };
     state.mail.now();
-    let device = device_token::issue(&state.passcode_key, account.id);
     Ok(LoggedIn {
         account,
         token,

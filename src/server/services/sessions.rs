@@ -30,6 +30,11 @@ pub struct SignedIn {
     pub session_ends_at: i64,
 }
 
+/// Live sessions an account may have. An integration that signs in over REST for every job
+/// leaves a session each; past this, a new sign-in ends the one least recently used, so the
+/// table grows with the accounts, not with their sign-in rate.
+pub const SESSIONS_PER_ACCOUNT: i64 = 100;
+
 /// Opens a session for `account_id` inside the caller's transaction and signs its first token.
 pub async fn start(
     tx: &mut Tx,
@@ -55,6 +60,7 @@ pub async fn start(
         },
     )
     .await?;
+    sessions::keep_newest_of(&mut *tx, account_id, SESSIONS_PER_ACCOUNT).await?;
     Ok(state.tokens.issue(account_id, token_version, &id, ends_at))
 }
 
@@ -103,23 +109,27 @@ pub fn claims_of(state: &AppState, token: &str) -> Result<(i64, Claims), Service
     Ok((account_id, claims))
 }
 
-/// A fresh token for the same session: 24 hours, but never past the session's end.
-pub async fn refresh(
-    state: &AppState,
-    signed_in: &SignedIn,
-    meta: &RequestMeta,
-) -> Result<IssuedToken, ServiceError> {
+/// Refreshes one session may make in an hour, all at once if it likes. A client needs one a
+/// day (a token lives 24 hours); the cap keeps a looping one from writing without end.
+pub const REFRESHES_PER_SESSION_PER_HOUR: i64 = 60;
+
+/// A fresh token for the same session: 24 hours, but never past the session's end. Not
+/// audited: the session's `last_seen_at` records it, and an event per refresh would let one
+/// client grow the audit log by its request rate.
+pub async fn refresh(state: &AppState, signed_in: &SignedIn) -> Result<IssuedToken, ServiceError> {
+    let key = format!("refresh:{}", signed_in.session_id);
+    state
+        .limits
+        .admit_key(&key, REFRESHES_PER_SESSION_PER_HOUR, 3_600_000)
+        .await?;
     let now = store::unix_now();
     sessions::touch(&state.db, &signed_in.session_id, now).await?;
-    let token = state.tokens.issue(
+    Ok(state.tokens.issue(
         signed_in.account.id,
         signed_in.account.token_version,
         &signed_in.session_id,
         signed_in.session_ends_at,
-    );
-    let account = Some(signed_in.account.id);
-    audit::record(&state.db, Event::TokenRefreshed, account, meta, None).await?;
-    Ok(token)
+    ))
 }
 
 /// Ends the session a token belongs to (sign-out). A token that no longer resolves has nothing
@@ -144,6 +154,8 @@ pub async fn end_all(
 ) -> Result<u64, ServiceError> {
     store::write_tx!(state.db, |tx| {
         let ended = sessions::delete_all_of(&mut *tx, account.id).await?;
+        // Whoever held a session may also hold a remembered browser: forget those too.
+        super::devices::forget_all(tx, account.id).await?;
         let detail = ended.to_string();
         let account = Some(account.id);
         audit::record(tx, Event::SessionsEnded, account, meta, Some(&detail)).await?;

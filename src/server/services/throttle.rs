@@ -57,6 +57,14 @@ pub enum Subject<'a> {
     Device { id: i64, nonce: &'a str },
     /// The identifier as typed (trimmed, lower-cased), when it matches no account.
     Unknown(&'a str),
+    /// The codes of an account's second step, whichever identifier or device its password step
+    /// came through: one lock per account, so the code gets the same few guesses however the
+    /// sign-in began, and a password reset (which proves the address, not the second factor)
+    /// does not lift it.
+    SecondStep { id: i64 },
+    /// Every remembered browser of an account together: each device cookie is a lane of its
+    /// own, so their failures also count here, or N cookies would buy N times the guesses.
+    Devices { id: i64 },
 }
 
 /// `through` of a password checked for a signed-in account (changing the password).
@@ -78,15 +86,19 @@ impl Subject<'_> {
             Subject::Account { id, through } => format!("user:{id}:{}", typed(through)),
             Subject::Device { id, nonce } => format!("device:{id}:{nonce}"),
             Subject::Unknown(name) => format!("name:{}", typed(name)),
+            Subject::SecondStep { id } => format!("second-step:{id}"),
+            Subject::Devices { id } => format!("devices:{id}"),
         }
     }
 }
 
-/// Clears every lock of an account, whatever identifier or device it was reached through:
-/// after a password reset, which proves control of the address or phone.
+/// Clears the password locks of an account, whatever identifier or device it was reached
+/// through: after a password reset, which proves control of the address or phone. The second
+/// step's lock stays ([`Subject::SecondStep`]): a reset proves nothing about the second factor.
 pub async fn clear_account(tx: &mut Tx, account_id: i64) -> Result<(), ServiceError> {
     throttle::forget_prefix(&mut *tx, &format!("user:{account_id}:")).await?;
     throttle::forget_prefix(&mut *tx, &format!("device:{account_id}:")).await?;
+    throttle::forget(&mut *tx, &Subject::Devices { id: account_id }.key()).await?;
     Ok(())
 }
 
@@ -193,5 +205,7 @@ mod tests {
         assert_eq!(through_name.key(), "user:7:username");
         assert_ne!(through_name.key(), through_address.key());
         assert_eq!(Subject::Device { id: 7, nonce: "ab" }.key(), "device:7:ab");
+        // Not under `user:7:` nor `device:7:`: a reset's clearing of those leaves it.
+        assert_eq!(Subject::SecondStep { id: 7 }.key(), "second-step:7");
     }
 }

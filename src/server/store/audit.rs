@@ -7,7 +7,6 @@ pub enum Event {
     Register,
     LoginSucceeded,
     LoginFailed,
-    TokenRefreshed,
     Logout,
     VerificationSent,
     EmailVerified,
@@ -36,6 +35,8 @@ pub enum Event {
     RecoveryCodesRenewed,
     PasskeyAdded,
     PasskeyRemoved,
+    /// A reset removed second factors added shortly before it.
+    SecondFactorsRemoved,
 }
 
 impl Event {
@@ -44,7 +45,6 @@ impl Event {
             Event::Register => "register",
             Event::LoginSucceeded => "login.succeeded",
             Event::LoginFailed => "login.failed",
-            Event::TokenRefreshed => "token.refreshed",
             Event::Logout => "logout",
             Event::VerificationSent => "email.verification_sent",
             Event::EmailVerified => "email.verified",
@@ -66,6 +66,7 @@ impl Event {
             Event::RecoveryCodesRenewed => "mfa.recovery_codes_renewed",
             Event::PasskeyAdded => "mfa.passkey_added",
             Event::PasskeyRemoved => "mfa.passkey_removed",
+            Event::SecondFactorsRemoved => "mfa.removed_by_reset",
         }
     }
 }

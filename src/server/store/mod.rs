@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod client_limits;
+pub mod devices;
 pub mod outbox;
 pub mod passkeys;
 pub mod purge;

@@ -123,6 +123,22 @@ pub async fn insert_ceremony(
     Ok(())
 }
 
+/// Ends the account's ceremonies of `purpose` under way: a new one replaces them.
+pub async fn forget_ceremonies_of(
+    db: impl Into<Exec<'_>>,
+    user_id: i64,
+    purpose: &str,
+) -> Result<u64, sqlx::Error> {
+    on_backend!(db, e => sqlx::query(
+        "DELETE FROM webauthn_ceremonies WHERE user_id = $1 AND purpose = $2",
+    )
+    .bind(user_id)
+    .bind(purpose)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))
+}
+
 /// Takes a live ceremony of `purpose` (it is deleted: a ceremony finishes once): its account,
 /// if it has one, and its state.
 pub async fn take_ceremony(

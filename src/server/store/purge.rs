@@ -1,6 +1,7 @@
 //! Deletes rows that can no longer matter: expired codes and tokens, send records older than
-//! the longest rate-limit window, lockouts that have run out, and delivered messages (whose
-//! bodies were blanked on delivery; the row is only kept a day for the operator's eye).
+//! the longest rate-limit window, lockouts that have run out, delivered messages (whose
+//! bodies were blanked on delivery; the row is only kept a day for the operator's eye), and
+//! audit events older than the configured retention.
 use super::{on_backend, Db};
 
 use time::format_description::well_known::Rfc3339;
@@ -22,6 +23,7 @@ pub struct Purged {
     pub client_limits: u64,
     pub second_factor_challenges: u64,
     pub webauthn_ceremonies: u64,
+    pub audit_log: u64,
 }
 
 impl Purged {
@@ -36,12 +38,13 @@ impl Purged {
             + self.client_limits
             + self.second_factor_challenges
             + self.webauthn_ceremonies
+            + self.audit_log
     }
 }
 
-/// One pass at Unix time `now`. Each statement is its own short write, so a pass never holds
-/// the write lock for long.
-pub async fn expired(db: &Db, now: i64) -> Result<Purged, sqlx::Error> {
+/// One pass at Unix time `now`, keeping audit events `audit_kept_seconds` long. Each statement
+/// is its own short write, so a pass never holds the write lock for long.
+pub async fn expired(db: &Db, now: i64, audit_kept_seconds: i64) -> Result<Purged, sqlx::Error> {
     let delete = |sql: &'static str, bound: i64| async move {
         on_backend!(db, e => sqlx::query(sql)
             .bind(bound)
@@ -49,10 +52,15 @@ pub async fn expired(db: &Db, now: i64) -> Result<Purged, sqlx::Error> {
             .await
             .map(|done| done.rows_affected()))
     };
-    let delivered_before = OffsetDateTime::from_unix_timestamp(now - DELIVERED_KEPT_SECONDS)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default();
+    // RFC 3339 UTC timestamps of one format sort as text in time order.
+    let rfc3339 = |unix: i64| {
+        OffsetDateTime::from_unix_timestamp(unix)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_default()
+    };
+    let delivered_before = rfc3339(now - DELIVERED_KEPT_SECONDS);
+    let audited_before = rfc3339(now - audit_kept_seconds);
     Ok(Purged {
         passcodes: delete("DELETE FROM passcodes WHERE expires_at <= $1", now).await?,
         reset_tokens: delete("DELETE FROM reset_tokens WHERE expires_at <= $1", now).await?,
@@ -87,7 +95,11 @@ pub async fn expired(db: &Db, now: i64) -> Result<Purged, sqlx::Error> {
             now,
         )
         .await?,
-        // RFC 3339 UTC timestamps of one format sort as text in time order.
+        audit_log: on_backend!(db, e => sqlx::query("DELETE FROM audit_log WHERE at <= $1")
+            .bind(&audited_before)
+            .execute(e)
+            .await
+            .map(|done| done.rows_affected()))?,
         outbox: on_backend!(db, e => sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= $1")
             .bind(&delivered_before)
             .execute(e)

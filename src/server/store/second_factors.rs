@@ -10,6 +10,8 @@ pub struct TotpRow {
     pub secret_sealed: String,
     pub confirmed_at: Option<i64>,
     pub last_step: i64,
+    /// The session that began a waiting enrolment: the only one that may see and confirm it.
+    pub pending_session: Option<String>,
 }
 
 pub async fn totp_of(
@@ -17,51 +19,58 @@ pub async fn totp_of(
     user_id: i64,
 ) -> Result<Option<TotpRow>, sqlx::Error> {
     on_backend!(db, e => sqlx::query_as(
-        "SELECT secret_sealed, confirmed_at, last_step FROM totp_factors WHERE user_id = $1",
+        "SELECT secret_sealed, confirmed_at, last_step, pending_session FROM totp_factors \
+         WHERE user_id = $1",
     )
     .bind(user_id)
     .fetch_optional(e)
     .await)
 }
 
-/// Stores a new, unconfirmed secret for the account, replacing an unconfirmed one before it.
-/// A confirmed secret is left alone: `false` then.
+/// Stores a new, unconfirmed secret for the account, begun by `session_id`, replacing an
+/// unconfirmed one before it. A confirmed secret is left alone: `false` then.
 pub async fn put_pending_totp(
     db: impl Into<Exec<'_>>,
     user_id: i64,
     secret_sealed: &str,
+    session_id: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let changed = on_backend!(db, e => sqlx::query(
-        "INSERT INTO totp_factors AS t (user_id, secret_sealed, created_at) VALUES ($1, $2, $3) \
+        "INSERT INTO totp_factors AS t (user_id, secret_sealed, created_at, pending_session) \
+         VALUES ($1, $2, $3, $4) \
          ON CONFLICT (user_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, \
-             created_at = excluded.created_at, last_step = 0 \
+             created_at = excluded.created_at, last_step = 0, \
+             pending_session = excluded.pending_session \
          WHERE t.confirmed_at IS NULL",
     )
     .bind(user_id)
     .bind(secret_sealed)
     .bind(now)
+    .bind(session_id)
     .execute(e)
     .await
     .map(|done| done.rows_affected()))?;
     Ok(changed == 1)
 }
 
-/// Marks the waiting secret confirmed by a code of `step`. `false` when there was none waiting
-/// (confirmed meanwhile, or never begun).
+/// Marks the secret waiting for `session_id` confirmed by a code of `step`. `false` when
+/// there was none waiting for it (confirmed meanwhile, begun anew elsewhere, or never begun).
 pub async fn confirm_totp(
     db: impl Into<Exec<'_>>,
     user_id: i64,
+    session_id: &str,
     step: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let changed = on_backend!(db, e => sqlx::query(
-        "UPDATE totp_factors SET confirmed_at = $1, last_step = $2 \
-         WHERE user_id = $3 AND confirmed_at IS NULL",
+        "UPDATE totp_factors SET confirmed_at = $1, last_step = $2, pending_session = NULL \
+         WHERE user_id = $3 AND confirmed_at IS NULL AND pending_session = $4",
     )
     .bind(now)
     .bind(step)
     .bind(user_id)
+    .bind(session_id)
     .execute(e)
     .await
     .map(|done| done.rows_affected()))?;
@@ -95,6 +104,32 @@ pub async fn remove_totp(db: impl Into<Exec<'_>>, user_id: i64) -> Result<(), sq
         .await
         .map(|done| done.rows_affected()))?;
     Ok(())
+}
+
+/// Removes the account's second factors added at or after Unix second `since` (an
+/// authenticator by when it was begun, passkeys by when they were added); how many went.
+pub async fn remove_factors_added_since(
+    tx: &mut Tx,
+    user_id: i64,
+    since: i64,
+) -> Result<u64, sqlx::Error> {
+    let totp = on_backend!(&mut *tx, e => sqlx::query(
+        "DELETE FROM totp_factors WHERE user_id = $1 AND created_at >= $2",
+    )
+    .bind(user_id)
+    .bind(since)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    let passkeys = on_backend!(&mut *tx, e => sqlx::query(
+        "DELETE FROM passkeys WHERE user_id = $1 AND created_at >= $2",
+    )
+    .bind(user_id)
+    .bind(since)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(totp + passkeys)
 }
 
 /// Replaces the account's recovery codes with these (HMACs of the new codes).

@@ -124,6 +124,24 @@ pub async fn credits_of(
     }
 }
 
+/// Ends all but the `keep` most recently used sessions of an account.
+pub async fn keep_newest_of(
+    db: impl Into<Exec<'_>>,
+    user_id: i64,
+    keep: i64,
+) -> Result<u64, sqlx::Error> {
+    on_backend!(db, e => sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1 AND id NOT IN \
+         (SELECT id FROM sessions WHERE user_id = $1 \
+          ORDER BY last_seen_at DESC, created_at DESC, id DESC LIMIT $2)",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))
+}
+
 /// Notes a refresh.
 pub async fn touch(db: impl Into<Exec<'_>>, session_id: &str, now: i64) -> Result<(), sqlx::Error> {
     on_backend!(db, e => sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")

@@ -1,0 +1,210 @@
+//! The answers the plumbing gives before a handler is reached, or instead of one: a
+//! cross-site refusal (403), a request past its time (408), a body over 64 KiB (413), no such
+//! route (404), a wrong method (405), a caught panic (500). Each goes out in the envelope of
+//! the surface the request was for, so a REST client always reads JSON it knows, and in the
+//! request's language where that surface speaks one (the pages and Authing's
+//! `x-authing-lang`; Temporal and Tangerine answer in English, as their documents do).
+
+use crate::i18n::Language;
+use crate::server::request_id::RequestId;
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use std::borrow::Cow;
+
+/// Which of Latchkey's faces a request was for, by its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// Authing v3 (`/api/…`): `{statusCode, message, apiCode, requestId, data}`.
+    Authing,
+    /// Temporal v2 (`/v2/…`) and Tangerine365 (`/auth/lostPassword`): `{code, response}`.
+    Temporal,
+    /// The pages and their server functions: a sentence of plain text.
+    Page,
+}
+
+impl Surface {
+    pub fn of(path: &str) -> Self {
+        if path.starts_with("/api/") {
+            Surface::Authing
+        } else if path.starts_with("/v2/") || path.ends_with("/auth/lostPassword") {
+            Surface::Temporal
+        } else {
+            Surface::Page
+        }
+    }
+}
+
+/// What a refusal says, for a surface in a language.
+pub fn message(status: StatusCode, surface: Surface, language: Language) -> Cow<'static, str> {
+    let language = match surface {
+        Surface::Temporal => Language::English,
+        Surface::Authing | Surface::Page => language,
+    };
+    let words = language.text();
+    let said = match (surface, status) {
+        (Surface::Page, StatusCode::FORBIDDEN) => words.refused_cross_site,
+        (Surface::Page, StatusCode::REQUEST_TIMEOUT) => words.refused_too_slow,
+        (Surface::Page, StatusCode::PAYLOAD_TOO_LARGE) => words.refused_too_large,
+        (Surface::Page, _) => words.our_fault,
+        (_, StatusCode::FORBIDDEN) => words.api_cross_site,
+        (_, StatusCode::REQUEST_TIMEOUT) => words.api_too_slow,
+        (_, StatusCode::PAYLOAD_TOO_LARGE) => words.api_too_large,
+        (_, StatusCode::NOT_FOUND) => words.api_no_such_endpoint,
+        (_, StatusCode::METHOD_NOT_ALLOWED) => words.api_method_not_allowed,
+        // Whatever else the framework refuses on its own, by its standard name.
+        (_, other) if other.is_client_error() => {
+            let reason = other.canonical_reason().unwrap_or("error");
+            return Cow::Owned(reason.to_lowercase());
+        }
+        _ => words.api_internal,
+    };
+    Cow::Borrowed(said)
+}
+
+/// The refusal `status` for a request to `path` with `headers`, in its surface's envelope.
+pub fn answer(
+    status: StatusCode,
+    path: &str,
+    headers: &HeaderMap,
+    request_id: Option<RequestId>,
+) -> Response {
+    let surface = Surface::of(path);
+    let language = crate::server::request_id::language_of(headers);
+    let message = message(status, surface, language);
+    let (body, content_type) = match surface {
+        Surface::Authing => (
+            serde_json::json!({
+                "statusCode": status.as_u16(),
+                "message": message,
+                "apiCode": 1000 + status.as_u16(),
+                "requestId": request_id.map(|id| id.to_string()),
+                "data": null,
+            })
+            .to_string(),
+            "application/json",
+        ),
+        Surface::Temporal => (
+            serde_json::json!({ "code": status.as_u16(), "response": message }).to_string(),
+            "application/json",
+        ),
+        Surface::Page => (message.into_owned(), "text/plain; charset=utf-8"),
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Whether a response is a bare refusal of the plumbing (an error status with neither a JSON
+/// nor an HTML body), which [`answer`] should say again in the surface's own way.
+pub fn is_bare(response: &Response) -> bool {
+    let status = response.status();
+    let dressed = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    (status.is_client_error() || status.is_server_error()) && !dressed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(response: Response) -> String {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        })
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(
+                header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn each_surface_gets_its_envelope() {
+        assert_eq!(Surface::of("/api/v3/send-email"), Surface::Authing);
+        assert_eq!(Surface::of("/v2/auth/login"), Surface::Temporal);
+        assert_eq!(Surface::of("//auth/lostPassword"), Surface::Temporal);
+        assert_eq!(Surface::of("/rpc/login"), Surface::Page);
+        assert_eq!(Surface::of("/login"), Surface::Page);
+
+        let none = HeaderMap::new();
+        let temporal = answer(StatusCode::REQUEST_TIMEOUT, "/v2/auth/login", &none, None);
+        assert_eq!(temporal.headers()[header::CONTENT_TYPE], "application/json");
+        let json: serde_json::Value = serde_json::from_str(&body_of(temporal)).unwrap();
+        assert_eq!(json["code"], 408);
+        assert_eq!(json["response"], "the request took too long to arrive");
+
+        let id = RequestId::new();
+        let authing = answer(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "/api/v3/send-sms",
+            &none,
+            Some(id),
+        );
+        let json: serde_json::Value = serde_json::from_str(&body_of(authing)).unwrap();
+        assert_eq!(json["statusCode"], 413);
+        assert_eq!(json["apiCode"], 1413);
+        assert_eq!(json["requestId"], id.to_string());
+    }
+
+    #[test]
+    fn pages_and_authing_answer_in_the_requests_language_temporal_in_english() {
+        let chinese = headers(&[("accept-language", "zh-CN,zh;q=0.9")]);
+        let page = body_of(answer(StatusCode::FORBIDDEN, "/rpc/login", &chinese, None));
+        assert_eq!(page, Language::SimplifiedChinese.text().refused_cross_site);
+        let authing_zh = headers(&[("x-authing-lang", "zh-CN")]);
+        let authing = body_of(answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "/api/v3/system",
+            &authing_zh,
+            None,
+        ));
+        assert!(
+            authing.contains(Language::SimplifiedChinese.text().api_internal),
+            "{authing}"
+        );
+        let temporal = body_of(answer(
+            StatusCode::FORBIDDEN,
+            "/v2/account/upgrade",
+            &chinese,
+            None,
+        ));
+        assert!(
+            temporal.contains(Language::English.text().api_cross_site),
+            "{temporal}"
+        );
+    }
+
+    #[test]
+    fn only_undressed_error_answers_are_bare() {
+        let mut plain = Response::new(Body::from("length limit exceeded"));
+        *plain.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        assert!(is_bare(&plain));
+        let json = answer(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "/v2/x",
+            &HeaderMap::new(),
+            None,
+        );
+        assert!(!is_bare(&json));
+        assert!(!is_bare(&Response::new(Body::from("ok"))));
+    }
+}
