@@ -3,35 +3,22 @@
 
 use super::{FormError, PendingReset};
 use crate::i18n::Language;
-use crate::server::auth::{cookie_value, token_from_headers, PageSession};
+use crate::server::http::auth::{token_from_headers, PageSession};
 use crate::server::crypto::second_factor::{self, Sealed};
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::crypto::signed_value;
-use crate::server::request_id::meta_from_parts;
+use crate::server::http::request_id::meta_from_parts;
 use crate::server::services::sessions::{self, SignedIn};
 use crate::server::services::{Account, ServiceError};
-use crate::server::session::{self, DEVICE_COOKIE_NAME};
+use crate::server::http::cookies::{self, cookie_value, DEVICE_COOKIE_NAME};
 use crate::server::state::AppState;
 use crate::server::store::{self, audit::RequestMeta};
 use axum::http::header::{ACCEPT, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use cookie::{Cookie, SameSite};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
-
-/// Everything but RFC 3986's unreserved characters is escaped in a query value.
-const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// `text`, escaped to stand intact as one value in a URL query.
-pub fn query_value(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, QUERY_VALUE).to_string()
-}
 
 pub fn context() -> Result<(AppState, RequestMeta), FormError> {
     let state = use_context::<AppState>().ok_or_else(missing_context)?;
@@ -58,7 +45,7 @@ pub fn request_language() -> Language {
         return language;
     }
     let language = use_context::<Parts>()
-        .map(|parts| crate::server::request_id::language_of(&parts.headers))
+        .map(|parts| crate::server::http::request_id::language_of(&parts.headers))
         .unwrap_or_default();
     provide_context(language);
     language
@@ -117,32 +104,32 @@ pub fn same_new_password(new_password: &str, again: &str) -> Result<(), FormErro
 }
 
 pub fn start_session(state: &AppState, token: &IssuedToken) {
-    set_cookie(&session::start(&state.settings, token));
+    set_cookie(&cookies::start(&state.settings, token));
 }
 
 pub fn remember_device(state: &AppState, device_token: &str) {
-    set_cookie(&session::remember_device(&state.settings, device_token));
+    set_cookie(&cookies::remember_device(&state.settings, device_token));
 }
 
 pub fn remember_language(state: &AppState, language: Language) {
-    set_cookie(&session::choose_language(&state.settings, language.tag()));
+    set_cookie(&cookies::choose_language(&state.settings, language.tag()));
     // The rest of this request (the redirect's page, if rendered here) speaks it too.
     provide_context(language);
 }
 
 /// Keeps a sign-in's second-step token in this browser (HttpOnly) until the code comes.
 pub fn remember_second_step(state: &AppState, mfa_token: &str) {
-    set_cookie(&session::begin_second_step(&state.settings, mfa_token));
+    set_cookie(&cookies::begin_second_step(&state.settings, mfa_token));
 }
 
 pub fn second_step_token() -> Option<String> {
     use_context::<Parts>()
-        .and_then(|parts| cookie_value(&parts.headers, session::SECOND_STEP_COOKIE_NAME))
+        .and_then(|parts| cookie_value(&parts.headers, cookies::SECOND_STEP_COOKIE_NAME))
         .filter(|token| !token.is_empty())
 }
 
 pub fn forget_second_step(state: &AppState) {
-    set_cookie(&session::end_second_step(&state.settings));
+    set_cookie(&cookies::end_second_step(&state.settings));
 }
 
 /// Hands freshly made recovery codes to the next view of the security page, sealed (so the
@@ -150,7 +137,7 @@ pub fn forget_second_step(state: &AppState) {
 pub fn show_recovery_codes_once(state: &AppState, account_id: i64, codes: &[String]) {
     // The expiry is sealed in with the codes: a value copied out of the cookie must stop
     // opening when the cookie would have gone.
-    let expires_at = store::unix_now() + session::SHOWN_CODES_SECONDS;
+    let expires_at = store::unix_now() + cookies::SHOWN_CODES_SECONDS;
     let mut plain = expires_at.to_be_bytes().to_vec();
     plain.extend_from_slice(codes.join(" ").as_bytes());
     let sealed = second_factor::seal(
@@ -159,18 +146,18 @@ pub fn show_recovery_codes_once(state: &AppState, account_id: i64, codes: &[Stri
         account_id,
         &plain,
     );
-    set_cookie(&session::show_codes(&state.settings, &sealed));
+    set_cookie(&cookies::show_codes(&state.settings, &sealed));
 }
 
 /// The recovery codes handed to this page view, if any; they are not shown again.
 pub fn take_shown_recovery_codes(state: &AppState, account_id: i64) -> Vec<String> {
     let Some(sealed) = use_context::<Parts>()
-        .and_then(|parts| cookie_value(&parts.headers, session::SHOWN_CODES_COOKIE_NAME))
+        .and_then(|parts| cookie_value(&parts.headers, cookies::SHOWN_CODES_COOKIE_NAME))
         .filter(|value| !value.is_empty())
     else {
         return Vec::new();
     };
-    set_cookie(&session::codes_shown(&state.settings));
+    set_cookie(&cookies::codes_shown(&state.settings));
     second_factor::open(
         &state.factor_key,
         Sealed::ShownRecoveryCodes,
@@ -188,11 +175,10 @@ pub fn take_shown_recovery_codes(state: &AppState, account_id: i64) -> Vec<Strin
 }
 
 pub fn end_session(state: &AppState) {
-    set_cookie(&session::end(&state.settings));
+    set_cookie(&cookies::end(&state.settings));
 }
 
-/// The cookie that carries a reset's destination from its first step to its second.
-const RESET_COOKIE_NAME: &str = "latchkey_reset";
+/// Signs the reset cookie's value for this use only.
 const RESET_COOKIE_LABEL: &str = "pending reset";
 /// As long as an e-mailed passcode lives (a texted one lives half as long).
 const RESET_COOKIE_SECONDS: i64 = 600;
@@ -203,29 +189,18 @@ pub fn remember_reset(state: &AppState, reset: &PendingReset) {
     };
     let expires_at = store::unix_now() + RESET_COOKIE_SECONDS;
     let value = signed_value::sign(&state.passcode_key, RESET_COOKIE_LABEL, &json, expires_at);
-    set_cookie(&reset_cookie(state, value, RESET_COOKIE_SECONDS));
+    set_cookie(&cookies::pending_reset(&state.settings, &value, RESET_COOKIE_SECONDS));
 }
 
 pub fn forget_reset(state: &AppState) {
-    set_cookie(&reset_cookie(state, String::new(), 0));
-}
-
-fn reset_cookie(state: &AppState, value: String, seconds: i64) -> String {
-    Cookie::build((RESET_COOKIE_NAME, value))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(state.settings.secure_cookies)
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(seconds))
-        .build()
-        .to_string()
+    set_cookie(&cookies::pending_reset(&state.settings, "", 0));
 }
 
 /// The reset this browser began, if its cookie is there and genuine.
 pub fn pending_reset() -> Option<PendingReset> {
     let state = use_context::<AppState>()?;
     let parts = use_context::<Parts>()?;
-    let value = cookie_value(&parts.headers, RESET_COOKIE_NAME)?;
+    let value = cookie_value(&parts.headers, cookies::RESET_COOKIE_NAME)?;
     let now = store::unix_now();
     let json = signed_value::open(&state.passcode_key, RESET_COOKIE_LABEL, &value, now)?;
     serde_json::from_slice(&json).ok()
@@ -352,4 +327,57 @@ fn sentence(text: &str) -> String {
         out.push('.');
     }
     out
+}
+
+/// Called while the shell renders, before anything is sent: the page's security headers, and
+/// the refused form this page view brings back.
+pub fn prepare_page() {
+    crate::server::http::page_headers::set_for_current_page();
+    bring_back_refused_form();
+}
+
+/// Brings back the refused form this page view is for (`server::http::no_script_forms`). Its error reaches the form's server action as server_fn's own address
+/// parameters would (`ServerActionError`), the typed fields as an `Option<ReturnedForm>`
+/// context (`app::components::returned_form`).
+fn bring_back_refused_form() {
+    let (Some(state), Some(parts)) = (
+        use_context::<AppState>(),
+        use_context::<Parts>(),
+    ) else {
+        return;
+    };
+    let (returned, clear) = crate::server::http::no_script_forms::take_returned(&state.passcode_key, &parts);
+    if let (Some(clear), Some(response)) = (
+        clear.and_then(|c| HeaderValue::from_str(&c).ok()),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        response.append_header(SET_COOKIE, clear);
+    }
+    if let Some(returned) = &returned {
+        provide_context(leptos::server::ServerActionError::new(
+            &returned.action,
+            &returned.error,
+        ));
+    }
+    provide_context(returned);
+}
+
+
+/// The username the page request is signed in as, found before the page rendered.
+pub fn signed_in_username() -> Option<String> {
+    match page_session() {
+        Some(PageSession::SignedIn(signed_in)) => Some(signed_in.account.username.clone()),
+        _ => None,
+    }
+}
+
+/// Whether the browser's session cookie stopped working (signed out elsewhere, expired, the
+/// password changed): the sign-in page says so.
+pub fn session_just_ended() -> bool {
+    matches!(page_session(), Some(PageSession::Ended))
+}
+
+/// Whether this site can offer passkeys (its public URL is a domain name).
+pub fn passkeys_offered() -> bool {
+    use_context::<AppState>().is_some_and(|state| state.webauthn.is_some())
 }

@@ -71,7 +71,7 @@ fn back_after_switch() -> String {
             .filter(|pair| match pair.strip_prefix("next=") {
                 Some(next) => percent_encoding::percent_decode_str(next)
                     .decode_utf8()
-                    .is_ok_and(|next| crate::server::form_origin::is_local_path(&next)),
+                    .is_ok_and(|next| crate::domain::is_site_page(&next)),
                 None => true,
             })
             .collect();
@@ -91,12 +91,7 @@ fn back_after_switch() -> String {
 fn signed_in_name() -> Option<String> {
     #[cfg(feature = "ssr")]
     {
-        match crate::api::page_session() {
-            Some(crate::server::auth::PageSession::SignedIn(signed_in)) => {
-                Some(signed_in.account.username.clone())
-            }
-            _ => None,
-        }
+        crate::api::signed_in_username()
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -112,10 +107,7 @@ fn sign_in_path() -> String {
         let here = use_context::<axum::http::request::Parts>()
             .map(|parts| parts.uri.path().to_owned())
             .unwrap_or_else(|| "/account".into());
-        let ended = matches!(
-            crate::api::page_session(),
-            Some(crate::server::auth::PageSession::Ended)
-        );
+        let ended = crate::api::session_just_ended();
         format!(
             "/login?{}next={}",
             if ended { "notice=session-ended&" } else { "" },
@@ -262,7 +254,7 @@ pub fn NewPasswordInputs(form: IslandForm) -> impl IntoView {
 
 /// Names the page a form is on, for forms on pages that send no `Referer` (their address holds
 /// a token): without JavaScript, an error then still comes back to this page
-/// (`server::form_origin`). Hydrated forms send it too; server functions ignore it.
+/// (`server::http::no_script_forms`). Hydrated forms send it too; server functions ignore it.
 #[component]
 pub fn PageField() -> impl IntoView {
     view! { <input type="hidden" name="__page" value=this_page() /> }
@@ -507,7 +499,7 @@ pub fn PasskeyScript() -> impl IntoView {
 pub fn passkeys_offered() -> bool {
     #[cfg(feature = "ssr")]
     {
-        use_context::<crate::server::state::AppState>().is_some_and(|s| s.webauthn.is_some())
+        crate::api::passkeys_offered()
     }
     #[cfg(not(feature = "ssr"))]
     {

@@ -16,10 +16,7 @@ use leptos_router::{path, SsrMode};
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    {
-        crate::server::page_headers::set_for_current_page();
-        crate::server::form_origin::bring_back_for_current_page();
-    }
+    crate::api::prepare_page();
     let language = crate::api::page_language();
     view! {
         <!DOCTYPE html>

@@ -13,6 +13,8 @@ use std::fmt;
 mod common_passwords;
 #[cfg(feature = "ssr")]
 pub mod phone;
+mod site_page;
+pub use site_page::is_site_page;
 
 /// Why a value was refused: the field, and what is wrong with it, put into words in the
 /// reader's language where the answer is made (`i18n`).

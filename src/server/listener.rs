@@ -7,7 +7,7 @@
 //! - the whole request, body included, is bounded by the router's timeout layer
 //!   (`startup::router`).
 
-use crate::server::client_limits::client_key;
+use crate::server::services::client_limits::client_key;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;

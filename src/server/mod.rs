@@ -1,24 +1,23 @@
-//! Everything that only runs on the server: configuration, storage, crypto, the services that
-//! implement each flow, and the HTTP adapters (REST surfaces and the session cookie).
+//! Everything that only runs on the server, in layers whose imports point down:
+//!
+//! - the process: `config`, `state`, `startup` (the router), `listener`, `log_sink`, `admin`
+//!   (the command line), `purge_job`;
+//! - `http`: what every request passes through (the edge middleware, request ids, cookies, the
+//!   session's resolution, forms sent without JavaScript, kept pages, page headers, refusals);
+//! - `rest`: the REST surfaces, one module per API document;
+//! - `services`: one module per capability, speaking domain types and `ServiceError`;
+//! - `store`, `crypto`, `delivery`: the database, the cryptography, mail and SMS.
 
 pub mod admin;
-pub mod auth;
-pub mod client_limits;
 pub mod config;
 pub mod crypto;
 pub mod delivery;
-pub mod edge;
-pub mod form_origin;
+pub mod http;
 pub mod listener;
 pub mod log_sink;
-pub mod page_cache;
-pub mod page_headers;
 pub mod purge_job;
-pub mod refusal;
-pub mod request_id;
 pub mod rest;
 pub mod services;
-pub mod session;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -3,7 +3,7 @@
 
 use crate::app::{shell, App};
 use crate::domain::Credits;
-use crate::server::client_limits::{Allowance, ClientLimits};
+use crate::server::services::client_limits::{Allowance, ClientLimits};
 use crate::server::config::Config;
 use crate::server::crypto::password::PasswordHasher;
 use crate::server::crypto::password_cipher::PasswordCiphers;
@@ -15,7 +15,8 @@ use crate::server::listener::{self, ConnectionLimits};
 use crate::server::services::signing_keys;
 use crate::server::services::throttle::LoginPolicy;
 use crate::server::state::{AppState, Settings, Shared};
-use crate::server::{auth, edge, form_origin, page_cache, purge_job, rest, store};
+use crate::server::http::{auth, edge, no_script_forms, page_cache, BODY_LIMIT};
+use crate::server::{purge_job, rest, store};
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -32,9 +33,6 @@ use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-
-/// SPEC §7: bodies over 64 KiB are refused.
-pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// Connections for the per-request session reads (`store::reads`): one per core. On SQLite a
 /// read runs on the request's own thread (tokio runs one worker per core) and holds its
@@ -381,7 +379,7 @@ pub fn router(state: AppState) -> Router {
             Arc::new(edge::Edge {
                 trust_forwarded_for: state.settings.config.trust_forwarded_for,
                 request_timeout: Duration::from_secs(state.settings.config.request_timeout_seconds),
-                forms: form_origin::NoScriptForms {
+                forms: no_script_forms::NoScriptForms {
                     public_url: Arc::from(state.settings.public_url.as_str()),
                     key: Arc::from(state.passcode_key.as_slice()),
                     secure_cookies: state.settings.secure_cookies,

@@ -1,7 +1,7 @@
 //! What every request handler and server function can reach.
 
 use crate::domain::Credits;
-use crate::server::client_limits::ClientLimits;
+use crate::server::services::client_limits::ClientLimits;
 use crate::server::config::Config;
 use crate::server::crypto::password::PasswordHasher;
 use crate::server::crypto::password_cipher::PasswordCiphers;

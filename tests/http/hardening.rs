@@ -770,7 +770,7 @@ async fn a_key_rotation_signs_nobody_out() {
 /// spent, so a limit of N is N for the whole service.
 #[tokio::test]
 async fn a_second_process_shares_the_per_address_allowance() {
-    use latchkey::server::client_limits::Action;
+    use latchkey::server::services::client_limits::Action;
     let app = spawn_app_with(|c| c.registrations_per_address_per_hour = 2).await;
     for name in ["shared1", "shared2"] {
         let response = app

@@ -136,7 +136,7 @@ fn next_after_sign_in() -> Option<String> {
     {
         use_query_map()
             .with_untracked(|q| q.get("next"))
-            .filter(|next| crate::server::form_origin::is_local_path(next))
+            .filter(|next| crate::domain::is_site_page(next))
     }
     #[cfg(not(feature = "ssr"))]
     {

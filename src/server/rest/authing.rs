@@ -10,7 +10,7 @@
 use super::body::{required, BodyError, FormOrJson};
 use crate::i18n::{fill, Language};
 use crate::server::crypto::password_cipher::Encryption;
-use crate::server::request_id::Meta;
+use crate::server::http::request_id::Meta;
 use crate::server::services::recovery::{self, Destination, Sealed};
 use crate::server::services::ServiceError;
 use crate::server::state::AppState;

@@ -8,7 +8,7 @@ pub mod tangerine;
 pub mod temporal;
 pub mod temporal_mfa;
 
-use crate::server::request_id::RequestId;
+use crate::server::http::request_id::RequestId;
 use crate::server::services::ServiceError;
 use crate::server::state::AppState;
 use axum::extract::Request;
@@ -97,9 +97,9 @@ async fn json_errors(request: Request, next: Next) -> Response {
     let mut language = HeaderMap::new();
     if let Some(value) = request
         .headers()
-        .get(crate::server::request_id::AUTHING_LANGUAGE)
+        .get(crate::server::http::request_id::AUTHING_LANGUAGE)
     {
-        language.insert(crate::server::request_id::AUTHING_LANGUAGE, value.clone());
+        language.insert(crate::server::http::request_id::AUTHING_LANGUAGE, value.clone());
     }
     // Caught here as well as at the edge, so the 500 a panic makes gets the envelope too.
     let response = match AssertUnwindSafe(next.run(request)).catch_unwind().await {
@@ -109,11 +109,11 @@ async fn json_errors(request: Request, next: Next) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     };
-    if !crate::server::refusal::is_bare(&response) {
+    if !crate::server::http::refusal::is_bare(&response) {
         return response;
     }
     let mut fresh =
-        crate::server::refusal::answer(response.status(), uri.path(), &language, request_id);
+        crate::server::http::refusal::answer(response.status(), uri.path(), &language, request_id);
     if let Some(allow) = response.headers().get(header::ALLOW) {
         fresh.headers_mut().insert(header::ALLOW, allow.clone());
     }

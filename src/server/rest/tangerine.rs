@@ -7,7 +7,7 @@
 
 use super::body::{BodyError, FormOrJson};
 use super::temporal::TemporalError;
-use crate::server::request_id::Meta;
+use crate::server::http::request_id::Meta;
 use crate::server::services::recovery;
 use crate::server::state::AppState;
 use axum::extract::State;

@@ -10,9 +10,9 @@
 
 use super::body::{required, AnyJson, BodyError, FormOrJson};
 use crate::api::query_value;
-use crate::server::auth::{token_from_headers, SessionToken};
+use crate::server::http::auth::{token_from_headers, SessionToken};
 use crate::server::crypto::session_token::IssuedToken;
-use crate::server::request_id::Meta;
+use crate::server::http::request_id::Meta;
 use crate::server::services::accounts::{self, Registration, SignIn};
 use crate::server::services::{credits, password, plan, recovery, sessions, verification};
 use crate::server::services::{Account, ServiceError};

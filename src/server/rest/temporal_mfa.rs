@@ -6,7 +6,7 @@ use super::temporal::{
     said, JwtError, JwtFailure, SignedIn, SignedInSession, TemporalBodyFailures, TemporalError,
     TemporalMessage, TemporalSessionFailures, TokenAnswer,
 };
-use crate::server::request_id::Meta;
+use crate::server::http::request_id::Meta;
 use crate::server::services::second_factor;
 use crate::server::state::AppState;
 use axum::extract::State;

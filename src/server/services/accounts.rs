@@ -1,14 +1,13 @@
 //! Register, log in, refresh, and resolve a session to its account (SPEC §2.1, 2.3–2.5).
 
 use super::throttle::{self, Subject};
-use super::{devices, second_factor, sessions, verification, Account, ServiceError};
+use super::sessions::{self, LoggedIn};
+use super::{devices, second_factor, verification, Account, ServiceError};
 use crate::domain::{Email, Invalid, LoginIdentifier, NewPassword, Username};
 use crate::i18n::Problem;
-use crate::server::client_limits::Action;
-use crate::server::crypto::session_token::IssuedToken;
+use crate::server::services::client_limits::Action;
 use crate::server::delivery::messages::Language;
 use crate::server::state::AppState;
-use crate::server::store;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::users::{self, Conflict, InsertError, NewAccount};
 
@@ -42,7 +41,7 @@ pub async fn register(
     let password_hash = state.hasher.hash(password.expose()).await?;
     let now = crate::server::store::now();
     let language = meta.language;
-    let account = store::write_tx!(state.db, |tx| {
+    let account = super::write_tx!(state.db, |tx| {
         let inserted = users::insert(
             &mut *tx,
             NewAccount {
@@ -81,15 +80,6 @@ pub async fn register(
     state.mail.now();
     tracing::info!(account = account.id, "account registered");
     Ok(account)
-}
-
-/// What a successful sign-in hands the adapter.
-pub struct LoggedIn {
-    pub account: Account,
-    pub token: IssuedToken,
-    /// A device token for this browser (see `crypto::device_token`); the web sets it as a
-    /// cookie, REST clients may ignore it.
-    pub device: String,
 }
 
 /// How a sign-in with a right password goes on.
@@ -165,7 +155,7 @@ pub async fn log_in(
             if second_factor::required(state, row.id).await? {
                 // The lock stays counted until the code is right too.
                 let key = subject.key();
-                let mfa_token = store::write_tx!(state.db, |tx| {
+                let mfa_token = super::write_tx!(state.db, |tx| {
                     let token = second_factor::open_challenge(tx, row.id, &key).await?;
                     let event = Event::SecondFactorRequired;
                     audit::record(tx, event, Some(row.id), meta, None).await?;
@@ -173,7 +163,7 @@ pub async fn log_in(
                 })?;
                 return Ok(SignIn::SecondFactor { mfa_token });
             }
-            let (token, device) = store::write_tx!(state.db, |tx| {
+            let (token, device) = super::write_tx!(state.db, |tx| {
                 let token =
                     sessions::start(&mut *tx, state, row.id, row.token_version, meta).await?;
                 throttle::clear(&mut *tx, &subject).await?;
@@ -213,7 +203,7 @@ pub async fn choose_language(
     if Language::from_tag(&account.language) == language {
         return Ok(());
     }
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         users::set_language(&mut *tx, account.id, language.tag()).await?;
         audit::record(
             &mut *tx,

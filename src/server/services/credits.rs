@@ -31,7 +31,7 @@ pub async fn adjust(
     delta: Credits,
     meta: &RequestMeta,
 ) -> Result<Credits, ServiceError> {
-    let balance = store::write_tx!(*db, |tx| {
+    let balance = super::write_tx!(*db, |tx| {
         let Some((user_id, balance)) =
             users::adjust_credits(&mut *tx, username, delta.micro()).await?
         else {

@@ -3,6 +3,7 @@
 //! reaches the same behaviour.
 
 pub mod accounts;
+pub mod client_limits;
 pub mod credits;
 pub mod devices;
 pub mod passcodes;
@@ -16,6 +17,16 @@ pub mod sessions;
 pub mod signing_keys;
 pub mod throttle;
 pub mod verification;
+
+/// `store::write_tx!` whose block fails with a [`ServiceError`]: how every service writes.
+macro_rules! write_tx {
+    ($db:expr, |$tx:ident| $body:block) => {
+        $crate::server::store::write_tx!(
+            $db, |$tx| -> $crate::server::services::ServiceError $body
+        )
+    };
+}
+pub(crate) use write_tx;
 
 use crate::domain::{Credits, Invalid};
 use crate::server::store::users::AccountRow;

@@ -163,7 +163,7 @@ pub async fn check(
         &stored.code_mac,
     );
     let (true, Some(user_id)) = (right && stored.expires_at > now, stored.user_id) else {
-        store::write_tx!(state.db, |tx| {
+        super::write_tx!(state.db, |tx| {
             throttle_store::count_attempt(&mut *tx, &tries_key, now).await?;
             Ok(())
         })?;

@@ -10,12 +10,12 @@
 //! The account's WebAuthn user handle is derived from its id with the factor key rather than
 //! being the id itself, so a passkey shows no database id to whoever holds the device.
 
-use super::accounts::LoggedIn;
+use super::sessions::LoggedIn;
 use super::second_factor::{self, UsedFactor};
 use super::{password, sessions, Account, ServiceError};
 use crate::domain::Invalid;
 use crate::i18n::Problem;
-use crate::server::client_limits::Action;
+use crate::server::services::client_limits::Action;
 use crate::server::crypto::link_token;
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
@@ -258,7 +258,7 @@ pub async fn finish_registration(
     let record = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
     let now = store::unix_now();
     let codes = crate::server::crypto::second_factor::new_recovery_codes();
-    let made_codes = store::write_tx!(state.db, |tx| {
+    let made_codes = super::write_tx!(state.db, |tx| {
         if !passkeys::insert(&mut *tx, &id, account.id, name, &record, now).await? {
             return Err(ServiceError::PasskeyRefused);
         }
@@ -304,7 +304,7 @@ pub async fn remove(
         return Err(Invalid::new("password", Problem::CurrentPasswordWrong).into());
     }
     let now = store::unix_now();
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         if second_factor::take_code(tx, state, account.id, code, now)
             .await?
             .is_none()
@@ -379,7 +379,7 @@ pub async fn finish_sign_in(
     passkey.update_credential(&result);
     let record = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
     let now = store::unix_now();
-    let (account, token, device) = store::write_tx!(state.db, |tx| {
+    let (account, token, device) = super::write_tx!(state.db, |tx| {
         let account_row = users::find_by_id(&mut *tx, row.user_id)
             .await?
             .filter(|account| account.account_enabled)

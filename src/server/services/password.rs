@@ -5,7 +5,7 @@ use super::Account;
 use super::ServiceError;
 use crate::domain::{Invalid, NewPassword};
 use crate::i18n::Problem;
-use crate::server::client_limits::Action;
+use crate::server::services::client_limits::Action;
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
@@ -52,7 +52,7 @@ pub async fn change(
     let new_hash = state.hasher.hash(new.expose()).await?;
 
     let now = store::unix_now();
-    let token = store::write_tx!(state.db, |tx| {
+    let token = super::write_tx!(state.db, |tx| {
         let Some(version) =
             users::replace_password(&mut *tx, account.id, account.token_version, &new_hash).await?
         else {

@@ -6,7 +6,7 @@ use super::Account;
 use super::ServiceError;
 use crate::domain::phone::Phone;
 use crate::i18n::Problem;
-use crate::server::client_limits::Action;
+use crate::server::services::client_limits::Action;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
@@ -33,7 +33,7 @@ pub async fn add(
     state.limits.admit(Action::Send, meta.client_ip).await?;
     let phone = Phone::parse(number, country_code)?;
     let now = store::unix_now();
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         // Confirmation texts have a limit of their own: a signed-in person confirming a number
         // must not use up the anonymous recovery sends to it, nor the other way round.
         let limit_key = format!("confirm:{}", phone.e164);
@@ -85,7 +85,7 @@ pub async fn confirm(
     if user_id != account.id {
         return Err(ServiceError::PasscodeInvalid);
     }
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         let confirmation = users::confirm_phone(&mut *tx, account.id, &e164).await?;
         if !confirmation.confirmed {
             return Err(ServiceError::PasscodeInvalid);

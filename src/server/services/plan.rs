@@ -6,14 +6,14 @@ use crate::i18n::Problem;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
-use crate::server::store::{self, outbox, users};
+use crate::server::store::{outbox, users};
 
 pub async fn upgrade(
     state: &AppState,
     account: &Account,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         if !users::upgrade_to_paid(&mut *tx, account.id).await? {
             // Say why from the current row, not the (possibly older) one the caller holds.
             let current = users::find_by_id(&mut *tx, account.id)

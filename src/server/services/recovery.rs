@@ -10,7 +10,7 @@ use super::passcodes::{self, Channel, Purpose, CODE_SENDS};
 use super::{phone, throttle, ServiceError};
 use crate::domain::phone::Phone;
 use crate::domain::{Email, NewPassword, Username};
-use crate::server::client_limits::Action;
+use crate::server::services::client_limits::Action;
 use crate::server::crypto::link_token;
 use crate::server::crypto::password_cipher::Encryption;
 use crate::server::delivery::messages::{self, Language};
@@ -62,7 +62,7 @@ where
     Queued: std::future::Future<Output = Result<(), ServiceError>> + Send + 'static,
 {
     let now = store::unix_now();
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         passcodes::admit_send(&mut *tx, channel, limit_key, CODE_SENDS, now).await?;
         Ok(())
     })?;
@@ -99,7 +99,7 @@ pub async fn request_by_email(
         &limit_key,
         meta,
         move |state, meta, now| async move {
-            store::write_tx!(state.db, |tx| {
+            super::write_tx!(state.db, |tx| {
                 // Receiving the code proves control of the address, so it need not be verified.
                 match users::find_by_email_key(&mut *tx, &email_key).await? {
                     Some(account) if account.account_enabled => {
@@ -144,7 +144,7 @@ pub async fn request_by_username(
         &limit_key,
         meta,
         move |state, meta, now| async move {
-            store::write_tx!(state.db, |tx| {
+            super::write_tx!(state.db, |tx| {
                 if let Some(account) = users::find_by_username(&mut *tx, username.as_str()).await? {
                     // Sends are counted per mailbox whichever path asked: a code by username must
                     // not add to codes asked for by address (nor slip past their limit).
@@ -197,7 +197,7 @@ pub async fn request_by_phone(
         &limit_key,
         meta,
         move |state, meta, now| async move {
-            store::write_tx!(state.db, |tx| {
+            super::write_tx!(state.db, |tx| {
                 let lifetime = phone::SMS_CODE_LIFETIME_SECONDS;
                 match users::find_by_phone(&mut *tx, &e164).await? {
                     Some(account) if account.account_enabled && account.phone_verified => {
@@ -239,7 +239,7 @@ pub async fn remind_username(
         &limit_key,
         meta,
         move |state, meta, _| async move {
-            store::write_tx!(state.db, |tx| {
+            super::write_tx!(state.db, |tx| {
                 if let Some(account) = users::find_by_email_key(&mut *tx, &email_key).await? {
                     if account.account_enabled && account.email_verified {
                         let mail = messages::username_reminder(
@@ -459,7 +459,7 @@ pub async fn reset_password(
     }
     let hash = state.hasher.hash(password.expose()).await?;
 
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         users::reset_password(&mut *tx, user_id, &hash).await?;
         sessions::delete_all_of(&mut *tx, user_id).await?;
         store::second_factors::delete_challenges_of(&mut *tx, user_id).await?;

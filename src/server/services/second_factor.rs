@@ -8,13 +8,13 @@
 //! the password step came through), which only a finished sign-in clears (a password reset
 //! does not), so knowing the password does not buy unlimited guesses at the code.
 
-use super::accounts::LoggedIn;
+use super::sessions::LoggedIn;
 use super::password;
 use super::sessions::{self, SignedIn};
 use super::{throttle, Account, ServiceError};
 use crate::domain::Invalid;
 use crate::i18n::Problem;
-use crate::server::client_limits::Action;
+use crate::server::services::client_limits::Action;
 use crate::server::crypto::link_token;
 use crate::server::crypto::second_factor::{self as factor, EnteredCode, Sealed};
 use crate::server::delivery::messages::{self, FactorChange, Language};
@@ -94,7 +94,7 @@ async fn begin_totp(
     let sealed = factor::seal(&state.factor_key, Sealed::TotpSecret, account.id, &secret);
     let now = store::unix_now();
     let session = signed_in.session_id.as_str();
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         if !second_factors::put_pending_totp(&mut *tx, account.id, &sealed, session, now).await? {
             return Err(ServiceError::AlreadyDone(Problem::TotpAlreadyOn));
         }
@@ -175,7 +175,7 @@ pub async fn confirm_totp(
     };
     let step = factor::matching_step(&secret, &code, now).ok_or_else(code_wrong)?;
     let codes = factor::new_recovery_codes();
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         if !second_factors::confirm_totp(&mut *tx, account.id, session, step, now).await? {
             return Err(ServiceError::AlreadyDone(Problem::TotpAlreadyOn));
         }
@@ -203,7 +203,7 @@ pub async fn disable_totp(
         return Err(Invalid::new("password", Problem::CurrentPasswordWrong).into());
     }
     let now = store::unix_now();
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         if take_code(tx, state, account.id, code, now).await?.is_none() {
             return Err(code_wrong());
         }
@@ -228,7 +228,7 @@ pub async fn renew_recovery_codes(
     let recheck = password::admit_recheck(state, account, meta).await?;
     let now = store::unix_now();
     let codes = factor::new_recovery_codes();
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         if take_code(tx, state, account.id, code, now).await?.is_none() {
             return Err(code_wrong());
         }
@@ -416,7 +416,7 @@ pub async fn complete_with(
     let second_step = throttle::Subject::SecondStep { id: user_id };
     throttle::admit(&state.db, &state.settings.login_policy, &second_step).await?;
     let now = store::unix_now();
-    let outcome = store::write_tx!(state.db, |tx| {
+    let outcome = super::write_tx!(state.db, |tx| {
         let used = match &factor {
             UsedFactor::Code(code) => take_code(tx, state, user_id, code, now).await?,
             UsedFactor::Passkey(Some((owner, id, record))) if *owner == user_id => {

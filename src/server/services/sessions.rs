@@ -10,6 +10,15 @@ use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::{self, sessions, Tx};
 use rand::RngCore;
 
+/// What a successful sign-in hands the adapter.
+pub struct LoggedIn {
+    pub account: Account,
+    pub token: IssuedToken,
+    /// A device token for this browser (`services::devices`); the web sets it as a cookie,
+    /// REST clients may ignore it.
+    pub device: String,
+}
+
 /// A session as the account page shows it.
 #[derive(Debug, Clone)]
 pub struct SessionSummary {
@@ -71,7 +80,7 @@ pub async fn start_alone(
     token_version: i64,
     meta: &RequestMeta,
 ) -> Result<IssuedToken, ServiceError> {
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         start(tx, state, account_id, token_version, meta).await
     })
 }
@@ -138,7 +147,7 @@ pub async fn end(state: &AppState, token: &str, meta: &RequestMeta) -> Result<()
     let Ok(signed_in) = resolve(state, token).await else {
         return Ok(());
     };
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         sessions::delete(&mut *tx, &signed_in.session_id).await?;
         let account = Some(signed_in.account.id);
         audit::record(tx, Event::Logout, account, meta, None).await?;
@@ -152,7 +161,7 @@ pub async fn end_all(
     account: &Account,
     meta: &RequestMeta,
 ) -> Result<u64, ServiceError> {
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         let ended = sessions::delete_all_of(&mut *tx, account.id).await?;
         // Whoever held a session may also hold a remembered browser: forget those too.
         super::devices::forget_all(tx, account.id).await?;

@@ -114,7 +114,7 @@ pub async fn admit(
 /// [`admit`] by a subject's key, as a second-factor challenge keeps it.
 pub async fn admit_key(db: &Db, policy: &LoginPolicy, key: &str) -> Result<(), ServiceError> {
     let now = store::unix_now();
-    store::write_tx!(*db, |tx| {
+    super::write_tx!(*db, |tx| {
         let Some(counted) = throttle::count_attempt(&mut *tx, key, now).await? else {
             let until = throttle::locked_until(&mut *tx, key).await?.unwrap_or(now);
             return Err(ServiceError::RateLimited {

@@ -5,7 +5,7 @@ use super::passcodes::{self, Channel, SendLimit};
 use super::Account;
 use super::ServiceError;
 use crate::i18n::Problem;
-use crate::server::client_limits::Action;
+use crate::server::services::client_limits::Action;
 use crate::server::crypto::link_token;
 use crate::server::delivery::messages::{self, Language};
 use crate::server::state::AppState;
@@ -78,7 +78,7 @@ pub async fn resend(
     if account.email_verified {
         return Err(ServiceError::AlreadyDone(Problem::AlreadyVerified));
     }
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         queue_link(
             &mut *tx,
             state,
@@ -100,7 +100,7 @@ pub async fn verify(
     token: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    store::write_tx!(state.db, |tx| {
+    super::write_tx!(state.db, |tx| {
         let consumed = verifications::consume(
             &mut *tx,
             &link_token::digest(token),

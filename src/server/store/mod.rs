@@ -103,22 +103,17 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
-/// Runs a block in a write transaction (`write_tx!(db, |tx| { … Ok(value) })`) and commits
-/// it; an `Err` from the block, or a `return Err(…)` in it, rolls it back. A transaction the
-/// database refuses for a concurrent one's sake ([`Contention`]) is run again from the start,
-/// up to [`RETRIES`] times, so the block must do nothing outside the transaction that cannot
-/// be done twice. Errors are `ServiceError`s unless another type is named
-/// (`|tx| -> sqlx::Error { … }`).
+/// Runs a block in a write transaction (`write_tx!(db, |tx| -> ErrorType { … Ok(value) })`)
+/// and commits it; an `Err` from the block, or a `return Err(…)` in it, rolls it back. A
+/// transaction the database refuses for a concurrent one's sake ([`Contention`]) is run again
+/// from the start, up to [`RETRIES`] times, so the block must do nothing outside the
+/// transaction that cannot be done twice. The error type must convert from `sqlx::Error`; the
+/// services use `services::write_tx!`, which names theirs.
 ///
 /// A macro rather than a method taking a closure: the block is inlined into the caller's
 /// future, so it may borrow the caller's locals, and the compiler sees that future is `Send`
 /// (which it cannot yet prove for a closure's future over every lifetime of the transaction).
 macro_rules! write_tx {
-    ($db:expr, |$tx:ident| $body:block) => {
-        $crate::server::store::write_tx!(
-            $db, |$tx| -> $crate::server::services::ServiceError $body
-        )
-    };
     ($db:expr, |$tx:ident| -> $error:ty $body:block) => {{
         let db: &$crate::server::store::Db = &$db;
         $crate::server::store::retry_on_contention!({

@@ -1,8 +1,26 @@
-//! The browser session cookie (SPEC §7): HttpOnly, SameSite=Lax, Secure under https.
+//! Latchkey's cookies, every one of them built here (SPEC §7): HttpOnly, SameSite=Lax (the
+//! reset's, Strict), Secure under https. Their names, how long each lives, and reading one
+//! back from a request.
 
 use crate::server::crypto::session_token::{IssuedToken, LIFETIME_SECONDS};
 use crate::server::state::Settings;
+use axum::http::{header, HeaderMap};
 use cookie::{Cookie, SameSite};
+
+/// The value of the cookie `name`, when the request carries a non-empty one.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name && !c.value().is_empty())
+        .map(|c| c.value().to_owned())
+}
+
+/// The cookie that keeps the language a visitor chose with the pages' switch.
+pub const LANGUAGE_COOKIE_NAME: &str = "latchkey_lang";
 
 pub const COOKIE_NAME: &str = "latchkey_session";
 /// The device cookie (see `crypto::device_token`): a browser that signed in here before.
@@ -36,8 +54,7 @@ const LANGUAGE_LIFETIME_SECONDS: i64 = 365 * 24 * 3600;
 
 /// The `Set-Cookie` value that keeps the language chosen with the pages' switch.
 pub fn choose_language(settings: &Settings, tag: &str) -> String {
-    let name = crate::server::request_id::LANGUAGE_COOKIE_NAME;
-    cookie(settings, name, tag, "/", LANGUAGE_LIFETIME_SECONDS)
+    cookie(settings, LANGUAGE_COOKIE_NAME, tag, "/", LANGUAGE_LIFETIME_SECONDS)
 }
 
 /// The sign-in waiting for its second factor (`services::second_factor`): its challenge's
@@ -74,12 +91,50 @@ pub fn end(settings: &Settings) -> String {
     cookie(settings, COOKIE_NAME, "", "/", 0)
 }
 
-/// Every cookie of these: HttpOnly (no script reads them), SameSite=Lax, Secure under https.
+/// The cookie that carries a reset's destination from its first step to its second (a signed
+/// value, `crypto::signed_value`). SameSite=Strict: no other site's link starts a reset step.
+pub const RESET_COOKIE_NAME: &str = "latchkey_reset";
+
+pub fn pending_reset(settings: &Settings, value: &str, max_age: i64) -> String {
+    let secure = settings.secure_cookies;
+    build(RESET_COOKIE_NAME, value, "/", max_age, SameSite::Strict, secure)
+}
+
+/// A form sent without JavaScript and refused, on its way back to its page (a signed value,
+/// `http::no_script_forms`).
+pub const REFUSED_FORM_COOKIE_NAME: &str = "latchkey_form";
+
+pub fn refused_form(secure: bool, value: &str, max_age: i64) -> String {
+    build(REFUSED_FORM_COOKIE_NAME, value, "/", max_age, SameSite::Lax, secure)
+}
+
+/// The `Set-Cookie` that clears the refused form's cookie.
+pub fn refused_form_taken() -> String {
+    Cookie::build((REFUSED_FORM_COOKIE_NAME, ""))
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO)
+        .build()
+        .to_string()
+}
+
+/// Most cookies: SameSite=Lax, Secure under https.
 fn cookie(settings: &Settings, name: &str, value: &str, path: &str, max_age: i64) -> String {
+    build(name, value, path, max_age, SameSite::Lax, settings.secure_cookies)
+}
+
+/// Every cookie: HttpOnly (no script reads any of them).
+fn build(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+    same_site: SameSite,
+    secure: bool,
+) -> String {
     Cookie::build((name.to_owned(), value.to_owned()))
         .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(settings.secure_cookies)
+        .same_site(same_site)
+        .secure(secure)
         .path(path.to_owned())
         .max_age(cookie::time::Duration::seconds(max_age))
         .build()

@@ -7,10 +7,10 @@
 //! the middleware cost more than the work of a signed-in read (BENCHMARKS.md, "routed floor").
 //! The order inside is the order the layers had, outermost first.
 
-use crate::server::auth;
-use crate::server::form_origin::{self, NoScriptForms};
-use crate::server::refusal;
-use crate::server::request_id::{self, ClientAddr, RequestId};
+use crate::server::http::auth;
+use crate::server::http::no_script_forms::{self, NoScriptForms};
+use crate::server::http::refusal;
+use crate::server::http::request_id::{self, ClientAddr, RequestId};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -98,7 +98,7 @@ async fn answer(edge: &Edge, request: Request, next: Next) -> Response {
     }
     let asked = Asked::of(&request);
     let handled =
-        AssertUnwindSafe(form_origin::no_script_forms(&edge.forms, request, next)).catch_unwind();
+        AssertUnwindSafe(no_script_forms::no_script_forms(&edge.forms, request, next)).catch_unwind();
     let response = match tokio::time::timeout(edge.request_timeout, handled).await {
         Ok(Ok(response)) => response,
         // A bug in one request must not take the connection's other requests, or the server,

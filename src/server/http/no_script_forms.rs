@@ -12,23 +12,20 @@
 //! not secrets, into a short-lived signed cookie ([`ReturnedForm`]) and sends the browser to
 //! the clean address; the page reads and clears the cookie as it renders ([`take_returned`]).
 
-use crate::api::ReturnedForm;
-use crate::server::auth::cookie_value;
+use crate::api::forms::ReturnedForm;
+use crate::server::http::cookies;
 use crate::server::crypto::signed_value;
-use crate::server::startup::BODY_LIMIT;
+use super::BODY_LIMIT;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use cookie::{Cookie, SameSite};
 use std::sync::Arc;
 
 /// The form field that names the page a form was on.
 pub const PAGE_FIELD: &str = "__page";
-/// The cookie a refused form comes back in.
-pub const COOKIE_NAME: &str = "latchkey_form";
 /// Signs the cookie for this use only (the key signs other things too).
 const LABEL: &str = "returned form";
 /// Long enough for the redirect to be followed on a slow connection; it is read at once.
@@ -45,20 +42,6 @@ pub struct NoScriptForms {
     pub public_url: Arc<str>,
     pub key: Arc<[u8]>,
     pub secure_cookies: bool,
-}
-
-/// True for a path on this site in its plain form: `/x…`, not `//host…`, no backslash or
-/// control characters, and no `.` or `..` segment (URL parsers fold `/.//x` into `//x`, which
-/// is no longer a path here, so such a page would not come back as itself).
-pub fn is_local_path(page: &str) -> bool {
-    let path = page.split(['?', '#']).next().unwrap_or_default();
-    page.starts_with('/')
-        && !page.starts_with("//")
-        && !page.contains('\\')
-        && !page.chars().any(char::is_control)
-        && !path
-            .split('/')
-            .any(|segment| segment == "." || segment == "..")
 }
 
 /// Runs `next` with a plain form's page restored as its `Referer`, and sends a refused form
@@ -85,7 +68,7 @@ pub async fn no_script_forms(forms: &NoScriptForms, request: Request, next: Next
             .iter()
             .find(|(name, _)| name == PAGE_FIELD)
             .map(|(_, page)| page)
-            .filter(|page| is_local_path(page));
+            .filter(|page| crate::domain::is_site_page(page));
         if let Some(page) = page {
             let referer = format!("{}{page}", forms.public_url);
             if let Ok(value) = HeaderValue::from_str(&referer) {
@@ -132,16 +115,8 @@ fn send_back_cleanly(
         returned.fields.clear();
         value = seal(forms, &returned);
     }
-    let cookie = (value.len() <= MAX_COOKIE_BYTES).then(|| {
-        Cookie::build((COOKIE_NAME, value))
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(forms.secure_cookies)
-            .path("/")
-            .max_age(cookie::time::Duration::seconds(LIFETIME_SECONDS))
-            .build()
-            .to_string()
-    });
+    let cookie = (value.len() <= MAX_COOKIE_BYTES)
+        .then(|| cookies::refused_form(forms.secure_cookies, &value, LIFETIME_SECONDS));
     if let (Some(cookie), Ok(location)) = (
         cookie.and_then(|c| HeaderValue::from_str(&c).ok()),
         HeaderValue::from_str(&returned.page),
@@ -186,20 +161,17 @@ fn split_error(location: &str) -> Option<(String, String, String)> {
     } else {
         format!("{path}?{}", serde_urlencoded::to_string(rest).ok()?)
     };
-    is_local_path(&page).then_some((page, action, error))
+    crate::domain::is_site_page(&page).then_some((page, action, error))
 }
 
 /// The refused form this page request brings back, if it belongs to this page, and the
 /// `Set-Cookie` that clears the cookie (it is for one page view, whichever page that is).
 pub fn take_returned(key: &[u8], parts: &Parts) -> (Option<ReturnedForm>, Option<String>) {
-    let Some(value) = cookie_value(&parts.headers, COOKIE_NAME) else {
+    let Some(value) = cookies::cookie_value(&parts.headers, cookies::REFUSED_FORM_COOKIE_NAME)
+    else {
         return (None, None);
     };
-    let clear = Cookie::build((COOKIE_NAME, ""))
-        .path("/")
-        .max_age(cookie::time::Duration::ZERO)
-        .build()
-        .to_string();
+    let clear = cookies::refused_form_taken();
     let this_page = parts
         .uri
         .path_and_query()
@@ -212,61 +184,9 @@ pub fn take_returned(key: &[u8], parts: &Parts) -> (Option<ReturnedForm>, Option
     (returned, Some(clear))
 }
 
-/// Called while the shell renders, before anything is sent: brings back the refused form this
-/// page view is for. Its error reaches the form's server action as server_fn's own address
-/// parameters would (`ServerActionError`), the typed fields as an `Option<ReturnedForm>`
-/// context (`app::components::returned_form`).
-pub fn bring_back_for_current_page() {
-    use leptos::prelude::{provide_context, use_context};
-    let (Some(state), Some(parts)) = (
-        use_context::<crate::server::state::AppState>(),
-        use_context::<Parts>(),
-    ) else {
-        return;
-    };
-    let (returned, clear) = take_returned(&state.passcode_key, &parts);
-    if let (Some(clear), Some(response)) = (
-        clear.and_then(|c| HeaderValue::from_str(&c).ok()),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) {
-        response.append_header(header::SET_COOKIE, clear);
-    }
-    if let Some(returned) = &returned {
-        provide_context(leptos::server::ServerActionError::new(
-            &returned.action,
-            &returned.error,
-        ));
-    }
-    provide_context(returned);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_paths_on_this_site_are_accepted() {
-        assert!(is_local_path("/reset-password?token=abc"));
-        assert!(is_local_path("/verify-email/alice/abc"));
-        assert!(
-            is_local_path("/login?next=/./x"),
-            "dots in the query are not segments"
-        );
-        for hostile in [
-            "//evil.example/x",
-            "https://evil.example/",
-            "/\\evil.example",
-            "evil",
-            "",
-            "/a\nLocation: x",
-            "/.//evil.example/x",
-            "/./login",
-            "/account/../login",
-            "/..",
-        ] {
-            assert!(!is_local_path(hostile), "{hostile:?}");
-        }
-    }
 
     #[test]
     fn the_error_leaves_the_address_and_the_rest_of_the_query_stays() {

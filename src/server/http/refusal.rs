@@ -6,7 +6,7 @@
 //! `x-authing-lang`; Temporal and Tangerine answer in English, as their documents do).
 
 use crate::i18n::Language;
-use crate::server::request_id::RequestId;
+use crate::server::http::request_id::RequestId;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -70,7 +70,7 @@ pub fn answer(
     request_id: Option<RequestId>,
 ) -> Response {
     let surface = Surface::of(path);
-    let language = crate::server::request_id::language_of(headers);
+    let language = crate::server::http::request_id::language_of(headers);
     let message = message(status, surface, language);
     let (body, content_type) = match surface {
         Surface::Authing => (

@@ -2,6 +2,7 @@
 //! of that request, and in the audit log, so one id ties a user's report to the server's story.
 
 use crate::server::delivery::messages::Language;
+use crate::server::http::cookies;
 use crate::server::store::audit::RequestMeta;
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -78,14 +79,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
     }
 }
 
-/// The cookie that keeps the language a visitor chose with the pages' switch.
-pub const LANGUAGE_COOKIE_NAME: &str = "latchkey_lang";
 
 /// The language a request asks for: the one chosen with the switch (its cookie), else
 /// Authing's `x-authing-lang` (its SDKs send one with every call), else the first of
 /// `Accept-Language` Latchkey speaks, else English.
 pub fn language_of(headers: &axum::http::HeaderMap) -> Language {
-    crate::server::auth::cookie_value(headers, LANGUAGE_COOKIE_NAME)
+    cookies::cookie_value(headers, cookies::LANGUAGE_COOKIE_NAME)
         .and_then(|tag| Language::recognise(&tag))
         .or_else(|| authing_language_of(headers))
         .or_else(|| {

@@ -13,7 +13,7 @@
 //! one past the cache and compares.
 
 use crate::i18n::Language;
-use crate::server::page_headers::content_security_policy;
+use crate::server::http::page_headers::content_security_policy;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -102,8 +102,8 @@ fn shared_page(path: &str) -> Option<(&'static str, bool)> {
 /// Latchkey's concern and change nothing.
 fn changes_the_page(cookie_name: &str) -> bool {
     cookie_name.starts_with("latchkey_")
-        && cookie_name != crate::server::request_id::LANGUAGE_COOKIE_NAME
-        && cookie_name != crate::server::session::DEVICE_COOKIE_NAME
+        && cookie_name != crate::server::http::cookies::LANGUAGE_COOKIE_NAME
+        && cookie_name != crate::server::http::cookies::DEVICE_COOKIE_NAME
 }
 
 /// The key a request's page is kept under, when it is one of the kept pages as any signed-out
@@ -134,7 +134,7 @@ fn key_of(request: &Request) -> Option<PageKey> {
         .flatten();
     Some(PageKey {
         path,
-        language: crate::server::request_id::language_of(headers),
+        language: crate::server::http::request_id::language_of(headers),
         calling_code,
     })
 }

@@ -1,8 +1,8 @@
 //! Who is asking: the session token from `Authorization: Bearer` (REST clients) or from the
 //! HttpOnly session cookie (the browser), and the cross-site request check for the cookie.
 
-use crate::server::request_id::RequestId;
-use crate::server::session::COOKIE_NAME;
+use crate::server::http::request_id::RequestId;
+use crate::server::http::cookies::{cookie_value, COOKIE_NAME};
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -36,18 +36,6 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
     cookie_value(headers, COOKIE_NAME)
-}
-
-/// The value of the cookie `name`, when the request carries a non-empty one.
-pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == name && !c.value().is_empty())
-        .map(|c| c.value().to_owned())
 }
 
 /// The refusal, when a request must not pass: a state-changing request that rides on the
@@ -90,7 +78,7 @@ pub fn cross_site_refusal(request: &Request) -> Option<Response> {
 fn cross_site_refused(request: &Request) -> Response {
     tracing::warn!("refused a cross-site request");
     let request_id = request.extensions().get::<RequestId>().copied();
-    crate::server::refusal::answer(
+    crate::server::http::refusal::answer(
         StatusCode::FORBIDDEN,
         request.uri().path(),
         request.headers(),
