@@ -1,13 +1,13 @@
 //! The account page's server functions: the overview, the password, the plan, the address's
 //! verification, a phone, the sessions, and the language of pages and mails.
 
+#[cfg(feature = "ssr")]
+use super::ssr;
+use super::{page_language, FormError};
 use crate::domain::{Invalid, NewPassword, Problem};
 use crate::i18n::Language;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use super::{page_language, FormError};
-#[cfg(feature = "ssr")]
-use super::ssr;
 
 /// The signed-in account as the pages show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,4 +223,3 @@ pub async fn confirm_phone(code: String) -> Result<(), FormError> {
     leptos_axum::redirect("/account?notice=phone-verified");
     Ok(())
 }
-

@@ -2,14 +2,14 @@
 //! ([`FormError`]), and a refused form sent without JavaScript as it comes back to its page
 //! ([`ReturnedForm`], [`Refused`]).
 
+use super::page_language;
+#[cfg(feature = "ssr")]
+use super::ssr;
 use crate::domain::Invalid;
 use crate::i18n::Language;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
-use super::page_language;
-#[cfg(feature = "ssr")]
-use super::ssr;
 
 /// A message for one form field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,8 @@
-//! The contract between the pages and the server: what a form gets back, and the server
-//! functions behind each form. Each server function is an adapter of a few lines: parse the
-//! form, call the service, map the answer (SPEC: "thin adapters").
+//! The contract between the pages and the server, compiled for both: what a form gets back
+//! (`forms`), and the server functions behind each form, in one module per flow as the pages
+//! are (`sign_in`, `account`, `security`, `recovery`). Each server function is an adapter of a
+//! few lines: parse the form, call the service, map the answer. The pages reach the server
+//! only through here (`ssr`, server-side helpers, is private to this module).
 
 use crate::i18n::Language;
 
@@ -13,6 +15,8 @@ pub mod sign_in;
 #[cfg(feature = "ssr")]
 mod ssr;
 
+#[cfg(feature = "ssr")]
+pub use crate::server::http::query_value;
 pub use account::*;
 pub use forms::*;
 pub use recovery::*;
@@ -23,8 +27,6 @@ pub use ssr::{
     passkeys_offered, password_key, pending_reset, prepare_page, request_language,
     session_just_ended, signed_in_username,
 };
-#[cfg(feature = "ssr")]
-pub use crate::server::http::query_value;
 
 /// The language of the page or form at hand: on the server, the request's (its language
 /// cookie, else `Accept-Language`); in the browser, the one the server rendered the page in

@@ -1,12 +1,12 @@
 //! The recovery pages' server functions: the username by mail, and the password reset's three
 //! steps (a passcode or link, then a new password).
 
+#[cfg(feature = "ssr")]
+use super::ssr;
+use super::{page_language, FormError};
 use crate::domain::Invalid;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use super::{page_language, FormError};
-#[cfg(feature = "ssr")]
-use super::ssr;
 
 /// Where a password reset begun in this browser sent its passcode: kept in a short-lived signed
 /// cookie between the first two steps, so the address never carries it.
@@ -130,13 +130,13 @@ pub async fn finish_reset(
     encryption: Option<String>,
 ) -> Result<(), FormError> {
     use crate::server::crypto::password_cipher::Encryption;
-    use crate::server::services::recovery::{self, Sealed};
+    use crate::server::services::recovery::{self, SentPassword};
     use crate::server::services::ServiceError;
     let (state, meta) = ssr::context()?;
     let Some(encryption) = Encryption::parse(encryption.as_deref()) else {
         return Err(ServiceError::PasswordUnreadable.into());
     };
-    let sealed = |text| Sealed { text, encryption };
+    let sealed = |text| SentPassword { text, encryption };
     recovery::reset_password(
         &state,
         &token,

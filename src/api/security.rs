@@ -1,10 +1,10 @@
 //! The security page's server functions: the authenticator app, recovery codes and passkeys.
 
-use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-use super::FormError;
 #[cfg(feature = "ssr")]
 use super::ssr;
+use super::FormError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// What the security page shows beyond [`AccountView`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

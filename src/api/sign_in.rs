@@ -1,12 +1,12 @@
 //! The sign-in pages' server functions: sign-up, sign-in (a password, then a second factor
 //! when the account has one, or a passkey alone), and sign-out.
 
+#[cfg(feature = "ssr")]
+use super::ssr;
+use super::{FormError, PasskeyCeremony};
 use crate::domain::{Email, Invalid, NewPassword, Username};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use super::{FormError, PasskeyCeremony};
-#[cfg(feature = "ssr")]
-use super::ssr;
 
 /// What the second-step page offers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -63,9 +63,7 @@ pub async fn login(
     use crate::server::services::accounts;
     let (state, meta) = ssr::context()?;
     let device = ssr::device_token();
-    let next = next.filter(|next| {
-        crate::domain::is_site_page(next)
-    });
+    let next = next.filter(|next| crate::domain::is_site_page(next));
     match accounts::log_in(&state, &identifier, &password, device.as_deref(), &meta).await? {
         accounts::SignIn::Done(logged_in) => {
             ssr::start_session(&state, &logged_in.token);
@@ -75,7 +73,10 @@ pub async fn login(
         accounts::SignIn::SecondFactor { mfa_token } => {
             ssr::remember_second_step(&state, &mfa_token);
             let page = match next {
-                Some(next) => format!("{SECOND_STEP_PAGE}?next={}", crate::server::http::query_value(&next)),
+                Some(next) => format!(
+                    "{SECOND_STEP_PAGE}?next={}",
+                    crate::server::http::query_value(&next)
+                ),
                 None => SECOND_STEP_PAGE.to_owned(),
             };
             leptos_axum::redirect(&page);
@@ -132,10 +133,8 @@ pub async fn second_step_state() -> Result<SecondStep, FormError> {
 /// Where to go after signing in: `next` when it is a page of this site, else the account.
 #[cfg(feature = "ssr")]
 fn after_sign_in(next: Option<String>) -> String {
-    next.filter(|next| {
-        crate::domain::is_site_page(next)
-    })
-    .unwrap_or_else(|| "/account".into())
+    next.filter(|next| crate::domain::is_site_page(next))
+        .unwrap_or_else(|| "/account".into())
 }
 
 /// Starts signing in with a passkey and no username.

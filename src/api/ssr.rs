@@ -3,14 +3,14 @@
 
 use super::{FormError, PendingReset};
 use crate::i18n::Language;
-use crate::server::http::auth::{token_from_headers, PageSession};
-use crate::server::crypto::second_factor::{self, Sealed};
+use crate::server::crypto::second_factor::{self, SealedFor};
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::crypto::signed_value;
+use crate::server::http::auth::{token_from_headers, PageSession};
+use crate::server::http::cookies::{self, cookie_value, DEVICE_COOKIE_NAME};
 use crate::server::http::request_id::meta_from_parts;
 use crate::server::services::sessions::{self, SignedIn};
 use crate::server::services::{Account, ServiceError};
-use crate::server::http::cookies::{self, cookie_value, DEVICE_COOKIE_NAME};
 use crate::server::state::AppState;
 use crate::server::store::{self, audit::RequestMeta};
 use axum::http::header::{ACCEPT, SET_COOKIE};
@@ -142,7 +142,7 @@ pub fn show_recovery_codes_once(state: &AppState, account_id: i64, codes: &[Stri
     plain.extend_from_slice(codes.join(" ").as_bytes());
     let sealed = second_factor::seal(
         &state.factor_key,
-        Sealed::ShownRecoveryCodes,
+        SealedFor::ShownRecoveryCodes,
         account_id,
         &plain,
     );
@@ -160,7 +160,7 @@ pub fn take_shown_recovery_codes(state: &AppState, account_id: i64) -> Vec<Strin
     set_cookie(&cookies::codes_shown(&state.settings));
     second_factor::open(
         &state.factor_key,
-        Sealed::ShownRecoveryCodes,
+        SealedFor::ShownRecoveryCodes,
         account_id,
         &sealed,
     )
@@ -189,7 +189,11 @@ pub fn remember_reset(state: &AppState, reset: &PendingReset) {
     };
     let expires_at = store::unix_now() + RESET_COOKIE_SECONDS;
     let value = signed_value::sign(&state.passcode_key, RESET_COOKIE_LABEL, &json, expires_at);
-    set_cookie(&cookies::pending_reset(&state.settings, &value, RESET_COOKIE_SECONDS));
+    set_cookie(&cookies::pending_reset(
+        &state.settings,
+        &value,
+        RESET_COOKIE_SECONDS,
+    ));
 }
 
 pub fn forget_reset(state: &AppState) {
@@ -232,7 +236,7 @@ pub(super) fn answer_status(status: StatusCode) {
 
 impl From<ServiceError> for FormError {
     fn from(error: ServiceError) -> Self {
-        answer_status(crate::server::rest::status_of(&error));
+        answer_status(error.status());
         let language = request_language();
         let words = language.text();
         let on_field = |field: &'static str, message: &str| FormError {
@@ -340,13 +344,11 @@ pub fn prepare_page() {
 /// parameters would (`ServerActionError`), the typed fields as an `Option<ReturnedForm>`
 /// context (`app::components::returned_form`).
 fn bring_back_refused_form() {
-    let (Some(state), Some(parts)) = (
-        use_context::<AppState>(),
-        use_context::<Parts>(),
-    ) else {
+    let (Some(state), Some(parts)) = (use_context::<AppState>(), use_context::<Parts>()) else {
         return;
     };
-    let (returned, clear) = crate::server::http::no_script_forms::take_returned(&state.passcode_key, &parts);
+    let (returned, clear) =
+        crate::server::http::no_script_forms::take_returned(&state.passcode_key, &parts);
     if let (Some(clear), Some(response)) = (
         clear.and_then(|c| HeaderValue::from_str(&c).ok()),
         use_context::<leptos_axum::ResponseOptions>(),
@@ -361,7 +363,6 @@ fn bring_back_refused_form() {
     }
     provide_context(returned);
 }
-
 
 /// The username the page request is signed in as, found before the page rendered.
 pub fn signed_in_username() -> Option<String> {

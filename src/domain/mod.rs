@@ -165,7 +165,7 @@ impl LoginIdentifier {
     }
 }
 
-/// A password someone wants to set, checked against SPEC §7.
+/// A password someone wants to set, checked against the password policy.
 ///
 /// Deliberately not `Serialize`, and its `Debug` prints nothing of it.
 #[derive(Clone)]
@@ -214,7 +214,7 @@ impl NewPassword {
         Ok(Self(input.to_owned()))
     }
 
-    /// All of SPEC §7: [`NewPassword::parse_basic`] plus the 10,000 most common passwords.
+    /// The whole policy: [`NewPassword::parse_basic`] plus the 10,000 most common passwords.
     #[cfg(feature = "ssr")]
     pub fn parse(
         input: &str,
@@ -233,7 +233,7 @@ impl NewPassword {
     }
 }
 
-/// An amount of credits, held exactly as millionths (SPEC §1) and shown as a number.
+/// An amount of credits, held exactly as millionths and shown as a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
 pub struct Credits(i64);
 

@@ -1,4 +1,4 @@
-//! Configuration (SPEC §8): every setting has a working default, so a plain run serves a usable
+//! Configuration: every setting has a working default, so a plain run serves a usable
 //! site at http://127.0.0.1:3000 with `data/` beside it. `latchkey --help` lists them all.
 
 use clap::Parser;

@@ -1,11 +1,11 @@
-//! The accept loop (SPEC §7, "Connections"). `axum::serve` holds a half-sent request forever,
+//! The accept loop. `axum::serve` holds a half-sent request forever,
 //! so a thousand slow clients could take every connection the process may open. Here:
 //! - a client has `header_timeout` to send a request's headers (and an idle keep-alive
 //!   connection is closed after as long);
 //! - one client address (an IPv6 client by its /64) holds at most `per_address` connections
 //!   at once; a connection over the cap is closed at once;
-//! - the whole request, body included, is bounded by the router's timeout layer
-//!   (`startup::router`).
+//! - the whole request, body included, is bounded by the edge middleware's time limit
+//!   (`http::edge`, 408).
 
 use crate::server::services::client_limits::client_key;
 use axum::extract::ConnectInfo;

@@ -3,7 +3,6 @@
 
 use crate::app::{shell, App};
 use crate::domain::Credits;
-use crate::server::services::client_limits::{Allowance, ClientLimits};
 use crate::server::config::Config;
 use crate::server::crypto::password::PasswordHasher;
 use crate::server::crypto::password_cipher::PasswordCiphers;
@@ -11,11 +10,12 @@ use crate::server::crypto::secrets;
 use crate::server::crypto::session_token::{SessionTokens, SigningKey, TokenError};
 use crate::server::delivery::transport::Transport;
 use crate::server::delivery::worker::{self, Wake};
+use crate::server::http::{auth, edge, no_script_forms, page_cache, BODY_LIMIT};
 use crate::server::listener::{self, ConnectionLimits};
+use crate::server::services::client_limits::{Allowance, ClientLimits};
 use crate::server::services::signing_keys;
 use crate::server::services::throttle::LoginPolicy;
 use crate::server::state::{AppState, Settings, Shared};
-use crate::server::http::{auth, edge, no_script_forms, page_cache, BODY_LIMIT};
 use crate::server::{purge_job, rest, store};
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
@@ -271,7 +271,7 @@ async fn shared_secret(
     Ok(store::secrets::get(db, name).await?.unwrap_or(value))
 }
 
-/// The data directory, owner-only (SPEC §7): it holds the database and the outbox, whose
+/// The data directory, owner-only: it holds the database and the outbox, whose
 /// mails carry live passcodes. A directory made by an earlier version is tightened too.
 fn prepare_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();

@@ -1,12 +1,12 @@
 //! What every request handler and server function can reach.
 
 use crate::domain::Credits;
-use crate::server::services::client_limits::ClientLimits;
 use crate::server::config::Config;
 use crate::server::crypto::password::PasswordHasher;
 use crate::server::crypto::password_cipher::PasswordCiphers;
 use crate::server::crypto::session_token::SessionTokens;
 use crate::server::delivery::worker::Wake;
+use crate::server::services::client_limits::ClientLimits;
 use crate::server::services::throttle::LoginPolicy;
 use crate::server::store::reads::ReadConnections;
 use crate::server::store::Db;

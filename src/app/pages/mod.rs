@@ -5,12 +5,12 @@
 mod account;
 mod recovery;
 mod security;
-mod session;
+mod sign_in;
 
 pub use account::{Account, ChangePassword, EmailVerified, Upgrade, VerifyEmail};
 pub use recovery::{ForgotPassword, ForgotUsername, ResetPasswordLink};
 pub use security::{SecondFactor, Security};
-pub use session::{Login, Register};
+pub use sign_in::{Login, Register};
 
 use crate::api::page_language;
 use leptos::prelude::*;

@@ -1,4 +1,4 @@
-//! One-time tokens carried in links (SPEC §7): 256 bits from the OS CSPRNG, URL-safe, and
+//! One-time tokens carried in links: 256 bits from the OS CSPRNG, URL-safe, and
 //! stored only as a SHA-256 digest, so a copy of the database opens no accounts.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

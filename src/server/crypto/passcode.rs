@@ -1,4 +1,4 @@
-//! Six-digit passcodes (SPEC §7): drawn from the OS CSPRNG, stored only as an HMAC keyed with
+//! Six-digit passcodes: drawn from the OS CSPRNG, stored only as an HMAC keyed with
 //! a secret from the data directory, so the table alone does not give the codes away (a bare
 //! hash of six digits would fall to a million guesses).
 

@@ -11,7 +11,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::rngs::OsRng;
 use tokio::sync::oneshot;
 
-/// SPEC §7: m = 19456 KiB, t = 2, p = 1 (the OWASP minimum for argon2id).
+/// m = 19456 KiB, t = 2, p = 1 (the OWASP minimum for argon2id).
 pub const MEMORY_KIB: u32 = 19 * 1024;
 pub const ITERATIONS: u32 = 2;
 pub const PARALLELISM: u32 = 1;

@@ -1,4 +1,4 @@
-//! Passwords sent encrypted, the way Authing's browser SDKs send them (SPEC §4):
+//! Passwords sent encrypted, the way Authing's browser SDKs send them:
 //! RSA PKCS#1 v1.5 (base64) or SM2 in C1C3C2 mode (lower-case hex, C1 without its `04`).
 //! Both key pairs are generated on first start and kept in the database (`startup`).
 

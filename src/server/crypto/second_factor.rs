@@ -1,4 +1,4 @@
-//! Second factors (SPEC §10): RFC 6238 authenticator codes, single-use recovery codes, and the
+//! Second factors: RFC 6238 authenticator codes, single-use recovery codes, and the
 //! sealing of authenticator secrets at rest.
 //!
 //! The authenticator secret must be readable by the server (it computes the codes), so it
@@ -154,17 +154,17 @@ pub fn recovery_code_mac(key: &[u8], user_id: i64, normalised: &str) -> String {
 
 /// What a sealed value is for: a value sealed for one use never opens for another.
 #[derive(Debug, Clone, Copy)]
-pub enum Sealed {
+pub enum SealedFor {
     /// An authenticator secret, in `totp_factors`.
     TotpSecret,
     /// Recovery codes on their way to the page that shows them once (a short-lived cookie).
     ShownRecoveryCodes,
 }
 
-fn sealing_aad(purpose: Sealed, user_id: i64) -> Vec<u8> {
+fn sealing_aad(purpose: SealedFor, user_id: i64) -> Vec<u8> {
     let label: &[u8] = match purpose {
-        Sealed::TotpSecret => b"latchkey totp secret\0",
-        Sealed::ShownRecoveryCodes => b"latchkey recovery codes shown once\0",
+        SealedFor::TotpSecret => b"latchkey totp secret\0",
+        SealedFor::ShownRecoveryCodes => b"latchkey recovery codes shown once\0",
     };
     let mut aad = label.to_vec();
     aad.extend_from_slice(&user_id.to_be_bytes());
@@ -173,7 +173,7 @@ fn sealing_aad(purpose: Sealed, user_id: i64) -> Vec<u8> {
 
 /// `secret` sealed for `purpose` and account: base64url of a random 24-byte nonce and the
 /// ciphertext.
-pub fn seal(key: &[u8; 32], purpose: Sealed, user_id: i64, secret: &[u8]) -> String {
+pub fn seal(key: &[u8; 32], purpose: SealedFor, user_id: i64, secret: &[u8]) -> String {
     let cipher = XChaCha20Poly1305::new(key.into());
     let mut nonce = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
@@ -193,7 +193,7 @@ pub fn seal(key: &[u8; 32], purpose: Sealed, user_id: i64, secret: &[u8]) -> Str
 }
 
 /// The secret of a sealed value, if it was sealed with this key for this purpose and account.
-pub fn open(key: &[u8; 32], purpose: Sealed, user_id: i64, sealed: &str) -> Option<Vec<u8>> {
+pub fn open(key: &[u8; 32], purpose: SealedFor, user_id: i64, sealed: &str) -> Option<Vec<u8>> {
     let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
     if bytes.len() < 24 {
         return None;
@@ -295,11 +295,11 @@ mod tests {
     fn a_sealed_secret_opens_only_with_its_key_for_its_account() {
         let key = [1u8; 32];
         let secret = new_totp_secret();
-        let totp = Sealed::TotpSecret;
+        let totp = SealedFor::TotpSecret;
         let sealed = seal(&key, totp, 42, &secret);
         assert_eq!(open(&key, totp, 42, &sealed), Some(secret.clone()));
         assert_eq!(open(&key, totp, 43, &sealed), None);
-        assert_eq!(open(&key, Sealed::ShownRecoveryCodes, 42, &sealed), None);
+        assert_eq!(open(&key, SealedFor::ShownRecoveryCodes, 42, &sealed), None);
         assert_eq!(open(&[2u8; 32], totp, 42, &sealed), None);
         assert_eq!(open(&key, totp, 42, "not base64!"), None);
         assert_ne!(

@@ -1,4 +1,4 @@
-//! Session tokens: HS256 JWTs valid 24 hours (SPEC §2.3, §7).
+//! Session tokens: HS256 JWTs valid 24 hours.
 
 use jsonwebtoken::{
     decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,

@@ -1,4 +1,4 @@
-//! Messages to people (SPEC §6): composed from templates in their language, queued in the
+//! Messages to people: composed from templates in their language, queued in the
 //! database, and delivered by a background worker over SMTP or into `data/outbox/`.
 
 pub mod messages;

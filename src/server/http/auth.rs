@@ -1,8 +1,8 @@
 //! Who is asking: the session token from `Authorization: Bearer` (REST clients) or from the
 //! HttpOnly session cookie (the browser), and the cross-site request check for the cookie.
 
-use crate::server::http::request_id::RequestId;
 use crate::server::http::cookies::{cookie_value, COOKIE_NAME};
+use crate::server::http::request_id::RequestId;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};

@@ -1,4 +1,4 @@
-//! Latchkey's cookies, every one of them built here (SPEC §7): HttpOnly, SameSite=Lax (the
+//! Latchkey's cookies, every one of them built here: HttpOnly, SameSite=Lax (the
 //! reset's, Strict), Secure under https. Their names, how long each lives, and reading one
 //! back from a request.
 
@@ -54,7 +54,13 @@ const LANGUAGE_LIFETIME_SECONDS: i64 = 365 * 24 * 3600;
 
 /// The `Set-Cookie` value that keeps the language chosen with the pages' switch.
 pub fn choose_language(settings: &Settings, tag: &str) -> String {
-    cookie(settings, LANGUAGE_COOKIE_NAME, tag, "/", LANGUAGE_LIFETIME_SECONDS)
+    cookie(
+        settings,
+        LANGUAGE_COOKIE_NAME,
+        tag,
+        "/",
+        LANGUAGE_LIFETIME_SECONDS,
+    )
 }
 
 /// The sign-in waiting for its second factor (`services::second_factor`): its challenge's
@@ -97,7 +103,14 @@ pub const RESET_COOKIE_NAME: &str = "latchkey_reset";
 
 pub fn pending_reset(settings: &Settings, value: &str, max_age: i64) -> String {
     let secure = settings.secure_cookies;
-    build(RESET_COOKIE_NAME, value, "/", max_age, SameSite::Strict, secure)
+    build(
+        RESET_COOKIE_NAME,
+        value,
+        "/",
+        max_age,
+        SameSite::Strict,
+        secure,
+    )
 }
 
 /// A form sent without JavaScript and refused, on its way back to its page (a signed value,
@@ -105,7 +118,14 @@ pub fn pending_reset(settings: &Settings, value: &str, max_age: i64) -> String {
 pub const REFUSED_FORM_COOKIE_NAME: &str = "latchkey_form";
 
 pub fn refused_form(secure: bool, value: &str, max_age: i64) -> String {
-    build(REFUSED_FORM_COOKIE_NAME, value, "/", max_age, SameSite::Lax, secure)
+    build(
+        REFUSED_FORM_COOKIE_NAME,
+        value,
+        "/",
+        max_age,
+        SameSite::Lax,
+        secure,
+    )
 }
 
 /// The `Set-Cookie` that clears the refused form's cookie.
@@ -119,7 +139,14 @@ pub fn refused_form_taken() -> String {
 
 /// Most cookies: SameSite=Lax, Secure under https.
 fn cookie(settings: &Settings, name: &str, value: &str, path: &str, max_age: i64) -> String {
-    build(name, value, path, max_age, SameSite::Lax, settings.secure_cookies)
+    build(
+        name,
+        value,
+        path,
+        max_age,
+        SameSite::Lax,
+        settings.secure_cookies,
+    )
 }
 
 /// Every cookie: HttpOnly (no script reads any of them).

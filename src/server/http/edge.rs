@@ -97,8 +97,8 @@ async fn answer(edge: &Edge, request: Request, next: Next) -> Response {
         return refused;
     }
     let asked = Asked::of(&request);
-    let handled =
-        AssertUnwindSafe(no_script_forms::no_script_forms(&edge.forms, request, next)).catch_unwind();
+    let handled = AssertUnwindSafe(no_script_forms::no_script_forms(&edge.forms, request, next))
+        .catch_unwind();
     let response = match tokio::time::timeout(edge.request_timeout, handled).await {
         Ok(Ok(response)) => response,
         // A bug in one request must not take the connection's other requests, or the server,

@@ -16,7 +16,7 @@ pub mod page_headers;
 pub mod refusal;
 pub mod request_id;
 
-/// SPEC §7: bodies over 64 KiB are refused.
+/// Bodies over 64 KiB are refused (413, in the surface's envelope).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// Everything but RFC 3986's unreserved characters is escaped in a query value.

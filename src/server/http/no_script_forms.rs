@@ -12,10 +12,10 @@
 //! not secrets, into a short-lived signed cookie ([`ReturnedForm`]) and sends the browser to
 //! the clean address; the page reads and clears the cookie as it renders ([`take_returned`]).
 
-use crate::api::forms::ReturnedForm;
-use crate::server::http::cookies;
-use crate::server::crypto::signed_value;
 use super::BODY_LIMIT;
+use crate::api::forms::ReturnedForm;
+use crate::server::crypto::signed_value;
+use crate::server::http::cookies;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::request::Parts;

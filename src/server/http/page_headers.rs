@@ -1,9 +1,9 @@
-//! Security headers of HTML pages (SPEC §7): a Content-Security-Policy that lets only this
+//! Security headers of HTML pages: a Content-Security-Policy that lets only this
 //! page's own inline scripts (by the nonce Leptos puts on them) and the site's own script and
 //! WASM files run, and no referrer at all from pages whose address carries a token.
 //!
-//! Responses that are not pages (REST JSON, static files) get the fixed fallbacks the router
-//! sets in `startup::router`.
+//! Responses that are not pages (REST JSON, static files) get the fixed defaults the edge
+//! middleware sets on every answer that has none (`http::edge`).
 
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue};

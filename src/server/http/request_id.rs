@@ -79,7 +79,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
     }
 }
 
-
 /// The language a request asks for: the one chosen with the switch (its cookie), else
 /// Authing's `x-authing-lang` (its SDKs send one with every call), else the first of
 /// `Accept-Language` Latchkey speaks, else English.

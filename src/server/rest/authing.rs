@@ -1,4 +1,4 @@
-//! The Authing v3 surface (seeds 001 and 003, SPEC §4).
+//! The Authing v3 surface (seeds 001 and 003).
 //!
 //! Envelope `{"statusCode", "message", "apiCode", "requestId", "data"}`, `apiCode` 0 on
 //! success. As Authing itself does, a request that reaches a handler answers HTTP 200 and
@@ -11,7 +11,7 @@ use super::body::{required, BodyError, FormOrJson};
 use crate::i18n::{fill, Language};
 use crate::server::crypto::password_cipher::Encryption;
 use crate::server::http::request_id::Meta;
-use crate::server::services::recovery::{self, Destination, Sealed};
+use crate::server::services::recovery::{self, Destination, SentPassword};
 use crate::server::services::ServiceError;
 use crate::server::state::AppState;
 use crate::server::store::audit::RequestMeta;
@@ -283,8 +283,8 @@ impl From<BodyError> for AuthingError {
 
 impl From<ServiceError> for AuthingError {
     fn from(error: ServiceError) -> Self {
-        let status = super::status_of(&error);
-        let retry_after = super::retry_after_of(&error);
+        let status = error.status();
+        let retry_after = error.retry_after();
         let api_code = match &error {
             // A refused new password has its own code; any other field is a malformed request.
             ServiceError::Invalid(problems) if problems.iter().any(|p| p.field == "password") => {
@@ -518,7 +518,7 @@ pub(super) async fn reset_password(
             Encryption::parse(body.password_encrypt_type.as_deref()).ok_or_else(|| {
                 AuthingError::malformed("passwordEncryptType must be none, rsa or sm2")
             })?;
-        let sealed = Sealed {
+        let sealed = SentPassword {
             text: &sent,
             encryption,
         };

@@ -1,5 +1,5 @@
 //! Request bodies the way the API documents send them: urlencoded or multipart form data, or
-//! JSON (SPEC §3). Failures are typed so each surface can answer in its own envelope.
+//! JSON. Failures are typed so each surface can answer in its own envelope.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request};
@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 /// Why a body could not be read.
 #[derive(Debug)]
 pub enum BodyError {
-    /// Over the 64 KiB limit (SPEC §7).
+    /// Over the 64 KiB limit.
     TooLarge,
     /// Not parseable as the form or JSON it claims to be; the text says what was wrong.
     Malformed(String),

@@ -1,4 +1,4 @@
-//! The REST surfaces, one module per API document (SPEC §3–5). Each handler parses its input,
+//! The REST surfaces, one module per API document. Each handler parses its input,
 //! calls a service, and maps the result into that surface's envelope.
 
 pub mod authing;
@@ -6,10 +6,8 @@ pub mod body;
 pub mod openapi;
 pub mod tangerine;
 pub mod temporal;
-pub mod temporal_mfa;
 
 use crate::server::http::request_id::RequestId;
-use crate::server::services::ServiceError;
 use crate::server::state::AppState;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -21,40 +19,6 @@ use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use tower::ServiceBuilder;
 use tower_http::set_header::SetResponseHeaderLayer;
-
-/// The HTTP status of a failed service call, the one table every surface answers by (the
-/// Authing surface carries it as `statusCode`; the forms set it on their answer).
-pub fn status_of(error: &ServiceError) -> StatusCode {
-    match error {
-        ServiceError::Invalid(_)
-        | ServiceError::AlreadyDone(_)
-        | ServiceError::LinkInvalid
-        | ServiceError::PasscodeInvalid
-        | ServiceError::PasscodeBurned
-        | ServiceError::PasswordUnreadable
-        | ServiceError::ResetTokenInvalid
-        | ServiceError::PasskeyRefused => StatusCode::BAD_REQUEST,
-        ServiceError::InvalidCredentials
-        | ServiceError::Unauthenticated
-        | ServiceError::SecondFactorWrong
-        | ServiceError::SecondFactorExpired => StatusCode::UNAUTHORIZED,
-        ServiceError::NotAllowed(_) => StatusCode::FORBIDDEN,
-        ServiceError::Taken(_) => StatusCode::CONFLICT,
-        ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        ServiceError::Contended => StatusCode::SERVICE_UNAVAILABLE,
-        ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-/// Seconds a client should wait before asking again (`Retry-After`), where that applies.
-pub fn retry_after_of(error: &ServiceError) -> Option<i64> {
-    match error {
-        ServiceError::RateLimited { retry_after } => Some(*retry_after),
-        // The database was busy with concurrent changes: a moment later will do.
-        ServiceError::Contended => Some(1),
-        _ => None,
-    }
-}
 
 /// Every REST route, plus JSON answers for unknown paths under `/v2` and `/api`.
 pub fn router() -> Router<AppState> {
@@ -71,7 +35,7 @@ pub fn router() -> Router<AppState> {
 /// Wraps REST routes so that whatever fails outside a handler's own envelope — a panic, an
 /// unknown route, a refused body — still answers in the surface's JSON envelope.
 pub fn with_envelope_errors(routes: Router<AppState>) -> Router<AppState> {
-    // One `layer` call (outermost first): see `startup::router` for why.
+    // One `layer` call, outermost first: each layer costs every request (`http::edge` says why).
     routes.layer(
         ServiceBuilder::new()
             // REST answers carry tokens and personal data: no cache may keep them.
@@ -99,7 +63,10 @@ async fn json_errors(request: Request, next: Next) -> Response {
         .headers()
         .get(crate::server::http::request_id::AUTHING_LANGUAGE)
     {
-        language.insert(crate::server::http::request_id::AUTHING_LANGUAGE, value.clone());
+        language.insert(
+            crate::server::http::request_id::AUTHING_LANGUAGE,
+            value.clone(),
+        );
     }
     // Caught here as well as at the edge, so the 500 a panic makes gets the envelope too.
     let response = match AssertUnwindSafe(next.run(request)).catch_unwind().await {

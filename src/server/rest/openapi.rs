@@ -5,7 +5,8 @@
 //! with: this module only gathers them. The HTTP tests check the document
 //! against the live routes, and `./scripts/test` runs schemathesis against it.
 
-use super::{authing, tangerine, temporal, temporal_mfa};
+use super::temporal::{self, account, mfa};
+use super::{authing, tangerine};
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
@@ -20,22 +21,22 @@ use utoipa::{Modify, OpenApi};
                        surfaces. Bodies over 64 KiB are refused with 413 in each surface's envelope."
     ),
     paths(
-        temporal::register,
-        temporal::login,
-        temporal::refresh,
-        temporal::change_password,
-        temporal::upgrade,
-        temporal::credits_available,
-        temporal::forgot_email,
-        temporal::verify_email,
-        temporal::resend_verification,
-        temporal::forgot_username,
-        temporal::forgot_password,
-        temporal_mfa::login_second_step,
-        temporal_mfa::begin_totp,
-        temporal_mfa::confirm_totp,
-        temporal_mfa::disable_totp,
-        temporal_mfa::renew_recovery_codes,
+        account::register,
+        account::login,
+        account::refresh,
+        account::change_password,
+        account::upgrade,
+        account::credits_available,
+        account::forgot_email,
+        account::verify_email,
+        account::resend_verification,
+        account::forgot_username,
+        account::forgot_password,
+        mfa::login_second_step,
+        mfa::begin_totp,
+        mfa::confirm_totp,
+        mfa::disable_totp,
+        mfa::renew_recovery_codes,
         authing::send_email,
         authing::send_sms,
         authing::verify_reset_request,

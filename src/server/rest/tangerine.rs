@@ -1,4 +1,4 @@
-//! The Tangerine365 surface (seed 004, SPEC §5): `POST /auth/lostPassword`, also at the
+//! The Tangerine365 surface (seed 004): `POST /auth/lostPassword`, also at the
 //! documented `//auth/lostPassword`.
 //!
 //! The answer is `200 {}` for any well-formed request — the seed's own examples post an empty
@@ -6,7 +6,7 @@
 //! large (413) or not the form or JSON it claims to be (400) is refused, as everywhere.
 
 use super::body::{BodyError, FormOrJson};
-use super::temporal::TemporalError;
+use super::temporal::envelope::TemporalError;
 use crate::server::http::request_id::Meta;
 use crate::server::services::recovery;
 use crate::server::state::AppState;
@@ -42,8 +42,8 @@ pub(super) struct LostPassword {
     responses(
         (status = 200, description = "Any well-formed request", body = Empty),
         (status = 400, description = "A body that is not the JSON or form it claims to be",
-            body = super::temporal::TemporalMessage),
-        (status = 413, description = "Body over 64 KiB", body = super::temporal::TemporalMessage),
+            body = super::temporal::envelope::TemporalMessage),
+        (status = 413, description = "Body over 64 KiB", body = super::temporal::envelope::TemporalMessage),
     ))]
 pub(super) async fn lost_password(
     State(state): State<AppState>,

@@ -1,12 +1,12 @@
-//! Register, log in, refresh, and resolve a session to its account (SPEC §2.1, 2.3–2.5).
+//! Register, log in, refresh, and resolve a session to its account.
 
-use super::throttle::{self, Subject};
 use super::sessions::{self, LoggedIn};
+use super::throttle::{self, Subject};
 use super::{devices, second_factor, verification, Account, ServiceError};
 use crate::domain::{Email, Invalid, LoginIdentifier, NewPassword, Username};
 use crate::i18n::Problem;
-use crate::server::services::client_limits::Action;
 use crate::server::delivery::messages::Language;
+use crate::server::services::client_limits::Action;
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::users::{self, Conflict, InsertError, NewAccount};

@@ -1,4 +1,4 @@
-//! Per-client-address limits (SPEC §7): logins (and password re-checks), registrations,
+//! Per-client-address limits: logins (and password re-checks), registrations,
 //! message sends and passcode checks from one address, counted in the database (GCRA, one
 //! atomic upsert per check: `store::client_limits`), so every process on it shares one
 //! allowance. They bound what one host can make the service do (argon2 work, mail, database

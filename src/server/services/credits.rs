@@ -1,4 +1,4 @@
-//! Credits (SPEC §2.7): read by the account, granted or deducted by an operator.
+//! Credits: read by the account, granted or deducted by an operator.
 
 use super::{sessions, ServiceError};
 use crate::domain::{Credits, Invalid};

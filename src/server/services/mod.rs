@@ -1,6 +1,7 @@
 //! One module per capability. Services speak in domain types and [`ServiceError`]; they know
-//! nothing of HTTP, axum or Leptos, so every adapter (server functions, each REST surface)
-//! reaches the same behaviour.
+//! nothing of axum or Leptos, so every adapter (server functions, each REST surface) reaches
+//! the same behaviour. A `ServiceError` names its HTTP status: the one table every adapter
+//! answers by.
 
 pub mod accounts;
 pub mod client_limits;
@@ -31,6 +32,7 @@ pub(crate) use write_tx;
 use crate::domain::{Credits, Invalid};
 use crate::server::store::users::AccountRow;
 use crate::server::store::Contention;
+use http::StatusCode;
 
 /// An account as every service and adapter sees it; no secrets in here.
 #[derive(Debug, Clone)]
@@ -169,5 +171,41 @@ impl From<crate::server::crypto::password::HashError> for ServiceError {
 impl From<Invalid> for ServiceError {
     fn from(e: Invalid) -> Self {
         ServiceError::Invalid(vec![e])
+    }
+}
+
+impl ServiceError {
+    /// The HTTP status of a failed service call, the one table every surface answers by (the
+    /// Authing surface carries it as `statusCode`; the forms set it on their answer).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ServiceError::Invalid(_)
+            | ServiceError::AlreadyDone(_)
+            | ServiceError::LinkInvalid
+            | ServiceError::PasscodeInvalid
+            | ServiceError::PasscodeBurned
+            | ServiceError::PasswordUnreadable
+            | ServiceError::ResetTokenInvalid
+            | ServiceError::PasskeyRefused => StatusCode::BAD_REQUEST,
+            ServiceError::InvalidCredentials
+            | ServiceError::Unauthenticated
+            | ServiceError::SecondFactorWrong
+            | ServiceError::SecondFactorExpired => StatusCode::UNAUTHORIZED,
+            ServiceError::NotAllowed(_) => StatusCode::FORBIDDEN,
+            ServiceError::Taken(_) => StatusCode::CONFLICT,
+            ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::Contended => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Seconds a client should wait before asking again (`Retry-After`), where that applies.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            ServiceError::RateLimited { retry_after } => Some(*retry_after),
+            // The database was busy with concurrent changes: a moment later will do.
+            ServiceError::Contended => Some(1),
+            _ => None,
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Passkeys (SPEC §10), through `webauthn-rs`: adding and removing them on the security page,
+//! Passkeys, through `webauthn-rs`: adding and removing them on the security page,
 //! using one as the second step of a sign-in, and signing in with one and no password
 //! (discoverable credentials: the passkey names its account).
 //!
@@ -10,13 +10,13 @@
 //! The account's WebAuthn user handle is derived from its id with the factor key rather than
 //! being the id itself, so a passkey shows no database id to whoever holds the device.
 
-use super::sessions::LoggedIn;
 use super::second_factor::{self, UsedFactor};
+use super::sessions::LoggedIn;
 use super::{password, sessions, Account, ServiceError};
 use crate::domain::Invalid;
 use crate::i18n::Problem;
-use crate::server::services::client_limits::Action;
 use crate::server::crypto::link_token;
+use crate::server::services::client_limits::Action;
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::{self, passkeys, second_factors, users};

@@ -1,13 +1,13 @@
-//! Changing a password while signed in (SPEC §2.6).
+//! Changing a password while signed in.
 
 use super::throttle::{self, Subject};
 use super::Account;
 use super::ServiceError;
 use crate::domain::{Invalid, NewPassword};
 use crate::i18n::Problem;
-use crate::server::services::client_limits::Action;
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::delivery::messages::{self, Language};
+use crate::server::services::client_limits::Action;
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::{self, outbox, recovery, second_factors, sessions, users};

@@ -1,4 +1,4 @@
-//! Upgrading from the free plan to the paid plan (SPEC §2.8): one way, verified e-mail only.
+//! Upgrading from the free plan to the paid plan: one way, verified e-mail only.
 
 use super::Account;
 use super::ServiceError;

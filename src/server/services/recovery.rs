@@ -1,4 +1,4 @@
-//! Account recovery (SPEC §2.10–2.11): forgot username, and the password reset in three steps:
+//! Account recovery: forgot username, and the password reset in three steps:
 //! request a passcode (by e-mail address, username or phone), exchange it (or the e-mailed
 //! link) for a 15-minute reset token, and set the new password with that token.
 //!
@@ -10,10 +10,10 @@ use super::passcodes::{self, Channel, Purpose, CODE_SENDS};
 use super::{phone, throttle, ServiceError};
 use crate::domain::phone::Phone;
 use crate::domain::{Email, NewPassword, Username};
-use crate::server::services::client_limits::Action;
 use crate::server::crypto::link_token;
 use crate::server::crypto::password_cipher::Encryption;
 use crate::server::delivery::messages::{self, Language};
+use crate::server::services::client_limits::Action;
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::users::AccountRow;
@@ -46,24 +46,29 @@ pub struct ResetGrant {
 /// How long the recovery message work waits, so the answer leaves first.
 const QUEUE_AFTER_ANSWER: std::time::Duration = std::time::Duration::from_millis(5);
 
-/// Step 1's common shape. The send is counted against its destination (known account or not)
-/// and answered; only then, off the request path, is the account looked up and its message
-/// queued. A request for a real account and one for nobody so cost the client the same time,
-/// and the answer cannot say which it was.
-async fn admit_then_queue<Queue, Queued>(
+/// Step 1's common shape, and every send's admission. The client address's send allowance is
+/// spent first (a malformed destination spends it too); then the send is counted against its
+/// destination (`limit_key`, known account or not) and answered; only then, off the request
+/// path, is the account looked up and its message queued (`queue` gets the parsed
+/// destination). A request for a real account and one for nobody so cost the client the same
+/// time, and the answer cannot say which it was.
+async fn admit_then_queue<Destination, Queue, Queued>(
     state: &AppState,
     channel: Channel,
-    limit_key: &str,
     meta: &RequestMeta,
+    destination: Result<(String, Destination), ServiceError>,
     queue: Queue,
 ) -> Result<(), ServiceError>
 where
-    Queue: FnOnce(AppState, RequestMeta, i64) -> Queued + Send + 'static,
+    Queue: FnOnce(AppState, RequestMeta, i64, Destination) -> Queued + Send + 'static,
     Queued: std::future::Future<Output = Result<(), ServiceError>> + Send + 'static,
+    Destination: Send + 'static,
 {
+    state.limits.admit(Action::Send, meta.client_ip).await?;
+    let (limit_key, destination) = destination?;
     let now = store::unix_now();
     super::write_tx!(state.db, |tx| {
-        passcodes::admit_send(&mut *tx, channel, limit_key, CODE_SENDS, now).await?;
+        passcodes::admit_send(&mut *tx, channel, &limit_key, CODE_SENDS, now).await?;
         Ok(())
     })?;
     let state = state.clone();
@@ -73,7 +78,7 @@ where
         // mail) is heavier than a decoy's, and done beside the answer it would slow the
         // answer on a busy machine, and tell which addresses have accounts.
         tokio::time::sleep(QUEUE_AFTER_ANSWER).await;
-        match queue(state.clone(), meta, now).await {
+        match queue(state.clone(), meta, now, destination).await {
             Ok(()) => state.mail.now(),
             Err(e) => tracing::error!(
                 channel = channel.as_str(),
@@ -90,15 +95,15 @@ pub async fn request_by_email(
     address: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    state.limits.admit(Action::Send, meta.client_ip).await?;
-    let email_key = Email::parse(address)?.key();
-    let limit_key = email_key.clone();
+    let destination = Email::parse(address)
+        .map(|email| (email.key(), email.key()))
+        .map_err(ServiceError::from);
     admit_then_queue(
         state,
         Channel::Email,
-        &limit_key,
         meta,
-        move |state, meta, now| async move {
+        destination,
+        move |state, meta, now, email_key: String| async move {
             super::write_tx!(state.db, |tx| {
                 // Receiving the code proves control of the address, so it need not be verified.
                 match users::find_by_email_key(&mut *tx, &email_key).await? {
@@ -135,15 +140,15 @@ pub async fn request_by_username(
     name: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    state.limits.admit(Action::Send, meta.client_ip).await?;
-    let username = Username::parse(name)?;
-    let limit_key = format!("user:{}", username.key());
+    let destination = Username::parse(name)
+        .map(|username| (format!("user:{}", username.key()), username))
+        .map_err(ServiceError::from);
     admit_then_queue(
         state,
         Channel::Email,
-        &limit_key,
         meta,
-        move |state, meta, now| async move {
+        destination,
+        move |state, meta, now, username: Username| async move {
             super::write_tx!(state.db, |tx| {
                 if let Some(account) = users::find_by_username(&mut *tx, username.as_str()).await? {
                     // Sends are counted per mailbox whichever path asked: a code by username must
@@ -188,15 +193,15 @@ pub async fn request_by_phone(
     country_code: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    state.limits.admit(Action::Send, meta.client_ip).await?;
-    let e164 = Phone::parse(number, country_code)?.e164;
-    let limit_key = e164.clone();
+    let destination = Phone::parse(number, country_code)
+        .map(|phone| (phone.e164.clone(), phone.e164))
+        .map_err(ServiceError::from);
     admit_then_queue(
         state,
         Channel::Sms,
-        &limit_key,
         meta,
-        move |state, meta, now| async move {
+        destination,
+        move |state, meta, now, e164: String| async move {
             super::write_tx!(state.db, |tx| {
                 let lifetime = phone::SMS_CODE_LIFETIME_SECONDS;
                 match users::find_by_phone(&mut *tx, &e164).await? {
@@ -230,15 +235,15 @@ pub async fn remind_username(
     address: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    state.limits.admit(Action::Send, meta.client_ip).await?;
-    let email_key = Email::parse(address)?.key();
-    let limit_key = format!("username:{email_key}");
+    let destination = Email::parse(address)
+        .map(|email| (format!("username:{}", email.key()), email.key()))
+        .map_err(ServiceError::from);
     admit_then_queue(
         state,
         Channel::Email,
-        &limit_key,
         meta,
-        move |state, meta, _| async move {
+        destination,
+        move |state, meta, _, email_key: String| async move {
             super::write_tx!(state.db, |tx| {
                 if let Some(account) = users::find_by_email_key(&mut *tx, &email_key).await? {
                     if account.account_enabled && account.email_verified {
@@ -408,7 +413,7 @@ async fn issue_reset_token(state: &AppState, user_id: i64) -> Result<ResetGrant,
 
 /// A new password as the client sent it: plain, or sealed with the published RSA or SM2 key.
 #[derive(Clone, Copy)]
-pub struct Sealed<'a> {
+pub struct SentPassword<'a> {
     pub text: &'a str,
     pub encryption: Encryption,
 }
@@ -426,8 +431,8 @@ pub struct Sealed<'a> {
 pub async fn reset_password(
     state: &AppState,
     reset_token: &str,
-    new_password: Sealed<'_>,
-    again: Option<Sealed<'_>>,
+    new_password: SentPassword<'_>,
+    again: Option<SentPassword<'_>>,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
     let started = tokio::time::Instant::now();
@@ -519,10 +524,10 @@ pub async fn reset_password(
 fn read_new_password(
     state: &AppState,
     account: &AccountRow,
-    sent: Sealed<'_>,
-    again: Option<Sealed<'_>>,
+    sent: SentPassword<'_>,
+    again: Option<SentPassword<'_>>,
 ) -> Result<NewPassword, ServiceError> {
-    let open = |sealed: Sealed<'_>| {
+    let open = |sealed: SentPassword<'_>| {
         state
             .ciphers
             .decrypt(sealed.encryption, sealed.text)

@@ -1,4 +1,4 @@
-//! Second factors (SPEC §10): an authenticator app (TOTP), the ten recovery codes every
+//! Second factors: an authenticator app (TOTP), the ten recovery codes every
 //! account with a second factor has, and the sign-in step that asks for a code or a passkey
 //! (`services::passkeys`) after the password.
 //!
@@ -8,16 +8,16 @@
 //! the password step came through), which only a finished sign-in clears (a password reset
 //! does not), so knowing the password does not buy unlimited guesses at the code.
 
-use super::sessions::LoggedIn;
 use super::password;
+use super::sessions::LoggedIn;
 use super::sessions::{self, SignedIn};
 use super::{throttle, Account, ServiceError};
 use crate::domain::Invalid;
 use crate::i18n::Problem;
-use crate::server::services::client_limits::Action;
 use crate::server::crypto::link_token;
-use crate::server::crypto::second_factor::{self as factor, EnteredCode, Sealed};
+use crate::server::crypto::second_factor::{self as factor, EnteredCode, SealedFor};
 use crate::server::delivery::messages::{self, FactorChange, Language};
+use crate::server::services::client_limits::Action;
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::{self, outbox, second_factors, users, Tx};
@@ -91,7 +91,12 @@ async fn begin_totp(
 ) -> Result<Enrolment, ServiceError> {
     let account = &signed_in.account;
     let secret = factor::new_totp_secret();
-    let sealed = factor::seal(&state.factor_key, Sealed::TotpSecret, account.id, &secret);
+    let sealed = factor::seal(
+        &state.factor_key,
+        SealedFor::TotpSecret,
+        account.id,
+        &secret,
+    );
     let now = store::unix_now();
     let session = signed_in.session_id.as_str();
     super::write_tx!(state.db, |tx| {
@@ -141,7 +146,7 @@ pub async fn pending_totp(
 }
 
 fn open_secret(state: &AppState, user_id: i64, sealed: &str) -> Result<Vec<u8>, ServiceError> {
-    factor::open(&state.factor_key, Sealed::TotpSecret, user_id, sealed).ok_or_else(|| {
+    factor::open(&state.factor_key, SealedFor::TotpSecret, user_id, sealed).ok_or_else(|| {
         ServiceError::Internal(format!(
             "the authenticator secret of account {user_id} does not open with the factor key"
         ))

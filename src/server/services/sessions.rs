@@ -1,4 +1,4 @@
-//! Sessions (SPEC §7): every sign-in is a row, and every token names its row (`sid`). Signing
+//! Sessions: every sign-in is a row, and every token names its row (`sid`). Signing
 //! out, a password change and a reset delete rows, which ends their tokens at once; a refresh
 //! renews the token but never past the session's end, fixed at sign-in (30 days by default).
 

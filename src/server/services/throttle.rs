@@ -1,4 +1,4 @@
-//! Login throttling per account (SPEC §7): after `free_attempts` attempts without a
+//! Login throttling per account: after `free_attempts` attempts without a
 //! success, each further attempt waits twice as long as the one before (15 s, 30 s, … capped at
 //! `max_lock_seconds`), and no subject gets more than 100 attempts an hour (ASVS V2.2.1).
 //!

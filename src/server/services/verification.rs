@@ -1,13 +1,13 @@
-//! E-mail verification (SPEC §2.2): a single-use link valid 24 hours, and fresh links on
+//! E-mail verification: a single-use link valid 24 hours, and fresh links on
 //! request, at most one a minute and five an hour.
 
 use super::passcodes::{self, Channel, SendLimit};
 use super::Account;
 use super::ServiceError;
 use crate::i18n::Problem;
-use crate::server::services::client_limits::Action;
 use crate::server::crypto::link_token;
 use crate::server::delivery::messages::{self, Language};
+use crate::server::services::client_limits::Action;
 use crate::server::state::AppState;
 use crate::server::store::audit::{self, Event, RequestMeta};
 use crate::server::store::{self, outbox, users, verifications, Tx};

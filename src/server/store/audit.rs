@@ -1,4 +1,4 @@
-//! The `audit_log` table: security-relevant events, kept in the database (SPEC §7).
+//! The `audit_log` table: security-relevant events, kept in the database.
 
 use super::{on_backend, Exec};
 /// What happened, as stored in the `event` column.

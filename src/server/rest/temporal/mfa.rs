@@ -1,12 +1,12 @@
-//! Second factors over REST, in the Temporal v2 envelope (SPEC §10): the second step of a
+//! Second factors over REST, in the Temporal v2 envelope: the second step of a
 //! login, and enrolling, renewing and removing an authenticator with a bearer token.
 
-use super::body::{required, AnyJson, BodyError, FormOrJson};
-use super::temporal::{
+use super::envelope::{
     said, JwtError, JwtFailure, SignedIn, SignedInSession, TemporalBodyFailures, TemporalError,
     TemporalMessage, TemporalSessionFailures, TokenAnswer,
 };
 use crate::server::http::request_id::Meta;
+use crate::server::rest::body::{required, AnyJson, BodyError, FormOrJson};
 use crate::server::services::second_factor;
 use crate::server::state::AppState;
 use axum::extract::State;
@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize, ToSchema)]
-pub(super) struct SecondStepBody {
+pub(crate) struct SecondStepBody {
     /// From the 401 `second factor required` answer of /v2/auth/login.
     mfa_token: Option<String>,
     /// Six digits from the authenticator app, or a recovery code.
@@ -48,7 +48,7 @@ pub(super) struct SecondStepBody {
         (status = 429, description = "Locked out for now", body = JwtFailure,
             headers(("Retry-After" = i64, description = "Seconds to wait"))),
     ))]
-pub(super) async fn login_second_step(
+pub(crate) async fn login_second_step(
     State(state): State<AppState>,
     Meta(meta): Meta,
     body: Result<AnyJson<SecondStepBody>, BodyError>,
@@ -99,7 +99,7 @@ fn recovery_codes(codes: Vec<String>) -> Json<TemporalRecoveryCodes> {
 }
 
 #[derive(Deserialize, ToSchema)]
-pub(super) struct PasswordForm {
+pub(crate) struct PasswordForm {
     /// The account's current password: a session token alone must not add a second factor,
     /// or whoever stole one could lock the owner out with an authenticator of their own.
     password: Option<String>,
@@ -120,7 +120,7 @@ pub(super) struct PasswordForm {
         TemporalSessionFailures,
         TemporalBodyFailures,
     ))]
-pub(super) async fn begin_totp(
+pub(crate) async fn begin_totp(
     State(state): State<AppState>,
     Meta(meta): Meta,
     SignedInSession(signed_in): SignedInSession,
@@ -139,7 +139,7 @@ pub(super) async fn begin_totp(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub(super) struct CodeForm {
+pub(crate) struct CodeForm {
     /// Six digits from the authenticator app (or, where taken, a recovery code).
     code: Option<String>,
 }
@@ -159,7 +159,7 @@ pub(super) struct CodeForm {
         TemporalSessionFailures,
         TemporalBodyFailures,
     ))]
-pub(super) async fn confirm_totp(
+pub(crate) async fn confirm_totp(
     State(state): State<AppState>,
     Meta(meta): Meta,
     SignedInSession(signed_in): SignedInSession,
@@ -171,7 +171,7 @@ pub(super) async fn confirm_totp(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub(super) struct DisableForm {
+pub(crate) struct DisableForm {
     /// The account's current password.
     password: Option<String>,
     /// A current code from the authenticator app, or a recovery code.
@@ -191,7 +191,7 @@ pub(super) struct DisableForm {
         TemporalSessionFailures,
         TemporalBodyFailures,
     ))]
-pub(super) async fn disable_totp(
+pub(crate) async fn disable_totp(
     State(state): State<AppState>,
     Meta(meta): Meta,
     SignedIn(account): SignedIn,
@@ -216,7 +216,7 @@ pub(super) async fn disable_totp(
         TemporalSessionFailures,
         TemporalBodyFailures,
     ))]
-pub(super) async fn renew_recovery_codes(
+pub(crate) async fn renew_recovery_codes(
     State(state): State<AppState>,
     Meta(meta): Meta,
     SignedIn(account): SignedIn,
