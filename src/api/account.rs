@@ -2,9 +2,12 @@
 //! verification, a phone, the sessions, and the language of pages and mails.
 
 #[cfg(feature = "ssr")]
+use super::page_language;
+#[cfg(feature = "ssr")]
 use super::ssr;
-use super::{page_language, FormError};
+use super::FormError;
 use crate::domain::{Invalid, NewPassword, Problem};
+#[cfg(feature = "ssr")]
 use crate::i18n::Language;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -5,6 +5,8 @@
 //! only through here (`ssr`, server-side helpers, is private to this module).
 
 use crate::i18n::Language;
+#[cfg(not(feature = "ssr"))]
+use leptos::prelude::document;
 
 pub mod account;
 pub mod forms;

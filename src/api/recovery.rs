@@ -2,8 +2,11 @@
 //! steps (a passcode or link, then a new password).
 
 #[cfg(feature = "ssr")]
+use super::page_language;
+#[cfg(feature = "ssr")]
 use super::ssr;
-use super::{page_language, FormError};
+use super::FormError;
+#[cfg(feature = "ssr")]
 use crate::domain::Invalid;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
