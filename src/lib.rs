@@ -1,4 +1,4 @@
-//! Latchkey: a self-hosted account service. See README.md for a map of the code.
+//! Latchkey: a self-hosted account service. docs/architecture.md has the map of the code.
 
 pub mod api;
 pub mod app;

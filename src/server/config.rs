@@ -15,7 +15,7 @@ pub struct Config {
 
     /// Database URL: `sqlite://<file>` (the default, `sqlite://<data-dir>/latchkey.db`), or
     /// `postgres://user:password@host/database` for PostgreSQL 14 or newer, which any number of
-    /// Latchkey nodes can share (README: "Several nodes").
+    /// Latchkey nodes can share (docs/operations.md, "Several nodes").
     #[arg(long, env = "LATCHKEY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<SecretString>,
 
