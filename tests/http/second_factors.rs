@@ -444,6 +444,15 @@ async fn a_password_reset_keeps_an_established_second_factor_and_secrets_are_sea
 // ---- The pages, without JavaScript -----------------------------------------------------------
 
 /// The `name=value` of a Set-Cookie the response carries.
+/// The authenticator secret the security page shows as text while an enrolment waits.
+pub(crate) fn waiting_secret(html: &str) -> String {
+    let at = html
+        .find("data-testid=\"totp-secret\"")
+        .expect("the secret as text");
+    let start = at + html[at..].find('>').unwrap() + 1;
+    html[start..start + html[start..].find('<').unwrap()].to_owned()
+}
+
 pub(crate) fn cookie_pair(response: &reqwest::Response, name: &str) -> String {
     let set = set_cookie_of(response, name).unwrap_or_else(|| panic!("no {name} cookie"));
     set.split(';').next().unwrap().to_owned()
@@ -517,11 +526,7 @@ async fn enrolment_and_sign_in_work_on_the_pages_without_javascript() {
     assert_eq!(location(&begun), "/account/security");
     let html = page_html(&app, "/account/security", Some(session.as_str())).await;
     assert!(html.contains("<svg"), "a QR code drawn on the server");
-    let at = html
-        .find("data-testid=\"totp-secret\"")
-        .expect("the secret as text");
-    let secret_start = at + html[at..].find('>').unwrap() + 1;
-    let secret = &html[secret_start..secret_start + html[secret_start..].find('<').unwrap()];
+    let secret = waiting_secret(&html);
     let uri = format!("otpauth://totp/Latchkey:paige?secret={secret}&issuer=Latchkey");
     let mut authenticator = Authenticator::from_uri(&uri);
 

@@ -8,7 +8,7 @@ use crate::common::{
 };
 use crate::review::{cookie_named, web_login};
 use crate::second_factors::{
-    enrolled, page_html, post_form, rpc, second_step, web_session, Authenticator,
+    enrolled, page_html, post_form, rpc, second_step, waiting_secret, web_session, Authenticator,
 };
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -316,11 +316,7 @@ async fn only_the_session_that_began_an_enrolment_sees_and_confirms_it() {
     let (status, body) = rpc(&app, "begin_totp", Some(&owner), &[("password", PASSWORD)]).await;
     assert!(status == 200 || status == 302, "{status} {body}");
     let owners_page = page_html(&app, "/account/security", Some(&owner)).await;
-    let at = owners_page
-        .find("data-testid=\"totp-secret\"")
-        .expect("the owner's page shows the waiting secret");
-    let start = at + owners_page[at..].find('>').unwrap() + 1;
-    let secret = owners_page[start..start + owners_page[start..].find('<').unwrap()].to_owned();
+    let secret = waiting_secret(&owners_page);
     let thiefs_page = page_html(&app, "/account/security", Some(&thief)).await;
     assert!(
         !thiefs_page.contains(&secret),
