@@ -384,6 +384,7 @@ pub fn router(state: AppState) -> Router {
                     key: Arc::from(state.passcode_key.as_slice()),
                     secure_cookies: state.settings.secure_cookies,
                 },
+                refusal: rest::refusal::answer,
             }),
             edge::around_every_request,
         ))

@@ -2,10 +2,9 @@
 //! HttpOnly session cookie (the browser), and the cross-site request check for the cookie.
 
 use crate::server::http::cookies::{cookie_value, COOKIE_NAME};
-use crate::server::http::request_id::RequestId;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::convert::Infallible;
@@ -38,12 +37,17 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
     cookie_value(headers, COOKIE_NAME)
 }
 
-/// The refusal, when a request must not pass: a state-changing request that rides on the
-/// session cookie (no bearer token) must come from this site, and so must every
+/// Whether a request must be refused (403) as cross-site: a state-changing request that
+/// rides on the session cookie (no bearer token) must come from this site, and so must every
 /// state-changing request to a server function (`/rpc/…`), cookie or not: a foreign page's
-/// auto-posting form must not sign its visitor in (or up) as the attacker (login CSRF). Browsers send `Origin` on every cross-site POST, so a
-/// missing `Origin` and `Referer` means a non-browser client, which no foreign page controls.
-pub fn cross_site_refusal(request: &Request) -> Option<Response> {
+/// auto-posting form must not sign its visitor in (or up) as the attacker (login CSRF).
+/// Browsers send `Origin` on every cross-site POST, so a missing `Origin` and `Referer` means
+/// a non-browser client, which no foreign page controls.
+pub fn is_cross_site_refused(request: &Request) -> bool {
+    let refused = || {
+        tracing::warn!("refused a cross-site request");
+        true
+    };
     let headers = request.headers();
     let unsafe_method = !matches!(
         *request.method(),
@@ -57,8 +61,8 @@ pub fn cross_site_refusal(request: &Request) -> Option<Response> {
         // Fetch metadata first: it is there even where the page's `no-referrer` policy makes
         // the browser send `Origin: null` (pages with a token in their address).
         match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-            Some("same-origin") => return None,
-            Some("same-site" | "cross-site") => return Some(cross_site_refused(request)),
+            Some("same-origin") => return false,
+            Some("same-site" | "cross-site") => return refused(),
             _ => {}
         }
         let origin = headers
@@ -67,23 +71,11 @@ pub fn cross_site_refusal(request: &Request) -> Option<Response> {
             .and_then(|v| v.to_str().ok());
         if let Some(origin) = origin {
             if !same_origin(origin, headers) {
-                return Some(cross_site_refused(request));
+                return refused();
             }
         }
     }
-    None
-}
-
-/// 403, in the envelope of the surface the request was for: a REST client reads JSON.
-fn cross_site_refused(request: &Request) -> Response {
-    tracing::warn!("refused a cross-site request");
-    let request_id = request.extensions().get::<RequestId>().copied();
-    crate::server::http::refusal::answer(
-        StatusCode::FORBIDDEN,
-        request.uri().path(),
-        request.headers(),
-        request_id,
-    )
+    false
 }
 
 /// True when `origin` (an Origin or Referer value) names the host the request was sent to.

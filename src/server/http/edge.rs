@@ -8,11 +8,11 @@
 //! The order inside is the order the layers had, outermost first.
 
 use crate::server::http::auth;
+use crate::server::http::is_bare_refusal;
 use crate::server::http::no_script_forms::{self, NoScriptForms};
-use crate::server::http::refusal;
 use crate::server::http::request_id::{self, ClientAddr, RequestId};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
@@ -29,7 +29,13 @@ pub struct Edge {
     /// for longer (the header-read timeout is the listener's).
     pub request_timeout: Duration,
     pub forms: NoScriptForms,
+    /// Words a refusal of the plumbing's own in the surface's envelope (`rest::refusal::answer`,
+    /// handed in at start-up: the edge knows no surface).
+    pub refusal: Refusal,
 }
+
+/// A refusal's answer, for its status, the request's path and headers, and its id.
+pub type Refusal = fn(StatusCode, &str, &HeaderMap, Option<RequestId>) -> Response;
 
 /// Set on every response that did not set its own.
 static DEFAULT_HEADERS: [(HeaderName, HeaderValue); 4] = [
@@ -93,10 +99,10 @@ pub async fn around_every_request(
 /// A refusal of the plumbing's own (408, a caught panic's 500, a 413 from a body limit) goes
 /// out in the surface's envelope and the request's language, like every other answer.
 async fn answer(edge: &Edge, request: Request, next: Next) -> Response {
-    if let Some(refused) = auth::cross_site_refusal(&request) {
-        return refused;
-    }
     let asked = Asked::of(&request);
+    if auth::is_cross_site_refused(&request) {
+        return asked.refused(edge, StatusCode::FORBIDDEN);
+    }
     let handled = AssertUnwindSafe(no_script_forms::no_script_forms(&edge.forms, request, next))
         .catch_unwind();
     let response = match tokio::time::timeout(edge.request_timeout, handled).await {
@@ -115,8 +121,8 @@ async fn answer(edge: &Edge, request: Request, next: Next) -> Response {
             | StatusCode::PAYLOAD_TOO_LARGE
             | StatusCode::INTERNAL_SERVER_ERROR
     );
-    if plumbing && refusal::is_bare(&response) {
-        return asked.refused(response.status());
+    if plumbing && is_bare_refusal(&response) {
+        return asked.refused(edge, response.status());
     }
     response
 }
@@ -125,13 +131,13 @@ async fn answer(edge: &Edge, request: Request, next: Next) -> Response {
 /// went (the surface) and what says its language.
 struct Asked {
     uri: axum::http::Uri,
-    language: axum::http::HeaderMap,
+    language: HeaderMap,
     id: Option<RequestId>,
 }
 
 impl Asked {
     fn of(request: &Request) -> Self {
-        let mut language = axum::http::HeaderMap::new();
+        let mut language = HeaderMap::new();
         for name in [header::COOKIE, header::ACCEPT_LANGUAGE] {
             for value in request.headers().get_all(&name) {
                 language.append(name.clone(), value.clone());
@@ -147,8 +153,8 @@ impl Asked {
         }
     }
 
-    fn refused(&self, status: StatusCode) -> Response {
-        refusal::answer(status, self.uri.path(), &self.language, self.id)
+    fn refused(&self, edge: &Edge, status: StatusCode) -> Response {
+        (edge.refusal)(status, self.uri.path(), &self.language, self.id)
     }
 }
 
@@ -170,6 +176,7 @@ mod tests {
                 key: Arc::from(&[7u8; 32][..]),
                 secure_cookies: false,
             },
+            refusal: crate::server::rest::refusal::answer,
         };
         routes.layer(axum::middleware::from_fn_with_state(
             Arc::new(edge),

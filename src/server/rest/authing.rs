@@ -90,7 +90,7 @@ pub struct AuthingAnswer<Data> {
 }
 
 /// `data` of answers that carry nothing: always null.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, ToSchema, Default)]
 #[schema(value_type = Option<Object>)]
 pub struct NoData(Option<()>);
 

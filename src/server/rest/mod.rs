@@ -4,6 +4,7 @@
 pub mod authing;
 pub mod body;
 pub mod openapi;
+pub mod refusal;
 pub mod tangerine;
 pub mod temporal;
 
@@ -76,11 +77,10 @@ async fn json_errors(request: Request, next: Next) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     };
-    if !crate::server::http::refusal::is_bare(&response) {
+    if !crate::server::http::is_bare_refusal(&response) {
         return response;
     }
-    let mut fresh =
-        crate::server::http::refusal::answer(response.status(), uri.path(), &language, request_id);
+    let mut fresh = refusal::answer(response.status(), uri.path(), &language, request_id);
     if let Some(allow) = response.headers().get(header::ALLOW) {
         fresh.headers_mut().insert(header::ALLOW, allow.clone());
     }

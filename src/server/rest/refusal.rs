@@ -1,15 +1,19 @@
 //! The answers the plumbing gives before a handler is reached, or instead of one: a
 //! cross-site refusal (403), a request past its time (408), a body over 64 KiB (413), no such
 //! route (404), a wrong method (405), a caught panic (500). Each goes out in the envelope of
-//! the surface the request was for, so a REST client always reads JSON it knows, and in the
-//! request's language where that surface speaks one (the pages and Authing's
-//! `x-authing-lang`; Temporal and Tangerine answer in English, as their documents do).
+//! the surface the request was for (the same typed envelopes the handlers answer with), so a
+//! REST client always reads JSON it knows, and in the request's language where that surface
+//! speaks one (the pages and Authing's `x-authing-lang`; Temporal and Tangerine answer in
+//! English, as their documents do). The edge middleware, which knows no surface, is handed
+//! [`answer`] at start-up (`http::edge::Edge::refusal`).
 
+use super::authing::{AuthingAnswer, NoData};
+use super::temporal::envelope::TemporalMessage;
 use crate::i18n::Language;
 use crate::server::http::request_id::RequestId;
-use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use std::borrow::Cow;
 
 /// Which of Latchkey's faces a request was for, by its path.
@@ -72,47 +76,34 @@ pub fn answer(
     let surface = Surface::of(path);
     let language = crate::server::http::request_id::language_of(headers);
     let message = message(status, surface, language);
-    let (body, content_type) = match surface {
-        Surface::Authing => (
-            serde_json::json!({
-                "statusCode": status.as_u16(),
-                "message": message,
-                "apiCode": 1000 + status.as_u16(),
-                "requestId": request_id.map(|id| id.to_string()),
-                "data": null,
-            })
-            .to_string(),
-            "application/json",
-        ),
-        Surface::Temporal => (
-            serde_json::json!({ "code": status.as_u16(), "response": message }).to_string(),
-            "application/json",
-        ),
-        Surface::Page => (message.into_owned(), "text/plain; charset=utf-8"),
+    let mut response = match surface {
+        Surface::Authing => Json(AuthingAnswer {
+            status_code: status.as_u16(),
+            message: message.into_owned(),
+            api_code: 1000 + u32::from(status.as_u16()),
+            request_id: request_id.map(|id| id.to_string()),
+            data: NoData::default(),
+        })
+        .into_response(),
+        Surface::Temporal => Json(TemporalMessage {
+            code: status.as_u16(),
+            response: message.into_owned(),
+        })
+        .into_response(),
+        Surface::Page => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            message.into_owned(),
+        )
+            .into_response(),
     };
-    let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-}
-
-/// Whether a response is a bare refusal of the plumbing (an error status with neither a JSON
-/// nor an HTML body), which [`answer`] should say again in the surface's own way.
-pub fn is_bare(response: &Response) -> bool {
-    let status = response.status();
-    let dressed = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
-    (status.is_client_error() || status.is_server_error()) && !dressed
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     fn body_of(response: Response) -> String {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -191,20 +182,5 @@ mod tests {
             temporal.contains(Language::English.text().api_cross_site),
             "{temporal}"
         );
-    }
-
-    #[test]
-    fn only_undressed_error_answers_are_bare() {
-        let mut plain = Response::new(Body::from("length limit exceeded"));
-        *plain.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-        assert!(is_bare(&plain));
-        let json = answer(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "/v2/x",
-            &HeaderMap::new(),
-            None,
-        );
-        assert!(!is_bare(&json));
-        assert!(!is_bare(&Response::new(Body::from("ok"))));
     }
 }
