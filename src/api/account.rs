@@ -2,7 +2,7 @@
 //! verification, a phone, the sessions, and the language of pages and mails.
 
 #[cfg(feature = "ssr")]
-use super::page_language;
+use super::language::page_language;
 #[cfg(feature = "ssr")]
 use super::ssr;
 use super::FormError;

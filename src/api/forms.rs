@@ -2,9 +2,7 @@
 //! ([`FormError`]), and a refused form sent without JavaScript as it comes back to its page
 //! ([`ReturnedForm`], [`Refused`]).
 
-use super::page_language;
-#[cfg(feature = "ssr")]
-use super::ssr;
+use super::language::page_language;
 use crate::domain::Invalid;
 use crate::i18n::Language;
 use leptos::server_fn::codec::JsonEncoding;
@@ -69,7 +67,7 @@ impl FromServerFnError for FormError {
             value,
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_)
         ) {
-            ssr::answer_status(http::StatusCode::BAD_REQUEST);
+            super::language::answer_status(http::StatusCode::BAD_REQUEST);
         }
         let words = page_language().text();
         match value {

@@ -4,12 +4,9 @@
 //! few lines: parse the form, call the service, map the answer. The pages reach the server
 //! only through here (`ssr`, server-side helpers, is private to this module).
 
-use crate::i18n::Language;
-#[cfg(not(feature = "ssr"))]
-use leptos::prelude::document;
-
 pub mod account;
 pub mod forms;
+pub mod language;
 pub mod recovery;
 pub mod seal;
 pub mod security;
@@ -21,29 +18,14 @@ mod ssr;
 pub use crate::server::http::query_value;
 pub use account::*;
 pub use forms::*;
+pub use language::page_language;
+#[cfg(feature = "ssr")]
+pub use language::request_language;
 pub use recovery::*;
 pub use security::*;
 pub use sign_in::*;
 #[cfg(feature = "ssr")]
 pub use ssr::{
-    passkeys_offered, password_key, pending_reset, prepare_page, request_language,
-    session_just_ended, signed_in_username,
+    passkeys_offered, password_key, pending_reset, prepare_page, session_just_ended,
+    signed_in_username,
 };
-
-/// The language of the page or form at hand: on the server, the request's (its language
-/// cookie, else `Accept-Language`); in the browser, the one the server rendered the page in
-/// (`<html lang>`).
-pub fn page_language() -> Language {
-    #[cfg(feature = "ssr")]
-    {
-        request_language()
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        document()
-            .document_element()
-            .and_then(|html| html.get_attribute("lang"))
-            .map(|tag| Language::from_tag(&tag))
-            .unwrap_or_default()
-    }
-}

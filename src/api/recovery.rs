@@ -2,7 +2,7 @@
 //! steps (a passcode or link, then a new password).
 
 #[cfg(feature = "ssr")]
-use super::page_language;
+use super::language::page_language;
 #[cfg(feature = "ssr")]
 use super::ssr;
 use super::FormError;

@@ -1,6 +1,7 @@
 //! Server-side helpers for the server functions: state, request metadata, the session cookie,
 //! and the mapping from service errors to what a form shows.
 
+use super::language::{answer_status, request_language};
 use super::{FormError, PendingReset};
 use crate::i18n::Language;
 use crate::server::crypto::second_factor::{self, SealedFor};
@@ -13,7 +14,7 @@ use crate::server::services::sessions::{self, SignedIn};
 use crate::server::services::{Account, ServiceError};
 use crate::server::state::AppState;
 use crate::server::store::{self, audit::RequestMeta};
-use axum::http::header::{ACCEPT, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 use axum::http::StatusCode;
@@ -36,19 +37,6 @@ pub fn refused(status: StatusCode, message: &str) -> FormError {
 fn missing_context() -> FormError {
     tracing::error!("server function called without the app state or request in context");
     FormError::general(request_language().text().our_fault)
-}
-
-/// The language of the request being answered (`request_id::language_of`). Worked out once
-/// per request: the page asks for it with every string.
-pub fn request_language() -> Language {
-    if let Some(language) = use_context::<Language>() {
-        return language;
-    }
-    let language = use_context::<Parts>()
-        .map(|parts| crate::server::http::request_id::language_of(&parts.headers))
-        .unwrap_or_default();
-    provide_context(language);
-    language
 }
 
 /// The session token the request carries (bearer or cookie), if any.
@@ -216,21 +204,6 @@ fn set_cookie(value: &str) {
         HeaderValue::from_str(value),
     ) {
         response.append_header(SET_COOKIE, value);
-    }
-}
-
-/// The HTTP status a refused form gets when the page's script sent it. (A form sent without
-/// script gets the redirect back to the page instead, and must keep it.)
-pub(super) fn answer_status(status: StatusCode) {
-    let from_script = use_context::<Parts>().is_some_and(|parts| {
-        !parts
-            .headers
-            .get(ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
-    });
-    if let (true, Some(response)) = (from_script, use_context::<ResponseOptions>()) {
-        response.set_status(status);
     }
 }
 
