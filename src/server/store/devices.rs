@@ -39,14 +39,15 @@ pub async fn is_remembered(
     user_id: i64,
     nonce: &str,
 ) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = on_backend!(db, e => sqlx::query_scalar(
-        "SELECT 1 FROM remembered_devices WHERE user_id = $1 AND nonce = $2",
+    // COUNT(*) is a 64-bit integer on both backends (a bare `SELECT 1` is 32-bit on PostgreSQL).
+    let found: i64 = on_backend!(db, e => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM remembered_devices WHERE user_id = $1 AND nonce = $2",
     )
     .bind(user_id)
     .bind(nonce)
-    .fetch_optional(e)
+    .fetch_one(e)
     .await)?;
-    Ok(found.is_some())
+    Ok(found > 0)
 }
 
 /// Forgets every device of the account.
