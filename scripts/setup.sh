@@ -119,8 +119,12 @@ ensure_schemathesis() {
     "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check \
       "schemathesis==$SCHEMATHESIS_VERSION"
   fi
-  if ! "$SCHEMATHESIS_VENV/bin/pip" show openapi-spec-validator 2>/dev/null |
-      grep -qx "Version: $OPENAPI_VALIDATOR_VERSION"; then
+  # sed reads pip's whole answer: `grep -q` would stop early, and under pipefail pip's broken
+  # pipe would read as "not installed".
+  local installed
+  installed="$("$SCHEMATHESIS_VENV/bin/pip" show openapi-spec-validator 2>/dev/null |
+    sed -n 's/^Version: //p')"
+  if [ "$installed" != "$OPENAPI_VALIDATOR_VERSION" ]; then
     say "Installing openapi-spec-validator $OPENAPI_VALIDATOR_VERSION from PyPI (once)"
     "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check \
       "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
