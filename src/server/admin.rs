@@ -1,7 +1,8 @@
 //! The operator subcommands (`latchkey credits …`): parse → service → print.
 
 use crate::domain::Credits;
-use crate::server::config::{Command, Config, CreditsAction, KeysAction};
+use crate::server::config::{ClientsAction, Command, Config, CreditsAction, KeysAction};
+use crate::server::services::oidc_clients::{self, NewClient};
 use crate::server::services::{credits, signing_keys, ServiceError};
 use crate::server::store::{self, audit::RequestMeta, users};
 
@@ -19,6 +20,7 @@ pub async fn run(config: &Config, command: &Command) -> Result<String, String> {
     };
     match command {
         Command::Keys { action } => keys(config, &db, action).await,
+        Command::Clients { action } => clients(&db, action, &meta).await,
         Command::Credits { action } => match action {
             CreditsAction::Grant { username, amount }
             | CreditsAction::Deduct { username, amount } => {
@@ -96,4 +98,63 @@ fn describe(error: ServiceError) -> String {
             .join(" "),
         other => other.to_string(),
     }
+}
+
+/// `latchkey clients …`: what is printed is JSON, for scripts to read.
+async fn clients(
+    db: &store::Db,
+    action: &ClientsAction,
+    meta: &RequestMeta,
+) -> Result<String, String> {
+    match action {
+        ClientsAction::Add {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
+            public,
+            first_party,
+        } => {
+            let asked = NewClient {
+                name: name.clone(),
+                redirect_uris: redirect_uris.clone(),
+                post_logout_redirect_uris: post_logout_redirect_uris.clone(),
+                backchannel_logout_uri: backchannel_logout_uri.clone(),
+                public: *public,
+                first_party: *first_party,
+            };
+            let issued = oidc_clients::register(db, &asked, meta)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(json(&issued))
+        }
+        ClientsAction::List => {
+            let all = oidc_clients::list(db).await.map_err(describe)?;
+            Ok(json(&all))
+        }
+        ClientsAction::Remove { client_id } => {
+            match oidc_clients::remove(db, client_id, meta)
+                .await
+                .map_err(describe)?
+            {
+                true => Ok(format!("removed client {client_id}")),
+                false => Err(format!("there is no client {client_id:?}")),
+            }
+        }
+        ClientsAction::RotateSecret { client_id } => {
+            match oidc_clients::rotate_secret(db, client_id, meta)
+                .await
+                .map_err(describe)?
+            {
+                Some(issued) => Ok(json(&issued)),
+                None => Err(format!(
+                    "there is no confidential client {client_id:?} (a public client has no secret)"
+                )),
+            }
+        }
+    }
+}
+
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
 }

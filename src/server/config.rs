@@ -185,6 +185,44 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Register, list, remove, or rotate the secret of the apps that sign their users in
+    /// with Latchkey (OpenID Connect clients).
+    Clients {
+        #[command(subcommand)]
+        action: ClientsAction,
+    },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ClientsAction {
+    /// Register an app; prints `{"client_id", "client_secret"}` as JSON (the secret shown
+    /// this once; a public client gets none).
+    Add {
+        /// What users see on the consent page.
+        #[arg(long)]
+        name: String,
+        /// Where Latchkey may send users back, exactly (repeat for several).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where Latchkey may send users after signing out (repeat for several).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Where Latchkey posts a logout token when a user's session ends.
+        #[arg(long = "backchannel-logout-uri")]
+        backchannel_logout_uri: Option<String>,
+        /// A single-page or native app: no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// Your own app: users are not asked for consent.
+        #[arg(long = "first-party")]
+        first_party: bool,
+    },
+    /// List the registered apps as JSON (never their secrets).
+    List,
+    /// Remove an app: its users can no longer sign in to it with Latchkey.
+    Remove { client_id: String },
+    /// A new secret for a confidential app, printed as JSON; the old one stops working.
+    RotateSecret { client_id: String },
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]

@@ -6,7 +6,7 @@ use crate::common::{eventually, json, sent, spawn_app, spawn_app_with, Mail, Tes
 use latchkey::domain::Credits;
 use latchkey::server::services::credits;
 use latchkey::server::store::audit::RequestMeta;
-use serde_json::json;
+use serde_json::{json, Value};
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
@@ -648,4 +648,113 @@ async fn email_verified(app: &TestApp) -> bool {
         .scalar("SELECT CASE WHEN email_verified THEN 1 ELSE 0 END FROM users")
         .await;
     verified == 1
+}
+
+/// `latchkey clients …`: registering the apps that will sign their users in with Latchkey.
+/// Secrets are shown once and stored only as a digest; every change is audited.
+#[tokio::test]
+async fn the_clients_command_registers_lists_rotates_and_removes_apps() {
+    let app = spawn_app().await;
+    // The command runs on a blocking thread: the server shares this test's runtime, and must
+    // go on serving (and finish its own writes) while the command waits for the database.
+    let run = |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let data_dir = app.data_dir.path().to_owned();
+        let database_url = app.database_url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let out = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+                    .args(&args)
+                    .env("LATCHKEY_DATA_DIR", data_dir)
+                    .env("LATCHKEY_DATABASE_URL", database_url)
+                    .output()
+                    .unwrap();
+                let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+                let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+                (out.status.success(), stdout, stderr)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let (ok, out, err) = run(&[
+        "clients",
+        "add",
+        "--name",
+        "Grafana",
+        "--redirect-uri",
+        "https://grafana.example.com/login/generic_oauth",
+        "--post-logout-redirect-uri",
+        "https://grafana.example.com/",
+        "--backchannel-logout-uri",
+        "https://grafana.example.com/logout",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let issued: Value = serde_json::from_str(&out).unwrap();
+    let client_id = issued["client_id"].as_str().unwrap().to_owned();
+    let secret = issued["client_secret"].as_str().unwrap().to_owned();
+    assert!(secret.len() >= 43, "256 bits: {secret}");
+    let stored: String = app.scalar("SELECT secret_hash FROM oidc_clients").await;
+    assert!(!stored.contains(&secret), "kept only as a digest");
+
+    // A public app gets no secret; plain http is refused unless it is this machine.
+    let (ok, out, err) = run(&[
+        "clients",
+        "add",
+        "--name",
+        "CLI tool",
+        "--public",
+        "--redirect-uri",
+        "http://127.0.0.1:8765/callback",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let public: Value = serde_json::from_str(&out).unwrap();
+    assert!(public.get("client_secret").is_none(), "{out}");
+    for bad in [
+        "http://grafana.example.com/cb",
+        "https://a.example/cb#x",
+        "/cb",
+    ] {
+        let (ok, _, err) = run(&["clients", "add", "--name", "X", "--redirect-uri", bad]).await;
+        assert!(!ok, "{bad} was accepted");
+        assert!(err.contains("redirect URI"), "{err}");
+    }
+
+    let (ok, out, _) = run(&["clients", "list"]).await;
+    assert!(ok);
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{out}");
+    assert_eq!(listed[0]["name"], "Grafana");
+    assert_eq!(listed[0]["public"], false);
+    assert_eq!(
+        listed[0]["backchannel_logout_uri"],
+        "https://grafana.example.com/logout"
+    );
+    assert!(
+        !out.contains(&secret) && !out.contains("secret_hash"),
+        "{out}"
+    );
+
+    let (ok, out, err) = run(&["clients", "rotate-secret", &client_id]).await;
+    assert!(ok, "{err}");
+    let rotated: Value = serde_json::from_str(&out).unwrap();
+    assert_ne!(rotated["client_secret"], secret.as_str());
+    let after: String = app
+        .scalar("SELECT secret_hash FROM oidc_clients WHERE name = 'Grafana'")
+        .await;
+    assert_ne!(after, stored);
+    let public_id = public["client_id"].as_str().unwrap();
+    let (ok, _, err) = run(&["clients", "rotate-secret", public_id]).await;
+    assert!(!ok && err.contains("public client"), "{err}");
+
+    let (ok, _, _) = run(&["clients", "remove", &client_id]).await;
+    assert!(ok);
+    let (ok, _, err) = run(&["clients", "remove", &client_id]).await;
+    assert!(!ok && err.contains("no client"), "{err}");
+    let audited: i64 = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE event LIKE 'oidc.client%'")
+        .await;
+    assert_eq!(audited, 4, "two added, one rotated, one removed");
 }

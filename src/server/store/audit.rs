@@ -37,6 +37,10 @@ pub enum Event {
     PasskeyRemoved,
     /// A reset removed second factors added shortly before it.
     SecondFactorsRemoved,
+    /// An operator registered an app that signs its users in with Latchkey (OpenID Connect).
+    ClientAdded,
+    ClientRemoved,
+    ClientSecretRotated,
 }
 
 impl Event {
@@ -67,6 +71,9 @@ impl Event {
             Event::PasskeyAdded => "mfa.passkey_added",
             Event::PasskeyRemoved => "mfa.passkey_removed",
             Event::SecondFactorsRemoved => "mfa.removed_by_reset",
+            Event::ClientAdded => "oidc.client_added",
+            Event::ClientRemoved => "oidc.client_removed",
+            Event::ClientSecretRotated => "oidc.client_secret_rotated",
         }
     }
 }
