@@ -726,10 +726,16 @@ async fn the_clients_command_registers_lists_rotates_and_removes_apps() {
     assert!(ok);
     let listed: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 2, "{out}");
-    assert_eq!(listed[0]["name"], "Grafana");
-    assert_eq!(listed[0]["public"], false);
+    let grafana = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|client| client["client_id"] == client_id.as_str())
+        .expect("the first client is listed");
+    assert_eq!(grafana["name"], "Grafana");
+    assert_eq!(grafana["public"], false);
     assert_eq!(
-        listed[0]["backchannel_logout_uri"],
+        grafana["backchannel_logout_uri"],
         "https://grafana.example.com/logout"
     );
     assert!(
