@@ -407,7 +407,7 @@ async fn a_password_reset_keeps_an_established_second_factor_and_secrets_are_sea
     let app = spawn_app().await;
     let (mut authenticator, codes) = enrolled(&app, "keeper").await;
     // Added four days ago: established (a reset removes only what was added in its last 72 h).
-    sqlx::query("UPDATE totp_factors SET created_at = created_at - 4 * 86400")
+    sqlx::query("UPDATE totp_factors SET created_at = created_at - 4 * 86400, confirmed_at = confirmed_at - 4 * 86400")
         .execute(&app.db)
         .await
         .unwrap();

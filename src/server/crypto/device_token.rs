@@ -9,13 +9,13 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
-/// A fresh device token for `account_id`.
-pub fn issue(key: &[u8], account_id: i64) -> String {
+/// A fresh device token for `account_id`, and its nonce (what the account remembers).
+pub fn issue(key: &[u8], account_id: i64) -> (String, String) {
     let mut nonce = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let nonce = hex::encode(nonce);
     let tag = hex::encode(sign(key, account_id, &nonce).finalize().into_bytes());
-    format!("{account_id}.{nonce}.{tag}")
+    (format!("{account_id}.{nonce}.{tag}"), nonce)
 }
 
 /// The device's nonce when `token` is a genuine device token for `account_id`.
@@ -49,8 +49,9 @@ mod tests {
 
     #[test]
     fn a_token_verifies_for_its_account_only() {
-        let token = issue(KEY, 7);
+        let (token, issued_nonce) = issue(KEY, 7);
         let nonce = verify(KEY, &token, 7).expect("genuine");
+        assert_eq!(nonce, issued_nonce);
         assert_eq!(nonce.len(), 32);
         assert_eq!(verify(KEY, &token, 8), None);
         assert_eq!(verify(b"another key, also 32 bytes long!", &token, 7), None);
@@ -58,7 +59,7 @@ mod tests {
 
     #[test]
     fn tampered_and_malformed_tokens_are_ignored() {
-        let token = issue(KEY, 7);
+        let (token, _) = issue(KEY, 7);
         let (head, tag) = token.rsplit_once('.').unwrap();
         let flipped = if tag.starts_with('0') { "1" } else { "0" };
         assert_eq!(

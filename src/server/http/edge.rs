@@ -99,10 +99,12 @@ pub async fn around_every_request(
 /// A refusal of the plumbing's own (408, a caught panic's 500, a 413 from a body limit) goes
 /// out in the surface's envelope and the request's language, like every other answer.
 async fn answer(edge: &Edge, request: Request, next: Next) -> Response {
-    let asked = Asked::of(&request);
+    let id = request.extensions().get::<RequestId>().copied();
     if auth::is_cross_site_refused(&request) {
-        return asked.refused(edge, StatusCode::FORBIDDEN);
+        let path = request.uri().path();
+        return (edge.refusal)(StatusCode::FORBIDDEN, path, request.headers(), id);
     }
+    let asked = Asked::of(&request, id);
     let handled = AssertUnwindSafe(no_script_forms::no_script_forms(&edge.forms, request, next))
         .catch_unwind();
     let response = match tokio::time::timeout(edge.request_timeout, handled).await {
@@ -128,33 +130,40 @@ async fn answer(edge: &Edge, request: Request, next: Next) -> Response {
 }
 
 /// What a refusal needs to know of the request after the request itself has gone on: where it
-/// went (the surface) and what says its language.
+/// went (the surface) and what says its language. Kept as clones of the header values (each a
+/// reference count, no copy) rather than a map of its own: this runs for every request, and a
+/// refusal is rare, so the map is only built for one.
 struct Asked {
     uri: axum::http::Uri,
-    language: HeaderMap,
+    /// The first `Cookie` field (HTTP/1.1 sends one), `Accept-Language`, `x-authing-lang`.
+    language: [Option<HeaderValue>; 3],
     id: Option<RequestId>,
 }
 
+const LANGUAGE_HEADERS: [HeaderName; 3] = [
+    header::COOKIE,
+    header::ACCEPT_LANGUAGE,
+    request_id::AUTHING_LANGUAGE,
+];
+
 impl Asked {
-    fn of(request: &Request) -> Self {
-        let mut language = HeaderMap::new();
-        for name in [header::COOKIE, header::ACCEPT_LANGUAGE] {
-            for value in request.headers().get_all(&name) {
-                language.append(name.clone(), value.clone());
-            }
-        }
-        if let Some(value) = request.headers().get(request_id::AUTHING_LANGUAGE) {
-            language.insert(request_id::AUTHING_LANGUAGE, value.clone());
-        }
+    fn of(request: &Request, id: Option<RequestId>) -> Self {
+        let headers = request.headers();
         Asked {
             uri: request.uri().clone(),
-            language,
-            id: request.extensions().get::<RequestId>().copied(),
+            language: LANGUAGE_HEADERS.map(|name| headers.get(name).cloned()),
+            id,
         }
     }
 
     fn refused(&self, edge: &Edge, status: StatusCode) -> Response {
-        (edge.refusal)(status, self.uri.path(), &self.language, self.id)
+        let mut headers = HeaderMap::new();
+        for (name, value) in LANGUAGE_HEADERS.iter().zip(&self.language) {
+            if let Some(value) = value {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
+        (edge.refusal)(status, self.uri.path(), &headers, self.id)
     }
 }
 

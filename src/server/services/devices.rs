@@ -20,10 +20,8 @@ pub const KEPT_PER_ACCOUNT: i64 = 5;
 
 /// Remembers this browser for the account, inside the sign-in's transaction; its token.
 pub async fn remember(tx: &mut Tx, state: &AppState, user_id: i64) -> Result<String, ServiceError> {
-    let token = device_token::issue(&state.passcode_key, user_id);
-    let nonce = device_token::verify(&state.passcode_key, &token, user_id)
-        .ok_or_else(|| ServiceError::Internal("a device token fails its own check".into()))?;
-    devices::remember(tx, user_id, nonce, store::unix_now(), KEPT_PER_ACCOUNT).await?;
+    let (token, nonce) = device_token::issue(&state.passcode_key, user_id);
+    devices::remember(tx, user_id, &nonce, store::unix_now(), KEPT_PER_ACCOUNT).await?;
     Ok(token)
 }
 

@@ -106,15 +106,23 @@ pub async fn remove_totp(db: impl Into<Exec<'_>>, user_id: i64) -> Result<(), sq
     Ok(())
 }
 
-/// Removes the account's second factors added at or after Unix second `since` (an
-/// authenticator by when it was begun, passkeys by when they were added); how many went.
+/// Removes the account's second factors that came into force at or after Unix second
+/// `since` (an authenticator when its first code confirmed it, a passkey when it was added),
+/// and an enrolment still waiting (not a factor, so not counted); how many factors went.
 pub async fn remove_factors_added_since(
     tx: &mut Tx,
     user_id: i64,
     since: i64,
 ) -> Result<u64, sqlx::Error> {
+    on_backend!(&mut *tx, e => sqlx::query(
+        "DELETE FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NULL",
+    )
+    .bind(user_id)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     let totp = on_backend!(&mut *tx, e => sqlx::query(
-        "DELETE FROM totp_factors WHERE user_id = $1 AND created_at >= $2",
+        "DELETE FROM totp_factors WHERE user_id = $1 AND confirmed_at >= $2",
     )
     .bind(user_id)
     .bind(since)

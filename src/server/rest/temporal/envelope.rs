@@ -4,7 +4,6 @@
 use crate::server::crypto::session_token::IssuedToken;
 use crate::server::http::auth::token_from_headers;
 use crate::server::rest::body::BodyError;
-use crate::server::services::accounts::{self};
 use crate::server::services::sessions;
 use crate::server::services::{Account, ServiceError};
 use crate::server::state::AppState;
@@ -242,8 +241,8 @@ impl FromRequestParts<AppState> for SignedIn {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = token_from_headers(&parts.headers).ok_or(ServiceError::Unauthenticated)?;
-        Ok(SignedIn(accounts::account_for_token(state, &token).await?))
+        let SignedInSession(signed_in) = SignedInSession::from_request_parts(parts, state).await?;
+        Ok(SignedIn(signed_in.account))
     }
 }
 
