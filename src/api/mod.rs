@@ -5,6 +5,7 @@
 //! only through here (`ssr`, server-side helpers, is private to this module).
 
 pub mod account;
+pub mod apps;
 pub mod forms;
 pub mod language;
 pub mod recovery;
@@ -17,6 +18,7 @@ mod ssr;
 #[cfg(feature = "ssr")]
 pub use crate::server::http::query_value;
 pub use account::*;
+pub use apps::*;
 pub use forms::*;
 pub use language::page_language;
 #[cfg(feature = "ssr")]

@@ -46,7 +46,14 @@ pub async fn register(username: String, email: String, password: String) -> Resu
         &meta,
     )
     .await?;
-    let token = sessions::start_alone(&state, account.id, account.token_version, &meta).await?;
+    let token = sessions::start_alone(
+        &state,
+        account.id,
+        account.token_version,
+        sessions::SignedInWith::Password,
+        &meta,
+    )
+    .await?;
     ssr::start_session(&state, &token);
     leptos_axum::redirect("/account");
     Ok(())
@@ -189,15 +196,17 @@ pub async fn passkey_second_factor_finish(
     Ok(after_sign_in(next))
 }
 
-/// Ends the session (on the server, not only in this browser) and goes to the sign-in page.
+/// Ends the session (on the server, not only in this browser) and goes to the sign-in page, or
+/// to `next` (a page of this site).
 #[server(prefix = "/rpc", endpoint = "logout")]
-pub async fn logout() -> Result<(), FormError> {
+pub async fn logout(next: Option<String>) -> Result<(), FormError> {
     use crate::server::services::sessions;
     let (state, meta) = ssr::context()?;
     if let Some(token) = ssr::session_token() {
         sessions::end(&state, &token, &meta).await?;
     }
     ssr::end_session(&state);
-    leptos_axum::redirect("/login");
+    let next = next.filter(|next| crate::domain::is_site_page(next));
+    leptos_axum::redirect(next.as_deref().unwrap_or("/login"));
     Ok(())
 }

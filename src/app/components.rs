@@ -88,7 +88,7 @@ fn back_after_switch() -> String {
 }
 
 /// The username the page request is signed in as (the header renders on the server only).
-fn signed_in_name() -> Option<String> {
+pub(crate) fn signed_in_name() -> Option<String> {
     #[cfg(feature = "ssr")]
     {
         crate::api::signed_in_username()
@@ -104,8 +104,9 @@ fn signed_in_name() -> Option<String> {
 fn sign_in_path() -> String {
     #[cfg(feature = "ssr")]
     {
+        // With its query: the consent page's names the request it answers.
         let here = use_context::<axum::http::request::Parts>()
-            .map(|parts| parts.uri.path().to_owned())
+            .and_then(|parts| parts.uri.path_and_query().map(|pq| pq.as_str().to_owned()))
             .unwrap_or_else(|| "/account".into());
         let ended = crate::api::session_just_ended();
         format!(

@@ -86,6 +86,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/email-verified") view=pages::EmailVerified />
                     <Route path=path!("/forgot/username") view=pages::ForgotUsername />
                     <Route path=path!("/forgot/password") view=pages::ForgotPassword />
+                    <Route path=path!("/oauth/consent") view=pages::Consent ssr=SsrMode::Async />
+                    <Route path=path!("/oauth/problem") view=pages::OAuthProblem />
+                    <Route path=path!("/signed-out") view=pages::SignedOut />
                     <Route path=path!("/reset-password") view=pages::ResetPasswordLink ssr=SsrMode::Async />
                 </Routes>
             </main>

@@ -3,7 +3,7 @@
 use crate::domain::Credits;
 use crate::server::config::{ClientsAction, Command, Config, CreditsAction, KeysAction};
 use crate::server::services::oidc_clients::{self, NewClient};
-use crate::server::services::{credits, signing_keys, ServiceError};
+use crate::server::services::{credits, oidc, signing_keys, ServiceError};
 use crate::server::store::{self, audit::RequestMeta, users};
 
 /// Runs one subcommand; the text is what to print, the error what to report on stderr.
@@ -53,11 +53,6 @@ pub async fn run(config: &Config, command: &Command) -> Result<String, String> {
 }
 
 async fn keys(config: &Config, db: &store::Db, action: &KeysAction) -> Result<String, String> {
-    if config.jwt_secret.is_some() {
-        return Err(
-            "LATCHKEY_JWT_SECRET configures the signing key: change it there to rotate".into(),
-        );
-    }
     let when = |unix: i64| {
         time::OffsetDateTime::from_unix_timestamp(unix)
             .ok()
@@ -67,24 +62,51 @@ async fn keys(config: &Config, db: &store::Db, action: &KeysAction) -> Result<St
             })
             .unwrap_or_else(|| unix.to_string())
     };
+    // With LATCHKEY_JWT_SECRET the session key is configured, not stored: only the OpenID
+    // Connect key rotates here then.
+    let configured = config.jwt_secret.is_some();
     match action {
         KeysAction::Rotate => {
-            let (kid, from) = signing_keys::rotate(db).await.map_err(|e| e.to_string())?;
-            Ok(format!(
-                "new signing key {kid}: servers sign with it from {} on; older keys verify \
-                 until their tokens expire",
+            let mut said = Vec::new();
+            if configured {
+                said.push(
+                    "session tokens: LATCHKEY_JWT_SECRET configures their key; change it there \
+                     to rotate"
+                        .to_owned(),
+                );
+            } else {
+                let (kid, from) = signing_keys::rotate(db).await.map_err(|e| e.to_string())?;
+                said.push(format!(
+                    "new session-token key {kid}: servers sign with it from {} on; older keys \
+                     verify until their tokens expire",
+                    when(from)
+                ));
+            }
+            let (kid, from) = oidc::keys::rotate(db).await.map_err(describe)?;
+            said.push(format!(
+                "new OpenID Connect key {kid}: published now, signs from {} on; older keys stay \
+                 published until their tokens expire",
                 when(from)
-            ))
+            ));
+            Ok(said.join("\n"))
         }
         KeysAction::List => {
-            let keys = signing_keys::load_or_create(db)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(keys
-                .iter()
-                .map(|k| format!("{}  signs from {}", k.kid, when(k.signs_from)))
-                .collect::<Vec<_>>()
-                .join("\n"))
+            let mut lines = Vec::new();
+            if !configured {
+                let keys = signing_keys::load_or_create(db)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                lines.extend(
+                    keys.iter()
+                        .map(|k| format!("session {}  signs from {}", k.kid, when(k.signs_from))),
+                );
+            }
+            let keys = oidc::keys::load(db).await.map_err(|e| e.to_string())?;
+            lines.extend(
+                keys.iter()
+                    .map(|k| format!("oidc {}  signs from {}", k.kid, when(k.signs_from))),
+            );
+            Ok(lines.join("\n"))
         }
     }
 }

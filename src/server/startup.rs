@@ -4,6 +4,7 @@
 use crate::app::{shell, App};
 use crate::domain::Credits;
 use crate::server::config::Config;
+use crate::server::crypto::oidc_keys::OidcKeys;
 use crate::server::crypto::password::PasswordHasher;
 use crate::server::crypto::password_cipher::PasswordCiphers;
 use crate::server::crypto::secrets;
@@ -13,8 +14,8 @@ use crate::server::delivery::worker::{self, Wake};
 use crate::server::http::{auth, edge, no_script_forms, page_cache, BODY_LIMIT};
 use crate::server::listener::{self, ConnectionLimits};
 use crate::server::services::client_limits::{Allowance, ClientLimits};
-use crate::server::services::signing_keys;
 use crate::server::services::throttle::LoginPolicy;
+use crate::server::services::{oidc, signing_keys};
 use crate::server::state::{AppState, Settings, Shared};
 use crate::server::{purge_job, rest, store};
 use axum::extract::DefaultBodyLimit;
@@ -165,6 +166,15 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         .mail_from
         .parse()
         .map_err(|e| StartupError::Mail(format!("LATCHKEY_MAIL_FROM is not an address: {e}")))?;
+    // The provider's keys, if any were made yet (the first is made when first needed).
+    let oidc_keys = Arc::new(OidcKeys::default());
+    oidc_keys
+        .replace(&oidc::keys::load(&db).await?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+    oidc::keys::keep_current(db.clone(), oidc_keys.clone());
+    let transport = transport
+        .with_backchannel(oidc_keys.clone(), &public_url)
+        .map_err(StartupError::Mail)?;
     let mail = Wake::new(db.clone());
     // Delivers what an earlier run left queued, then whatever is queued from now on.
     let pace = worker::Pace {
@@ -205,6 +215,7 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         reads,
         hasher,
         tokens,
+        oidc_keys,
         ciphers,
         passcode_key,
         factor_key,
@@ -392,6 +403,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .merge(rest::router())
+        .merge(rest::oidc::router())
         .merge(pages)
         .layer(middleware)
         // After the layers, so outside them: a bare answer for load balancers and uptime

@@ -41,6 +41,9 @@ pub struct Shared {
     pub hasher: PasswordHasher,
     /// Shared with the task that takes in rotated keys (`services::signing_keys`).
     pub tokens: Arc<SessionTokens>,
+    /// The OpenID Connect provider's RS256 keys, shared with the task that re-reads them
+    /// (`services::oidc::keys`) and with the outbox (back-channel logout tokens).
+    pub oidc_keys: Arc<crate::server::crypto::oidc_keys::OidcKeys>,
     /// Decrypts passwords sent RSA- or SM2-encrypted; holds the published public keys.
     pub ciphers: PasswordCiphers,
     /// HMAC key for stored passcodes.

@@ -375,6 +375,7 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
             second_factor_challenges: 1,
             webauthn_ceremonies: 1,
             audit_log: 1,
+            oidc: 0,
         }
     );
     let audit_after: i64 = app.scalar("SELECT COUNT(*) FROM audit_log").await;

@@ -11,6 +11,7 @@ mod account;
 mod hardening;
 mod languages;
 mod nodes;
+mod oidc;
 mod openapi;
 mod recovery;
 mod review;

@@ -3,7 +3,8 @@
 
 use crate::api::{
     check_new_password, page_language, AddPhone, ChangePassword as ChangePasswordFn, ConfirmPhone,
-    FormError, ResendVerification, SignOutEverywhere, UpgradePlan, VerifyEmail as VerifyEmailFn,
+    FormError, ResendVerification, RevokeApp, SignOutEverywhere, UpgradePlan,
+    VerifyEmail as VerifyEmailFn,
 };
 use crate::app::components::{
     breakable_address, form_error, returned_form, suggested_country_code, typed, FieldError,
@@ -25,6 +26,7 @@ fn notice_text(notice: &str) -> Option<&'static str> {
         "verification-sent" => Some(t.notice_verification_sent),
         "phone-code-sent" => Some(t.notice_phone_code_sent),
         "phone-verified" => Some(t.notice_phone_verified),
+        "app-revoked" => Some(t.notice_app_revoked),
         _ => None,
     }
 }
@@ -185,6 +187,7 @@ pub fn Account() -> impl IntoView {
                         <button type="submit" class="secondary">{t.end_every_session}</button>
                     </ActionForm>
                 </section>
+                <AppsWithAccess />
             }
         } />
     }
@@ -313,6 +316,54 @@ pub fn EmailVerified() -> impl IntoView {
             <h1>{t.verified_title}</h1>
             <p>{t.verified_text}</p>
             <p class="actions"><a class="button" href="/account">{t.go_to_account}</a></p>
+        </section>
+    }
+}
+
+/// The apps that sign the person in with this account, each with a button that ends its
+/// access (a plain form: it works without JavaScript).
+#[component]
+fn AppsWithAccess() -> impl IntoView {
+    let t = page_language().text();
+    let apps = Resource::new(|| (), |_| crate::api::apps_with_access());
+    view! {
+        <section class="card">
+            <h2>{t.apps_heading}</h2>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match apps.await {
+                        Ok(apps) if apps.is_empty() => view! {
+                            <p class="hint" data-testid="apps-none">{t.apps_none}</p>
+                        }.into_any(),
+                        Ok(apps) => view! {
+                            <ul class="apps" data-testid="apps">
+                                {apps.into_iter().map(|app| view! {
+                                    <li data-client=app.client_id.clone()>
+                                        <strong>{app.name.clone()}</strong>
+                                        <br />
+                                        <span class="hint">
+                                            {app.scopes.iter()
+                                                .map(|s| super::apps::scope_words(t, s))
+                                                .filter(|words| !words.is_empty())
+                                                .collect::<Vec<_>>()
+                                                .join(" · ")}
+                                        </span>
+                                        <br />
+                                        <span class="hint">{fill(t.apps_allowed_on, &[&app.allowed])}</span>
+                                        <form method="post" action={RevokeApp::PATH}>
+                                            <input type="hidden" name="client_id" value=app.client_id.clone() />
+                                            <button type="submit" class="secondary">{t.revoke_app}</button>
+                                        </form>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(error) => view! {
+                            <p class="form-alert">{error.message}</p>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
         </section>
     }
 }

@@ -3,11 +3,13 @@
 //! catalogue (`crate::i18n`).
 
 mod account;
+mod apps;
 mod recovery;
 mod security;
 mod sign_in;
 
 pub use account::{Account, ChangePassword, EmailVerified, Upgrade, VerifyEmail};
+pub use apps::{Consent, OAuthProblem, SignedOut};
 pub use recovery::{ForgotPassword, ForgotUsername, ResetPasswordLink};
 pub use security::{SecondFactor, Security};
 pub use sign_in::{Login, Register};

@@ -117,7 +117,7 @@ fn LoginForm() -> impl IntoView {
         <form method="post" action={LoginFn::PATH} on:submit=move |_| sending.set(true)>
             <label for="identifier">{t.username_or_email}</label>
             <input id="identifier" name="identifier" autocomplete="username" required
-                value={Refused::typed(&refused, "identifier")} />
+                value={Refused::typed(&refused, "identifier").or_else(login_hint)} />
             <input type="hidden" name="next" value=next_after_sign_in() />
 
             <PasswordInput name="password" label=t.password kind=PasswordKind::Current form />
@@ -126,6 +126,18 @@ fn LoginForm() -> impl IntoView {
                 {move || if sending.get() { words.signing_in } else { words.sign_in }}
             </button>
         </form>
+    }
+}
+
+/// The name an app that sent the person here suggested (OpenID Connect `login_hint`).
+fn login_hint() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        use_query_map().with_untracked(|q| q.get("login_hint"))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod device_token;
 pub mod link_token;
+pub mod oidc_keys;
 pub mod passcode;
 pub mod password;
 pub mod password_cipher;

@@ -1,16 +1,32 @@
 //! How a message leaves: e-mail over SMTP when configured, SMS through the webhook when
 //! configured, otherwise a file in `data/outbox/` for each.
 
+use crate::server::crypto::oidc_keys::OidcKeys;
 use crate::server::store::outbox::QueuedMessage;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// Where e-mail and text messages go.
+/// Where e-mail and text messages go, and back-channel logout tokens.
 pub struct Transport {
     mail: MailRoute,
     sms: SmsRoute,
+    backchannel: Option<Backchannel>,
 }
+
+/// Back-channel logout (OpenID Connect Back-Channel Logout 1.0): the queued claims signed now
+/// and POSTed to the app's registered address.
+struct Backchannel {
+    client: reqwest::Client,
+    keys: Arc<OidcKeys>,
+    issuer: String,
+}
+
+/// A back-channel logout token's life, from the moment it is sent.
+pub const LOGOUT_TOKEN_SECONDS: i64 = 120;
+/// The event a logout token carries.
+const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 enum MailRoute {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
@@ -55,14 +71,77 @@ impl Transport {
                 SmsRoute::Directory(outbox_dir.to_owned())
             }
         };
-        Ok(Self { mail, sms })
+        Ok(Self {
+            mail,
+            sms,
+            backchannel: None,
+        })
+    }
+
+    /// Delivers back-channel logout tokens too, signed with `keys` as `issuer`.
+    pub fn with_backchannel(mut self, keys: Arc<OidcKeys>, issuer: &str) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            // An app's logout endpoint answers; it does not send us elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("back-channel logout client: {e}"))?;
+        self.backchannel = Some(Backchannel {
+            client,
+            keys,
+            issuer: issuer.to_owned(),
+        });
+        Ok(self)
     }
 
     pub async fn send(&self, from: &Mailbox, message: &QueuedMessage) -> Result<(), String> {
-        if message.channel == "sms" {
-            self.sms.send(message).await
+        match message.channel.as_str() {
+            "sms" => self.sms.send(message).await,
+            "backchannel_logout" => match &self.backchannel {
+                Some(backchannel) => backchannel.send(message).await,
+                None => Err("back-channel logout is not set up on this node".into()),
+            },
+            _ => self.mail.send(from, message).await,
+        }
+    }
+}
+
+impl Backchannel {
+    async fn send(&self, message: &QueuedMessage) -> Result<(), String> {
+        let mut claims: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&message.body_text)
+                .map_err(|e| format!("a logout notice is unreadable: {e}"))?;
+        let now = crate::server::store::unix_now();
+        let mut jti = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut jti);
+        claims.insert("iss".into(), self.issuer.clone().into());
+        claims.insert("iat".into(), now.into());
+        claims.insert("exp".into(), (now + LOGOUT_TOKEN_SECONDS).into());
+        claims.insert("jti".into(), hex::encode(jti).into());
+        claims.insert(
+            "events".into(),
+            serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
+        );
+        // A node that has not read the keys yet (they were made on another) waits for its
+        // next reload: the message is retried.
+        let token = self
+            .keys
+            .sign(Some("logout+jwt"), &claims, now)
+            .map_err(|e| e.to_string())?;
+        let response = self
+            .client
+            .post(&message.recipient)
+            .form(&[("logout_token", token)])
+            .send()
+            .await
+            .map_err(|e| format!("back-channel logout: {e}"))?;
+        if response.status().is_success() {
+            Ok(())
         } else {
-            self.mail.send(from, message).await
+            Err(format!(
+                "back-channel logout answered {}",
+                response.status()
+            ))
         }
     }
 }

@@ -53,8 +53,11 @@ pub fn is_cross_site_refused(request: &Request) -> bool {
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    // Reads pass without a look at their cookies: they change nothing.
+    // Reads pass without a look at their cookies: they change nothing. The OpenID Connect
+    // endpoints are for other sites by design: an authorization or logout may be POSTed from
+    // the app's page, and neither acts on the cookie beyond what the same request as a GET does.
     if unsafe_method
+        && !request.uri().path().starts_with("/oauth/")
         && (request.uri().path().starts_with("/rpc/")
             || (bearer_token(headers).is_none() && cookie_token(headers).is_some()))
     {

@@ -3,6 +3,7 @@
 
 pub mod authing;
 pub mod body;
+pub mod oidc;
 pub mod openapi;
 pub mod refusal;
 pub mod tangerine;

@@ -164,8 +164,15 @@ pub async fn log_in(
                 return Ok(SignIn::SecondFactor { mfa_token });
             }
             let (token, device) = super::write_tx!(state.db, |tx| {
-                let token =
-                    sessions::start(&mut *tx, state, row.id, row.token_version, meta).await?;
+                let token = sessions::start(
+                    &mut *tx,
+                    state,
+                    row.id,
+                    row.token_version,
+                    sessions::SignedInWith::Password,
+                    meta,
+                )
+                .await?;
                 throttle::clear(&mut *tx, &subject).await?;
                 if let Some(all_devices) = &all_devices {
                     throttle::clear(&mut *tx, all_devices).await?;

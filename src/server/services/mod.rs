@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod client_limits;
 pub mod credits;
 pub mod devices;
+pub mod oidc;
 pub mod oidc_clients;
 pub mod passcodes;
 pub mod passkeys;

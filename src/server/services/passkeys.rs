@@ -390,6 +390,7 @@ pub async fn finish_sign_in(
             state,
             account_row.id,
             account_row.token_version,
+            sessions::SignedInWith::Passkey,
             meta,
         )
         .await?;

@@ -61,13 +61,25 @@ pub async fn change(
         };
         sessions::delete_all_of(&mut *tx, account.id).await?;
         super::devices::forget_all(tx, account.id).await?;
+        // The apps it signed in to lose their grants (and are told, with the mail below).
+        super::oidc::logout::account_grants_ended(tx, account.id).await?;
         second_factors::delete_challenges_of(&mut *tx, account.id).await?;
         // A reset link or passcode mailed before must not undo the change.
         recovery::revoke_tokens_of(&mut *tx, account.id, now).await?;
         let purpose = super::passcodes::Purpose::ResetPassword.as_str();
         recovery::delete_passcodes_of(&mut *tx, account.id, purpose).await?;
         let token = match stay_signed_in {
-            true => Some(super::sessions::start(&mut *tx, state, account.id, version, meta).await?),
+            true => Some(
+                super::sessions::start(
+                    &mut *tx,
+                    state,
+                    account.id,
+                    version,
+                    super::sessions::SignedInWith::Password,
+                    meta,
+                )
+                .await?,
+            ),
             false => None,
         };
         let mail = messages::password_changed(

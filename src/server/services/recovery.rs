@@ -474,6 +474,7 @@ pub async fn reset_password(
         throttle::clear_account(&mut *tx, user_id).await?;
         // Browsers remembered under the old password are strangers to the new one.
         super::devices::forget_all(tx, user_id).await?;
+        super::oidc::logout::account_grants_ended(tx, user_id).await?;
         // An address never verified may have been registered by somebody else before its owner
         // came: whatever else they attached (a phone for SMS resets) must not outlive this reset.
         let phone_removed =

@@ -450,7 +450,11 @@ pub async fn complete_with(
             .await?
             .filter(|row| row.account_enabled)
             .ok_or(ServiceError::SecondFactorExpired)?;
-        let token = sessions::start(&mut *tx, state, row.id, row.token_version, meta).await?;
+        let with = match used {
+            UsedCode::Passkey => sessions::SignedInWith::PasswordAndPasskey,
+            UsedCode::Totp | UsedCode::Recovery { .. } => sessions::SignedInWith::PasswordAndCode,
+        };
+        let token = sessions::start(&mut *tx, state, row.id, row.token_version, with, meta).await?;
         let device = super::devices::remember(tx, state, row.id).await?;
         throttle::clear_key(&mut *tx, &challenge.throttle_key).await?;
         throttle::clear(&mut *tx, &second_step).await?;

@@ -44,12 +44,38 @@ pub struct SignedIn {
 /// table grows with the accounts, not with their sign-in rate.
 pub const SESSIONS_PER_ACCOUNT: i64 = 100;
 
+/// How a sign-in was made, in OpenID Connect's `amr` values (RFC 8176), as a session records
+/// it and its id_tokens report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedInWith {
+    Password,
+    /// A password, then a code from an authenticator app or a recovery code.
+    PasswordAndCode,
+    /// A password, then a passkey as the second factor.
+    PasswordAndPasskey,
+    /// A passkey alone: possession of the key and the user verification (PIN or biometric)
+    /// WebAuthn requires of it, so two factors.
+    Passkey,
+}
+
+impl SignedInWith {
+    pub fn amr(self) -> &'static str {
+        match self {
+            SignedInWith::Password => "pwd",
+            SignedInWith::PasswordAndCode => "pwd otp mfa",
+            SignedInWith::PasswordAndPasskey => "pwd hwk mfa",
+            SignedInWith::Passkey => "hwk user mfa",
+        }
+    }
+}
+
 /// Opens a session for `account_id` inside the caller's transaction and signs its first token.
 pub async fn start(
     tx: &mut Tx,
     state: &AppState,
     account_id: i64,
     token_version: i64,
+    with: SignedInWith,
     meta: &RequestMeta,
 ) -> Result<IssuedToken, ServiceError> {
     let mut id = [0u8; 16];
@@ -66,6 +92,7 @@ pub async fn start(
             expires_at: ends_at,
             client_addr: meta.client_addr.as_deref(),
             user_agent: meta.user_agent.as_deref(),
+            amr: with.amr(),
         },
     )
     .await?;
@@ -78,10 +105,11 @@ pub async fn start_alone(
     state: &AppState,
     account_id: i64,
     token_version: i64,
+    with: SignedInWith,
     meta: &RequestMeta,
 ) -> Result<IssuedToken, ServiceError> {
     super::write_tx!(state.db, |tx| {
-        start(tx, state, account_id, token_version, meta).await
+        start(tx, state, account_id, token_version, with, meta).await
     })
 }
 
@@ -147,12 +175,17 @@ pub async fn end(state: &AppState, token: &str, meta: &RequestMeta) -> Result<()
     let Ok(signed_in) = resolve(state, token).await else {
         return Ok(());
     };
-    super::write_tx!(state.db, |tx| {
+    let told_apps = super::write_tx!(state.db, |tx| {
         sessions::delete(&mut *tx, &signed_in.session_id).await?;
+        let told_apps = super::oidc::logout::session_ended(tx, &signed_in.session_id).await?;
         let account = Some(signed_in.account.id);
         audit::record(tx, Event::Logout, account, meta, None).await?;
-        Ok(())
-    })
+        Ok(told_apps)
+    })?;
+    if told_apps {
+        state.mail.now();
+    }
+    Ok(())
 }
 
 /// Ends every session of the account, the caller's own included ("sign out everywhere").
@@ -161,15 +194,21 @@ pub async fn end_all(
     account: &Account,
     meta: &RequestMeta,
 ) -> Result<u64, ServiceError> {
-    super::write_tx!(state.db, |tx| {
+    let (ended, told_apps) = super::write_tx!(state.db, |tx| {
         let ended = sessions::delete_all_of(&mut *tx, account.id).await?;
         // Whoever held a session may also hold a remembered browser: forget those too.
         super::devices::forget_all(tx, account.id).await?;
+        // And the apps it signed in to lose their grants, offline ones included.
+        let told_apps = super::oidc::logout::account_grants_ended(tx, account.id).await?;
         let detail = ended.to_string();
         let account = Some(account.id);
         audit::record(tx, Event::SessionsEnded, account, meta, Some(&detail)).await?;
-        Ok(ended)
-    })
+        Ok((ended, told_apps))
+    })?;
+    if told_apps {
+        state.mail.now();
+    }
+    Ok(ended)
 }
 
 /// The account's live sessions, most recently used first.

@@ -129,6 +129,17 @@ pub async fn admit_key(db: &Db, policy: &LoginPolicy, key: &str) -> Result<(), S
     Ok(())
 }
 
+/// Refuses while `key` is locked, counting nothing: for limits that count failures only.
+pub async fn refuse_while_locked(db: &Db, key: &str) -> Result<(), ServiceError> {
+    let now = store::unix_now();
+    match throttle::locked_until(db, key).await? {
+        Some(until) if until > now => Err(ServiceError::RateLimited {
+            retry_after: until - now,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Clears a subject's attempts and lock: after a successful login or a password reset.
 pub async fn clear(db: impl Into<Exec<'_>>, subject: &Subject<'_>) -> Result<(), ServiceError> {
     clear_key(db, &subject.key()).await

@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod client_limits;
 pub mod devices;
+pub mod oidc;
 pub mod oidc_clients;
 pub mod outbox;
 pub mod passkeys;

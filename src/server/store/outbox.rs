@@ -52,6 +52,25 @@ pub async fn enqueue_sms(
     .await)
 }
 
+/// Queues a back-channel logout for an app: `notice` is the logout token's claims as JSON,
+/// signed when it is sent (so a retried one is fresh).
+pub async fn enqueue_backchannel_logout(
+    db: impl Into<Exec<'_>>,
+    uri: &str,
+    notice: &str,
+) -> Result<i64, sqlx::Error> {
+    on_backend!(db, e => sqlx::query_scalar(
+        "INSERT INTO outbox (channel, recipient, body_text, created_at, next_attempt_at) \
+         VALUES ('backchannel_logout', $1, $2, $3, $4) RETURNING id",
+    )
+    .bind(uri)
+    .bind(notice)
+    .bind(super::now())
+    .bind(super::unix_now())
+    .fetch_one(e)
+    .await)
+}
+
 /// Claims up to `limit` unsent messages whose time has come and that nobody else holds, oldest
 /// first, until `now + lease`. One write transaction: of two workers asking at once, each
 /// message goes to exactly one. A claim that runs out (its worker died) frees the message.

@@ -24,6 +24,8 @@ pub struct Purged {
     pub second_factor_challenges: u64,
     pub webauthn_ceremonies: u64,
     pub audit_log: u64,
+    /// OpenID Connect: waiting requests, codes, refresh tokens and grants that ended.
+    pub oidc: u64,
 }
 
 impl Purged {
@@ -39,6 +41,7 @@ impl Purged {
             + self.second_factor_challenges
             + self.webauthn_ceremonies
             + self.audit_log
+            + self.oidc
     }
 }
 
@@ -95,6 +98,24 @@ pub async fn expired(db: &Db, now: i64, audit_kept_seconds: i64) -> Result<Purge
             now,
         )
         .await?,
+        oidc: delete("DELETE FROM oidc_requests WHERE expires_at <= $1", now).await?
+            // A spent or expired code is kept a day: presented again, it ends its grant.
+            + delete("DELETE FROM oidc_codes WHERE expires_at <= $1 - 86400", now).await?
+            // A replaced refresh token replayed within a day ends its grant; later it is
+            // merely unknown.
+            + delete(
+                "DELETE FROM oidc_refresh_tokens WHERE replaced_at <= $1 - 86400",
+                now,
+            )
+            .await?
+            // Ended a day ago, or 30 days unused (a refresh token's idle limit); their codes
+            // and refresh tokens go with them.
+            + delete(
+                "DELETE FROM oidc_grants WHERE revoked_at <= $1 - 86400 \
+                 OR last_used_at <= $1 - 2592000",
+                now,
+            )
+            .await?,
         audit_log: on_backend!(db, e => sqlx::query("DELETE FROM audit_log WHERE at <= $1")
             .bind(&audited_before)
             .execute(e)

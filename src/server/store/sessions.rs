@@ -14,12 +14,14 @@ pub struct NewSession<'a> {
     pub expires_at: i64,
     pub client_addr: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    /// How the person signed in: OpenID Connect `amr` values, space-separated.
+    pub amr: &'a str,
 }
 
 pub async fn insert(db: impl Into<Exec<'_>>, session: NewSession<'_>) -> Result<(), sqlx::Error> {
     on_backend!(db, e => sqlx::query(
         "INSERT INTO sessions (id, user_id, created_at, expires_at, last_seen_at, client_addr, \
-         user_agent) VALUES ($1, $2, $3, $4, $3, $5, $6)",
+         user_agent, amr) VALUES ($1, $2, $3, $4, $3, $5, $6, $7)",
     )
     .bind(session.id)
     .bind(session.user_id)
@@ -27,10 +29,22 @@ pub async fn insert(db: impl Into<Exec<'_>>, session: NewSession<'_>) -> Result<
     .bind(session.expires_at)
     .bind(session.client_addr)
     .bind(session.user_agent)
+    .bind(session.amr)
     .execute(e)
     .await
     .map(|done| done.rows_affected()))?;
     Ok(())
+}
+
+/// When a session signed in, and how (`amr`): what an OpenID Connect authorization reports.
+pub async fn sign_in_of(
+    db: impl Into<Exec<'_>>,
+    session_id: &str,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    on_backend!(db, e => sqlx::query_as("SELECT created_at, amr FROM sessions WHERE id = $1")
+        .bind(session_id)
+        .fetch_optional(e)
+        .await)
 }
 
 /// Built once: this runs on every signed-in request.
