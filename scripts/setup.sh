@@ -5,6 +5,7 @@
 #   ensure_browser       Debian's Chromium, for Playwright
 #   ensure_proxy         Debian's nginx, the reverse proxy of the multi-node browser test
 #   ensure_schemathesis  schemathesis from PyPI in a virtualenv, for the API contract run
+#   ensure_authlib      authlib and requests in a virtualenv, the second OpenID Connect client
 #   ensure_fastapi_users fastapi-users and uvicorn in a virtualenv, for the benchmark comparison
 #
 # Why these ways: see ../shared/BUILD.md. In short, the machines reach only the package
@@ -21,7 +22,11 @@ SCHEMATHESIS_VERSION="4.32.5"
 # An independent check that /openapi.json is a valid OpenAPI document (schemathesis tolerates
 # some invalid ones, such as repeated operation ids, that client generators do not).
 OPENAPI_VALIDATOR_VERSION="0.9.0"
+# The OpenID Connect relying party the test command drives besides openid-client (npm).
+AUTHLIB_VERSION="1.9.10"
+REQUESTS_VERSION="2.34.2"
 # Outside the clone, so a fresh clone on the same machine reuses it.
+AUTHLIB_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/latchkey/authlib-$AUTHLIB_VERSION"
 SCHEMATHESIS_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/latchkey/schemathesis-$SCHEMATHESIS_VERSION"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -109,6 +114,18 @@ make_venv() {
   if ! python3 -m venv "$1" 2>/dev/null; then
     debian_install python3-venv
     python3 -m venv "$1"
+  fi
+}
+
+ensure_authlib() {
+  local installed
+  # Nothing there yet fails the pipe: that is "not installed", not an error.
+  installed="$("$AUTHLIB_VENV/bin/pip" show authlib 2>/dev/null | sed -n 's/^Version: //p')" || true
+  if [ "$installed" != "$AUTHLIB_VERSION" ]; then
+    say "Installing authlib $AUTHLIB_VERSION from PyPI (once)"
+    make_venv "$AUTHLIB_VENV"
+    "$AUTHLIB_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      "authlib==$AUTHLIB_VERSION" "requests==$REQUESTS_VERSION"
   fi
 }
 

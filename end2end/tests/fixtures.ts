@@ -1,4 +1,5 @@
 import { test as base, expect, Page } from "@playwright/test";
+import * as OTPAuth from "otpauth";
 
 export const PASSWORD = "correct horse battery staple";
 
@@ -151,3 +152,38 @@ export function uniquePhone(): string {
 }
 
 export const RESET_LINK = /http:\/\/[^\s"<>]+\/reset-password\?token=[A-Za-z0-9_-]+/;
+
+/**
+ * An authenticator app, from the key the security page shows as text (nothing is scanned):
+ * each code it gives is of a step the server has not taken yet, the earliest it still accepts.
+ */
+export class Authenticator {
+  private totp: OTPAuth.TOTP;
+  private lastStep = 0;
+
+  constructor(secret: string) {
+    this.totp = new OTPAuth.TOTP({
+      issuer: "Latchkey",
+      algorithm: "SHA1",
+      digits: 6,
+      period: 30,
+      secret: OTPAuth.Secret.fromBase32(secret),
+    });
+  }
+
+  async next(): Promise<string> {
+    for (;;) {
+      const now = Math.floor(Date.now() / 1000);
+      const current = Math.floor(now / 30);
+      // A step-old code is good only until the step ends: not in its last seconds.
+      const earliest = now % 30 >= 25 ? current : current - 1;
+      const step = Math.max(this.lastStep + 1, earliest);
+      if (step <= current + 1) {
+        this.lastStep = step;
+        return this.totp.generate({ timestamp: step * 30 * 1000 });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+

@@ -1,42 +1,7 @@
-import * as OTPAuth from "otpauth";
 import { Page } from "@playwright/test";
-import { test, expect, hydrated, register, logIn, uniqueName, OUTBOX, PASSWORD } from "./fixtures";
+import { test, expect, hydrated, register, logIn, uniqueName, Authenticator, OUTBOX, PASSWORD } from "./fixtures";
 import * as fs from "node:fs";
 import * as path from "node:path";
-
-/**
- * An authenticator app, from the key the security page shows as text (nothing is scanned):
- * each code it gives is of a step the server has not taken yet, the earliest it still accepts.
- */
-class Authenticator {
-  private totp: OTPAuth.TOTP;
-  private lastStep = 0;
-
-  constructor(secret: string) {
-    this.totp = new OTPAuth.TOTP({
-      issuer: "Latchkey",
-      algorithm: "SHA1",
-      digits: 6,
-      period: 30,
-      secret: OTPAuth.Secret.fromBase32(secret),
-    });
-  }
-
-  async next(): Promise<string> {
-    for (;;) {
-      const now = Math.floor(Date.now() / 1000);
-      const current = Math.floor(now / 30);
-      // A step-old code is good only until the step ends: not in its last seconds.
-      const earliest = now % 30 >= 25 ? current : current - 1;
-      const step = Math.max(this.lastStep + 1, earliest);
-      if (step <= current + 1) {
-        this.lastStep = step;
-        return this.totp.generate({ timestamp: step * 30 * 1000 });
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}
 
 /** Turns two-step sign-in on from the security page; the app and the codes shown once. */
 async function enrol(page: Page, javaScriptEnabled: boolean): Promise<[Authenticator, string[]]> {

@@ -711,7 +711,7 @@ async fn a_key_rotation_signs_nobody_out() {
         .await
         .unwrap();
     let new_kid = said
-        .strip_prefix("new signing key ")
+        .strip_prefix("new session-token key ")
         .and_then(|rest| rest.split(':').next())
         .unwrap()
         .to_owned();
@@ -747,7 +747,7 @@ async fn a_key_rotation_signs_nobody_out() {
     .await
     .unwrap();
     assert!(
-        listed.starts_with(&new_kid) && !listed.contains(&old_kid),
+        listed.starts_with(&format!("session {new_kid}")) && !listed.contains(&old_kid),
         "{listed}"
     );
     let old = app
@@ -759,12 +759,16 @@ async fn a_key_rotation_signs_nobody_out() {
         .await;
     assert_eq!(new.status(), 200);
 
-    // A configured key is rotated by configuring another.
+    // A configured key is rotated by configuring another: the command says so, and rotates
+    // only the OpenID Connect key it does keep.
     let mut configured = config.clone();
     configured.jwt_secret = Some("x".repeat(40).into());
-    assert!(latchkey::server::admin::run(&configured, &rotate)
+    let said = latchkey::server::admin::run(&configured, &rotate)
         .await
-        .is_err());
+        .unwrap();
+    assert!(said.contains("LATCHKEY_JWT_SECRET"), "{said}");
+    assert!(!said.contains("new session-token key"), "{said}");
+    assert!(said.contains("new OpenID Connect key"), "{said}");
 }
 
 /// Per-address allowances live in the database: a second process on it sees what the first

@@ -183,7 +183,12 @@ async fn verified(app: &TestApp, token: &str, typ: &str) -> Value {
 }
 
 async fn userinfo(app: &TestApp, access_token: &str) -> (u16, Value) {
-    sent(app.http.get(app.at("/oauth/userinfo")).bearer_auth(access_token)).await
+    sent(
+        app.http
+            .get(app.at("/oauth/userinfo"))
+            .bearer_auth(access_token),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -202,9 +207,18 @@ async fn discovery_names_every_endpoint_under_the_exact_issuer() {
     ] {
         assert_eq!(document[field], app.at(path), "{field}");
     }
-    assert_eq!(document["response_types_supported"], serde_json::json!(["code"]));
-    assert_eq!(document["code_challenge_methods_supported"], serde_json::json!(["S256"]));
-    assert_eq!(document["id_token_signing_alg_values_supported"], serde_json::json!(["RS256"]));
+    assert_eq!(
+        document["response_types_supported"],
+        serde_json::json!(["code"])
+    );
+    assert_eq!(
+        document["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        document["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256"])
+    );
     assert_eq!(document["backchannel_logout_session_supported"], true);
     let (status, jwks) = sent(app.http.get(app.at("/oauth/jwks"))).await;
     assert_eq!(status, 200);
@@ -233,8 +247,13 @@ async fn a_signed_in_person_goes_straight_back_with_a_code_that_gives_verifiable
     assert_eq!(id["email"], "olivia@example.com");
     assert_eq!(id["preferred_username"], "olivia");
     let sub = id["sub"].as_str().unwrap().to_owned();
-    let user_id: i64 = app.scalar("SELECT id FROM users WHERE username = 'olivia'").await;
-    assert!(sub != "olivia" && sub != user_id.to_string(), "opaque: {sub}");
+    let user_id: i64 = app
+        .scalar("SELECT id FROM users WHERE username = 'olivia'")
+        .await;
+    assert!(
+        sub != "olivia" && sub != user_id.to_string(),
+        "opaque: {sub}"
+    );
     assert!(id["auth_time"].as_i64().unwrap() <= id["iat"].as_i64().unwrap());
     assert!(id["sid"].as_str().unwrap().len() >= 16);
     // at_hash: the left half of the access token's SHA-256.
@@ -251,7 +270,10 @@ async fn a_signed_in_person_goes_straight_back_with_a_code_that_gives_verifiable
     assert_eq!(info["email"], "olivia@example.com");
     assert_eq!(info["email_verified"], false);
     assert_eq!(info["preferred_username"], "olivia");
-    assert!(info.get("phone_number").is_none(), "phone was not asked for");
+    assert!(
+        info.get("phone_number").is_none(),
+        "phone was not asked for"
+    );
 
     // The same person, another authorization: the same sub.
     let code = code_for(&app, &rp, &browser, &[]).await;
@@ -274,7 +296,10 @@ async fn refresh_tokens_rotate_and_a_replay_after_the_grace_ends_the_grant() {
     let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(second_refresh, first_refresh, "rotated");
     let id = verified(&app, second["id_token"].as_str().unwrap(), "JWT").await;
-    assert!(id.get("nonce").is_none(), "a refreshed id_token repeats no nonce");
+    assert!(
+        id.get("nonce").is_none(),
+        "a refreshed id_token repeats no nonce"
+    );
     // Two tabs refreshing at once: the replaced token still works within the grace.
     let (status, _) = refresh(&app, &rp, &first_refresh).await;
     assert_eq!(status, 200);
@@ -292,9 +317,16 @@ async fn refresh_tokens_rotate_and_a_replay_after_the_grace_ends_the_grant() {
         .await
         .unwrap();
     let (status, body) = refresh(&app, &rp, &first_refresh).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, body) = refresh(&app, &rp, &second_refresh).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "the grant ended");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "the grant ended"
+    );
     let (status, _) = userinfo(&app, second["access_token"].as_str().unwrap()).await;
     assert_eq!(status, 401, "its access tokens too");
 
@@ -303,7 +335,10 @@ async fn refresh_tokens_rotate_and_a_replay_after_the_grace_ends_the_grant() {
     let (_, tokens) = exchange(&app, &rp, &code, None).await;
     let other = client(&app, false, true, None).await;
     let (status, body) = refresh(&app, &other, tokens["refresh_token"].as_str().unwrap()).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, _) = refresh(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, 200, "and its own client still can");
 }
@@ -317,7 +352,10 @@ async fn a_code_used_twice_is_refused_and_what_it_gave_is_revoked() {
     let (status, tokens) = exchange(&app, &rp, &code, None).await;
     assert_eq!(status, 200);
     let (status, body) = exchange(&app, &rp, &code, None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, _) = userinfo(&app, tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(status, 401);
     let (status, _) = refresh(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await;
@@ -330,7 +368,10 @@ async fn a_code_used_twice_is_refused_and_what_it_gave_is_revoked() {
         .await
         .unwrap();
     let (status, body) = exchange(&app, &rp, &code, None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let code = code_for(&app, &rp, &browser, &[]).await;
     let (status, body) = token_request(
         &app,
@@ -342,11 +383,20 @@ async fn a_code_used_twice_is_refused_and_what_it_gave_is_revoked() {
         ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, body) = exchange(&app, &rp, "made-up", None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, body) = token_request(&app, &rp, &[("grant_type", "password")]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
 }
 
 #[tokio::test]
@@ -381,11 +431,19 @@ async fn pkce_is_required_of_public_clients_and_checked_whenever_sent() {
     ];
     let code = code_for(&app, &public, &browser, &with_pkce).await;
     let (status, body) = exchange(&app, &public, &code, None).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "no verifier");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "no verifier"
+    );
     let code = code_for(&app, &public, &browser, &with_pkce).await;
     let wrong = "w".repeat(43);
     let (status, body) = exchange(&app, &public, &code, Some(&wrong)).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "wrong verifier");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "wrong verifier"
+    );
     let code = code_for(&app, &public, &browser, &with_pkce).await;
     let (status, tokens) = exchange(&app, &public, &code, Some(&verifier)).await;
     assert_eq!(status, 200, "{tokens}");
@@ -395,7 +453,10 @@ async fn pkce_is_required_of_public_clients_and_checked_whenever_sent() {
     let confidential = client(&app, false, true, None).await;
     let code = code_for(&app, &confidential, &browser, &[]).await;
     let (status, body) = exchange(&app, &confidential, &code, Some(&verifier)).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -406,8 +467,14 @@ async fn an_unknown_client_or_unregistered_redirect_gets_the_error_page_never_a_
     for params in [
         asked(&rp, &[("client_id", "nobody")]),
         asked(&rp, &[("redirect_uri", "https://evil.example/callback")]),
-        asked(&rp, &[("redirect_uri", "https://app.example.com/callback/")]),
-        vec![("client_id", rp.client_id.as_str()), ("response_type", "code")],
+        asked(
+            &rp,
+            &[("redirect_uri", "https://app.example.com/callback/")],
+        ),
+        vec![
+            ("client_id", rp.client_id.as_str()),
+            ("response_type", "code"),
+        ],
     ] {
         let answer = authorize(&app, Some(&browser), &params).await;
         let at = location(&answer);
@@ -429,16 +496,34 @@ async fn malformed_requests_go_back_to_the_app_with_the_rfc_error_and_change_not
     let rp = client(&app, false, true, None).await;
     let browser = browser(&app, "mal").await;
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-        (asked(&rp, &[("response_type", "token")]), "unsupported_response_type"),
-        (asked(&rp, &[("response_type", "code id_token")]), "unsupported_response_type"),
-        (asked(&rp, &[("request", "eyJ.x.y")]), "request_not_supported"),
-        (asked(&rp, &[("request_uri", "https://x.example/r")]), "request_uri_not_supported"),
+        (
+            asked(&rp, &[("response_type", "token")]),
+            "unsupported_response_type",
+        ),
+        (
+            asked(&rp, &[("response_type", "code id_token")]),
+            "unsupported_response_type",
+        ),
+        (
+            asked(&rp, &[("request", "eyJ.x.y")]),
+            "request_not_supported",
+        ),
+        (
+            asked(&rp, &[("request_uri", "https://x.example/r")]),
+            "request_uri_not_supported",
+        ),
         (asked(&rp, &[("scope", "email profile")]), "invalid_scope"),
         (asked(&rp, &[("prompt", "none login")]), "invalid_request"),
         (asked(&rp, &[("prompt", "sideways")]), "invalid_request"),
         (asked(&rp, &[("max_age", "soon")]), "invalid_request"),
-        (asked(&rp, &[("response_mode", "fragment")]), "invalid_request"),
-        (asked(&rp, &[("id_token_hint", "not.a.token")]), "invalid_request"),
+        (
+            asked(&rp, &[("response_mode", "fragment")]),
+            "invalid_request",
+        ),
+        (
+            asked(&rp, &[("id_token_hint", "not.a.token")]),
+            "invalid_request",
+        ),
         (
             {
                 let mut params = asked(&rp, &[]);
@@ -464,19 +549,37 @@ async fn malformed_requests_go_back_to_the_app_with_the_rfc_error_and_change_not
     let code = code_for(&app, &rp, &browser, &[("scope", "openid address my:own")]).await;
     let (_, tokens) = exchange(&app, &rp, &code, None).await;
     assert_eq!(tokens["scope"], "openid");
-    assert!(tokens.get("refresh_token").is_none(), "no offline_access, no refresh token");
+    assert!(
+        tokens.get("refresh_token").is_none(),
+        "no offline_access, no refresh token"
+    );
     // form_post answers with a page whose form posts to the app.
-    let answer = authorize(&app, Some(&browser), &asked(&rp, &[("response_mode", "form_post")])).await;
+    let answer = authorize(
+        &app,
+        Some(&browser),
+        &asked(&rp, &[("response_mode", "form_post")]),
+    )
+    .await;
     assert_eq!(answer.status(), 200);
-    let policy = answer.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(policy.contains("form-action https://app.example.com"), "{policy}");
+    let policy = answer.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        policy.contains("form-action https://app.example.com"),
+        "{policy}"
+    );
     let page = answer.text().await.unwrap();
-    assert!(page.contains(r#"action="https://app.example.com/callback""#), "{page}");
+    assert!(
+        page.contains(r#"action="https://app.example.com/callback""#),
+        "{page}"
+    );
     assert!(page.contains(r#"name="code""#) && page.contains(r#"name="state" value="st-1""#));
 }
 
 #[tokio::test]
-async fn without_a_session_the_person_signs_in_and_comes_back_and_prompt_none_says_login_required() {
+async fn without_a_session_the_person_signs_in_and_comes_back_and_prompt_none_says_login_required()
+{
     let app = spawn_app().await;
     let rp = client(&app, false, true, None).await;
     let answer = authorize(&app, None, &asked(&rp, &[("prompt", "none")])).await;
@@ -486,12 +589,26 @@ async fn without_a_session_the_person_signs_in_and_comes_back_and_prompt_none_sa
 
     let answer = authorize(&app, None, &asked(&rp, &[("login_hint", "sam")])).await;
     let at = location(&answer);
-    assert!(at.starts_with("/login?next=%2Foauth%2Fauthorize%2Fresume"), "{at}");
+    assert!(
+        at.starts_with("/login?next=%2Foauth%2Fauthorize%2Fresume"),
+        "{at}"
+    );
     assert!(at.contains("login_hint=sam"), "{at}");
     let next = query_of(&app.at(&at))["next"].clone();
     // The login page fills in the hinted name.
-    let page = app.http.get(app.at(&at)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains(r#"value="sam""#), "login_hint pre-fills the name");
+    let page = app
+        .http
+        .get(app.at(&at))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"value="sam""#),
+        "login_hint pre-fills the name"
+    );
     // The person signs in (any way: here the REST login gives the same session token) and
     // the page sends them back.
     let browser = browser(&app, "sam").await;
@@ -529,10 +646,22 @@ async fn third_party_apps_ask_for_consent_once_per_scope_set_and_a_refusal_is_ac
     let at = location(&answer);
     assert!(at.starts_with("/oauth/consent?request="), "{at}");
     let request = query_of(&app.at(&at))["request"].clone();
-    let page = app.http.get(app.at(&at)).header("cookie", &browser).send().await.unwrap();
+    let page = app
+        .http
+        .get(app.at(&at))
+        .header("cookie", &browser)
+        .send()
+        .await
+        .unwrap();
     let page = page.text().await.unwrap();
-    assert!(page.contains("Photo Album") && page.contains("connie"), "{page}");
-    assert!(page.contains("Your e-mail address"), "scopes in plain words");
+    assert!(
+        page.contains("Photo Album") && page.contains("connie"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Your e-mail address"),
+        "scopes in plain words"
+    );
     // Allowed (a plain form, as without JavaScript): back to the authorization, then the app.
     let answered = app
         .post_page_form(
@@ -545,12 +674,23 @@ async fn third_party_apps_ask_for_consent_once_per_scope_set_and_a_refusal_is_ac
         .await;
     let back = location(&answered);
     assert_eq!(back, format!("/oauth/authorize/resume?request={request}"));
-    let answer = app.http.get(app.at(&back)).header("cookie", &browser).send().await.unwrap();
+    let answer = app
+        .http
+        .get(app.at(&back))
+        .header("cookie", &browser)
+        .send()
+        .await
+        .unwrap();
     assert!(location(&answer).starts_with(REDIRECT));
     // Next time, the same scopes: no question.
     code_for(&app, &rp, &browser, &[]).await;
     // A new scope: asked again.
-    let answer = authorize(&app, Some(&browser), &asked(&rp, &[("scope", "openid phone")])).await;
+    let answer = authorize(
+        &app,
+        Some(&browser),
+        &asked(&rp, &[("scope", "openid phone")]),
+    )
+    .await;
     assert!(location(&answer).starts_with("/oauth/consent?"));
     // prompt=consent asks even when agreed; refusing answers access_denied.
     let answer = authorize(&app, Some(&browser), &asked(&rp, &[("prompt", "consent")])).await;
@@ -566,7 +706,13 @@ async fn third_party_apps_ask_for_consent_once_per_scope_set_and_a_refusal_is_ac
         )
         .await;
     let back = location(&answered);
-    let answer = app.http.get(app.at(&back)).header("cookie", &browser).send().await.unwrap();
+    let answer = app
+        .http
+        .get(app.at(&back))
+        .header("cookie", &browser)
+        .send()
+        .await
+        .unwrap();
     let query = query_of(&location(&answer));
     assert_eq!(query["error"], "access_denied");
     assert_eq!(query["state"], "st-1");
@@ -591,12 +737,21 @@ async fn third_party_apps_ask_for_consent_once_per_scope_set_and_a_refusal_is_ac
         .send()
         .await
         .unwrap();
-    assert!(location(&answer).starts_with("/oauth/consent?"), "asked in person");
+    assert!(
+        location(&answer).starts_with("/oauth/consent?"),
+        "asked in person"
+    );
 
     // The account page lists the app; revoking it ends its grants.
     let code = code_for(&app, &rp, &browser, &[]).await;
     let (_, tokens) = exchange(&app, &rp, &code, None).await;
-    let page = app.http.get(app.at("/account")).header("cookie", &browser).send().await.unwrap();
+    let page = app
+        .http
+        .get(app.at("/account"))
+        .header("cookie", &browser)
+        .send()
+        .await
+        .unwrap();
     assert!(page.text().await.unwrap().contains("Photo Album"));
     let revoked = app
         .post_page_form(
@@ -613,7 +768,10 @@ async fn third_party_apps_ask_for_consent_once_per_scope_set_and_a_refusal_is_ac
     let (status, _) = refresh(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, 400);
     let answer = authorize(&app, Some(&browser), &asked(&rp, &[])).await;
-    assert!(location(&answer).starts_with("/oauth/consent?"), "asks again");
+    assert!(
+        location(&answer).starts_with("/oauth/consent?"),
+        "asks again"
+    );
 }
 
 #[tokio::test]
@@ -629,7 +787,10 @@ async fn max_age_prompt_login_and_a_mismatched_hint_sign_in_again_and_mfa_needs_
         .await
         .unwrap();
     let answer = authorize(&app, Some(&browser), &asked(&rp, &[("max_age", "60")])).await;
-    assert!(location(&answer).starts_with("/login?"), "an older sign-in signs in again");
+    assert!(
+        location(&answer).starts_with("/login?"),
+        "an older sign-in signs in again"
+    );
     let answer = authorize(&app, Some(&browser), &asked(&rp, &[("max_age", "3600")])).await;
     let code = query_of(&location(&answer))["code"].clone();
     let (_, tokens) = exchange(&app, &rp, &code, None).await;
@@ -682,7 +843,11 @@ async fn client_authentication_failures_are_refused_and_then_limited() {
         .http
         .post(app.at("/oauth/token"))
         .basic_auth(&wrong.client_id, wrong.secret.as_deref())
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ])
         .send()
         .await
         .unwrap();
@@ -712,7 +877,10 @@ async fn client_authentication_failures_are_refused_and_then_limited() {
             .json(&serde_json::json!({"grant_type": "refresh_token"})),
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
     let (status, body) = sent(
         app.http
             .post(app.at("/oauth/token"))
@@ -721,7 +889,10 @@ async fn client_authentication_failures_are_refused_and_then_limited() {
             .body("grant_type=refresh_token&grant_type=authorization_code"),
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
     // Repeated failures from one address: 429 with Retry-After.
     let mut limited = None;
     for _ in 0..12 {
@@ -763,10 +934,20 @@ async fn revocation_ends_a_grant_of_the_client_only() {
     };
     // Another client's attempt changes nothing (and says nothing).
     assert_eq!(revoke(&other, refresh_token).await.unwrap().status(), 200);
-    assert_eq!(userinfo(&app, tokens["access_token"].as_str().unwrap()).await.0, 200);
+    assert_eq!(
+        userinfo(&app, tokens["access_token"].as_str().unwrap())
+            .await
+            .0,
+        200
+    );
     assert_eq!(revoke(&rp, "unknown").await.unwrap().status(), 200);
     assert_eq!(revoke(&rp, refresh_token).await.unwrap().status(), 200);
-    assert_eq!(userinfo(&app, tokens["access_token"].as_str().unwrap()).await.0, 401);
+    assert_eq!(
+        userinfo(&app, tokens["access_token"].as_str().unwrap())
+            .await
+            .0,
+        401
+    );
     assert_eq!(refresh(&app, &rp, refresh_token).await.0, 400);
     // Revoking by the access token ends its grant too.
     let code = code_for(&app, &rp, &browser, &[]).await;
@@ -775,11 +956,23 @@ async fn revocation_ends_a_grant_of_the_client_only() {
     assert_eq!(revoke(&rp, access).await.unwrap().status(), 200);
     assert_eq!(userinfo(&app, access).await.0, 401);
     // Userinfo: a missing or forged token is invalid_token with a Bearer challenge.
-    let response = app.http.get(app.at("/oauth/userinfo")).send().await.unwrap();
+    let response = app
+        .http
+        .get(app.at("/oauth/userinfo"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
-    assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer error=\"invalid_token\""));
+    assert!(response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer error=\"invalid_token\""));
     let id_token = tokens["id_token"].as_str().unwrap();
-    assert_eq!(userinfo(&app, id_token).await.0, 401, "an id_token is no access token");
+    assert_eq!(
+        userinfo(&app, id_token).await.0,
+        401,
+        "an id_token is no access token"
+    );
 }
 
 /// A relying party's back-channel logout endpoint: the logout tokens it received.
@@ -788,13 +981,15 @@ async fn logout_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Strin
     let kept = received.clone();
     let router = axum::Router::new().route(
         "/backchannel",
-        axum::routing::post(move |axum::Form(form): axum::Form<HashMap<String, String>>| {
-            let kept = kept.clone();
-            async move {
-                kept.lock().unwrap().push(form["logout_token"].clone());
-                axum::http::StatusCode::OK
-            }
-        }),
+        axum::routing::post(
+            move |axum::Form(form): axum::Form<HashMap<String, String>>| {
+                let kept = kept.clone();
+                async move {
+                    kept.lock().unwrap().push(form["logout_token"].clone());
+                    axum::http::StatusCode::OK
+                }
+            },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/backchannel", listener.local_addr().unwrap());
@@ -802,7 +997,10 @@ async fn logout_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Strin
     (url, received)
 }
 
-async fn logout_tokens(received: &std::sync::Arc<std::sync::Mutex<Vec<String>>>, count: usize) -> Vec<String> {
+async fn logout_tokens(
+    received: &std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    count: usize,
+) -> Vec<String> {
     crate::common::eventually("the back-channel logout tokens", async || {
         let tokens = received.lock().unwrap().clone();
         (tokens.len() >= count).then_some(tokens)
@@ -831,7 +1029,12 @@ async fn rp_initiated_logout_ends_the_session_redirects_only_where_registered_an
         .await
         .unwrap();
     assert_eq!(location(&answer), "/signed-out?confirm=1");
-    assert_eq!(userinfo(&app, tokens["access_token"].as_str().unwrap()).await.0, 200);
+    assert_eq!(
+        userinfo(&app, tokens["access_token"].as_str().unwrap())
+            .await
+            .0,
+        200
+    );
 
     // An unregistered post-logout URI is not followed.
     let answer = app
@@ -860,9 +1063,20 @@ async fn rp_initiated_logout_ends_the_session_redirects_only_where_registered_an
         .unwrap();
     assert_eq!(location(&answer), format!("{AFTER_LOGOUT}?state=bye-1"));
     // The session is over, and the app's tokens with it.
-    let account = app.http.get(app.at("/v2/auth/refresh")).header("cookie", &browser).send().await.unwrap();
+    let account = app
+        .http
+        .get(app.at("/v2/auth/refresh"))
+        .header("cookie", &browser)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(account.status(), 401);
-    assert_eq!(userinfo(&app, tokens["access_token"].as_str().unwrap()).await.0, 401);
+    assert_eq!(
+        userinfo(&app, tokens["access_token"].as_str().unwrap())
+            .await
+            .0,
+        401
+    );
     // The app was told, with a logout token signed by the published key.
     let logout_token = logout_tokens(&received, 1).await.remove(0);
     let claims = verified(&app, &logout_token, "logout+jwt").await;
@@ -892,8 +1106,16 @@ async fn a_password_change_and_ending_every_session_end_every_grant_offline_ones
     assert_eq!(out.status(), 302);
     logout_tokens(&received, 1).await;
     let (status, refreshed) = refresh(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await;
-    assert_eq!(status, 200, "offline_access outlives the session: {refreshed}");
-    assert_eq!(userinfo(&app, refreshed["access_token"].as_str().unwrap()).await.0, 200);
+    assert_eq!(
+        status, 200,
+        "offline_access outlives the session: {refreshed}"
+    );
+    assert_eq!(
+        userinfo(&app, refreshed["access_token"].as_str().unwrap())
+            .await
+            .0,
+        200
+    );
 
     // A password change ends it.
     let token = {
@@ -919,7 +1141,10 @@ async fn a_password_change_and_ending_every_session_end_every_grant_offline_ones
     for t in [&refreshed, &second] {
         let (status, _) = refresh(&app, &rp, t["refresh_token"].as_str().unwrap()).await;
         assert_eq!(status, 400);
-        assert_eq!(userinfo(&app, t["access_token"].as_str().unwrap()).await.0, 401);
+        assert_eq!(
+            userinfo(&app, t["access_token"].as_str().unwrap()).await.0,
+            401
+        );
     }
     logout_tokens(&received, 2).await;
 }
@@ -938,7 +1163,98 @@ async fn a_code_made_on_one_node_is_redeemed_on_another_and_refreshed_on_a_third
     // Node b made the first key; node c finds it in the database.
     let (status, refreshed) = refresh(&c, &rp, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, 200, "{refreshed}");
-    assert_eq!(userinfo(&a, refreshed["access_token"].as_str().unwrap()).await.0, 200);
+    assert_eq!(
+        userinfo(&a, refreshed["access_token"].as_str().unwrap())
+            .await
+            .0,
+        200
+    );
     let id = verified(&a, refreshed["id_token"].as_str().unwrap(), "JWT").await;
     assert_eq!(id["iss"], a.url.as_str());
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_stays_until_its_tokens_expire()
+{
+    use latchkey::server::config::{Command, Config, KeysAction};
+    use latchkey::server::services::oidc::keys;
+    let app = spawn_app().await;
+    let rp = client(&app, false, true, None).await;
+    let browser = browser(&app, "kira").await;
+    let code = code_for(&app, &rp, &browser, &[]).await;
+    let (_, before) = exchange(&app, &rp, &code, None).await;
+    let old_kid = jsonwebtoken::decode_header(before["id_token"].as_str().unwrap())
+        .unwrap()
+        .kid
+        .unwrap();
+
+    let mut config = Config::for_data_dir(app.data_dir.path());
+    config.database_url = Some(app.database_url.clone().into());
+    let rotate = Command::Keys {
+        action: KeysAction::Rotate,
+    };
+    let said = latchkey::server::admin::run(&config, &rotate)
+        .await
+        .unwrap();
+    let new_kid = said
+        .lines()
+        .find_map(|line| line.strip_prefix("new OpenID Connect key "))
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("{said}"))
+        .to_owned();
+    keys::reload(&app.state.db, &app.state.oidc_keys)
+        .await
+        .unwrap();
+    // Published at once, not signing yet.
+    let (_, jwks) = sent(app.http.get(app.at("/oauth/jwks"))).await;
+    let published: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(published.contains(&new_kid.as_str()) && published.contains(&old_kid.as_str()));
+    let code = code_for(&app, &rp, &browser, &[]).await;
+    let (_, tokens) = exchange(&app, &rp, &code, None).await;
+    let kid_of = |t: &Value| {
+        jsonwebtoken::decode_header(t["id_token"].as_str().unwrap())
+            .unwrap()
+            .kid
+            .unwrap()
+    };
+    assert_eq!(kid_of(&tokens), old_kid);
+
+    // Its time come, it signs; tokens of the old key still verify at userinfo.
+    let at = |offset: i64| latchkey::server::store::unix_now() + offset;
+    sqlx::query("UPDATE oidc_keys SET signs_from = $1 WHERE kid = $2")
+        .bind(at(-1))
+        .bind(&new_kid)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    keys::reload(&app.state.db, &app.state.oidc_keys)
+        .await
+        .unwrap();
+    let code = code_for(&app, &rp, &browser, &[]).await;
+    let (_, after) = exchange(&app, &rp, &code, None).await;
+    assert_eq!(kid_of(&after), new_kid);
+    assert_eq!(
+        userinfo(&app, before["access_token"].as_str().unwrap())
+            .await
+            .0,
+        200
+    );
+    // Once every token the old key signed has expired, it is no longer published.
+    sqlx::query("UPDATE oidc_keys SET signs_from = $1 WHERE kid = $2")
+        .bind(at(-2 * 3600))
+        .bind(&new_kid)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    keys::reload(&app.state.db, &app.state.oidc_keys)
+        .await
+        .unwrap();
+    let (_, jwks) = sent(app.http.get(app.at("/oauth/jwks"))).await;
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(jwks["keys"][0]["kid"], new_kid.as_str());
 }

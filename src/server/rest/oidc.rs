@@ -130,6 +130,7 @@ fn parameters(method: &Method, query: Option<&str>, body: &[u8]) -> Vec<(String,
 
 async fn authorize(
     State(state): State<AppState>,
+    Meta(meta): Meta,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -145,7 +146,7 @@ async fn authorize(
         Ok(session) => session,
         Err(e) => return to_app(&service_failure(&state, &request, e)),
     };
-    let next = authorize::proceed(&state, &request, &client, None, session.as_ref()).await;
+    let next = authorize::proceed(&state, &request, &client, None, session.as_ref(), &meta).await;
     let mut response = match next {
         Ok(next) => go(next),
         Err(e) => to_app(&service_failure(&state, &request, e)),
@@ -161,6 +162,7 @@ async fn authorize(
 
 async fn resume(
     State(state): State<AppState>,
+    Meta(meta): Meta,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -172,7 +174,7 @@ async fn resume(
         Ok(session) => session,
         Err(_) => return problem_page(Unsafe::Expired),
     };
-    match authorize::resume(&state, id, session.as_ref()).await {
+    match authorize::resume(&state, id, session.as_ref(), &meta).await {
         Ok(next) => go(next),
         Err(e) => {
             tracing::error!("oidc: a waiting request could not go on: {e}");

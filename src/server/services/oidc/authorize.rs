@@ -10,8 +10,9 @@ use super::{acr_of, ErrorCode, OAuthError, ACR_MFA, CODE_SECONDS, REQUEST_SECOND
 use crate::server::crypto::link_token;
 use crate::server::services::oidc_clients::Client;
 use crate::server::services::sessions::SignedIn;
-use crate::server::services::{second_factor, ServiceError};
+use crate::server::services::{client_limits, second_factor, ServiceError};
 use crate::server::state::AppState;
+use crate::server::store::audit::RequestMeta;
 use crate::server::store::{self, oidc, oidc_clients};
 use serde::{Deserialize, Serialize};
 
@@ -447,6 +448,7 @@ pub async fn proceed(
     client: &Client,
     waiting: Option<&oidc::RequestRow>,
     session: Option<&Session>,
+    meta: &RequestMeta,
 ) -> Result<Next, ServiceError> {
     let needs = needs(state, request, client, waiting, session).await?;
     let refuse = |code: ErrorCode, words: &str| {
@@ -475,7 +477,7 @@ pub async fn proceed(
             ))
         }
         Needs::SignIn => {
-            let id = stored(state, request, waiting).await?;
+            let id = stored(state, request, waiting, meta).await?;
             let back = resume_path(&id);
             let mut page = format!("/login?next={}", crate::server::http::query_value(&back));
             if let Some(hint) = &request.login_hint {
@@ -485,7 +487,7 @@ pub async fn proceed(
             Ok(Next::Page(page))
         }
         Needs::Consent => {
-            let id = stored(state, request, waiting).await?;
+            let id = stored(state, request, waiting, meta).await?;
             Ok(Next::Page(format!("/oauth/consent?request={id}")))
         }
         Needs::Answer => {
@@ -513,14 +515,26 @@ async fn forget(state: &AppState, waiting: Option<&oidc::RequestRow>) -> Result<
     Ok(())
 }
 
+/// Authorizations one client address may leave waiting for a sign-in or consent a minute:
+/// each is a row for ten minutes, and asking needs no account.
+const WAITING_REQUESTS_PER_MINUTE: i64 = 30;
+
 /// The waiting request's id, storing the request first if it is not stored yet.
 async fn stored(
     state: &AppState,
     request: &Authorization,
     waiting: Option<&oidc::RequestRow>,
+    meta: &RequestMeta,
 ) -> Result<String, ServiceError> {
     if let Some(waiting) = waiting {
         return Ok(waiting.id.clone());
+    }
+    if let Some(ip) = meta.client_ip {
+        let key = format!("oidc-waiting:{}", client_limits::client_key(ip));
+        state
+            .limits
+            .admit_key(&key, WAITING_REQUESTS_PER_MINUTE, 60_000)
+            .await?;
     }
     let now = super::now();
     let row = oidc::RequestRow {
@@ -558,10 +572,11 @@ pub async fn resume(
     state: &AppState,
     id: &str,
     session: Option<&Session>,
+    meta: &RequestMeta,
 ) -> Result<Next, ServiceError> {
     match waiting(state, id).await? {
         Some((row, request, client)) => {
-            proceed(state, &request, &client, Some(&row), session).await
+            proceed(state, &request, &client, Some(&row), session, meta).await
         }
         None => Ok(Next::Refused(Unsafe::Expired)),
     }
