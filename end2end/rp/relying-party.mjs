@@ -163,6 +163,9 @@ async function handle(req, res) {
       }
       return res.end();
     }
+    case "/favicon.ico":
+      res.writeHead(204);
+      return res.end();
     case "/events":
       res.writeHead(200, { "content-type": "application/json" });
       return res.end(JSON.stringify(loggedOut));

@@ -123,9 +123,8 @@ fn rand_bytes() -> [u8; 32] {
 
 async fn token_request(app: &TestApp, rp: &Rp, form: &[(&str, &str)]) -> (u16, Value) {
     let mut request = app.http.post(app.at("/oauth/token"));
-    match &rp.secret {
-        Some(secret) => request = request.basic_auth(&rp.client_id, Some(secret)),
-        None => {}
+    if let Some(secret) = &rp.secret {
+        request = request.basic_auth(&rp.client_id, Some(secret));
     }
     let mut form = form.to_vec();
     if rp.secret.is_none() {

@@ -259,7 +259,7 @@ pub async fn check(
     };
     let hint_subject = match one(params, "id_token_hint") {
         None => None,
-        Some(hint) => match super::logout::read_hint(state, hint) {
+        Some(hint) => match read_hint_with_keys(state, hint).await {
             Some(claims) if claims.aud_includes(&client.client_id) => Some(claims.sub),
             _ => {
                 return refuse(
@@ -301,6 +301,13 @@ pub async fn check(
         },
         client,
     ))
+}
+
+/// An `id_token_hint`'s claims, after making sure this node holds the keys (a node that has
+/// signed nothing yet may not have read them).
+async fn read_hint_with_keys(state: &AppState, hint: &str) -> Option<super::logout::HintClaims> {
+    super::keys::ensure(state).await.ok()?;
+    super::logout::read_hint(state, hint)
 }
 
 /// RFC 7636's code challenge and verifier alphabet and length: 43 to 128 unreserved characters.

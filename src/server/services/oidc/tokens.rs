@@ -396,6 +396,7 @@ pub async fn revoke(
 ) -> Result<(), OAuthError> {
     let token =
         token.ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "token is missing"))?;
+    super::keys::ensure(state).await?;
     let grant_id = match oidc::find_refresh_token(&state.db, &link_token::digest(token)).await? {
         Some(found) => Some(found.grant_id),
         None => state
