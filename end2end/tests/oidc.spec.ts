@@ -108,7 +108,7 @@ for (const javaScriptEnabled of [true, false]) {
       if (javaScriptEnabled) await hydrated(page);
       await page.getByLabel("Username or e-mail address").fill(name);
       await page.getByLabel("Password").fill(PASSWORD);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page.getByTestId("consent-scopes")).toContainText("Your e-mail address");
       await expect(page.getByTestId("consent-scopes")).toContainText("Access while you are away");
       await consent(page, "Allow");
@@ -169,7 +169,7 @@ test("an app asking for a second factor gets a sign-in with the authenticator ap
   await hydrated(page);
   await page.getByLabel("Username or e-mail address").fill(name);
   await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/login\/second-factor\?next=/);
   await page.getByLabel("Code").fill(await authenticator.next());
   await page.getByRole("button", { name: "Continue" }).click();
@@ -196,7 +196,7 @@ test("the sign-in and consent pages speak Chinese when the app asks for it", asy
   await hydrated(page);
   await page.locator("#identifier").fill(name);
   await page.locator("#password").fill(PASSWORD);
-  await page.getByRole("button", { name: "登录" }).click();
+  await page.getByRole("button", { name: "登录", exact: true }).click();
   await expect(page.getByRole("heading", { name: "允许访问你的账号？" })).toBeVisible();
   await expect(page.getByTestId("consent-scopes")).toContainText("你的电子邮箱地址");
   await page.getByRole("button", { name: "拒绝" }).click();

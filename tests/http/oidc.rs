@@ -67,6 +67,21 @@ fn location(response: &Response) -> String {
     response.headers()["location"].to_str().unwrap().to_owned()
 }
 
+/// Where a page of Latchkey reached after a form (the resumed authorization) sends the browser
+/// on to the app: its meta refresh, and the link beside it.
+async fn sent_on(response: Response) -> String {
+    assert_eq!(response.status(), 200, "a page that sends the browser on");
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    let page = response.text().await.unwrap();
+    let at = page.find("content=\"0;url=").expect("a meta refresh") + 15;
+    let url = &page[at..at + page[at..].find('"').unwrap()];
+    assert!(
+        page.contains(&format!("href=\"{url}\"")),
+        "and a link: {page}"
+    );
+    url.replace("&amp;", "&")
+}
+
 fn query_of(location: &str) -> HashMap<String, String> {
     let url = reqwest::Url::parse(location).unwrap();
     url.query_pairs().into_owned().collect()
@@ -618,7 +633,7 @@ async fn without_a_session_the_person_signs_in_and_comes_back_and_prompt_none_sa
         .send()
         .await
         .unwrap();
-    let at = location(&answer);
+    let at = sent_on(answer).await;
     assert!(at.starts_with(REDIRECT), "{at}");
     let code = query_of(&at)["code"].clone();
     assert_eq!(exchange(&app, &rp, &code, None).await.0, 200);
@@ -680,7 +695,7 @@ async fn third_party_apps_ask_for_consent_once_per_scope_set_and_a_refusal_is_ac
         .send()
         .await
         .unwrap();
-    assert!(location(&answer).starts_with(REDIRECT));
+    assert!(sent_on(answer).await.starts_with(REDIRECT));
     // Next time, the same scopes: no question.
     code_for(&app, &rp, &browser, &[]).await;
     // A new scope: asked again.
@@ -712,7 +727,7 @@ async fn third_party_apps_ask_for_consent_once_per_scope_set_and_a_refusal_is_ac
         .send()
         .await
         .unwrap();
-    let query = query_of(&location(&answer));
+    let query = query_of(&sent_on(answer).await);
     assert_eq!(query["error"], "access_denied");
     assert_eq!(query["state"], "st-1");
 

@@ -175,6 +175,11 @@ async fn resume(
         Err(_) => return problem_page(Unsafe::Expired),
     };
     match authorize::resume(&state, id, session.as_ref(), &meta).await {
+        // The browser comes here from a form (the sign-in's, the consent's): a redirect to
+        // the app would be part of that form's navigation, which the pages' CSP
+        // (`form-action 'self'`) rightly refuses to let leave the site. A page of ours ends
+        // the form's navigation, and takes the browser on from there.
+        Ok(Next::App(reply)) if !reply.form_post => onwards_page(&reply),
         Ok(next) => go(next),
         Err(e) => {
             tracing::error!("oidc: a waiting request could not go on: {e}");
@@ -274,6 +279,28 @@ fn to_app(reply: &Reply) -> Response {
             .insert(header::CONTENT_SECURITY_POLICY, value);
     }
     response
+}
+
+/// A page that sends the browser on to the app at once (a meta refresh, which works without
+/// JavaScript), with a link for a browser that does not follow it.
+fn onwards_page(reply: &Reply) -> Response {
+    let Ok(mut url) = url::Url::parse(&reply.redirect_uri) else {
+        return problem_page(Unsafe::RedirectUri);
+    };
+    url.query_pairs_mut().extend_pairs(reply.params.iter());
+    let to = escape(url.as_str());
+    let page = format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={to}"><title>…</title></head><body><p><a href="{to}">Continue</a></p></body></html>"#
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            // The address carries the code: no page it leads to learns ours, nor ours its.
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        page,
+    )
+        .into_response()
 }
 
 /// HTML-escapes an attribute value.
