@@ -80,7 +80,7 @@ async fn notify(tx: &mut Tx, ended: &[oidc::EndedGrant]) -> Result<bool, Service
         sent.push((&grant.client_id, &grant.session_id));
         let notice = LogoutNotice {
             aud: grant.client_id.clone(),
-            sub: super::subject_of(&mut *tx, grant.user_id).await?,
+            sub: super::subject_in(tx, grant.user_id).await?,
             sid: public_sid(&grant.session_id),
         };
         let body =

@@ -18,7 +18,7 @@ pub mod tokens;
 
 use super::ServiceError;
 use crate::server::state::AppState;
-use crate::server::store::{self, oidc, Exec};
+use crate::server::store::{self, oidc, Db, Tx};
 use sha2::{Digest, Sha256};
 
 /// An id_token's life.
@@ -162,11 +162,27 @@ impl From<sqlx::Error> for OAuthError {
     }
 }
 
-/// The subject an app knows an account by: random, made the first time an app asks.
-pub async fn subject_of(db: impl Into<Exec<'_>>, user_id: i64) -> Result<String, sqlx::Error> {
-    let (candidate, _) = crate::server::crypto::link_token::generate();
-    // 22 characters (128 bits) are plenty for a name that is not a secret.
-    oidc::subject_of(db, user_id, &candidate[..22]).await
+/// The subject an app knows an account by: random, made the first time an app asks. Read
+/// first: every token answer needs it, and only the first may write.
+pub async fn subject_of(db: &Db, user_id: i64) -> Result<String, sqlx::Error> {
+    if let Some(known) = oidc::known_subject(db, user_id).await? {
+        return Ok(known);
+    }
+    oidc::subject_of(db, user_id, &fresh_subject()).await
+}
+
+/// A new subject: 22 characters (128 random bits), plenty for a name that is not a secret.
+fn fresh_subject() -> String {
+    let (random, _) = crate::server::crypto::link_token::generate();
+    random[..22].to_owned()
+}
+
+/// [`subject_of`] inside a transaction.
+pub async fn subject_in(tx: &mut Tx, user_id: i64) -> Result<String, sqlx::Error> {
+    if let Some(known) = oidc::known_subject(&mut *tx, user_id).await? {
+        return Ok(known);
+    }
+    oidc::subject_of(&mut *tx, user_id, &fresh_subject()).await
 }
 
 /// The `sid` apps see for a session: derived from the session's id, never the id itself
