@@ -1,8 +1,12 @@
 //! The OpenID Connect provider's tables: its keys, the subjects apps know people by, waiting
 //! authorization requests, consents, grants, codes and refresh tokens.
 
+use super::reads::{ReadConnections, ReadError};
+use super::users::{AccountRow, ACCOUNT_COLUMNS};
 use super::{on_backend, Exec, Tx};
+use rusqlite::OptionalExtension;
 use sqlx::FromRow;
+use std::sync::LazyLock;
 
 // ---- Keys -----------------------------------------------------------------------------------
 
@@ -394,31 +398,60 @@ pub async fn live_grants_of_session(
     .await)
 }
 
-/// What userinfo needs at once: whether the grant, its account and (for a grant without
-/// `offline_access`) its session are all still alive.
-#[derive(Debug, Clone, FromRow)]
-pub struct LiveGrant {
-    pub user_id: i64,
-    pub scopes: String,
-    pub session_alive: bool,
-}
-
-pub async fn live_grant(
-    db: impl Into<Exec<'_>>,
-    id: &str,
-    now: i64,
-) -> Result<Option<LiveGrant>, sqlx::Error> {
-    on_backend!(db, e => sqlx::query_as(
-        "SELECT g.user_id, g.scopes, EXISTS (SELECT 1 FROM sessions s WHERE s.id = g.session_id \
-         AND s.expires_at > $2) AS session_alive FROM oidc_grants g \
-         JOIN users u ON u.id = g.user_id \
+/// Built once: userinfo runs it for every request.
+static USERINFO_OF_GRANT: LazyLock<String> = LazyLock::new(|| {
+    let columns = ACCOUNT_COLUMNS
+        .split(',')
+        .map(|c| format!("u.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {columns}, g.scopes AS grant_scopes, EXISTS (SELECT 1 FROM sessions s \
+         WHERE s.id = g.session_id AND s.expires_at > $2) AS session_alive \
+         FROM oidc_grants g JOIN users u ON u.id = g.user_id \
          WHERE g.id = $1 AND g.revoked_at IS NULL AND u.deleted_at IS NULL \
-         AND u.account_enabled = TRUE AND u.token_version = g.token_version",
+         AND u.account_enabled = TRUE AND u.token_version = g.token_version"
     )
-    .bind(id)
-    .bind(now)
-    .fetch_optional(e)
-    .await)
+});
+
+/// The account a live grant speaks for (not revoked, the account enabled, its password
+/// unchanged since), the grant's scopes, and whether the session it was given in lives: what
+/// userinfo needs, in one read (on SQLite on the request's own thread, like the signed-in
+/// reads).
+pub async fn userinfo_of(
+    reads: &ReadConnections,
+    grant_id: &str,
+    now: i64,
+) -> Result<Option<(AccountRow, String, bool)>, ReadError> {
+    match reads {
+        ReadConnections::Sqlite(sqlite) => sqlite.read(|connection| {
+            connection
+                .prepare_cached(&USERINFO_OF_GRANT)?
+                .query_row(rusqlite::named_params! {"$1": grant_id, "$2": now}, |row| {
+                    Ok((
+                        AccountRow::from_sqlite(row)?,
+                        row.get("grant_scopes")?,
+                        row.get("session_alive")?,
+                    ))
+                })
+                .optional()
+        }),
+        ReadConnections::Postgres(pool) => {
+            #[derive(FromRow)]
+            struct Found {
+                #[sqlx(flatten)]
+                account: AccountRow,
+                grant_scopes: String,
+                session_alive: bool,
+            }
+            let row: Option<Found> = sqlx::query_as(&USERINFO_OF_GRANT)
+                .bind(grant_id)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.map(|r| (r.account, r.grant_scopes, r.session_alive)))
+        }
+    }
 }
 
 // ---- Codes ----------------------------------------------------------------------------------

@@ -370,14 +370,12 @@ pub async fn userinfo(
         .verify(bearer, Some("at+jwt"), super::issuer(state), false)
         .map_err(|_| invalid_token("the access token is invalid or has expired"))?;
     let now = super::now();
-    let live = oidc::live_grant(&state.db, &claims.gid, now)
-        .await?
-        .filter(|grant| {
-            grant.session_alive || grant.scopes.split(' ').any(|s| s == "offline_access")
+    let (account, _, _) = oidc::userinfo_of(&state.reads, &claims.gid, now)
+        .await
+        .map_err(ServiceError::from)?
+        .filter(|(_, scopes, session_alive)| {
+            *session_alive || scopes.split(' ').any(|s| s == "offline_access")
         })
-        .ok_or_else(|| invalid_token("the access token's grant has ended"))?;
-    let account = users::find_by_id(&state.db, live.user_id)
-        .await?
         .ok_or_else(|| invalid_token("the access token's grant has ended"))?;
     let mut answer = serde_json::Map::new();
     answer.insert("sub".into(), claims.sub.into());
