@@ -331,6 +331,76 @@ pub async fn touch_grant(db: impl Into<Exec<'_>>, id: &str, now: i64) -> Result<
     Ok(())
 }
 
+/// A grant with its account and the account's subject: what a token answer needs, in one
+/// read.
+pub struct GrantAndAccount {
+    pub grant: GrantRow,
+    pub account: AccountRow,
+    pub subject: Option<String>,
+}
+
+static GRANT_AND_ACCOUNT: LazyLock<String> = LazyLock::new(|| {
+    let columns = ACCOUNT_COLUMNS
+        .split(',')
+        .map(|c| format!("u.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // The grant's columns under names of their own: the account's share some.
+    format!(
+        "SELECT {columns}, u.oidc_subject, g.client_id AS grant_client_id, \
+         g.session_id AS grant_session_id, g.scopes AS grant_scopes, g.nonce AS grant_nonce, \
+         g.auth_time AS grant_auth_time, g.amr AS grant_amr, \
+         g.token_version AS grant_token_version, g.created_at AS grant_created_at, \
+         g.last_used_at AS grant_last_used_at, g.revoked_at AS grant_revoked_at \
+         FROM oidc_grants g JOIN users u ON u.id = g.user_id \
+         WHERE g.id = $1 AND u.deleted_at IS NULL"
+    )
+});
+
+pub async fn grant_and_account(
+    db: impl Into<Exec<'_>>,
+    grant_id: &str,
+) -> Result<Option<GrantAndAccount>, sqlx::Error> {
+    #[derive(FromRow)]
+    struct Found {
+        #[sqlx(flatten)]
+        account: AccountRow,
+        oidc_subject: Option<String>,
+        grant_client_id: String,
+        grant_session_id: String,
+        grant_scopes: String,
+        grant_nonce: Option<String>,
+        grant_auth_time: i64,
+        grant_amr: String,
+        grant_token_version: i64,
+        grant_created_at: i64,
+        grant_last_used_at: i64,
+        grant_revoked_at: Option<i64>,
+    }
+    let found: Option<Found> = on_backend!(db, e => sqlx::query_as(&GRANT_AND_ACCOUNT)
+        .bind(grant_id)
+        .fetch_optional(e)
+        .await)?;
+    Ok(found.map(|f| GrantAndAccount {
+        grant: GrantRow {
+            id: grant_id.to_owned(),
+            user_id: f.account.id,
+            client_id: f.grant_client_id,
+            session_id: f.grant_session_id,
+            scopes: f.grant_scopes,
+            nonce: f.grant_nonce,
+            auth_time: f.grant_auth_time,
+            amr: f.grant_amr,
+            token_version: f.grant_token_version,
+            created_at: f.grant_created_at,
+            last_used_at: f.grant_last_used_at,
+            revoked_at: f.grant_revoked_at,
+        },
+        account: f.account,
+        subject: f.oidc_subject,
+    }))
+}
+
 /// Which live grants to end.
 pub enum GrantsOf<'a> {
     One(&'a str),

@@ -10,9 +10,10 @@ use crate::server::services::throttle;
 use crate::server::services::ServiceError;
 use crate::server::state::AppState;
 use crate::server::store::audit::RequestMeta;
-use crate::server::store::oidc::{self, CodeUse, GrantRow, GrantsOf};
+use crate::server::store::oidc::{self, CodeUse, GrantAndAccount, GrantsOf};
 use crate::server::store::oidc_clients::{self, ClientRow};
-use crate::server::store::users::{self, AccountRow};
+use crate::server::store::users::AccountRow;
+use crate::server::store::Tx;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -96,7 +97,9 @@ fn invalid_grant(why: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, why)
 }
 
-/// `grant_type=authorization_code`.
+/// `grant_type=authorization_code`. One transaction spends the code, reads its grant and
+/// account, and stores the refresh token; a refusal after the code is spent still commits
+/// (a spent code stays spent, and a reused one ends its grant).
 pub async fn exchange_code(
     state: &AppState,
     client: &ClientRow,
@@ -106,28 +109,57 @@ pub async fn exchange_code(
 ) -> Result<TokenAnswer, OAuthError> {
     let code = code.ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "code is missing"))?;
     let code_hash = link_token::digest(code);
+    // Before the code is spent: a node that cannot sign must not use it up.
+    super::keys::ensure(state).await?;
     let now = super::now();
-    // The code is spent in a transaction of its own: a failure below does not give it back.
-    let used = crate::server::services::write_tx!(state.db, |tx| {
-        let used = oidc::use_code(tx, &code_hash, now).await?;
-        if let CodeUse::Again { grant_id } = &used {
-            // RFC 9700 §4.12: a code used twice was stolen, or replayed; end what it gave.
-            let ended = oidc::revoke_grants(&mut *tx, GrantsOf::One(grant_id), now).await?;
-            if !ended.is_empty() {
-                tracing::warn!(grant = %grant_id, "an authorization code was used twice; its grant is revoked");
+    let outcome = crate::server::services::write_tx!(state.db, |tx| {
+        let code = match oidc::use_code(tx, &code_hash, now).await? {
+            CodeUse::First(code) => code,
+            CodeUse::Again { grant_id } => {
+                // RFC 9700 §4.12: a code used twice was stolen, or replayed; end what it gave.
+                let ended = oidc::revoke_grants(&mut *tx, GrantsOf::One(&grant_id), now).await?;
+                if !ended.is_empty() {
+                    tracing::warn!(grant = %grant_id, "an authorization code was used twice; its grant is revoked");
+                }
+                return Ok(Err(invalid_grant("the code was used already")));
             }
+            CodeUse::Unknown => return Ok(Err(invalid_grant("the code is unknown"))),
+        };
+        let Some(found) = oidc::grant_and_account(&mut *tx, &code.grant_id).await? else {
+            return Ok(Err(invalid_grant("the grant has ended")));
+        };
+        if let Err(refused) = redeemable(&code, &found, client, redirect_uri, verifier, now) {
+            return Ok(Err(refused));
         }
-        Ok(used)
+        let refresh_token = match found.grant.scopes.split(' ').any(|s| s == "offline_access") {
+            true => {
+                let (token, hash) = link_token::generate();
+                oidc::insert_refresh_token(&mut *tx, &hash, &found.grant.id, now).await?;
+                Some(token)
+            }
+            false => None,
+        };
+        let subject = subject(tx, &found).await?;
+        Ok(Ok((found, refresh_token, subject)))
     })?;
-    let code = match used {
-        CodeUse::First(code) => code,
-        CodeUse::Again { .. } => return Err(invalid_grant("the code was used already")),
-        CodeUse::Unknown => return Err(invalid_grant("the code is unknown")),
-    };
-    let grant = oidc::find_grant(&state.db, &code.grant_id)
-        .await?
-        .filter(|grant| grant.client_id == client.client_id)
-        .ok_or_else(|| invalid_grant("the code was issued to another client"))?;
+    let (found, refresh_token, subject) = outcome?;
+    let scopes = found.grant.scopes.clone();
+    answer(state, &found, &subject, &scopes, refresh_token, true, now)
+}
+
+/// Whether a code just spent may be exchanged by this client, with this redirect URI and
+/// verifier, for a grant that still speaks for its account.
+fn redeemable(
+    code: &oidc::CodeRow,
+    found: &GrantAndAccount,
+    client: &ClientRow,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+    now: i64,
+) -> Result<(), OAuthError> {
+    if found.grant.client_id != client.client_id {
+        return Err(invalid_grant("the code was issued to another client"));
+    }
     if code.expires_at <= now {
         return Err(invalid_grant("the code has expired"));
     }
@@ -148,40 +180,32 @@ pub async fn exchange_code(
         (None, Some(_)) => return Err(invalid_grant("this code was issued without PKCE")),
         (None, None) => {}
     }
-    let account = live_account(state, &grant).await?;
-    let refresh_token = if grant.scopes.split(' ').any(|s| s == "offline_access") {
-        let (token, hash) = link_token::generate();
-        oidc::insert_refresh_token(&state.db, &hash, &grant.id, now).await?;
-        Some(token)
-    } else {
-        None
-    };
-    answer(
-        state,
-        &grant,
-        &account,
-        &grant.scopes,
-        refresh_token,
-        true,
-        now,
-    )
-    .await
+    speaks_for_account(found)
 }
 
-/// The grant's account, while the grant still speaks for it (not revoked, the account live
-/// and enabled, its password unchanged since).
-async fn live_account(state: &AppState, grant: &GrantRow) -> Result<AccountRow, OAuthError> {
-    if grant.revoked_at.is_some() {
+/// Whether the grant still speaks for its account: not revoked, the account enabled, its
+/// password unchanged since.
+fn speaks_for_account(found: &GrantAndAccount) -> Result<(), OAuthError> {
+    if found.grant.revoked_at.is_some() {
         return Err(invalid_grant("the grant was revoked"));
     }
-    users::find_by_id(&state.db, grant.user_id)
-        .await?
-        .filter(|account| account.account_enabled && account.token_version == grant.token_version)
-        .ok_or_else(|| invalid_grant("the grant has ended"))
+    if !found.account.account_enabled || found.account.token_version != found.grant.token_version {
+        return Err(invalid_grant("the grant has ended"));
+    }
+    Ok(())
+}
+
+/// The account's subject: as read with the grant, or made now (the first token an app gets).
+async fn subject(tx: &mut Tx, found: &GrantAndAccount) -> Result<String, ServiceError> {
+    Ok(match &found.subject {
+        Some(subject) => subject.clone(),
+        None => super::subject_in(tx, found.account.id).await?,
+    })
 }
 
 /// `grant_type=refresh_token`: the token is rotated; its predecessor is accepted again only
-/// within [`REFRESH_GRACE_SECONDS`], and a replay after that ends the whole grant.
+/// within [`REFRESH_GRACE_SECONDS`], and a replay after that ends the whole grant. One
+/// transaction, committed for a refusal too (a replay's revocation must stay).
 pub async fn refresh(
     state: &AppState,
     client: &ClientRow,
@@ -191,50 +215,56 @@ pub async fn refresh(
     let presented = refresh_token
         .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "refresh_token is missing"))?;
     let hash = link_token::digest(presented);
+    super::keys::ensure(state).await?;
     let now = super::now();
-    let found = oidc::find_refresh_token(&state.db, &hash)
-        .await?
-        .ok_or_else(|| invalid_grant("the refresh token is unknown"))?;
-    let grant = oidc::find_grant(&state.db, &found.grant_id)
-        .await?
-        .ok_or_else(|| invalid_grant("the refresh token is unknown"))?;
-    if grant.client_id != client.client_id {
-        return Err(invalid_grant(
-            "the refresh token was issued to another client",
-        ));
-    }
-    if let Some(replaced_at) = found.replaced_at {
-        if now - replaced_at > REFRESH_GRACE_SECONDS {
-            oidc::revoke_grants(&state.db, GrantsOf::One(&grant.id), now).await?;
-            tracing::warn!(grant = %grant.id, "a replaced refresh token was replayed; its grant is revoked");
-            return Err(invalid_grant("the refresh token was used already"));
+    let outcome = crate::server::services::write_tx!(state.db, |tx| {
+        let Some(token) = oidc::find_refresh_token(&mut *tx, &hash).await? else {
+            return Ok(Err(invalid_grant("the refresh token is unknown")));
+        };
+        let Some(found) = oidc::grant_and_account(&mut *tx, &token.grant_id).await? else {
+            return Ok(Err(invalid_grant("the refresh token is unknown")));
+        };
+        if found.grant.client_id != client.client_id {
+            return Ok(Err(invalid_grant(
+                "the refresh token was issued to another client",
+            )));
         }
-    }
-    if now - grant.last_used_at > GRANT_IDLE_SECONDS {
-        return Err(invalid_grant("the refresh token has expired"));
-    }
-    let account = live_account(state, &grant).await?;
-    let scopes = match scope {
-        None => grant.scopes.clone(),
-        Some(asked) => {
-            let granted: Vec<&str> = grant.scopes.split(' ').collect();
-            if asked.split(' ').any(|s| !granted.contains(&s)) {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    "scope asks for more than was granted",
-                ));
+        if token
+            .replaced_at
+            .is_some_and(|at| now - at > REFRESH_GRACE_SECONDS)
+        {
+            oidc::revoke_grants(&mut *tx, GrantsOf::One(&found.grant.id), now).await?;
+            tracing::warn!(grant = %found.grant.id, "a replaced refresh token was replayed; its grant is revoked");
+            return Ok(Err(invalid_grant("the refresh token was used already")));
+        }
+        if now - found.grant.last_used_at > GRANT_IDLE_SECONDS {
+            return Ok(Err(invalid_grant("the refresh token has expired")));
+        }
+        if let Err(refused) = speaks_for_account(&found) {
+            return Ok(Err(refused));
+        }
+        let scopes = match scope {
+            None => found.grant.scopes.clone(),
+            Some(asked) => {
+                let granted: Vec<&str> = found.grant.scopes.split(' ').collect();
+                if asked.split(' ').any(|s| !granted.contains(&s)) {
+                    return Ok(Err(OAuthError::new(
+                        ErrorCode::InvalidScope,
+                        "scope asks for more than was granted",
+                    )));
+                }
+                asked.to_owned()
             }
-            asked.to_owned()
-        }
-    };
-    let (token, new_hash) = link_token::generate();
-    crate::server::services::write_tx!(state.db, |tx| {
+        };
+        let (next, next_hash) = link_token::generate();
         oidc::replace_refresh_token(&mut *tx, &hash, now).await?;
-        oidc::insert_refresh_token(&mut *tx, &new_hash, &grant.id, now).await?;
-        oidc::touch_grant(&mut *tx, &grant.id, now).await?;
-        Ok(())
+        oidc::insert_refresh_token(&mut *tx, &next_hash, &found.grant.id, now).await?;
+        oidc::touch_grant(&mut *tx, &found.grant.id, now).await?;
+        let subject = subject(tx, &found).await?;
+        Ok(Ok((found, scopes, next, subject)))
     })?;
-    answer(state, &grant, &account, &scopes, Some(token), false, now).await
+    let (found, scopes, next, subject) = outcome?;
+    answer(state, &found, &subject, &scopes, Some(next), false, now)
 }
 
 /// An access token's claims (RFC 9068).
@@ -255,21 +285,20 @@ pub struct AccessClaims {
 
 /// Signs the tokens for a grant. `with_nonce`: only the code's answer repeats the request's
 /// nonce; a refreshed id_token carries none.
-async fn answer(
+fn answer(
     state: &AppState,
-    grant: &GrantRow,
-    account: &AccountRow,
+    found: &GrantAndAccount,
+    sub: &str,
     scopes: &str,
     refresh_token: Option<String>,
     with_nonce: bool,
     now: i64,
 ) -> Result<TokenAnswer, OAuthError> {
-    super::keys::ensure(state).await?;
+    let (grant, account) = (&found.grant, &found.account);
     let issuer = super::issuer(state).to_owned();
-    let sub = super::subject_of(&state.db, account.id).await?;
     let access = AccessClaims {
         iss: issuer.clone(),
-        sub: sub.clone(),
+        sub: sub.to_owned(),
         aud: issuer.clone(),
         client_id: grant.client_id.clone(),
         exp: now + ACCESS_TOKEN_SECONDS,
