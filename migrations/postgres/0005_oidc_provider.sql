@@ -10,10 +10,12 @@ ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
 ALTER TABLE users ADD COLUMN oidc_subject TEXT COLLATE "C";
 CREATE UNIQUE INDEX users_oidc_subject ON users (oidc_subject) WHERE oidc_subject IS NOT NULL;
 
--- RS256 keys: published before they sign, kept until their last token has expired.
+-- Signing keys (RS256: id_tokens, logout tokens; ES256: access tokens): published before
+-- they sign, kept until their last token has expired.
 CREATE TABLE oidc_keys (
     kid         TEXT   PRIMARY KEY COLLATE "C",
-    -- PKCS#1 DER of the private key, hex.
+    alg         TEXT   NOT NULL CHECK (alg IN ('RS256', 'ES256')),
+    -- The private key's DER (PKCS#1 for RS256, PKCS#8 for ES256), hex.
     private_der TEXT   NOT NULL,
     created_at  BIGINT NOT NULL,
     signs_from  BIGINT NOT NULL

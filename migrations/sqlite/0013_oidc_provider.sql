@@ -12,12 +12,13 @@ ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
 ALTER TABLE users ADD COLUMN oidc_subject TEXT;
 CREATE UNIQUE INDEX users_oidc_subject ON users (oidc_subject) WHERE oidc_subject IS NOT NULL;
 
--- RS256 keys for id_tokens, access tokens and logout tokens. Like the session keys: a new key
--- is published in the JWKS before it signs, and a superseded one stays published until every
--- token it signed has expired.
+-- Signing keys: RS256 for id_tokens and logout tokens, ES256 for access tokens. Like the
+-- session keys: a new key is published in the JWKS before it signs, and a superseded one stays
+-- published until every token it signed has expired.
 CREATE TABLE oidc_keys (
     kid         TEXT    PRIMARY KEY,
-    -- PKCS#1 DER of the private key, hex.
+    alg         TEXT    NOT NULL CHECK (alg IN ('RS256', 'ES256')),
+    -- The private key's DER (PKCS#1 for RS256, PKCS#8 for ES256), hex.
     private_der TEXT    NOT NULL,
     created_at  INTEGER NOT NULL,
     signs_from  INTEGER NOT NULL

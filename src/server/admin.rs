@@ -82,10 +82,11 @@ async fn keys(config: &Config, db: &store::Db, action: &KeysAction) -> Result<St
                     when(from)
                 ));
             }
-            let (kid, from) = oidc::keys::rotate(db).await.map_err(describe)?;
+            let (kids, from) = oidc::keys::rotate(db).await.map_err(describe)?;
             said.push(format!(
-                "new OpenID Connect key {kid}: published now, signs from {} on; older keys stay \
-                 published until their tokens expire",
+                "new OpenID Connect keys {} (RS256, ES256): published now, sign from {} on; \
+                 older keys stay published until their tokens expire",
+                kids.join(", "),
                 when(from)
             ));
             Ok(said.join("\n"))
@@ -102,10 +103,10 @@ async fn keys(config: &Config, db: &store::Db, action: &KeysAction) -> Result<St
                 );
             }
             let keys = oidc::keys::load(db).await.map_err(|e| e.to_string())?;
-            lines.extend(
-                keys.iter()
-                    .map(|k| format!("oidc {}  signs from {}", k.kid, when(k.signs_from))),
-            );
+            lines.extend(keys.iter().map(|k| {
+                let (kid, alg) = (&k.kid, k.alg.as_str());
+                format!("oidc {kid} ({alg})  signs from {}", when(k.signs_from))
+            }));
             Ok(lines.join("\n"))
         }
     }

@@ -169,12 +169,17 @@ async fn refresh(app: &TestApp, rp: &Rp, token: &str) -> (u16, Value) {
     .await
 }
 
-/// Verifies a token against the published JWKS (RS256, the issuer), returning its claims.
+/// Verifies a token against the published JWKS (the issuer), returning its claims: RS256 for
+/// id_tokens and logout tokens, ES256 for access tokens.
 async fn verified(app: &TestApp, token: &str, typ: &str) -> Value {
     let (status, jwks) = sent(app.http.get(app.at("/oauth/jwks"))).await;
     assert_eq!(status, 200);
     let header = jsonwebtoken::decode_header(token).unwrap();
-    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    let expected = match typ {
+        "at+jwt" => jsonwebtoken::Algorithm::ES256,
+        _ => jsonwebtoken::Algorithm::RS256,
+    };
+    assert_eq!(header.alg, expected);
     assert_eq!(header.typ.as_deref(), Some(typ));
     let kid = header.kid.expect("a kid");
     let key = jwks["keys"]
@@ -183,12 +188,18 @@ async fn verified(app: &TestApp, token: &str, typ: &str) -> Value {
         .iter()
         .find(|k| k["kid"] == kid.as_str())
         .unwrap_or_else(|| panic!("{kid} is published"));
-    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
-        key["n"].as_str().unwrap(),
-        key["e"].as_str().unwrap(),
-    )
+    let decoding = match key["kty"].as_str() {
+        Some("RSA") => jsonwebtoken::DecodingKey::from_rsa_components(
+            key["n"].as_str().unwrap(),
+            key["e"].as_str().unwrap(),
+        ),
+        _ => jsonwebtoken::DecodingKey::from_ec_components(
+            key["x"].as_str().unwrap(),
+            key["y"].as_str().unwrap(),
+        ),
+    }
     .unwrap();
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    let mut validation = jsonwebtoken::Validation::new(expected);
     validation.set_issuer(&[&app.url]);
     validation.validate_aud = false;
     jsonwebtoken::decode::<Value>(token, &decoding, &validation)
@@ -236,10 +247,19 @@ async fn discovery_names_every_endpoint_under_the_exact_issuer() {
     assert_eq!(document["backchannel_logout_session_supported"], true);
     let (status, jwks) = sent(app.http.get(app.at("/oauth/jwks"))).await;
     assert_eq!(status, 200);
-    let key = &jwks["keys"][0];
-    assert_eq!(key["kty"], "RSA");
-    assert_eq!(key["alg"], "RS256");
-    assert!(key["kid"].is_string() && key.get("d").is_none(), "{key}");
+    let keys = jwks["keys"].as_array().unwrap();
+    let mut kinds: Vec<(&str, &str)> = keys
+        .iter()
+        .map(|k| (k["kty"].as_str().unwrap(), k["alg"].as_str().unwrap()))
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, [("EC", "ES256"), ("RSA", "RS256")]);
+    for key in keys {
+        assert!(
+            key["kid"].is_string() && key.get("d").is_none(),
+            "public only: {key}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -1212,8 +1232,8 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_stays_until_
         .unwrap();
     let new_kid = said
         .lines()
-        .find_map(|line| line.strip_prefix("new OpenID Connect key "))
-        .and_then(|rest| rest.split(':').next())
+        .find_map(|line| line.strip_prefix("new OpenID Connect keys "))
+        .and_then(|rest| rest.split(',').next())
         .unwrap_or_else(|| panic!("{said}"))
         .to_owned();
     keys::reload(&app.state.db, &app.state.oidc_keys)
@@ -1258,10 +1278,9 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_stays_until_
             .0,
         200
     );
-    // Once every token the old key signed has expired, it is no longer published.
-    sqlx::query("UPDATE oidc_keys SET signs_from = $1 WHERE kid = $2")
+    // Once every token the old keys signed has expired, they are no longer published.
+    sqlx::query("UPDATE oidc_keys SET signs_from = $1 WHERE signs_from > 0")
         .bind(at(-2 * 3600))
-        .bind(&new_kid)
         .execute(&app.db)
         .await
         .unwrap();
@@ -1269,6 +1288,12 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_stays_until_
         .await
         .unwrap();
     let (_, jwks) = sent(app.http.get(app.at("/oauth/jwks"))).await;
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
-    assert_eq!(jwks["keys"][0]["kid"], new_kid.as_str());
+    let left: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(left.len(), 2, "one of each algorithm: {left:?}");
+    assert!(left.contains(&new_kid.as_str()) && !left.contains(&old_kid.as_str()));
 }

@@ -1,7 +1,7 @@
 //! How a message leaves: e-mail over SMTP when configured, SMS through the webhook when
 //! configured, otherwise a file in `data/outbox/` for each.
 
-use crate::server::crypto::oidc_keys::OidcKeys;
+use crate::server::crypto::oidc_keys::{KeyAlg, OidcKeys};
 use crate::server::store::outbox::QueuedMessage;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -126,7 +126,7 @@ impl Backchannel {
         // next reload: the message is retried.
         let token = self
             .keys
-            .sign(Some("logout+jwt"), &claims, now)
+            .sign(KeyAlg::Rs256, Some("logout+jwt"), &claims, now)
             .map_err(|e| e.to_string())?;
         let response = self
             .client

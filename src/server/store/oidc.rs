@@ -13,7 +13,9 @@ use std::sync::LazyLock;
 #[derive(Debug, Clone, FromRow)]
 pub struct KeyRow {
     pub kid: String,
-    /// Hex of the private key's PKCS#1 DER.
+    /// `RS256` or `ES256`.
+    pub alg: String,
+    /// Hex of the private key's DER.
     pub private_der: String,
     pub created_at: i64,
     pub signs_from: i64,
@@ -22,7 +24,7 @@ pub struct KeyRow {
 /// Every key, newest first.
 pub async fn keys(db: impl Into<Exec<'_>>) -> Result<Vec<KeyRow>, sqlx::Error> {
     on_backend!(db, e => sqlx::query_as(
-        "SELECT kid, private_der, created_at, signs_from FROM oidc_keys \
+        "SELECT kid, alg, private_der, created_at, signs_from FROM oidc_keys \
          ORDER BY signs_from DESC, kid DESC",
     )
     .fetch_all(e)
@@ -33,10 +35,11 @@ pub async fn keys(db: impl Into<Exec<'_>>) -> Result<Vec<KeyRow>, sqlx::Error> {
 /// at once both read back the one stored).
 pub async fn insert_key(db: impl Into<Exec<'_>>, key: &KeyRow) -> Result<(), sqlx::Error> {
     on_backend!(db, e => sqlx::query(
-        "INSERT INTO oidc_keys (kid, private_der, created_at, signs_from) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (kid) DO NOTHING",
+        "INSERT INTO oidc_keys (kid, alg, private_der, created_at, signs_from) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kid) DO NOTHING",
     )
     .bind(&key.kid)
+    .bind(&key.alg)
     .bind(&key.private_der)
     .bind(key.created_at)
     .bind(key.signs_from)
@@ -46,14 +49,16 @@ pub async fn insert_key(db: impl Into<Exec<'_>>, key: &KeyRow) -> Result<(), sql
     Ok(())
 }
 
-/// Drops the keys superseded before `before` (a newer key had started signing by then).
+/// Drops the keys superseded before `before` (a newer key of their algorithm had started
+/// signing by then).
 pub async fn drop_superseded_keys(
     db: impl Into<Exec<'_>>,
     before: i64,
 ) -> Result<u64, sqlx::Error> {
     on_backend!(db, e => sqlx::query(
         "DELETE FROM oidc_keys AS old WHERE EXISTS (SELECT 1 FROM oidc_keys AS newer \
-         WHERE newer.signs_from > old.signs_from AND newer.signs_from <= $1)",
+         WHERE newer.alg = old.alg AND newer.signs_from > old.signs_from \
+         AND newer.signs_from <= $1)",
     )
     .bind(before)
     .execute(e)

@@ -6,6 +6,7 @@ use super::{
     ID_TOKEN_SECONDS, REFRESH_GRACE_SECONDS,
 };
 use crate::server::crypto::link_token;
+use crate::server::crypto::oidc_keys::KeyAlg;
 use crate::server::services::throttle;
 use crate::server::services::ServiceError;
 use crate::server::state::AppState;
@@ -313,7 +314,7 @@ fn answer(
         OAuthError::from(ServiceError::Internal(e.to_string()))
     };
     let access_token = keys
-        .sign(Some("at+jwt"), &access, now)
+        .sign(KeyAlg::Es256, Some("at+jwt"), &access, now)
         .map_err(signing_failed)?;
     let digest = Sha256::digest(access_token.as_bytes());
     let mut id = serde_json::Map::new();
@@ -340,7 +341,9 @@ fn answer(
     for (claim, value) in profile_claims(account, scopes) {
         id.insert(claim.into(), value);
     }
-    let id_token = keys.sign(None, &id, now).map_err(signing_failed)?;
+    let id_token = keys
+        .sign(KeyAlg::Rs256, None, &id, now)
+        .map_err(signing_failed)?;
     Ok(TokenAnswer {
         access_token,
         token_type: "Bearer",
@@ -391,9 +394,7 @@ pub async fn userinfo(
     bearer: Option<&str>,
 ) -> Result<serde_json::Map<String, serde_json::Value>, OAuthError> {
     let bearer = bearer.ok_or_else(|| invalid_token("no access token"))?;
-    if state.oidc_keys.is_empty() {
-        super::keys::ensure(state).await?;
-    }
+    super::keys::ensure(state).await?;
     let claims: AccessClaims = state
         .oidc_keys
         .verify(bearer, Some("at+jwt"), super::issuer(state), false)
