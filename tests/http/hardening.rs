@@ -608,7 +608,7 @@ async fn two_workers_send_each_message_once_with_a_stable_message_id() {
     for (id, until) in [(expired, now - 1), (held, now + 600)] {
         let claim = "UPDATE outbox SET claimed_until = $1 WHERE id = $2";
         match &mut tx {
-            Tx::Sqlite(tx) => {
+            Tx::Sqlite(tx, _) => {
                 sqlx::query(claim)
                     .bind(until)
                     .bind(id)
