@@ -193,16 +193,15 @@ async fn resume(
 async fn browser_session(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<Option<authorize::Session>, ServiceError> {
-    let signed_in = match cookie_value(headers, COOKIE_NAME) {
+) -> Result<Option<sessions::SignedIn>, ServiceError> {
+    match cookie_value(headers, COOKIE_NAME) {
         Some(token) => match sessions::resolve(state, &token).await {
-            Ok(signed_in) => Some(signed_in),
-            Err(ServiceError::Unauthenticated) => None,
-            Err(e) => return Err(e),
+            Ok(signed_in) => Ok(Some(signed_in)),
+            Err(ServiceError::Unauthenticated) => Ok(None),
+            Err(e) => Err(e),
         },
-        None => None,
-    };
-    authorize::session_of(state, signed_in).await
+        None => Ok(None),
+    }
 }
 
 /// A failure of ours during an authorization, told to the app (RFC 6749 §4.1.2.1).

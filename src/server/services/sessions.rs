@@ -37,6 +37,10 @@ pub struct SignedIn {
     pub session_id: String,
     /// Unix seconds: the session's fixed end.
     pub session_ends_at: i64,
+    /// Unix seconds: when the session signed in.
+    pub signed_in_at: i64,
+    /// How it signed in: OpenID Connect `amr` values, space-separated.
+    pub amr: String,
 }
 
 /// Live sessions an account may have. An integration that signs in over REST for every job
@@ -119,16 +123,18 @@ pub async fn resolve(state: &AppState, token: &str) -> Result<SignedIn, ServiceE
     let (account_id, claims) = claims_of(state, token)?;
     let found =
         sessions::account_of(&state.reads, &claims.sid, account_id, store::unix_now()).await?;
-    let Some((row, ends_at)) = found else {
+    let Some(found) = found else {
         return Err(ServiceError::Unauthenticated);
     };
-    if !row.account_enabled || row.token_version != claims.tv {
+    if !found.account.account_enabled || found.account.token_version != claims.tv {
         return Err(ServiceError::Unauthenticated);
     }
     Ok(SignedIn {
-        account: row.into(),
+        account: found.account.into(),
         session_id: claims.sid,
-        session_ends_at: ends_at,
+        session_ends_at: found.session_expires_at,
+        signed_in_at: found.session_created_at,
+        amr: found.session_amr,
     })
 }
 

@@ -36,17 +36,6 @@ pub async fn insert(db: impl Into<Exec<'_>>, session: NewSession<'_>) -> Result<
     Ok(())
 }
 
-/// When a session signed in, and how (`amr`): what an OpenID Connect authorization reports.
-pub async fn sign_in_of(
-    db: impl Into<Exec<'_>>,
-    session_id: &str,
-) -> Result<Option<(i64, String)>, sqlx::Error> {
-    on_backend!(db, e => sqlx::query_as("SELECT created_at, amr FROM sessions WHERE id = $1")
-        .bind(session_id)
-        .fetch_optional(e)
-        .await)
-}
-
 /// Built once: this runs on every signed-in request.
 static ACCOUNT_OF_SESSION: LazyLock<String> = LazyLock::new(|| {
     let columns = ACCOUNT_COLUMNS
@@ -55,11 +44,24 @@ static ACCOUNT_OF_SESSION: LazyLock<String> = LazyLock::new(|| {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "SELECT {columns}, s.expires_at AS session_expires_at FROM sessions s \
+        "SELECT {columns}, s.expires_at AS session_expires_at, \
+         s.created_at AS session_created_at, s.amr AS session_amr FROM sessions s \
          JOIN users u ON u.id = s.user_id \
          WHERE s.id = $1 AND s.user_id = $2 AND s.expires_at > $3 AND u.deleted_at IS NULL"
     )
 });
+
+/// A live session and its live account, as every signed-in request reads them.
+#[derive(FromRow)]
+pub struct SessionAccount {
+    #[sqlx(flatten)]
+    pub account: AccountRow,
+    /// The session's fixed end.
+    pub session_expires_at: i64,
+    /// When it signed in, and how (`amr`): what an OpenID Connect authorization reports.
+    pub session_created_at: i64,
+    pub session_amr: String,
+}
 
 /// The live account behind a live session: one read for both, on every signed-in request.
 /// The caller still compares the token's version with the account's.
@@ -68,7 +70,7 @@ pub async fn account_of(
     session_id: &str,
     user_id: i64,
     now: i64,
-) -> Result<Option<(AccountRow, i64)>, ReadError> {
+) -> Result<Option<SessionAccount>, ReadError> {
     match reads {
         ReadConnections::Sqlite(sqlite) => sqlite.read(|connection| {
             connection
@@ -76,29 +78,22 @@ pub async fn account_of(
                 .query_row(
                     rusqlite::named_params! {"$1": session_id, "$2": user_id, "$3": now},
                     |row| {
-                        Ok((
-                            AccountRow::from_sqlite(row)?,
-                            row.get("session_expires_at")?,
-                        ))
+                        Ok(SessionAccount {
+                            account: AccountRow::from_sqlite(row)?,
+                            session_expires_at: row.get("session_expires_at")?,
+                            session_created_at: row.get("session_created_at")?,
+                            session_amr: row.get("session_amr")?,
+                        })
                     },
                 )
                 .optional()
         }),
-        ReadConnections::Postgres(pool) => {
-            #[derive(FromRow)]
-            struct WithExpiry {
-                #[sqlx(flatten)]
-                account: AccountRow,
-                session_expires_at: i64,
-            }
-            let row: Option<WithExpiry> = sqlx::query_as(&ACCOUNT_OF_SESSION)
-                .bind(session_id)
-                .bind(user_id)
-                .bind(now)
-                .fetch_optional(pool)
-                .await?;
-            Ok(row.map(|row| (row.account, row.session_expires_at)))
-        }
+        ReadConnections::Postgres(pool) => Ok(sqlx::query_as(&ACCOUNT_OF_SESSION)
+            .bind(session_id)
+            .bind(user_id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?),
     }
 }
 

@@ -341,31 +341,6 @@ pub fn error_reply(
     }
 }
 
-/// Who is signed in in this browser, and how.
-pub struct Session {
-    pub signed_in: SignedIn,
-    /// When the session's sign-in happened (Unix seconds).
-    pub auth_time: i64,
-    /// How (`amr` values, space-separated).
-    pub amr: String,
-}
-
-/// The session a signed-in page request rides on, with how it was signed in.
-pub async fn session_of(
-    state: &AppState,
-    signed_in: Option<SignedIn>,
-) -> Result<Option<Session>, ServiceError> {
-    let Some(signed_in) = signed_in else {
-        return Ok(None);
-    };
-    let facts = store::sessions::sign_in_of(&state.db, &signed_in.session_id).await?;
-    Ok(facts.map(|(auth_time, amr)| Session {
-        signed_in,
-        auth_time,
-        amr,
-    }))
-}
-
 /// What the request needs before it can be answered.
 enum Needs {
     SignIn,
@@ -381,19 +356,19 @@ async fn needs(
     request: &Authorization,
     client: &Client,
     waiting: Option<&oidc::RequestRow>,
-    session: Option<&Session>,
+    session: Option<&SignedIn>,
 ) -> Result<Needs, ServiceError> {
     let Some(session) = session else {
         return Ok(Needs::SignIn);
     };
-    let account = &session.signed_in.account;
-    let signed_in_since_asked = waiting.is_some_and(|w| session.auth_time >= w.created_at);
+    let account = &session.account;
+    let signed_in_since_asked = waiting.is_some_and(|w| session.signed_in_at >= w.created_at);
     if !signed_in_since_asked {
         if request.prompt_login {
             return Ok(Needs::SignIn);
         }
         if let Some(max_age) = request.max_age {
-            if super::now() - session.auth_time > max_age {
+            if super::now() - session.signed_in_at > max_age {
                 return Ok(Needs::SignIn);
             }
         }
@@ -454,7 +429,7 @@ pub async fn proceed(
     request: &Authorization,
     client: &Client,
     waiting: Option<&oidc::RequestRow>,
-    session: Option<&Session>,
+    session: Option<&SignedIn>,
     meta: &RequestMeta,
 ) -> Result<Next, ServiceError> {
     let needs = needs(state, request, client, waiting, session).await?;
@@ -578,7 +553,7 @@ pub async fn waiting(
 pub async fn resume(
     state: &AppState,
     id: &str,
-    session: Option<&Session>,
+    session: Option<&SignedIn>,
     meta: &RequestMeta,
 ) -> Result<Next, ServiceError> {
     match waiting(state, id).await? {
@@ -623,19 +598,19 @@ pub async fn answer_consent(
 async fn issue_code(
     state: &AppState,
     request: &Authorization,
-    session: &Session,
+    session: &SignedIn,
 ) -> Result<Reply, ServiceError> {
     let now = super::now();
     let (code, code_hash) = link_token::generate();
-    let account = &session.signed_in.account;
+    let account = &session.account;
     let grant = oidc::GrantRow {
         id: super::random_id(),
         user_id: account.id,
         client_id: request.client_id.clone(),
-        session_id: session.signed_in.session_id.clone(),
+        session_id: session.session_id.clone(),
         scopes: request.scopes.join(" "),
         nonce: request.nonce.clone(),
-        auth_time: session.auth_time,
+        auth_time: session.signed_in_at,
         amr: session.amr.clone(),
         token_version: account.token_version,
         created_at: now,
