@@ -301,6 +301,21 @@ impl OidcKeys {
         issuer: &str,
         allow_expired: bool,
     ) -> Result<T, OidcKeyError> {
+        let guard = self.ring.read().unwrap_or_else(|p| p.into_inner());
+        let ring = guard.as_ref().ok_or(OidcKeyError::Invalid)?;
+        // A token seen before was verified with the same expected type (the key says so): its
+        // header need not be read again, and its expiry and issuer are checked again.
+        let memo_key = (!allow_expired).then(|| format!("{}:{token}", typ.unwrap_or("")));
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if let Some(memo_key) = &memo_key {
+            let memo = ring.verified.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((exp, claims)) = memo.get(memo_key) {
+                if *exp + LEEWAY_SECONDS > now && claims["iss"] == issuer {
+                    return T::deserialize(claims).map_err(|_| OidcKeyError::Invalid);
+                }
+                return Err(OidcKeyError::Invalid);
+            }
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| OidcKeyError::Invalid)?;
         if let Some(typ) = typ {
             if !header
@@ -312,21 +327,6 @@ impl OidcKeys {
             }
         }
         let kid = header.kid.ok_or(OidcKeyError::Invalid)?;
-        let guard = self.ring.read().unwrap_or_else(|p| p.into_inner());
-        let ring = guard.as_ref().ok_or(OidcKeyError::Invalid)?;
-        let memo_key = (!allow_expired).then(|| format!("{}:{token}", typ.unwrap_or("")));
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        if let Some(memo_key) = &memo_key {
-            let memo = ring.verified.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((exp, claims)) = memo.get(memo_key) {
-                // The issuer was checked when it was verified; the expiry is checked again.
-                if *exp + LEEWAY_SECONDS > now && claims["iss"] == issuer {
-                    return serde_json::from_value(claims.clone())
-                        .map_err(|_| OidcKeyError::Invalid);
-                }
-                return Err(OidcKeyError::Invalid);
-            }
-        }
         let (alg, key) = ring.verifying.get(&kid).ok_or(OidcKeyError::Invalid)?;
         if header.alg != alg.jwt() {
             return Err(OidcKeyError::Invalid);
@@ -351,7 +351,7 @@ impl OidcKeys {
             }
             memo.insert(memo_key, (exp, claims.clone()));
         }
-        serde_json::from_value(claims).map_err(|_| OidcKeyError::Invalid)
+        T::deserialize(&claims).map_err(|_| OidcKeyError::Invalid)
     }
 }
 

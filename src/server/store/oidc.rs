@@ -344,66 +344,109 @@ pub struct GrantAndAccount {
     pub subject: Option<String>,
 }
 
-static GRANT_AND_ACCOUNT: LazyLock<String> = LazyLock::new(|| {
-    let columns = ACCOUNT_COLUMNS
+/// The columns of a grant and its account, the grant's under names of their own (the
+/// account's share some).
+fn grant_and_account_columns() -> String {
+    let account = ACCOUNT_COLUMNS
         .split(',')
         .map(|c| format!("u.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    // The grant's columns under names of their own: the account's share some.
     format!(
-        "SELECT {columns}, u.oidc_subject, g.client_id AS grant_client_id, \
+        "{account}, u.oidc_subject, g.id AS grant_id, g.client_id AS grant_client_id, \
          g.session_id AS grant_session_id, g.scopes AS grant_scopes, g.nonce AS grant_nonce, \
          g.auth_time AS grant_auth_time, g.amr AS grant_amr, \
          g.token_version AS grant_token_version, g.created_at AS grant_created_at, \
-         g.last_used_at AS grant_last_used_at, g.revoked_at AS grant_revoked_at \
-         FROM oidc_grants g JOIN users u ON u.id = g.user_id \
-         WHERE g.id = $1 AND u.deleted_at IS NULL"
+         g.last_used_at AS grant_last_used_at, g.revoked_at AS grant_revoked_at"
+    )
+}
+
+static GRANT_AND_ACCOUNT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM oidc_grants g JOIN users u ON u.id = g.user_id \
+         WHERE g.id = $1 AND u.deleted_at IS NULL",
+        grant_and_account_columns()
     )
 });
+
+static REFRESH_GRANT_AND_ACCOUNT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, r.replaced_at AS refresh_replaced_at FROM oidc_refresh_tokens r \
+         JOIN oidc_grants g ON g.id = r.grant_id JOIN users u ON u.id = g.user_id \
+         WHERE r.token_hash = $1 AND u.deleted_at IS NULL",
+        grant_and_account_columns()
+    )
+});
+
+#[derive(FromRow)]
+struct GrantAndAccountRow {
+    #[sqlx(flatten)]
+    account: AccountRow,
+    oidc_subject: Option<String>,
+    grant_id: String,
+    grant_client_id: String,
+    grant_session_id: String,
+    grant_scopes: String,
+    grant_nonce: Option<String>,
+    grant_auth_time: i64,
+    grant_amr: String,
+    grant_token_version: i64,
+    grant_created_at: i64,
+    grant_last_used_at: i64,
+    grant_revoked_at: Option<i64>,
+}
+
+impl From<GrantAndAccountRow> for GrantAndAccount {
+    fn from(f: GrantAndAccountRow) -> Self {
+        GrantAndAccount {
+            grant: GrantRow {
+                id: f.grant_id,
+                user_id: f.account.id,
+                client_id: f.grant_client_id,
+                session_id: f.grant_session_id,
+                scopes: f.grant_scopes,
+                nonce: f.grant_nonce,
+                auth_time: f.grant_auth_time,
+                amr: f.grant_amr,
+                token_version: f.grant_token_version,
+                created_at: f.grant_created_at,
+                last_used_at: f.grant_last_used_at,
+                revoked_at: f.grant_revoked_at,
+            },
+            account: f.account,
+            subject: f.oidc_subject,
+        }
+    }
+}
 
 pub async fn grant_and_account(
     db: impl Into<Exec<'_>>,
     grant_id: &str,
 ) -> Result<Option<GrantAndAccount>, sqlx::Error> {
-    #[derive(FromRow)]
-    struct Found {
-        #[sqlx(flatten)]
-        account: AccountRow,
-        oidc_subject: Option<String>,
-        grant_client_id: String,
-        grant_session_id: String,
-        grant_scopes: String,
-        grant_nonce: Option<String>,
-        grant_auth_time: i64,
-        grant_amr: String,
-        grant_token_version: i64,
-        grant_created_at: i64,
-        grant_last_used_at: i64,
-        grant_revoked_at: Option<i64>,
-    }
-    let found: Option<Found> = on_backend!(db, e => sqlx::query_as(&GRANT_AND_ACCOUNT)
+    let found: Option<GrantAndAccountRow> = on_backend!(db, e => sqlx::query_as(&GRANT_AND_ACCOUNT)
         .bind(grant_id)
         .fetch_optional(e)
         .await)?;
-    Ok(found.map(|f| GrantAndAccount {
-        grant: GrantRow {
-            id: grant_id.to_owned(),
-            user_id: f.account.id,
-            client_id: f.grant_client_id,
-            session_id: f.grant_session_id,
-            scopes: f.grant_scopes,
-            nonce: f.grant_nonce,
-            auth_time: f.grant_auth_time,
-            amr: f.grant_amr,
-            token_version: f.grant_token_version,
-            created_at: f.grant_created_at,
-            last_used_at: f.grant_last_used_at,
-            revoked_at: f.grant_revoked_at,
-        },
-        account: f.account,
-        subject: f.oidc_subject,
-    }))
+    Ok(found.map(GrantAndAccount::from))
+}
+
+/// The grant and account a refresh token belongs to, and when the token was replaced by its
+/// successor, if it was.
+pub async fn refresh_grant_and_account(
+    db: impl Into<Exec<'_>>,
+    token_hash: &str,
+) -> Result<Option<(GrantAndAccount, Option<i64>)>, sqlx::Error> {
+    #[derive(FromRow)]
+    struct Found {
+        #[sqlx(flatten)]
+        row: GrantAndAccountRow,
+        refresh_replaced_at: Option<i64>,
+    }
+    let found: Option<Found> = on_backend!(db, e => sqlx::query_as(&REFRESH_GRANT_AND_ACCOUNT)
+        .bind(token_hash)
+        .fetch_optional(e)
+        .await)?;
+    Ok(found.map(|f| (f.row.into(), f.refresh_replaced_at)))
 }
 
 /// Which live grants to end.
@@ -573,36 +616,27 @@ pub enum CodeUse {
 /// Spends a code (one use, whatever its expiry: the caller checks that). Inside the caller's
 /// transaction: of two requests with one code, exactly one finds it unspent.
 pub async fn use_code(tx: &mut Tx, code_hash: &str, now: i64) -> Result<CodeUse, sqlx::Error> {
-    #[derive(FromRow)]
-    struct Stored {
-        #[sqlx(flatten)]
-        code: CodeRow,
-        used_at: Option<i64>,
+    let spent: Option<CodeRow> = on_backend!(&mut *tx, e => sqlx::query_as(
+        "UPDATE oidc_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
+         RETURNING grant_id, redirect_uri, code_challenge, expires_at",
+    )
+    .bind(code_hash)
+    .bind(now)
+    .fetch_optional(e)
+    .await)?;
+    if let Some(code) = spent {
+        return Ok(CodeUse::First(code));
     }
-    let found: Option<Stored> = on_backend!(&mut *tx, e => sqlx::query_as(
-        "SELECT grant_id, redirect_uri, code_challenge, expires_at, used_at FROM oidc_codes \
-         WHERE code_hash = $1",
+    let used: Option<String> = on_backend!(&mut *tx, e => sqlx::query_scalar(
+        "SELECT grant_id FROM oidc_codes WHERE code_hash = $1",
     )
     .bind(code_hash)
     .fetch_optional(e)
     .await)?;
-    let Some(Stored { code, used_at }) = found else {
-        return Ok(CodeUse::Unknown);
-    };
-    let spent = on_backend!(&mut *tx, e => sqlx::query(
-        "UPDATE oidc_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL",
-    )
-    .bind(code_hash)
-    .bind(now)
-    .execute(e)
-    .await
-    .map(|done| done.rows_affected()))?;
-    if used_at.is_some() || spent == 0 {
-        return Ok(CodeUse::Again {
-            grant_id: code.grant_id,
-        });
-    }
-    Ok(CodeUse::First(code))
+    Ok(match used {
+        Some(grant_id) => CodeUse::Again { grant_id },
+        None => CodeUse::Unknown,
+    })
 }
 
 // ---- Refresh tokens -------------------------------------------------------------------------

@@ -219,10 +219,8 @@ pub async fn refresh(
     super::keys::ensure(state).await?;
     let now = super::now();
     let outcome = crate::server::services::write_tx!(state.db, |tx| {
-        let Some(token) = oidc::find_refresh_token(&mut *tx, &hash).await? else {
-            return Ok(Err(invalid_grant("the refresh token is unknown")));
-        };
-        let Some(found) = oidc::grant_and_account(&mut *tx, &token.grant_id).await? else {
+        let Some((found, replaced_at)) = oidc::refresh_grant_and_account(&mut *tx, &hash).await?
+        else {
             return Ok(Err(invalid_grant("the refresh token is unknown")));
         };
         if found.grant.client_id != client.client_id {
@@ -230,10 +228,7 @@ pub async fn refresh(
                 "the refresh token was issued to another client",
             )));
         }
-        if token
-            .replaced_at
-            .is_some_and(|at| now - at > REFRESH_GRACE_SECONDS)
-        {
+        if replaced_at.is_some_and(|at| now - at > REFRESH_GRACE_SECONDS) {
             oidc::revoke_grants(&mut *tx, GrantsOf::One(&found.grant.id), now).await?;
             tracing::warn!(grant = %found.grant.id, "a replaced refresh token was replayed; its grant is revoked");
             return Ok(Err(invalid_grant("the refresh token was used already")));
