@@ -1297,3 +1297,49 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_stays_until_
     assert_eq!(left.len(), 2, "one of each algorithm: {left:?}");
     assert!(left.contains(&new_kid.as_str()) && !left.contains(&old_kid.as_str()));
 }
+
+#[tokio::test]
+async fn the_purge_removes_what_can_no_longer_matter_and_keeps_live_grants() {
+    use latchkey::server::store::purge;
+    let app = spawn_app().await;
+    let rp = client(&app, false, true, None).await;
+    let browser = browser(&app, "pur").await;
+    // A waiting request (nobody signed in), a live grant with a refreshed token, a revoked one.
+    authorize(&app, None, &asked(&rp, &[])).await;
+    let code = code_for(&app, &rp, &browser, &[]).await;
+    let (_, live) = exchange(&app, &rp, &code, None).await;
+    let (_, refreshed) = refresh(&app, &rp, live["refresh_token"].as_str().unwrap()).await;
+    let code = code_for(&app, &rp, &browser, &[]).await;
+    let (_, ended) = exchange(&app, &rp, &code, None).await;
+    let revoked = app
+        .http
+        .post(app.at("/oauth/revoke"))
+        .basic_auth(&rp.client_id, rp.secret.as_deref())
+        .form(&[("token", ended["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let day = 86400;
+    for sql in [
+        "UPDATE oidc_requests SET expires_at = expires_at - 3600".to_owned(),
+        format!("UPDATE oidc_codes SET expires_at = expires_at - {day} - 60"),
+        format!("UPDATE oidc_refresh_tokens SET replaced_at = replaced_at - {day} - 60"),
+        format!("UPDATE oidc_grants SET revoked_at = revoked_at - {day} - 60"),
+    ] {
+        sqlx::query(&sql).execute(&app.db).await.unwrap();
+    }
+    let now = latchkey::server::store::unix_now();
+    let purged = purge::expired(&app.state.db, now, 365 * day).await.unwrap();
+    // One request, two codes, one replaced refresh token, and the revoked grant (whose own
+    // refresh token goes with it).
+    assert_eq!(purged.oidc, 5, "{purged:?}");
+    let requests: i64 = app.scalar("SELECT COUNT(*) FROM oidc_requests").await;
+    assert_eq!(requests, 0);
+    let grants: i64 = app.scalar("SELECT COUNT(*) FROM oidc_grants").await;
+    assert_eq!(grants, 1, "the live grant stays");
+    let tokens: i64 = app.scalar("SELECT COUNT(*) FROM oidc_refresh_tokens").await;
+    assert_eq!(tokens, 1, "with its current refresh token");
+    let (status, _) = refresh(&app, &rp, refreshed["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "and it still works");
+}
