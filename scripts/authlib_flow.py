@@ -7,20 +7,22 @@ the published JWKS, userinfo, refresh, revocation; and a public client doing the
 Usage: authlib_flow.py ISSUER CONFIDENTIAL_ID CONFIDENTIAL_SECRET PUBLIC_ID USERNAME PASSWORD
 """
 
+import re
 import sys
 import urllib.parse
 import warnings
-
-# authlib.jose says it will move to joserfc in 2.0; its OpenID Connect id_token checks
-# (CodeIDToken: nonce, at_hash, azp, expiry) are still built on it in 1.x.
-warnings.filterwarnings("ignore", message="authlib.jose module is deprecated")
 
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.integrations.base_client.errors import OAuthError
-from authlib.jose import JsonWebKey, jwt
-from authlib.oidc.core import CodeIDToken
+
+# authlib.jose says it will move to joserfc in 2.0; its OpenID Connect id_token checks
+# (CodeIDToken: nonce, at_hash, azp, expiry) are still built on it in 1.x. authlib installs
+# its own "always" filter for the warning when imported, so this one comes after it.
+warnings.filterwarnings("ignore", message="authlib.jose module is deprecated")
+from authlib.jose import JsonWebKey, jwt  # noqa: E402
+from authlib.oidc.core import CodeIDToken  # noqa: E402
 
 REDIRECT = "http://127.0.0.1:9/callback"
 
@@ -39,7 +41,14 @@ def follow_to_app(response):
     way when Latchkey asks, by posting its forms."""
     for _ in range(12):
         location = response.headers.get("location")
-        assert response.status_code in (302, 303), (response.status_code, response.text[:300])
+        if response.status_code == 200:
+            # After a form, Latchkey sends the browser on from a page (a meta refresh), as
+            # a browser follows it.
+            refresh = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', response.text)
+            assert refresh, response.text[:300]
+            location = refresh.group(1).replace("&amp;", "&")
+        else:
+            assert response.status_code in (302, 303), (response.status_code, response.text[:300])
         if location.startswith(REDIRECT):
             return location
         url = urllib.parse.urljoin(issuer, location)
