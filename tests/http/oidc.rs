@@ -1343,3 +1343,28 @@ async fn the_purge_removes_what_can_no_longer_matter_and_keeps_live_grants() {
     let (status, _) = refresh(&app, &rp, refreshed["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, 200, "and it still works");
 }
+
+#[tokio::test]
+async fn the_plumbings_refusals_at_the_token_endpoint_are_rfc_6749_json() {
+    let app = spawn_app().await;
+    let (status, body) = sent(
+        app.http
+            .post(app.at("/oauth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type=refresh_token&refresh_token={}",
+                "x".repeat(70_000)
+            )),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("invalid_request"))
+    );
+    let (status, body) = sent(app.http.get(app.at("/oauth/token"))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (405, Some("invalid_request")),
+        "{body}"
+    );
+}

@@ -19,7 +19,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Where each endpoint lives, under the issuer.
 pub const DISCOVERY: &str = "/.well-known/openid-configuration";
@@ -34,8 +33,10 @@ pub const LOGOUT: &str = "/oauth/logout";
 pub const PROBLEM_PAGE: &str = "/oauth/problem";
 pub const SIGNED_OUT_PAGE: &str = "/signed-out";
 
+/// The endpoints; the plumbing's refusals (404, 405, 413…) at the ones apps call come as
+/// RFC 6749 JSON, and nothing is cached unless it says so (`rest::with_envelope_errors`).
 pub fn router() -> Router<AppState> {
-    Router::new()
+    let routes = Router::new()
         .route(DISCOVERY, get(discovery))
         .route(JWKS, get(jwks))
         .route(AUTHORIZE, get(authorize).post(authorize))
@@ -43,11 +44,8 @@ pub fn router() -> Router<AppState> {
         .route(TOKEN, post(token))
         .route(USERINFO, get(userinfo).post(userinfo))
         .route(REVOKE, post(revoke))
-        .route(LOGOUT, get(end_session).post(end_session))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        .route(LOGOUT, get(end_session).post(end_session));
+    super::with_envelope_errors(routes)
 }
 
 // ---- Discovery and keys ---------------------------------------------------------------------

@@ -23,6 +23,9 @@ pub enum Surface {
     Authing,
     /// Temporal v2 (`/v2/…`) and Tangerine365 (`/auth/lostPassword`): `{code, response}`.
     Temporal,
+    /// The OpenID Connect endpoints apps call (token, revocation, userinfo, keys, discovery):
+    /// RFC 6749's `{error, error_description}`, in English.
+    OAuth,
     /// The pages and their server functions: a sentence of plain text.
     Page,
 }
@@ -33,6 +36,12 @@ impl Surface {
             Surface::Authing
         } else if path.starts_with("/v2/") || path.ends_with("/auth/lostPassword") {
             Surface::Temporal
+        } else if matches!(
+            path,
+            "/oauth/token" | "/oauth/revoke" | "/oauth/userinfo" | "/oauth/jwks"
+        ) || path.starts_with("/.well-known/")
+        {
+            Surface::OAuth
         } else {
             Surface::Page
         }
@@ -42,7 +51,7 @@ impl Surface {
 /// What a refusal says, for a surface in a language.
 pub fn message(status: StatusCode, surface: Surface, language: Language) -> Cow<'static, str> {
     let language = match surface {
-        Surface::Temporal => Language::English,
+        Surface::Temporal | Surface::OAuth => Language::English,
         Surface::Authing | Surface::Page => language,
     };
     let words = language.text();
@@ -90,6 +99,11 @@ pub fn answer(
             response: message.into_owned(),
         })
         .into_response(),
+        Surface::OAuth => Json(serde_json::json!({
+            "error": if status.is_server_error() { "server_error" } else { "invalid_request" },
+            "error_description": message,
+        }))
+        .into_response(),
         Surface::Page => (
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             message.into_owned(),
@@ -135,6 +149,22 @@ mod tests {
         assert_eq!(Surface::of("//auth/lostPassword"), Surface::Temporal);
         assert_eq!(Surface::of("/rpc/login"), Surface::Page);
         assert_eq!(Surface::of("/login"), Surface::Page);
+        assert_eq!(Surface::of("/oauth/token"), Surface::OAuth);
+        assert_eq!(Surface::of("/oauth/authorize"), Surface::Page);
+
+        let oauth = answer(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "/oauth/token",
+            &HeaderMap::new(),
+            None,
+        );
+        assert_eq!(oauth.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let json: serde_json::Value = serde_json::from_str(&body_of(oauth)).unwrap();
+        assert_eq!(json["error"], "invalid_request");
+        assert_eq!(
+            json["error_description"],
+            "request body is larger than 64 KiB"
+        );
 
         let none = HeaderMap::new();
         let temporal = answer(StatusCode::REQUEST_TIMEOUT, "/v2/auth/login", &none, None);
