@@ -11,6 +11,8 @@ use crate::server::services::oidc::tokens::{self, ClientCredentials};
 use crate::server::services::oidc::{self, ErrorCode, OAuthError};
 use crate::server::services::{sessions, ServiceError};
 use crate::server::state::AppState;
+use crate::server::store::audit::RequestMeta;
+use crate::server::store::oidc_clients::ClientRow;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -457,23 +459,31 @@ fn credentials(
     }
 }
 
+/// A token or revocation request's form and the client it authenticates, or the answer that
+/// refuses it; `basic` says the client used the Basic header (a refusal then challenges it).
+async fn authenticated(
+    state: &AppState,
+    meta: &RequestMeta,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Vec<(String, String)>, ClientRow, bool), Response> {
+    let form = form_of(headers, body).map_err(|error| token_error(&error, false))?;
+    let presented = credentials(headers, &form).map_err(|error| token_error(&error, false))?;
+    match tokens::authenticate(state, &presented, meta).await {
+        Ok(client) => Ok((form, client, presented.basic)),
+        Err(error) => Err(token_error(&error, presented.basic)),
+    }
+}
+
 async fn token(
     State(state): State<AppState>,
     Meta(meta): Meta,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match form_of(&headers, &body) {
-        Ok(form) => form,
-        Err(error) => return token_error(&error, false),
-    };
-    let presented = match credentials(&headers, &form) {
-        Ok(presented) => presented,
-        Err(error) => return token_error(&error, false),
-    };
-    let client = match tokens::authenticate(&state, &presented, &meta).await {
-        Ok(client) => client,
-        Err(error) => return token_error(&error, presented.basic),
+    let (form, client, basic) = match authenticated(&state, &meta, &headers, &body).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
     let answer = match field(&form, "grant_type") {
         Some("authorization_code") => {
@@ -506,7 +516,7 @@ async fn token(
     };
     match answer {
         Ok(answer) => ([(header::PRAGMA, "no-cache")], Json(answer)).into_response(),
-        Err(error) => token_error(&error, presented.basic),
+        Err(error) => token_error(&error, basic),
     }
 }
 
@@ -552,21 +562,13 @@ async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match form_of(&headers, &body) {
-        Ok(form) => form,
-        Err(error) => return token_error(&error, false),
-    };
-    let presented = match credentials(&headers, &form) {
-        Ok(presented) => presented,
-        Err(error) => return token_error(&error, false),
-    };
-    let client = match tokens::authenticate(&state, &presented, &meta).await {
-        Ok(client) => client,
-        Err(error) => return token_error(&error, presented.basic),
+    let (form, client, basic) = match authenticated(&state, &meta, &headers, &body).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
     match tokens::revoke(&state, &client, field(&form, "token")).await {
         Ok(()) => StatusCode::OK.into_response(),
-        Err(error) => token_error(&error, presented.basic),
+        Err(error) => token_error(&error, basic),
     }
 }
 
