@@ -247,6 +247,7 @@ impl From<ServiceError> for FormError {
             ServiceError::PasskeyRefused => FormError::general(words.passkey_refused),
             ServiceError::LinkInvalid => FormError::general(words.link_invalid),
             ServiceError::Contended => FormError::general(words.busy),
+            ServiceError::NotFound => FormError::general(words.not_found_title),
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
                 FormError::general(words.our_fault)

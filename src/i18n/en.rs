@@ -68,6 +68,20 @@ pub fn problem(problem: &Problem) -> String {
             format!("Give the passkey a name of 1 to {max} characters.")
         }
         Problem::NoSuchPasskey => "the account has no such passkey".into(),
+        Problem::StepUpRequired => {
+            "confirm with your second factor first: changes need a check made in the last \
+             ten minutes"
+                .into()
+        }
+        Problem::ReadOnlyToken => "this API token may only read".into(),
+        Problem::ReasonRequired => "give a reason (1 to 500 characters)".into(),
+        Problem::NotOnYourOwnAccount => {
+            "an admin cannot do this to their own account from the console".into()
+        }
+        Problem::NothingToChange => "the account is like that already".into(),
+        Problem::TokenNameLength { max } => {
+            format!("Give the token a name of 1 to {max} characters that says what it is for.")
+        }
     }
 }
 
@@ -306,6 +320,7 @@ pub static TEXT: Text = Text {
     api_reset_token_invalid: "the password reset token is invalid, used or expired",
     api_busy: "the database is too busy with concurrent changes",
     api_internal: "internal server error",
+    api_not_found: "not found",
     api_cross_site: "cross-site request refused: send it from the site itself, or with a bearer token",
     api_too_slow: "the request took too long to arrive",
     api_too_large: "request body is larger than 64 KiB",

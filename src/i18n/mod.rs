@@ -253,6 +253,21 @@ pub enum Problem {
         max: usize,
     },
     NoSuchPasskey,
+    /// The operators' console: a change needs a second-factor check of the last ten minutes.
+    StepUpRequired,
+    /// An admin API token made to read only was used for a change.
+    ReadOnlyToken,
+    /// An operator's action without the reason every action must give.
+    ReasonRequired,
+    /// An admin acting on their own account where the console refuses it (disabling it,
+    /// removing its second factor).
+    NotOnYourOwnAccount,
+    /// An admin's action that would change nothing (disabling a disabled account).
+    NothingToChange,
+    /// An admin API token's name, which says what it is for.
+    TokenNameLength {
+        max: usize,
+    },
 }
 
 /// Declares a catalogue's struct: a field per string, so a catalogue that lacks one does not
@@ -518,6 +533,7 @@ catalogue! {
     api_reset_token_invalid,
     api_busy,
     api_internal,
+    api_not_found,
     api_cross_site,
     api_too_slow,
     api_too_large,
@@ -665,6 +681,12 @@ mod tests {
             Problem::PasskeysNeedDomain,
             Problem::PasskeyNameLength { max: 64 },
             Problem::NoSuchPasskey,
+            Problem::StepUpRequired,
+            Problem::ReadOnlyToken,
+            Problem::ReasonRequired,
+            Problem::NotOnYourOwnAccount,
+            Problem::NothingToChange,
+            Problem::TokenNameLength { max: 100 },
         ];
         for problem in &problems {
             let english = Language::English.problem(problem);

@@ -47,6 +47,16 @@ pub fn problem(problem: &Problem) -> String {
             format!("请为通行密钥取一个 1 到 {max} 个字符的名称。")
         }
         Problem::NoSuchPasskey => "该账户没有这个通行密钥".into(),
+        Problem::StepUpRequired => {
+            "请先用第二重验证确认身份：修改操作需要最近十分钟内的验证".into()
+        }
+        Problem::ReadOnlyToken => "此 API 令牌只能读取".into(),
+        Problem::ReasonRequired => "请填写原因（1 至 500 个字符）".into(),
+        Problem::NotOnYourOwnAccount => "管理员不能在控制台对自己的账户执行此操作".into(),
+        Problem::NothingToChange => "该账户已是这个状态".into(),
+        Problem::TokenNameLength { max } => {
+            format!("请为令牌起一个 1 至 {max} 个字符、说明其用途的名称")
+        }
     }
 }
 
@@ -272,6 +282,7 @@ pub static TEXT: Text = Text {
     api_reset_token_invalid: "重置密码令牌无效、已使用或已过期",
     api_busy: "数据库忙于并发修改",
     api_internal: "服务器内部错误",
+    api_not_found: "未找到",
     api_cross_site: "已拒绝跨站请求:请从本站发送,或使用 bearer 令牌",
     api_too_slow: "请求传输时间过长",
     api_too_large: "请求体大于 64 KiB",

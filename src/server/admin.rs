@@ -1,7 +1,9 @@
 //! The operator subcommands (`latchkey credits …`): parse → service → print.
 
 use crate::domain::Credits;
-use crate::server::config::{ClientsAction, Command, Config, CreditsAction, KeysAction};
+use crate::server::config::{
+    AdminsAction, ClientsAction, Command, Config, CreditsAction, KeysAction,
+};
 use crate::server::services::oidc_clients::{self, NewClient};
 use crate::server::services::{credits, oidc, signing_keys, ServiceError};
 use crate::server::store::{self, audit::RequestMeta, users};
@@ -21,6 +23,7 @@ pub async fn run(config: &Config, command: &Command) -> Result<String, String> {
     match command {
         Command::Keys { action } => keys(config, &db, action).await,
         Command::Clients { action } => clients(&db, action, &meta).await,
+        Command::Admins { action } => admins(&db, action, &meta).await,
         Command::Credits { action } => match action {
             CreditsAction::Grant { username, amount }
             | CreditsAction::Deduct { username, amount } => {
@@ -180,4 +183,55 @@ async fn clients(
 
 fn json(value: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+async fn admins(
+    db: &store::Db,
+    action: &AdminsAction,
+    meta: &RequestMeta,
+) -> Result<String, String> {
+    use crate::server::services::admin;
+    match action {
+        AdminsAction::Grant { username } => {
+            let account = admin::grant(db, username, meta).await?;
+            Ok(format!(
+                "{} is an admin: the console is at /admin",
+                account.username
+            ))
+        }
+        AdminsAction::Revoke { username } => {
+            let account = admin::revoke(db, username, meta).await?;
+            Ok(format!(
+                "{} is no longer an admin; their API tokens ended",
+                account.username
+            ))
+        }
+        AdminsAction::List => {
+            let admins = admin::admins(db).await.map_err(describe)?;
+            if admins.is_empty() {
+                return Ok("no admins yet: `latchkey admins grant USERNAME` makes one".into());
+            }
+            Ok(admins
+                .iter()
+                .map(|account| {
+                    format!(
+                        "{} <{}> (id {})",
+                        account.username, account.email, account.id
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"))
+        }
+        AdminsAction::Token {
+            username,
+            read_only,
+            days,
+        } => {
+            if !(1..=admin::TOKEN_DAYS_MAX).contains(days) {
+                return Err(format!("--days must be 1 to {}", admin::TOKEN_DAYS_MAX));
+            }
+            let made = admin::token_for(db, username, *read_only, *days, meta).await?;
+            Ok(made.token)
+        }
+    }
 }

@@ -23,6 +23,12 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
+    /// A listener of its own for the operators' console (`/admin`) and its API
+    /// (`/admin/api/`), e.g. `127.0.0.1:3001` for an address only operators reach. When set,
+    /// the console answers 404 on the public listener.
+    #[arg(long, env = "LATCHKEY_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
+
     /// Public base URL that links in e-mails point at, and that cookie-authenticated requests
     /// must come from. Default: `http://<listen>`.
     #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
@@ -190,6 +196,32 @@ pub enum Command {
     Clients {
         #[command(subcommand)]
         action: ClientsAction,
+    },
+    /// Make an account admin of the operators' console, take that back, list the admins, or
+    /// print an admin API token for automation.
+    Admins {
+        #[command(subcommand)]
+        action: AdminsAction,
+    },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum AdminsAction {
+    /// Make an account admin (it must have a second factor).
+    Grant { username: String },
+    /// Take an account's admin rights back; its admin API tokens end with them.
+    Revoke { username: String },
+    /// List the admins.
+    List,
+    /// Print a new admin API token of an admin (shown this once).
+    Token {
+        username: String,
+        /// A token that may only read.
+        #[arg(long = "read-only")]
+        read_only: bool,
+        /// Days until it expires (1 to 365).
+        #[arg(long, default_value_t = 30)]
+        days: i64,
     },
 }
 

@@ -64,6 +64,9 @@ pub struct Server {
     pub state: AppState,
     pub addr: SocketAddr,
     listener: TcpListener,
+    /// `LATCHKEY_ADMIN_LISTEN`'s address, once bound: the console's own listener.
+    pub admin_addr: Option<SocketAddr>,
+    admin_listener: Option<TcpListener>,
 }
 
 /// The data directory and the SQLite file, owner-only, before anything opens them: the server
@@ -77,6 +80,14 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
     prepare_storage(&config)?;
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let admin_listener = match config.admin_listen {
+        Some(admin) => Some(TcpListener::bind(admin).await?),
+        None => None,
+    };
+    let admin_addr = match &admin_listener {
+        Some(listener) => Some(listener.local_addr()?),
+        None => None,
+    };
     let public_url = config.public_url(addr);
 
     let (db, reads) = store::connect_with_reads(&config.database_url(), read_connections()).await?;
@@ -228,6 +239,8 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         state,
         addr,
         listener,
+        admin_addr,
+        admin_listener,
     })
 }
 
@@ -236,20 +249,51 @@ impl Server {
     pub async fn run(self) -> std::io::Result<()> {
         listener::raise_open_file_limit();
         let limits = connection_limits(&self.state.settings.config);
-        let app = router(self.state);
-        listener::serve(self.listener, app, limits, shutdown_signal()).await;
+        let (public, console) = self.routers();
+        let public = listener::serve(self.listener, public, limits, shutdown_signal());
+        match (self.admin_listener, console) {
+            (Some(admin), Some(console)) => {
+                let console = listener::serve(admin, console, limits, shutdown_signal());
+                tokio::join!(public, console);
+            }
+            _ => public.await,
+        }
         Ok(())
     }
 
     /// Serves in the background (for tests); returns the base URL.
     pub fn spawn(self) -> String {
         let url = format!("http://{}", self.addr);
-        tokio::spawn(async move {
-            let limits = connection_limits(&self.state.settings.config);
-            let app = router(self.state);
-            listener::serve(self.listener, app, limits, std::future::pending()).await;
-        });
+        let limits = connection_limits(&self.state.settings.config);
+        let (public, console) = self.routers();
+        if let (Some(admin), Some(console)) = (self.admin_listener, console) {
+            tokio::spawn(listener::serve(
+                admin,
+                console,
+                limits,
+                std::future::pending(),
+            ));
+        }
+        tokio::spawn(listener::serve(
+            self.listener,
+            public,
+            limits,
+            std::future::pending(),
+        ));
         url
+    }
+
+    /// The public listener's app and, with `LATCHKEY_ADMIN_LISTEN`, the console listener's:
+    /// the whole site on each (an operator signs in on the console's own address), the console
+    /// hidden on the public one.
+    fn routers(&self) -> (Router, Option<Router>) {
+        match self.admin_listener {
+            Some(_) => (
+                router(self.state.clone(), Console::Hidden),
+                Some(router(self.state.clone(), Console::Served)),
+            ),
+            None => (router(self.state.clone(), Console::Served), None),
+        }
     }
 }
 
@@ -331,7 +375,15 @@ fn prepare_database_file(database_url: &str) -> std::io::Result<()> {
 
 /// The whole application: REST surfaces, the Leptos pages and server functions, static files,
 /// and the middleware every request passes through.
-pub fn router(state: AppState) -> Router {
+/// Whether a listener serves the operators' console (`/admin`, its API and server functions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Console {
+    Served,
+    /// Answered 404, as if it did not exist: it has a listener of its own.
+    Hidden,
+}
+
+pub fn router(state: AppState, console: Console) -> Router {
     let routes = generate_route_list(App);
     let pages = Router::new()
         .leptos_routes_with_context(
@@ -401,16 +453,42 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
 
-    Router::new()
+    let app = Router::new()
         .merge(rest::router())
         .merge(rest::oidc::router())
-        .merge(pages)
-        .layer(middleware)
+        .merge(rest::admin::router())
+        .route(
+            "/admin/audit.csv",
+            axum::routing::get(rest::admin::console_csv),
+        )
+        .merge(pages);
+    let app = match console {
+        Console::Served => app,
+        Console::Hidden => app.layer(axum::middleware::from_fn(hide_console)),
+    };
+    app.layer(middleware)
         // After the layers, so outside them: a bare answer for load balancers and uptime
         // checks (not logged), and the benchmarks' reference for what the machine can do.
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readiness))
         .with_state(state)
+}
+
+/// 404 for every path of the console on a listener that does not serve it, in the answer an
+/// unknown path of that surface gets.
+async fn hide_console(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path();
+    if path == "/admin" || path.starts_with("/admin/") || path.starts_with("/rpc/admin_") {
+        let id = request
+            .extensions()
+            .get::<crate::server::http::request_id::RequestId>()
+            .copied();
+        return rest::refusal::answer(StatusCode::NOT_FOUND, path, request.headers(), id);
+    }
+    next.run(request).await
 }
 
 /// `/readyz`: 200 only while the database answers, for load balancers that should stop

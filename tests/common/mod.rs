@@ -14,6 +14,8 @@ use sqlx::AnyPool;
 
 pub struct TestApp {
     pub url: String,
+    /// The console's own listener, when the test configured `admin_listen`.
+    pub admin_url: Option<String>,
     /// The server's database, whichever backend it is: tests write their SQL with `$1`
     /// placeholders and `TRUE`/`FALSE`, which both accept.
     pub db: AnyPool,
@@ -65,6 +67,7 @@ pub async fn spawn_app_on(
     let database_url = config.database_url();
     let server = startup::build(config).await.expect("server starts");
     let state = server.state.clone();
+    let admin_url = server.admin_addr.map(|addr| format!("http://{addr}"));
     let url = server.spawn();
     sqlx::any::install_default_drivers();
     let db = AnyPool::connect(&database_url)
@@ -72,6 +75,7 @@ pub async fn spawn_app_on(
         .expect("the test's own connection to the database");
     TestApp {
         url,
+        admin_url,
         db,
         database_url,
         state,

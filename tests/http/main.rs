@@ -8,6 +8,7 @@
 mod common;
 
 mod account;
+mod admin;
 mod hardening;
 mod languages;
 mod nodes;

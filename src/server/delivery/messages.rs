@@ -383,6 +383,71 @@ pub fn second_factor_changed(
     }
 }
 
+#[derive(Template)]
+#[template(path = "admin_change.txt")]
+struct AdminChangeText<'a> {
+    lang: Language,
+    username: &'a str,
+    what: &'a str,
+    when: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "admin_change.html")]
+struct AdminChangeHtml<'a> {
+    lang: Language,
+    subject: &'a str,
+    username: &'a str,
+    what: &'a str,
+    when: &'a str,
+}
+
+/// A change an operator made to an account in the console, which its owner hears of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminChange {
+    Disabled,
+    Enabled,
+    TotpRemoved,
+    PasskeyRemoved,
+}
+
+pub fn changed_by_admin(
+    lang: Language,
+    to: &str,
+    username: &str,
+    change: AdminChange,
+    when: &str,
+) -> Email {
+    let zh = lang.is_zh();
+    let (subject, what) = match change {
+        AdminChange::Disabled if zh => ("您的账户已被停用", "管理员停用了您的 Latchkey 账户：它的所有会话都已结束，在重新启用之前无法登录。"),
+        AdminChange::Disabled => ("Your account was disabled", "An administrator disabled your Latchkey account: every session of it has ended, and it cannot sign in until it is enabled again."),
+        AdminChange::Enabled if zh => ("您的账户已重新启用", "管理员重新启用了您的 Latchkey 账户，您可以再次登录。"),
+        AdminChange::Enabled => ("Your account was enabled", "An administrator enabled your Latchkey account again: you can sign in."),
+        AdminChange::TotpRemoved if zh => ("身份验证器已被移除", "管理员移除了您账户的身份验证器应用，恢复码也已作废（若没有其他第二重验证）。"),
+        AdminChange::TotpRemoved => ("Your authenticator was removed", "An administrator removed the authenticator app from your Latchkey account (and its recovery codes, unless another second factor remains)."),
+        AdminChange::PasskeyRemoved if zh => ("通行密钥已被移除", "管理员移除了您账户的一个通行密钥，它不能再用于登录。"),
+        AdminChange::PasskeyRemoved => ("A passkey was removed", "An administrator removed a passkey from your Latchkey account; it no longer signs in."),
+    };
+    Email {
+        to: to.to_owned(),
+        text: render(&AdminChangeText {
+            lang,
+            username,
+            what,
+            when,
+        }),
+        html: render(&AdminChangeHtml {
+            lang,
+            subject,
+            username,
+            what,
+            when,
+        }),
+        subject: subject.to_owned(),
+    }
+}
+
 /// An SMS passcode: one short line, as a text message should be.
 pub fn sms_passcode(lang: Language, code: &str, minutes: i64, purpose_reset: bool) -> String {
     match (lang, purpose_reset) {

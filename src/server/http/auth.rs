@@ -26,7 +26,7 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
     bearer_token(headers).or_else(|| cookie_token(headers))
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<String> {
+pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();

@@ -41,7 +41,11 @@ pub fn is_bare_refusal(response: &axum::response::Response) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+        .is_some_and(|v| {
+            v.starts_with("application/json")
+                || v.starts_with("application/problem+json")
+                || v.starts_with("text/html")
+        });
     (status.is_client_error() || status.is_server_error()) && !dressed
 }
 

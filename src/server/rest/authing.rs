@@ -263,6 +263,7 @@ impl AuthingError {
             ServiceError::SecondFactorExpired => words.second_factor_expired.into(),
             ServiceError::PasskeyRefused => words.passkey_refused.into(),
             ServiceError::Contended => words.api_busy.into(),
+            ServiceError::NotFound => words.api_not_found.into(),
             ServiceError::Internal(_) => words.api_internal.into(),
         }
     }

@@ -1,6 +1,7 @@
 //! The REST surfaces, one module per API document. Each handler parses its input,
 //! calls a service, and maps the result into that surface's envelope.
 
+pub mod admin;
 pub mod authing;
 pub mod body;
 pub mod oidc;

@@ -6,7 +6,7 @@
 //! against the live routes, and `./scripts/test` runs schemathesis against it.
 
 use super::temporal::{self, account, mfa};
-use super::{authing, tangerine};
+use super::{admin, authing, tangerine};
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::OnceLock;
@@ -43,6 +43,12 @@ use utoipa::{Modify, OpenApi};
         authing::reset_password,
         authing::system,
         tangerine::lost_password,
+        admin::search,
+        admin::user,
+        admin::act,
+        admin::remove_passkey,
+        admin::audit,
+        admin::audit_csv,
     ),
     // Reached only through the generic envelope, which utoipa does not follow into it.
     components(schemas(authing::NoData)),
@@ -51,6 +57,9 @@ use utoipa::{Modify, OpenApi};
         (name = "Temporal v2", description = "Accounts, sessions, credits and recovery (seeds 000, 002)."),
         (name = "Authing v3", description = "Password reset by passcode (seeds 001, 003)."),
         (name = "Tangerine365", description = "Lost password (seed 004)."),
+        (name = "Admin", description = "The operators' console as JSON, with admin API tokens \
+            (`latchkey admins token`, or the console's API tokens page). Errors are RFC 9457 \
+            problem details."),
     )
 )]
 pub struct ApiDoc;
@@ -69,6 +78,18 @@ impl Modify for BearerToken {
                     .bearer_format("JWT")
                     .description(Some(
                         "The token from /v2/auth/login (or the site's session cookie).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "adminToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("lka_…")
+                    .description(Some(
+                        "An admin API token: `latchkey admins token USERNAME`, or the console.",
                     ))
                     .build(),
             ),

@@ -26,6 +26,8 @@ pub enum Surface {
     /// The OpenID Connect endpoints apps call (token, revocation, userinfo, keys, discovery):
     /// RFC 6749's `{error, error_description}`, in English.
     OAuth,
+    /// The admin API (`/admin/api/…`): RFC 9457 problem details.
+    AdminApi,
     /// The pages and their server functions: a sentence of plain text.
     Page,
 }
@@ -34,6 +36,8 @@ impl Surface {
     pub fn of(path: &str) -> Self {
         if path.starts_with("/api/") {
             Surface::Authing
+        } else if path.starts_with("/admin/api/") {
+            Surface::AdminApi
         } else if path.starts_with("/v2/") || path.ends_with("/auth/lostPassword") {
             Surface::Temporal
         } else if matches!(
@@ -51,7 +55,7 @@ impl Surface {
 /// What a refusal says, for a surface in a language.
 pub fn message(status: StatusCode, surface: Surface, language: Language) -> Cow<'static, str> {
     let language = match surface {
-        Surface::Temporal | Surface::OAuth => Language::English,
+        Surface::Temporal | Surface::OAuth | Surface::AdminApi => Language::English,
         Surface::Authing | Surface::Page => language,
     };
     let words = language.text();
@@ -104,6 +108,9 @@ pub fn answer(
             "error_description": message,
         }))
         .into_response(),
+        Surface::AdminApi => {
+            super::admin::problem_response(status, message.into_owned(), Vec::new(), None)
+        }
         Surface::Page => (
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             message.into_owned(),

@@ -4,6 +4,7 @@
 //! answers by.
 
 pub mod accounts;
+pub mod admin;
 pub mod client_limits;
 pub mod credits;
 pub mod devices;
@@ -137,6 +138,10 @@ pub enum ServiceError {
     /// run again: the request may simply be repeated (503 with `Retry-After`).
     #[error("the database is too busy with concurrent changes")]
     Contended,
+    /// Nothing here for this caller: an unknown account or token, or the operators' console
+    /// asked for by someone who is not an admin (who must not learn that it exists).
+    #[error("not found")]
+    NotFound,
     /// Something on our side broke. The detail is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -194,6 +199,7 @@ impl ServiceError {
             | ServiceError::SecondFactorWrong
             | ServiceError::SecondFactorExpired => StatusCode::UNAUTHORIZED,
             ServiceError::NotAllowed(_) => StatusCode::FORBIDDEN,
+            ServiceError::NotFound => StatusCode::NOT_FOUND,
             ServiceError::Taken(_) => StatusCode::CONFLICT,
             ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::Contended => StatusCode::SERVICE_UNAVAILABLE,

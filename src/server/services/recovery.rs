@@ -299,7 +299,7 @@ async fn store_decoy(
 }
 
 /// The passcode mail, with a link that performs step 2 by itself.
-async fn queue_reset_mail(
+pub(super) async fn queue_reset_mail(
     tx: &mut Tx,
     state: &AppState,
     account: &AccountRow,

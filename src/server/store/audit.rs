@@ -41,6 +41,27 @@ pub enum Event {
     ClientAdded,
     ClientRemoved,
     ClientSecretRotated,
+    /// An operator changed a registered app's addresses or name.
+    ClientEdited,
+    /// The command line made an account admin, or took it back.
+    AdminGranted,
+    AdminRevoked,
+    /// An admin proved their second factor for the console's changes (step-up), or failed to.
+    SteppedUp,
+    SteppedUpFailed,
+    /// An admin's actions on an account (each with a reason, before and after).
+    AccountDisabled,
+    AccountEnabled,
+    LocksLifted,
+    SessionsEndedByAdmin,
+    FactorRemovedByAdmin,
+    ResetSentByAdmin,
+    CreditsAdjustedByAdmin,
+    PlanChangedByAdmin,
+    /// Admin API tokens: made, revoked, and each request made with one.
+    ApiTokenCreated,
+    ApiTokenRevoked,
+    ApiTokenUsed,
 }
 
 impl Event {
@@ -74,6 +95,22 @@ impl Event {
             Event::ClientAdded => "oidc.client_added",
             Event::ClientRemoved => "oidc.client_removed",
             Event::ClientSecretRotated => "oidc.client_secret_rotated",
+            Event::ClientEdited => "oidc.client_edited",
+            Event::AdminGranted => "admin.granted",
+            Event::AdminRevoked => "admin.revoked",
+            Event::SteppedUp => "admin.stepped_up",
+            Event::SteppedUpFailed => "admin.step_up_failed",
+            Event::AccountDisabled => "admin.account_disabled",
+            Event::AccountEnabled => "admin.account_enabled",
+            Event::LocksLifted => "admin.locks_lifted",
+            Event::SessionsEndedByAdmin => "admin.sessions_ended",
+            Event::FactorRemovedByAdmin => "admin.factor_removed",
+            Event::ResetSentByAdmin => "admin.reset_sent",
+            Event::CreditsAdjustedByAdmin => "admin.credits_adjusted",
+            Event::PlanChangedByAdmin => "admin.plan_changed",
+            Event::ApiTokenCreated => "admin.api_token_created",
+            Event::ApiTokenRevoked => "admin.api_token_revoked",
+            Event::ApiTokenUsed => "admin.api_token_used",
         }
     }
 }
@@ -111,6 +148,43 @@ pub async fn record(
     .bind(meta.client_addr.as_deref())
     .bind(meta.request_id.as_deref())
     .bind(detail)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+/// An operator's action: who did it, why, and the account before and after (JSON).
+pub struct ByOperator<'a> {
+    pub actor_id: i64,
+    pub reason: &'a str,
+    pub before: Option<&'a str>,
+    pub after: Option<&'a str>,
+}
+
+/// [`record`] for an operator's action, with its actor, reason, before and after.
+pub async fn record_by_operator(
+    db: impl Into<Exec<'_>>,
+    event: Event,
+    user_id: Option<i64>,
+    meta: &RequestMeta,
+    detail: Option<&str>,
+    by: &ByOperator<'_>,
+) -> Result<(), sqlx::Error> {
+    on_backend!(db, e => sqlx::query(
+        "INSERT INTO audit_log (at, event, user_id, client_addr, request_id, detail, actor_id, \
+         reason, before_state, after_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(super::now())
+    .bind(event.as_str())
+    .bind(user_id)
+    .bind(meta.client_addr.as_deref())
+    .bind(meta.request_id.as_deref())
+    .bind(detail)
+    .bind(by.actor_id)
+    .bind(by.reason)
+    .bind(by.before)
+    .bind(by.after)
     .execute(e)
     .await
     .map(|done| done.rows_affected()))?;
