@@ -5,6 +5,7 @@
 //! only through here (`ssr`, server-side helpers, is private to this module).
 
 pub mod account;
+pub mod admin;
 pub mod apps;
 pub mod forms;
 pub mod language;
@@ -18,6 +19,7 @@ mod ssr;
 #[cfg(feature = "ssr")]
 pub use crate::server::http::query_value;
 pub use account::*;
+pub use admin::*;
 pub use apps::*;
 pub use forms::*;
 pub use language::page_language;

@@ -123,43 +123,79 @@ pub fn forget_second_step(state: &AppState) {
 /// Hands freshly made recovery codes to the next view of the security page, sealed (so the
 /// codes are not readable from the browser's cookie store) and bound to the account.
 pub fn show_recovery_codes_once(state: &AppState, account_id: i64, codes: &[String]) {
-    // The expiry is sealed in with the codes: a value copied out of the cookie must stop
-    // opening when the cookie would have gone.
-    let expires_at = store::unix_now() + cookies::SHOWN_CODES_SECONDS;
-    let mut plain = expires_at.to_be_bytes().to_vec();
-    plain.extend_from_slice(codes.join(" ").as_bytes());
-    let sealed = second_factor::seal(
-        &state.factor_key,
+    let sealed = seal_for_next_view(
+        state,
         SealedFor::ShownRecoveryCodes,
         account_id,
-        &plain,
+        &codes.join(" "),
     );
     set_cookie(&cookies::show_codes(&state.settings, &sealed));
 }
 
 /// The recovery codes handed to this page view, if any; they are not shown again.
 pub fn take_shown_recovery_codes(state: &AppState, account_id: i64) -> Vec<String> {
-    let Some(sealed) = use_context::<Parts>()
-        .and_then(|parts| cookie_value(&parts.headers, cookies::SHOWN_CODES_COOKIE_NAME))
-        .filter(|value| !value.is_empty())
-    else {
+    let name = cookies::SHOWN_CODES_COOKIE_NAME;
+    let Some(sealed) = sealed_cookie(name) else {
         return Vec::new();
     };
     set_cookie(&cookies::codes_shown(&state.settings));
-    second_factor::open(
-        &state.factor_key,
-        SealedFor::ShownRecoveryCodes,
-        account_id,
-        &sealed,
-    )
-    .and_then(|plain| {
-        let (expires_at, codes) = plain.split_first_chunk::<8>()?;
-        let live = store::unix_now() < i64::from_be_bytes(*expires_at);
-        live.then(|| String::from_utf8(codes.to_vec()).ok())
-            .flatten()
-    })
-    .map(|codes| codes.split(' ').map(str::to_owned).collect())
-    .unwrap_or_default()
+    open_in_this_view(state, SealedFor::ShownRecoveryCodes, account_id, &sealed)
+        .map(|codes| codes.split(' ').map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// Hands a secret the console just made (an API token, a client secret) to the next view of a
+/// console page, sealed and bound to the admin, like the recovery codes.
+pub fn show_console_secret_once(state: &AppState, account_id: i64, secret: &str) {
+    let sealed = seal_for_next_view(state, SealedFor::ShownConsoleSecret, account_id, secret);
+    set_cookie(&cookies::show_secret(&state.settings, &sealed));
+}
+
+/// The console secret handed to this page view, if any; it is not shown again.
+pub fn take_shown_console_secret(state: &AppState, account_id: i64) -> Option<String> {
+    let sealed = sealed_cookie(cookies::SHOWN_SECRET_COOKIE_NAME)?;
+    set_cookie(&cookies::secret_shown(&state.settings));
+    open_in_this_view(state, SealedFor::ShownConsoleSecret, account_id, &sealed)
+}
+
+fn seal_for_next_view(state: &AppState, purpose: SealedFor, account_id: i64, text: &str) -> String {
+    // The expiry is sealed in with the text: a value copied out of the cookie must stop
+    // opening when the cookie would have gone.
+    let expires_at = store::unix_now() + cookies::SHOWN_CODES_SECONDS;
+    let mut plain = expires_at.to_be_bytes().to_vec();
+    plain.extend_from_slice(text.as_bytes());
+    second_factor::seal(&state.factor_key, purpose, account_id, &plain)
+}
+
+fn sealed_cookie(name: &str) -> Option<String> {
+    use_context::<Parts>()
+        .and_then(|parts| cookie_value(&parts.headers, name))
+        .filter(|value| !value.is_empty())
+}
+
+fn open_in_this_view(
+    state: &AppState,
+    purpose: SealedFor,
+    account_id: i64,
+    sealed: &str,
+) -> Option<String> {
+    let plain = second_factor::open(&state.factor_key, purpose, account_id, sealed)?;
+    let (expires_at, text) = plain.split_first_chunk::<8>()?;
+    let live = store::unix_now() < i64::from_be_bytes(*expires_at);
+    live.then(|| String::from_utf8(text.to_vec()).ok())
+        .flatten()
+}
+
+/// The admin the console request comes from; `NotFound` (404) for anyone else, signed in or
+/// not, so the console's pages look like pages that do not exist.
+pub async fn operator(
+    state: &AppState,
+) -> Result<crate::server::services::admin::Operator, ServiceError> {
+    let signed_in = signed_in(state).await.map_err(|e| match e {
+        ServiceError::Unauthenticated => ServiceError::NotFound,
+        other => other,
+    })?;
+    crate::server::services::admin::operator_of_session(state, &signed_in).await
 }
 
 pub fn end_session(state: &AppState) {

@@ -90,6 +90,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/oauth/problem") view=pages::OAuthProblem />
                     <Route path=path!("/signed-out") view=pages::SignedOut />
                     <Route path=path!("/reset-password") view=pages::ResetPasswordLink ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=pages::AdminHome ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view=pages::AdminUser ssr=SsrMode::Async />
+                    <Route path=path!("/admin/step-up") view=pages::AdminStepUp ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=pages::AdminAudit ssr=SsrMode::Async />
+                    <Route path=path!("/admin/tokens") view=pages::AdminTokens ssr=SsrMode::Async />
+                    <Route path=path!("/admin/clients") view=pages::AdminClients ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -149,7 +149,7 @@ async fn clients(
                 public: *public,
                 first_party: *first_party,
             };
-            let issued = oidc_clients::register(db, &asked, meta)
+            let issued = oidc_clients::register(db, &asked, meta, None)
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(json(&issued))
@@ -159,7 +159,7 @@ async fn clients(
             Ok(json(&all))
         }
         ClientsAction::Remove { client_id } => {
-            match oidc_clients::remove(db, client_id, meta)
+            match oidc_clients::remove(db, client_id, meta, None)
                 .await
                 .map_err(describe)?
             {
@@ -168,7 +168,7 @@ async fn clients(
             }
         }
         ClientsAction::RotateSecret { client_id } => {
-            match oidc_clients::rotate_secret(db, client_id, meta)
+            match oidc_clients::rotate_secret(db, client_id, meta, None)
                 .await
                 .map_err(describe)?
             {

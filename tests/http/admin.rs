@@ -662,3 +662,337 @@ async fn a_sign_in_with_a_second_factor_counts_as_the_step_up() {
         Err(latchkey::server::services::ServiceError::NotFound)
     ));
 }
+
+/// An admin signed in with their second factor: the session cookie (`name=value`) and the
+/// authenticator, for codes later.
+async fn console_admin(
+    app: &TestApp,
+    name: &str,
+) -> (String, crate::second_factors::Authenticator) {
+    let (mut authenticator, _) = enrolled(app, name).await;
+    admin::grant(&app.state.db, name, &meta()).await.unwrap();
+    let mfa = mfa_token(app, name).await;
+    let (status, body) = second_step(app, &mfa, &authenticator.next_code().await).await;
+    assert_eq!(status, 200, "{body}");
+    let cookie = format!("latchkey_session={}", body["token"].as_str().unwrap());
+    (cookie, authenticator)
+}
+
+async fn page(app: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
+    let mut request = app.http.get(app.at(path));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_console_pages_are_not_found_for_anyone_but_an_admin() {
+    let app = spawn_app().await;
+    let plain = format!("latchkey_session={}", app.signed_up("plain").await);
+    let id = id_of(&app, "plain").await;
+    for path in [
+        "/admin".to_owned(),
+        format!("/admin/users/{id}"),
+        "/admin/audit".to_owned(),
+        "/admin/tokens".to_owned(),
+        "/admin/clients".to_owned(),
+        "/admin/step-up".to_owned(),
+        "/admin/audit.csv".to_owned(),
+    ] {
+        for cookie in [None, Some(plain.as_str())] {
+            let (status, html) = page(&app, &path, cookie).await;
+            assert_eq!(status, 404, "{path} with {cookie:?}");
+            assert!(!html.contains("plain@example.com"), "{path}");
+        }
+    }
+    // A form posted to the console's functions changes nothing either.
+    let disable = app
+        .post_page_form(
+            "/rpc/admin_act",
+            &format!("/admin/users/{id}"),
+            &[],
+            Some(&plain),
+            &[
+                ("id", &id.to_string()),
+                ("action", "disable"),
+                ("reason", "r"),
+            ],
+        )
+        .await;
+    assert_ne!(disable.status(), 200);
+    assert!(enabled(&app, id).await);
+    // Nor can a stolen cookie of an admin's sibling site post from elsewhere.
+    let (cookie, _) = console_admin(&app, "operator").await;
+    let cross_site = app
+        .post_page_form(
+            "/rpc/admin_act",
+            "/admin",
+            &[("sec-fetch-site", "cross-site")],
+            Some(&cookie),
+            &[
+                ("id", &id.to_string()),
+                ("action", "disable"),
+                ("reason", "r"),
+            ],
+        )
+        .await;
+    assert_eq!(cross_site.status(), 403);
+    assert!(enabled(&app, id).await);
+}
+
+#[tokio::test]
+async fn an_admin_finds_an_account_and_acts_on_it_without_javascript_after_a_step_up() {
+    use crate::second_factors::location;
+    let app = spawn_app().await;
+    let (cookie, mut authenticator) = console_admin(&app, "operator").await;
+    app.signed_up("locked").await;
+    let id = id_of(&app, "locked").await;
+    for _ in 0..5 {
+        app.login("locked", "not the password").await;
+    }
+
+    let (status, html) = page(&app, "/admin?q=LOC", Some(&cookie)).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains(&format!("href=\"/admin/users/{id}\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains("data-testid=\"changes-open\""),
+        "fresh from a second factor"
+    );
+    assert!(!html.contains(".wasm"), "no script");
+    let (status, html) = page(&app, &format!("/admin/users/{id}"), Some(&cookie)).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!("user:{id}:username")),
+        "the lock is shown: {html}"
+    );
+
+    // Past ten minutes, a change waits for a step-up, and nothing changes meanwhile.
+    sqlx::query("UPDATE sessions SET created_at = created_at - 601")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (_, html) = page(&app, "/admin", Some(&cookie)).await;
+    assert!(html.contains("data-testid=\"changes-closed\""));
+    let unlock = [
+        ("id", id.to_string()),
+        ("action", "unlock".into()),
+        ("reason", "support call".into()),
+    ];
+    let unlock: Vec<(&str, &str)> = unlock.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let from = format!("/admin/users/{id}");
+    let refused = app
+        .post_page_form("/rpc/admin_act", &from, &[], Some(&cookie), &unlock)
+        .await;
+    assert_eq!(location(&refused), from, "back to the page");
+    let (status, _) = json(app.login("locked", PASSWORD).await).await;
+    assert_eq!(status, 429, "still locked");
+
+    let (status, html) = page(&app, "/admin/step-up?next=/admin/users/1", Some(&cookie)).await;
+    assert_eq!(status, 200, "{html}");
+    let code = authenticator.next_code().await;
+    let stepped = app
+        .post_page_form(
+            "/rpc/admin_step_up",
+            "/admin/step-up",
+            &[],
+            Some(&cookie),
+            &[("code", &code), ("next", &from)],
+        )
+        .await;
+    assert_eq!(location(&stepped), from);
+    let done = app
+        .post_page_form("/rpc/admin_act", &from, &[], Some(&cookie), &unlock)
+        .await;
+    assert_eq!(location(&done), format!("{from}?done=unlock"));
+    let (status, _) = json(app.login("locked", PASSWORD).await).await;
+    assert_eq!(status, 200, "the lock is lifted");
+    let (_, html) = page(&app, &format!("{from}?done=unlock"), Some(&cookie)).await;
+    assert!(html.contains("data-testid=\"done\""));
+    assert!(
+        html.contains("support call"),
+        "the latest events name the reason"
+    );
+
+    // A step-up only leads back into the console.
+    let code = authenticator.next_code().await;
+    let elsewhere = app
+        .post_page_form(
+            "/rpc/admin_step_up",
+            "/admin/step-up",
+            &[],
+            Some(&cookie),
+            &[("code", &code), ("next", "https://evil.example/")],
+        )
+        .await;
+    assert_eq!(location(&elsewhere), "/admin");
+
+    // The audit log page and its export.
+    let (status, html) = page(&app, "/admin/audit?event=admin.", Some(&cookie)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("admin.locks_lifted"));
+    let csv = app
+        .http
+        .get(app.at("/admin/audit.csv?user=locked"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.text().await.unwrap().contains("admin.locks_lifted"));
+
+    // In Chinese too.
+    let chinese = app
+        .http
+        .get(app.at("/admin"))
+        .header("cookie", &cookie)
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(chinese.contains("运营控制台"));
+}
+
+#[tokio::test]
+async fn tokens_and_apps_are_made_on_the_console_and_their_secrets_shown_once() {
+    use crate::second_factors::{cookie_pair, location};
+    let app = spawn_app().await;
+    let (cookie, _) = console_admin(&app, "operator").await;
+
+    let made = app
+        .post_page_form(
+            "/rpc/admin_create_token",
+            "/admin/tokens",
+            &[],
+            Some(&cookie),
+            &[
+                ("name", "nightly report"),
+                ("access", "read"),
+                ("days", "7"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&made), "/admin/tokens?done=token-made");
+    let shown = cookie_pair(&made, "latchkey_shown");
+    let both = format!("{cookie}; {shown}");
+    let (_, html) = page(&app, "/admin/tokens?done=token-made", Some(&both)).await;
+    let token = html
+        .split("data-testid=\"new-token\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the token, shown once")
+        .to_owned();
+    assert!(token.starts_with("lka_"));
+    assert_eq!(
+        api_get(&app, "/admin/api/users", &token).await.status(),
+        200
+    );
+    let (_, html) = page(&app, "/admin/tokens", Some(&cookie)).await;
+    assert!(!html.contains(&token), "not shown again");
+    assert!(html.contains("nightly report"));
+
+    let added = app
+        .post_page_form(
+            "/rpc/admin_add_client",
+            "/admin/clients",
+            &[],
+            Some(&cookie),
+            &[
+                ("name", "Grafana"),
+                (
+                    "redirect_uris",
+                    "https://grafana.example/login/generic_oauth",
+                ),
+                ("post_logout_redirect_uris", ""),
+                ("backchannel_logout_uri", ""),
+                ("kind", "confidential"),
+                ("reason", "monitoring sign-in"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&added), "/admin/clients?done=client-added");
+    let shown = cookie_pair(&added, "latchkey_shown");
+    let (_, html) = page(
+        &app,
+        "/admin/clients?done=client-added",
+        Some(&format!("{cookie}; {shown}")),
+    )
+    .await;
+    assert!(html.contains("data-testid=\"new-client-secret\""), "{html}");
+    let client_id: String = app.scalar("SELECT client_id FROM oidc_clients").await;
+
+    let refused = app
+        .post_page_form(
+            "/rpc/admin_edit_client",
+            "/admin/clients",
+            &[],
+            Some(&cookie),
+            &[
+                ("client_id", &client_id),
+                ("name", "Grafana"),
+                ("redirect_uris", "http://grafana.example/cb"),
+                ("post_logout_redirect_uris", ""),
+                ("backchannel_logout_uri", ""),
+                ("reason", "new host"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        location(&refused),
+        "/admin/clients",
+        "plain http off this machine is refused"
+    );
+    let edited = app
+        .post_page_form(
+            "/rpc/admin_edit_client",
+            "/admin/clients",
+            &[],
+            Some(&cookie),
+            &[
+                ("client_id", &client_id),
+                ("name", "Grafana"),
+                (
+                    "redirect_uris",
+                    "https://grafana.example/cb\nhttps://grafana.example/cb2",
+                ),
+                ("post_logout_redirect_uris", ""),
+                ("backchannel_logout_uri", ""),
+                ("reason", "new host"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&edited), "/admin/clients?done=client-edited");
+    let uris: String = app.scalar("SELECT redirect_uris FROM oidc_clients").await;
+    assert_eq!(
+        uris,
+        r#"["https://grafana.example/cb","https://grafana.example/cb2"]"#
+    );
+    let removed = app
+        .post_page_form(
+            "/rpc/admin_remove_client",
+            "/admin/clients",
+            &[],
+            Some(&cookie),
+            &[("client_id", &client_id), ("reason", "retired")],
+        )
+        .await;
+    assert_eq!(location(&removed), "/admin/clients?done=client-removed");
+    assert_eq!(
+        app.scalar::<i64>("SELECT COUNT(*) FROM oidc_clients").await,
+        0
+    );
+    let audited: i64 = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE event LIKE 'oidc.client_%' AND actor_id IS NOT NULL AND reason <> ''")
+        .await;
+    assert_eq!(
+        audited, 3,
+        "added, edited, removed: each with its admin and reason"
+    );
+}

@@ -31,7 +31,7 @@ async fn client(app: &TestApp, public: bool, first_party: bool, backchannel: Opt
         public,
         first_party,
     };
-    let issued = oidc_clients::register(&app.state.db, &asked, &RequestMeta::default())
+    let issued = oidc_clients::register(&app.state.db, &asked, &RequestMeta::default(), None)
         .await
         .unwrap();
     Rp {

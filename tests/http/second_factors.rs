@@ -472,7 +472,7 @@ pub(crate) async fn page_html(app: &TestApp, path: &str, cookie: Option<&str>) -
     request.send().await.unwrap().text().await.unwrap()
 }
 
-fn location(response: &reqwest::Response) -> String {
+pub(crate) fn location(response: &reqwest::Response) -> String {
     response
         .headers()
         .get("location")

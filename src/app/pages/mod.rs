@@ -3,12 +3,14 @@
 //! catalogue (`crate::i18n`).
 
 mod account;
+mod admin;
 mod apps;
 mod recovery;
 mod security;
 mod sign_in;
 
 pub use account::{Account, ChangePassword, EmailVerified, Upgrade, VerifyEmail};
+pub use admin::{AdminAudit, AdminClients, AdminHome, AdminStepUp, AdminTokens, AdminUser};
 pub use apps::{Consent, OAuthProblem, SignedOut};
 pub use recovery::{ForgotPassword, ForgotUsername, ResetPasswordLink};
 pub use security::{SecondFactor, Security};

@@ -159,12 +159,15 @@ pub enum SealedFor {
     TotpSecret,
     /// Recovery codes on their way to the page that shows them once (a short-lived cookie).
     ShownRecoveryCodes,
+    /// A secret the operators' console made, on its way to the page that shows it once.
+    ShownConsoleSecret,
 }
 
 fn sealing_aad(purpose: SealedFor, user_id: i64) -> Vec<u8> {
     let label: &[u8] = match purpose {
         SealedFor::TotpSecret => b"latchkey totp secret\0",
         SealedFor::ShownRecoveryCodes => b"latchkey recovery codes shown once\0",
+        SealedFor::ShownConsoleSecret => b"latchkey console secret shown once\0",
     };
     let mut aad = label.to_vec();
     aad.extend_from_slice(&user_id.to_be_bytes());

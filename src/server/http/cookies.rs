@@ -92,6 +92,20 @@ pub fn codes_shown(settings: &Settings) -> String {
     cookie(settings, SHOWN_CODES_COOKIE_NAME, "", SHOWN_CODES_PATH, 0)
 }
 
+/// A secret the console made (an API token, an app's client secret) on its way to the page
+/// that shows it once: sealed like the recovery codes, for the console's pages only.
+pub const SHOWN_SECRET_COOKIE_NAME: &str = "latchkey_shown";
+const SHOWN_SECRET_PATH: &str = "/admin";
+
+pub fn show_secret(settings: &Settings, sealed: &str) -> String {
+    let (name, path) = (SHOWN_SECRET_COOKIE_NAME, SHOWN_SECRET_PATH);
+    cookie(settings, name, sealed, path, SHOWN_CODES_SECONDS)
+}
+
+pub fn secret_shown(settings: &Settings) -> String {
+    cookie(settings, SHOWN_SECRET_COOKIE_NAME, "", SHOWN_SECRET_PATH, 0)
+}
+
 /// The `Set-Cookie` value that ends the session in the browser.
 pub fn end(settings: &Settings) -> String {
     cookie(settings, COOKIE_NAME, "", "/", 0)

@@ -9,6 +9,7 @@
 //! exist. Every change names a reason and is audited with the actor, the reason, and the
 //! account before and after.
 
+use super::oidc_clients::{self, NewClient, RegisterError};
 use super::sessions::SignedIn;
 use super::{write_tx, Account, ServiceError};
 use crate::domain::{Credits, Invalid};
@@ -837,4 +838,91 @@ pub async fn token_for(
         Ok(made)
     });
     made.map_err(|e| e.to_string())
+}
+
+/// The registered apps (OpenID Connect clients), for the console.
+pub async fn clients(
+    state: &AppState,
+    _operator: &Operator,
+) -> Result<Vec<oidc_clients::Client>, ServiceError> {
+    oidc_clients::list(&state.db).await
+}
+
+/// A client registration refused for its input: what to fix, as a field's problem.
+fn refused_client(error: RegisterError) -> ServiceError {
+    match error {
+        RegisterError::Service(e) => e,
+        RegisterError::Refused(refused) => ServiceError::Invalid(vec![Invalid::new(
+            "client",
+            Problem::ClientRefused(refused.to_string()),
+        )]),
+    }
+}
+
+/// Registers an app from the console; its id and (confidential) secret, shown once.
+pub async fn add_client(
+    state: &AppState,
+    operator: &Operator,
+    asked: &NewClient,
+    reason: &str,
+    meta: &RequestMeta,
+) -> Result<oidc_clients::Issued, ServiceError> {
+    let reason = check_reason(reason)?;
+    operator.may_change()?;
+    let by = operator.by(reason, None, None);
+    oidc_clients::register(&state.db, asked, meta, Some(&by))
+        .await
+        .map_err(refused_client)
+}
+
+/// Changes an app's name and addresses.
+pub async fn edit_client(
+    state: &AppState,
+    operator: &Operator,
+    client_id: &str,
+    asked: &NewClient,
+    reason: &str,
+    meta: &RequestMeta,
+) -> Result<(), ServiceError> {
+    let reason = check_reason(reason)?;
+    operator.may_change()?;
+    let by = operator.by(reason, None, None);
+    match oidc_clients::update(&state.db, client_id, asked, meta, Some(&by)).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ServiceError::NotFound),
+        Err(e) => Err(refused_client(e)),
+    }
+}
+
+/// A new secret for a confidential app (the old one stops at once), shown once.
+pub async fn rotate_client_secret(
+    state: &AppState,
+    operator: &Operator,
+    client_id: &str,
+    reason: &str,
+    meta: &RequestMeta,
+) -> Result<oidc_clients::Issued, ServiceError> {
+    let reason = check_reason(reason)?;
+    operator.may_change()?;
+    let by = operator.by(reason, None, None);
+    oidc_clients::rotate_secret(&state.db, client_id, meta, Some(&by))
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Removes an app: its grants, codes and refresh tokens go with it.
+pub async fn remove_client(
+    state: &AppState,
+    operator: &Operator,
+    client_id: &str,
+    reason: &str,
+    meta: &RequestMeta,
+) -> Result<(), ServiceError> {
+    let reason = check_reason(reason)?;
+    operator.may_change()?;
+    let by = operator.by(reason, None, None);
+    if !oidc_clients::remove(&state.db, client_id, meta, Some(&by)).await? {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@
 
 use super::ServiceError;
 use crate::server::crypto::link_token;
-use crate::server::store::audit::{self, Event, RequestMeta};
+use crate::server::store::audit::{self, ByOperator, Event, RequestMeta};
 use crate::server::store::oidc_clients::{self, ClientRow};
 use crate::server::store::{self, Db};
 use url::{Host, Url};
@@ -138,6 +138,7 @@ pub async fn register(
     db: &Db,
     asked: &NewClient,
     meta: &RequestMeta,
+    by: Option<&ByOperator<'_>>,
 ) -> Result<Issued, RegisterError> {
     let client = checked(asked)?;
     let (client_id, _) = link_token::generate();
@@ -159,7 +160,7 @@ pub async fn register(
     super::write_tx!(*db, |tx| {
         oidc_clients::insert(&mut *tx, &row).await?;
         let detail = Some(client_id.as_str());
-        audit::record(&mut *tx, Event::ClientAdded, None, meta, detail).await?;
+        audit::record_as(&mut *tx, Event::ClientAdded, None, meta, detail, by).await?;
         Ok(())
     })?;
     Ok(Issued {
@@ -175,12 +176,17 @@ pub async fn list(db: &Db) -> Result<Vec<Client>, ServiceError> {
 }
 
 /// Removes a client; whether there was one.
-pub async fn remove(db: &Db, client_id: &str, meta: &RequestMeta) -> Result<bool, ServiceError> {
+pub async fn remove(
+    db: &Db,
+    client_id: &str,
+    meta: &RequestMeta,
+    by: Option<&ByOperator<'_>>,
+) -> Result<bool, ServiceError> {
     super::write_tx!(*db, |tx| {
         let removed = oidc_clients::remove(&mut *tx, client_id).await?;
         if removed {
             let detail = Some(client_id);
-            audit::record(&mut *tx, Event::ClientRemoved, None, meta, detail).await?;
+            audit::record_as(&mut *tx, Event::ClientRemoved, None, meta, detail, by).await?;
         }
         Ok(removed)
     })
@@ -192,6 +198,7 @@ pub async fn rotate_secret(
     db: &Db,
     client_id: &str,
     meta: &RequestMeta,
+    by: Option<&ByOperator<'_>>,
 ) -> Result<Option<Issued>, ServiceError> {
     let (secret, hash) = link_token::generate();
     let now = store::unix_now();
@@ -199,7 +206,8 @@ pub async fn rotate_secret(
         let rotated = oidc_clients::replace_secret_hash(&mut *tx, client_id, &hash, now).await?;
         if rotated {
             let detail = Some(client_id);
-            audit::record(&mut *tx, Event::ClientSecretRotated, None, meta, detail).await?;
+            let event = Event::ClientSecretRotated;
+            audit::record_as(&mut *tx, event, None, meta, detail, by).await?;
         }
         Ok(rotated)
     })?;
@@ -207,6 +215,62 @@ pub async fn rotate_secret(
         client_id: client_id.to_owned(),
         client_secret: Some(secret),
     }))
+}
+
+/// Changes a client's name and addresses (its kind, secret and consent setting stay); `false`
+/// when there is no such client. Checked as a registration is.
+pub async fn update(
+    db: &Db,
+    client_id: &str,
+    asked: &NewClient,
+    meta: &RequestMeta,
+    by: Option<&ByOperator<'_>>,
+) -> Result<bool, RegisterError> {
+    let client = checked(asked)?;
+    let json = |uris: &[String]| serde_json::to_string(uris).unwrap_or_else(|_| "[]".into());
+    let now = store::unix_now();
+    let updated = super::write_tx!(*db, |tx| {
+        let before = oidc_clients::find(&mut *tx, client_id).await?;
+        let Some(before) = before else {
+            return Ok(false);
+        };
+        let after = ClientRow {
+            name: client.name.clone(),
+            redirect_uris: json(&client.redirect_uris),
+            post_logout_redirect_uris: json(&client.post_logout_redirect_uris),
+            backchannel_logout_uri: client.backchannel_logout_uri.clone(),
+            updated_at: now,
+            ..before.clone()
+        };
+        oidc_clients::update(&mut *tx, &after).await?;
+        let describe = |row: &ClientRow| {
+            serde_json::json!({
+                "name": row.name,
+                "redirect_uris": row.redirect_uris,
+                "post_logout_redirect_uris": row.post_logout_redirect_uris,
+                "backchannel_logout_uri": row.backchannel_logout_uri,
+            })
+            .to_string()
+        };
+        let (was, is) = (describe(&before), describe(&after));
+        let by = by.map(|by| ByOperator {
+            before: Some(&was),
+            after: Some(&is),
+            ..*by
+        });
+        let detail = Some(client_id);
+        audit::record_as(
+            &mut *tx,
+            Event::ClientEdited,
+            None,
+            meta,
+            detail,
+            by.as_ref(),
+        )
+        .await?;
+        Ok(true)
+    })?;
+    Ok(updated)
 }
 
 /// A registration that failed: the operator's input, or the database.

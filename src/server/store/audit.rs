@@ -155,6 +155,7 @@ pub async fn record(
 }
 
 /// An operator's action: who did it, why, and the account before and after (JSON).
+#[derive(Debug, Clone, Copy)]
 pub struct ByOperator<'a> {
     pub actor_id: i64,
     pub reason: &'a str,
@@ -189,4 +190,19 @@ pub async fn record_by_operator(
     .await
     .map(|done| done.rows_affected()))?;
     Ok(())
+}
+
+/// [`record`], or [`record_by_operator`] when an operator acted.
+pub async fn record_as(
+    db: impl Into<Exec<'_>>,
+    event: Event,
+    user_id: Option<i64>,
+    meta: &RequestMeta,
+    detail: Option<&str>,
+    by: Option<&ByOperator<'_>>,
+) -> Result<(), sqlx::Error> {
+    match by {
+        Some(by) => record_by_operator(db, event, user_id, meta, detail, by).await,
+        None => record(db, event, user_id, meta, detail).await,
+    }
 }

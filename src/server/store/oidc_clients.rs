@@ -86,3 +86,21 @@ pub async fn replace_secret_hash(
     .map(|done| done.rows_affected()))?;
     Ok(changed == 1)
 }
+
+/// Writes a client's name and addresses.
+pub async fn update(db: impl Into<Exec<'_>>, client: &ClientRow) -> Result<(), sqlx::Error> {
+    on_backend!(db, e => sqlx::query(
+        "UPDATE oidc_clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
+         backchannel_logout_uri = $4, updated_at = $5 WHERE client_id = $6",
+    )
+    .bind(&client.name)
+    .bind(&client.redirect_uris)
+    .bind(&client.post_logout_redirect_uris)
+    .bind(&client.backchannel_logout_uri)
+    .bind(client.updated_at)
+    .bind(&client.client_id)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
