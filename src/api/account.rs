@@ -30,6 +30,8 @@ pub struct AccountView {
     pub authenticator_app: bool,
     pub passkeys: i64,
     pub recovery_codes_left: i64,
+    /// An admin, on a site that serves the console on this address: the page links to it.
+    pub console: bool,
 }
 
 impl AccountView {
@@ -103,7 +105,9 @@ pub async fn current_account() -> Result<Option<AccountView>, FormError> {
         .collect();
     let factors = second_factor::factors(&state, &signed_in.account).await?;
     let account = signed_in.account;
+    let console = account.admin && state.settings.config.admin_listen.is_none();
     Ok(Some(AccountView {
+        console,
         authenticator_app: factors.totp == second_factor::TotpState::On,
         passkeys: factors.passkeys,
         recovery_codes_left: factors.recovery_codes_left,

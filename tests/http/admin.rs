@@ -17,7 +17,7 @@ fn meta() -> RequestMeta {
 
 /// An admin (enrolled with an authenticator, made admin as the command line does) and a
 /// read-write API token of theirs.
-async fn admin_with_token(app: &TestApp, name: &str, read_only: bool) -> String {
+pub(crate) async fn admin_with_token(app: &TestApp, name: &str, read_only: bool) -> String {
     enrolled(app, name).await;
     admin::grant(&app.state.db, name, &meta()).await.unwrap();
     admin::token_for(&app.state.db, name, read_only, 30, &meta())
@@ -228,10 +228,22 @@ async fn disabling_ends_every_way_in_and_enabling_restores_it() {
     )
     .await;
     assert_eq!(status, 200);
+    app.forget_recent_sends().await;
+    let (status, _) = crate::common::send_email_code(&app, "target@example.com").await;
+    assert_eq!(status, 200, "Authing answers as for anyone");
+    app.forget_recent_sends().await;
+    let tangerine = app
+        .post_json("/auth/lostPassword", json!({"username": "target"}))
+        .await;
+    assert_eq!(tangerine.status(), 200);
     app.mail_to("target@example.com", "Your account was disabled")
         .await;
     app.mail_barrier().await;
-    assert_eq!(app.count_mail_to("target@example.com", "passcode"), 0);
+    assert_eq!(
+        app.count_mail_to("target@example.com", "passcode"),
+        0,
+        "and sends nothing"
+    );
 
     // Audited with the actor, the reason, before and after.
     let row: (String, Option<i64>, String, String) = sqlx::query_as(

@@ -1368,3 +1368,68 @@ async fn the_plumbings_refusals_at_the_token_endpoint_are_rfc_6749_json() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn an_admin_disabling_an_account_ends_its_grants_and_every_oidc_surface_refuses() {
+    let app = spawn_app().await;
+    let admin_token = crate::admin::admin_with_token(&app, "operator", false).await;
+    let (backchannel, received) = logout_receiver().await;
+    let rp = client(&app, false, true, Some(backchannel)).await;
+    let token = app.signed_up("dora").await;
+    let browser = cookie(&token);
+    let code = code_for(&app, &rp, &browser, &[]).await;
+    let (_, tokens) = exchange(&app, &rp, &code, None).await;
+    let id: i64 = app
+        .scalar("SELECT id FROM users WHERE username = 'dora'")
+        .await;
+
+    let disabled = app
+        .http
+        .post(app.at(&format!("/admin/api/users/{id}/disable")))
+        .bearer_auth(&admin_token)
+        .json(&serde_json::json!({"reason": "fraud"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), 200);
+    logout_tokens(&received, 1).await;
+    let (status, _) = refresh(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 400, "the refresh token ended");
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        userinfo(&app, access).await.0,
+        401,
+        "the access token ended"
+    );
+    // The browser's session is gone: the app's next authorization asks for a sign-in, which
+    // the account cannot make.
+    let answer = authorize(&app, Some(&browser), &asked(&rp, &[("prompt", "none")])).await;
+    assert_eq!(query_of(&location(&answer))["error"], "login_required");
+    let signing_in = app
+        .post_page_form(
+            "/rpc/login",
+            "/login",
+            &[],
+            None,
+            &[("identifier", "dora"), ("password", PASSWORD)],
+        )
+        .await;
+    assert!(
+        crate::common::set_cookie_of(&signing_in, "latchkey_session").is_none(),
+        "no session for a disabled account"
+    );
+
+    // Enabled again, nothing of before comes back to life: the app signs the person in anew.
+    let enabled = app
+        .http
+        .post(app.at(&format!("/admin/api/users/{id}/enable")))
+        .bearer_auth(&admin_token)
+        .json(&serde_json::json!({"reason": "cleared"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enabled.status(), 200);
+    assert_eq!(userinfo(&app, access).await.0, 401);
+    let (status, _) = refresh(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 400);
+}

@@ -117,6 +117,9 @@ pub fn Account() -> impl IntoView {
                             {language.credits(&account.credits)}
                         </dd>
                     </dl>
+                    {account.console.then(|| view! {
+                        <p><a href="/admin" data-testid="console-link">{t.console_link}</a></p>
+                    })}
                     {(!account.email_verified).then(|| view! {
                         <div class="verify">
                             <p class="hint">{t.check_inbox}</p>

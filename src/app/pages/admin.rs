@@ -304,7 +304,7 @@ fn user_sections(user: UserView) -> impl IntoView {
     view! {
         <h1 data-testid="account-name">{user.username.clone()}" "{status_badge(t, user.enabled)}</h1>
         <h2>{t.profile_heading}</h2>
-        <dl class="profile">
+        <dl class="facts">
             <dt>{t.label_id}</dt><dd>{user.id}</dd>
             <dt>{t.col_email}</dt><dd>{format!("{} ({})", user.email, verified(user.email_verified))}</dd>
             <dt>{t.col_phone}</dt><dd>{phone.unwrap_or_else(|| t.none_listed.to_owned())}</dd>

@@ -451,6 +451,8 @@ pub struct DoneJson {
         (status = 403, description = "A read-only token; an action on the operator's own \
             account that the console refuses; nothing to change", body = Problem,
             content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem,
+            content_type = "application/problem+json"),
         (status = 404, description = "No such account or action, or no live admin API token",
             body = Problem, content_type = "application/problem+json"),
     ))]
@@ -513,6 +515,8 @@ pub(super) async fn act(
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem,
+            content_type = "application/problem+json"),
     ))]
 pub(super) async fn remove_passkey(
     State(state): State<AppState>,
