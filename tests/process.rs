@@ -351,3 +351,107 @@ async fn a_binary_built_by_plain_cargo_serves_every_file_its_pages_name() {
     }
     server.stop();
 }
+
+/// `latchkey admins …` on the data directory of a running server, as an operator runs it.
+fn admins(data_dir: &Path, args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .env("LATCHKEY_DATA_DIR", data_dir)
+        .arg("admins")
+        .args(args)
+        .output()
+        .expect("the latchkey binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn the_admins_command_line_grants_lists_prints_tokens_and_revokes() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Process::start(data.path(), &[]);
+    let http = client();
+    assert!(admins(data.path(), &["list"]).1.contains("no admins yet"));
+    let (ok, said) = admins(data.path(), &["grant", "nobody"]);
+    assert!(!ok && said.contains("there is no account named"), "{said}");
+
+    let registered = http
+        .post(server.at("/v2/auth/register"))
+        .json(&json!({"username": "ops", "email_address": "ops@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 200);
+    let (ok, said) = admins(data.path(), &["grant", "ops"]);
+    assert!(!ok && said.contains("no second factor"), "{said}");
+
+    // An authenticator over REST, its first code computed as an app would.
+    let login: Value = http
+        .post(server.at("/v2/auth/login"))
+        .json(&json!({"username": "ops", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let begun: Value = http
+        .post(server.at("/v2/account/mfa/totp"))
+        .bearer_auth(token)
+        .form(&[("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let totp = totp_rs::TOTP::from_url(begun["response"]["otpauth_uri"].as_str().unwrap()).unwrap();
+    let confirmed = http
+        .post(server.at("/v2/account/mfa/totp/confirm"))
+        .bearer_auth(token)
+        .form(&[("code", totp.generate_current().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+
+    let (ok, said) = admins(data.path(), &["grant", "ops"]);
+    assert!(ok && said.contains("ops is an admin"), "{said}");
+    assert!(admins(data.path(), &["list"])
+        .1
+        .contains("ops <ops@example.com>"));
+    let (ok, said) = admins(
+        data.path(),
+        &["token", "ops", "--read-only", "--days", "400"],
+    );
+    assert!(!ok && said.contains("--days must be 1 to 365"), "{said}");
+    let (ok, api_token) = admins(data.path(), &["token", "ops", "--read-only"]);
+    assert!(ok, "{api_token}");
+    let api_token = api_token.trim();
+    assert!(api_token.starts_with("lka_"), "{api_token}");
+    let users = http
+        .get(server.at("/admin/api/users?q=ops"))
+        .bearer_auth(api_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), 200);
+
+    let (ok, said) = admins(data.path(), &["revoke", "ops"]);
+    assert!(ok && said.contains("no longer an admin"), "{said}");
+    let users = http
+        .get(server.at("/admin/api/users?q=ops"))
+        .bearer_auth(api_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), 404, "its tokens ended with it");
+    server.stop();
+    assert!(
+        !server.log().contains(api_token),
+        "the token never reaches the log"
+    );
+}

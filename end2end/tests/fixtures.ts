@@ -1,5 +1,6 @@
 import { test as base, expect, Page } from "@playwright/test";
 import * as OTPAuth from "otpauth";
+import { execFileSync } from "node:child_process";
 
 export const PASSWORD = "correct horse battery staple";
 
@@ -187,3 +188,42 @@ export class Authenticator {
   }
 }
 
+
+/** The `latchkey` command line on the test server's data directory, as an operator runs it. */
+export function latchkey(args: string[]): string {
+  return execFileSync(path.join(__dirname, "..", "..", "target", "release", "latchkey"), args, {
+    cwd: path.join(__dirname, ".."),
+    env: { ...process.env, LATCHKEY_DATA_DIR: ".data" },
+    encoding: "utf8",
+  });
+}
+
+/** Waits for a delivered mail to `to` whose subject contains `subject`; its readable text. */
+export async function mailArrives(to: string, subject: string, outbox = OUTBOX): Promise<string> {
+  let found: string | undefined;
+  await expect(async () => {
+    const names = fs.existsSync(outbox) ? fs.readdirSync(outbox).filter((n) => n.endsWith(".eml")) : [];
+    found = names
+      .map((name) => unfold(fs.readFileSync(path.join(outbox, name), "utf8")))
+      .find((text) => text.includes(`To: ${to}`) && text.includes(subject));
+    expect(found, `a mail to ${to} about "${subject}"`).toBeTruthy();
+  }).toPass({ timeout: 15_000 });
+  return found!;
+}
+
+/**
+ * Turns on an authenticator app from the security page for the signed-in account; the app.
+ * (second-factors.spec.ts walks the same way with every check on the way.)
+ */
+export async function turnOnAuthenticator(page: Page, javaScriptEnabled: boolean): Promise<Authenticator> {
+  await page.goto("/account/security");
+  if (javaScriptEnabled) await hydrated(page);
+  await page.locator("#password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+  const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
+  const app = new Authenticator(secret);
+  await page.getByLabel("Then enter the six-digit code the app shows:").fill(await app.next());
+  await page.getByRole("button", { name: "Turn on" }).click();
+  await expect(page).toHaveURL(/\/account\/security\?notice=two-step-on$/);
+  return app;
+}

@@ -1,9 +1,9 @@
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import * as net from "node:net";
 import * as path from "node:path";
 import { Page } from "@playwright/test";
 import { baseURL } from "../playwright.config";
-import { test, expect, hydrated, logIn, register, uniqueName, Authenticator, PASSWORD } from "./fixtures";
+import { test, expect, hydrated, latchkey, logIn, register, uniqueName, Authenticator, PASSWORD } from "./fixtures";
 
 /**
  * Another app signs its users in with Latchkey: `rp/relying-party.mjs`, built on panva's
@@ -12,15 +12,6 @@ import { test, expect, hydrated, logIn, register, uniqueName, Authenticator, PAS
  */
 
 const END2END = path.join(__dirname, "..");
-
-/** The `latchkey` command line on the test server's data directory. */
-function latchkey(args: string[]): string {
-  return execFileSync(path.join(END2END, "..", "target", "release", "latchkey"), args, {
-    cwd: END2END,
-    env: { ...process.env, LATCHKEY_DATA_DIR: ".data" },
-    encoding: "utf8",
-  });
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

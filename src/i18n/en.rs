@@ -334,7 +334,7 @@ pub static TEXT: Text = Text {
     console_nav_tokens: "API tokens",
     console_link: "Operators' console",
     console_signed_in_as: "Signed in as {}.",
-    console_changes_open: "Changes are open until {} (UTC).",
+    console_changes_open: "Changes are open until {}.",
     console_changes_closed: "Changes need a check with your second factor first.",
     console_step_up_link: "Confirm with your authenticator",
     step_up_title: "Confirm it is you",

@@ -296,7 +296,7 @@ pub static TEXT: Text = Text {
     console_nav_tokens: "API 令牌",
     console_link: "运营控制台",
     console_signed_in_as: "当前管理员：{}。",
-    console_changes_open: "在 {}（UTC）之前可以进行修改。",
+    console_changes_open: "在 {} 之前可以进行修改。",
     console_changes_closed: "修改前需要先用第二重验证确认身份。",
     console_step_up_link: "用身份验证器确认",
     step_up_title: "确认是您本人",

@@ -303,6 +303,8 @@ fn user_sections(user: UserView) -> impl IntoView {
         .map(|phone| format!("{phone} ({})", verified(user.phone_verified)));
     view! {
         <h1 data-testid="account-name">{user.username.clone()}" "{status_badge(t, user.enabled)}</h1>
+        <div class="console-columns">
+        <div>
         <h2>{t.profile_heading}</h2>
         <dl class="facts">
             <dt>{t.label_id}</dt><dd>{user.id}</dd>
@@ -323,8 +325,12 @@ fn user_sections(user: UserView) -> impl IntoView {
         {locks}
         <h2>{t.grants_heading}</h2>
         {grants}
+        </div>
+        <div>
         <h2>{t.actions_heading}</h2>
         <UserActions user=user.clone() />
+        </div>
+        </div>
         <h2>{t.events_heading}</h2>
         {events_table(user.events)}
         <p class="aside"><a href=format!("/admin/audit?user={}", encode(&user.username))>{t.console_nav_audit}</a></p>
