@@ -395,16 +395,9 @@ pub async fn admin_audit(
     use crate::server::services::admin;
     let (state, _) = ssr::context()?;
     let operator = ssr::operator(&state).await?;
-    let filter = crate::server::rest::admin::audit_filter(
-        &state,
-        Some(&user),
-        Some(&actor),
-        Some(&event),
-        Some(&from),
-        Some(&until),
-        before,
-    )
-    .await?;
+    let params =
+        crate::server::rest::admin::AuditParams::new(user, actor, event, from, until, before);
+    let filter = params.filter(&state).await?;
     let page = admin::audit_log(&state, &operator, &filter).await?;
     Ok(AuditView {
         header: views::header(&operator),

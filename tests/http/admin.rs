@@ -1008,3 +1008,79 @@ async fn tokens_and_apps_are_made_on_the_console_and_their_secrets_shown_once() 
         "added, edited, removed: each with its admin and reason"
     );
 }
+
+#[tokio::test]
+async fn apps_are_registered_edited_rotated_and_removed_over_the_admin_api() {
+    let app = spawn_app().await;
+    let token = admin_with_token(&app, "operator", false).await;
+    let reader = admin::token_for(&app.state.db, "operator", true, 1, &meta())
+        .await
+        .unwrap()
+        .token;
+    let body = json!({
+        "reason": "wiki sign-in",
+        "name": "Wiki",
+        "redirect_uris": ["https://wiki.example/cb"],
+    });
+    let (status, _) =
+        problem(api_post(&app, "/admin/api/clients", &reader, body.clone()).await).await;
+    assert_eq!(status, 403, "a read-only token registers nothing");
+    let bad = json!({"reason": "x", "name": "Wiki", "redirect_uris": ["http://wiki.example/cb"]});
+    let (status, refused) = problem(api_post(&app, "/admin/api/clients", &token, bad).await).await;
+    assert_eq!(status, 400);
+    assert!(
+        refused["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("plain http"),
+        "{refused}"
+    );
+
+    let (status, issued) = json(api_post(&app, "/admin/api/clients", &token, body).await).await;
+    assert_eq!(status, 200, "{issued}");
+    let id = issued["client_id"].as_str().unwrap().to_owned();
+    assert!(issued["client_secret"].as_str().unwrap().len() >= 40);
+    let (_, listed) = json(api_get(&app, "/admin/api/clients", &reader).await).await;
+    assert_eq!(listed["clients"][0]["client_id"], id);
+    assert!(
+        !listed.to_string().contains("secret"),
+        "never the secret: {listed}"
+    );
+
+    let edit = json!({"reason": "second host", "name": "Wiki",
+                      "redirect_uris": ["https://wiki.example/cb", "https://wiki2.example/cb"]});
+    let (status, edited) =
+        json(api_post(&app, &format!("/admin/api/clients/{id}"), &token, edit).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        edited["clients"][0]["redirect_uris"][1],
+        "https://wiki2.example/cb"
+    );
+    let rotate = format!("/admin/api/clients/{id}/rotate-secret");
+    let (status, rotated) =
+        json(api_post(&app, &rotate, &token, json!({"reason": "leaked"})).await).await;
+    assert_eq!(status, 200);
+    assert_ne!(rotated["client_secret"], issued["client_secret"]);
+    let remove = format!("/admin/api/clients/{id}/remove");
+    let (status, _) =
+        json(api_post(&app, &remove, &token, json!({"reason": "retired"})).await).await;
+    assert_eq!(status, 200);
+    let (status, _) =
+        problem(api_post(&app, &remove, &token, json!({"reason": "again"})).await).await;
+    assert_eq!(status, 404);
+    let audited: Vec<String> = sqlx::query_scalar(
+        "SELECT event FROM audit_log WHERE event LIKE 'oidc.%' AND actor_id IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        audited,
+        [
+            "oidc.client_added",
+            "oidc.client_edited",
+            "oidc.client_secret_rotated",
+            "oidc.client_removed"
+        ]
+    );
+}

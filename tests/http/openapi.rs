@@ -4,7 +4,7 @@ use crate::common::{json, spawn_app};
 use serde_json::Value;
 
 /// Every REST operation Latchkey serves, by method and path.
-const OPERATIONS: [(&str, &str); 30] = [
+const OPERATIONS: [(&str, &str); 34] = [
     ("post", "/v2/auth/register"),
     ("post", "/v2/auth/login"),
     ("get", "/v2/auth/refresh"),
@@ -34,6 +34,10 @@ const OPERATIONS: [(&str, &str); 30] = [
     ("post", "/admin/api/users/{id}/passkeys/{credential}/remove"),
     ("get", "/admin/api/audit"),
     ("get", "/admin/api/audit.csv"),
+    ("get", "/admin/api/clients"),
+    ("post", "/admin/api/clients"),
+    ("post", "/admin/api/clients/{client_id}"),
+    ("post", "/admin/api/clients/{client_id}/{action}"),
     ("get", "/openapi.json"),
 ];
 
@@ -132,15 +136,15 @@ async fn every_documented_operation_is_routed() {
         let url = app.at(&path
             .replace("{username}", "someone")
             .replace("{token}", "abc")
+            .replace("{client_id}/{action}", "no-such-app/remove")
+            .replace("{client_id}", "no-such-app")
             .replace("{id}", "1")
             .replace("{action}", "unlock")
             .replace("{credential}", "none"));
         let request = match method {
             "get" => app.http.get(url),
-            _ => app
-                .http
-                .post(url)
-                .json(&serde_json::json!({"reason": "routing check"})),
+            // An admin action without its reason is refused (400) before anything is looked up.
+            _ => app.http.post(url).json(&serde_json::json!({"reason": ""})),
         };
         let request = if path.starts_with("/admin/api/") {
             request.bearer_auth(&admin_token)

@@ -6,14 +6,15 @@
 use super::body::{BodyError, FormOrJson};
 use crate::domain::Credits;
 use crate::server::http::auth::bearer_token;
-use crate::server::http::request_id::Meta;
+use crate::server::http::request_id::{meta_from_parts, Meta};
 use crate::server::services::admin::{self as service, Action, Operator};
 use crate::server::services::{Account, ServiceError};
 use crate::server::state::AppState;
 use crate::server::store::admin::{AuditFilter, AuditRow};
 use crate::server::store::audit::RequestMeta;
-use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -32,6 +33,12 @@ pub fn router() -> Router<AppState> {
             )
             .route("/admin/api/audit", get(audit))
             .route("/admin/api/audit.csv", get(audit_csv))
+            .route("/admin/api/clients", get(clients).post(add_client))
+            .route("/admin/api/clients/{client_id}", post(edit_client))
+            .route(
+                "/admin/api/clients/{client_id}/{action}",
+                post(client_action),
+            )
             .route("/admin/api/{*rest}", axum::routing::any(unknown)),
     )
 }
@@ -156,17 +163,24 @@ pub fn problem_response(
     response
 }
 
-/// The operator the request's token stands for (its use audited), or 404.
-async fn operator(
-    state: &AppState,
-    headers: &HeaderMap,
-    method: &Method,
-    uri: &OriginalUri,
-    meta: &RequestMeta,
-) -> Result<Operator, AdminApiError> {
-    let token = bearer_token(headers).ok_or(ServiceError::NotFound)?;
-    let what = format!("{method} {}", uri.0.path());
-    Ok(service::operator_of_token(state, &token, &what, meta).await?)
+/// The operator the request's admin API token stands for (its use audited, with the method and
+/// path); a request without a live one is answered 404, as for a path that does not exist.
+pub struct ByToken(Operator);
+
+impl FromRequestParts<AppState> for ByToken {
+    type Rejection = AdminApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(&parts.headers).ok_or(ServiceError::NotFound)?;
+        let what = format!("{} {}", parts.method, parts.uri.path());
+        let meta = meta_from_parts(parts);
+        Ok(ByToken(
+            service::operator_of_token(state, &token, &what, &meta).await?,
+        ))
+    }
 }
 
 /// An account as the admin API shows it.
@@ -235,13 +249,9 @@ pub struct SearchJson {
     ))]
 pub(super) async fn search(
     State(state): State<AppState>,
-    Meta(meta): Meta,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    ByToken(operator): ByToken,
     Query(params): Query<SearchParams>,
 ) -> Result<Json<SearchJson>, AdminApiError> {
-    let operator = operator(&state, &headers, &method, &uri, &meta).await?;
     let page = params.page.unwrap_or(0).clamp(0, 10_000);
     let found = service::search(&state, &operator, params.q.as_deref().unwrap_or(""), page).await?;
     Ok(Json(SearchJson {
@@ -351,13 +361,9 @@ pub struct UserDetailJson {
     ))]
 pub(super) async fn user(
     State(state): State<AppState>,
-    Meta(meta): Meta,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    ByToken(operator): ByToken,
     Path(id): Path<String>,
 ) -> Result<Json<UserDetailJson>, AdminApiError> {
-    let operator = operator(&state, &headers, &method, &uri, &meta).await?;
     let id = account_id(&id)?;
     let detail = service::user(&state, &operator, id).await?;
     Ok(Json(UserDetailJson {
@@ -459,13 +465,10 @@ pub struct DoneJson {
 pub(super) async fn act(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    ByToken(operator): ByToken,
     Path((id, action)): Path<(String, String)>,
     body: Result<FormOrJson<ActionBody>, BodyError>,
 ) -> Result<Json<DoneJson>, AdminApiError> {
-    let operator = operator(&state, &headers, &method, &uri, &meta).await?;
     let id = account_id(&id)?;
     let FormOrJson(body) = body?;
     let action = match action.as_str() {
@@ -521,13 +524,10 @@ pub(super) async fn act(
 pub(super) async fn remove_passkey(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    ByToken(operator): ByToken,
     Path((id, credential)): Path<(String, String)>,
     body: Result<FormOrJson<ActionBody>, BodyError>,
 ) -> Result<Json<DoneJson>, AdminApiError> {
-    let operator = operator(&state, &headers, &method, &uri, &meta).await?;
     let id = account_id(&id)?;
     let FormOrJson(body) = body?;
     let action = Action::RemovePasskey(credential);
@@ -577,7 +577,7 @@ fn amount_of(value: Option<&serde_json::Value>) -> Result<Credits, AdminApiError
     Ok(amount)
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct AuditParams {
     /// Only events of this account (its username).
     user: Option<String>,
@@ -600,47 +600,59 @@ pub struct AuditPageJson {
     pub next_before: Option<i64>,
 }
 
-/// The audit filter the parameters name; an unknown username matches nothing.
-pub async fn audit_filter(
-    state: &AppState,
-    user: Option<&str>,
-    actor: Option<&str>,
-    event: Option<&str>,
-    from: Option<&str>,
-    until: Option<&str>,
-    before: Option<i64>,
-) -> Result<AuditFilter, ServiceError> {
-    let id_of = |name: Option<&str>| {
-        let name = name
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned);
-        async move {
-            match name {
-                None => Ok(None),
-                Some(name) => match service::account_named(&state.db, &name).await {
-                    Ok(account) => Ok(Some(account.id)),
-                    // No such account: a filter nothing matches.
-                    Err(ServiceError::NotFound) => Ok(Some(-1)),
-                    Err(other) => Err(other),
-                },
-            }
+impl AuditParams {
+    pub fn new(
+        user: String,
+        actor: String,
+        event: String,
+        from: String,
+        until: String,
+        before: Option<i64>,
+    ) -> Self {
+        AuditParams {
+            user: Some(user),
+            actor: Some(actor),
+            event: Some(event),
+            from: Some(from),
+            until: Some(until),
+            before,
         }
-    };
-    let text = |value: Option<&str>| {
-        value
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(|v| v.chars().take(64).collect::<String>())
-    };
-    Ok(AuditFilter {
-        user_id: id_of(user).await?,
-        actor_id: id_of(actor).await?,
-        event: text(event),
-        from: text(from),
-        until: text(until),
-        before_id: before,
-    })
+    }
+
+    /// The audit filter the parameters name; an unknown username matches nothing.
+    pub async fn filter(&self, state: &AppState) -> Result<AuditFilter, ServiceError> {
+        let id_of = |name: Option<&str>| {
+            let name = name
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned);
+            async move {
+                match name {
+                    None => Ok(None),
+                    Some(name) => match service::account_named(&state.db, &name).await {
+                        Ok(account) => Ok(Some(account.id)),
+                        // No such account: a filter nothing matches.
+                        Err(ServiceError::NotFound) => Ok(Some(-1)),
+                        Err(other) => Err(other),
+                    },
+                }
+            }
+        };
+        let text = |value: Option<&str>| {
+            value
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.chars().take(64).collect::<String>())
+        };
+        Ok(AuditFilter {
+            user_id: id_of(self.user.as_deref()).await?,
+            actor_id: id_of(self.actor.as_deref()).await?,
+            event: text(self.event.as_deref()),
+            from: text(self.from.as_deref()),
+            until: text(self.until.as_deref()),
+            before_id: self.before,
+        })
+    }
 }
 
 #[utoipa::path(get, path = "/admin/api/audit", tag = "Admin",
@@ -655,23 +667,10 @@ pub async fn audit_filter(
     ))]
 pub(super) async fn audit(
     State(state): State<AppState>,
-    Meta(meta): Meta,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    ByToken(operator): ByToken,
     Query(params): Query<AuditParams>,
 ) -> Result<Json<AuditPageJson>, AdminApiError> {
-    let operator = operator(&state, &headers, &method, &uri, &meta).await?;
-    let filter = audit_filter(
-        &state,
-        params.user.as_deref(),
-        params.actor.as_deref(),
-        params.event.as_deref(),
-        params.from.as_deref(),
-        params.until.as_deref(),
-        params.before,
-    )
-    .await?;
+    let filter = params.filter(&state).await?;
     let page = service::audit_log(&state, &operator, &filter).await?;
     Ok(Json(AuditPageJson {
         entries: page.entries.into_iter().map(AuditJson::from).collect(),
@@ -690,23 +689,10 @@ pub(super) async fn audit(
     ))]
 pub(super) async fn audit_csv(
     State(state): State<AppState>,
-    Meta(meta): Meta,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    ByToken(operator): ByToken,
     Query(params): Query<AuditParams>,
 ) -> Result<Response, AdminApiError> {
-    let operator = operator(&state, &headers, &method, &uri, &meta).await?;
-    let filter = audit_filter(
-        &state,
-        params.user.as_deref(),
-        params.actor.as_deref(),
-        params.event.as_deref(),
-        params.from.as_deref(),
-        params.until.as_deref(),
-        params.before,
-    )
-    .await?;
+    let filter = params.filter(&state).await?;
     Ok(csv_response(state, operator, filter))
 }
 
@@ -727,22 +713,213 @@ pub async fn console_csv(
     };
     let filter = async {
         let operator = operator.await?;
-        let filter = audit_filter(
-            &state,
-            params.user.as_deref(),
-            params.actor.as_deref(),
-            params.event.as_deref(),
-            params.from.as_deref(),
-            params.until.as_deref(),
-            params.before,
-        )
-        .await?;
-        Ok::<_, ServiceError>((operator, filter))
+        Ok::<_, ServiceError>((operator, params.filter(&state).await?))
     };
     match filter.await {
         Ok((operator, filter)) => csv_response(state, operator, filter),
         Err(ServiceError::NotFound) => StatusCode::NOT_FOUND.into_response(),
         Err(other) => other.status().into_response(),
+    }
+}
+
+/// An app (OpenID Connect client) as the admin API shows it: never its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientJson {
+    pub client_id: String,
+    pub name: String,
+    /// A single-page or native app: no secret, PKCE required.
+    pub public: bool,
+    /// Its users are not asked for consent.
+    pub first_party: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+}
+
+impl From<crate::server::services::oidc_clients::Client> for ClientJson {
+    fn from(client: crate::server::services::oidc_clients::Client) -> Self {
+        ClientJson {
+            client_id: client.client_id,
+            name: client.name,
+            public: client.public,
+            first_party: client.first_party,
+            redirect_uris: client.redirect_uris,
+            post_logout_redirect_uris: client.post_logout_redirect_uris,
+            backchannel_logout_uri: client.backchannel_logout_uri,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientsJson {
+    pub clients: Vec<ClientJson>,
+}
+
+#[utoipa::path(get, path = "/admin/api/clients", tag = "Admin",
+    description = "The apps that sign their users in with Latchkey (OpenID Connect clients).",
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, body = ClientsJson),
+        (status = 404, description = "No live admin API token", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
+pub(super) async fn clients(
+    State(state): State<AppState>,
+    ByToken(operator): ByToken,
+) -> Result<Json<ClientsJson>, AdminApiError> {
+    let clients = service::clients(&state, &operator).await?;
+    Ok(Json(ClientsJson {
+        clients: clients.into_iter().map(ClientJson::from).collect(),
+    }))
+}
+
+/// An app to register or the new name and addresses of one, with the reason.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ClientBody {
+    reason: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    backchannel_logout_uri: Option<String>,
+    /// Registration only: a public client (no secret, PKCE required).
+    #[serde(default)]
+    public: bool,
+    /// Registration only: its users are not asked for consent.
+    #[serde(default)]
+    first_party: bool,
+}
+
+impl ClientBody {
+    fn asked(&self) -> crate::server::services::oidc_clients::NewClient {
+        crate::server::services::oidc_clients::NewClient {
+            name: self.name.clone().unwrap_or_default(),
+            redirect_uris: self.redirect_uris.clone(),
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: self
+                .backchannel_logout_uri
+                .clone()
+                .filter(|u| !u.is_empty()),
+            public: self.public,
+            first_party: self.first_party,
+        }
+    }
+}
+
+/// An app's id, and its secret when one was made (shown this once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedJson {
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+#[utoipa::path(post, path = "/admin/api/clients", tag = "Admin",
+    description = "Registers an app, with a reason; its secret (confidential apps) is in this \
+                   answer only. JSON only (the URI lists are arrays). Needs a read-write token.",
+    request_body(content((ClientBody = "application/json"))),
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, body = IssuedJson),
+        (status = 400, description = "No reason, or a name or URI the registry refuses",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A read-only token", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 404, description = "No live admin API token", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
+pub(super) async fn add_client(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ByToken(operator): ByToken,
+    body: Result<FormOrJson<ClientBody>, BodyError>,
+) -> Result<Json<IssuedJson>, AdminApiError> {
+    let FormOrJson(body) = body?;
+    let reason = body.reason.as_deref().unwrap_or("");
+    let issued = service::add_client(&state, &operator, &body.asked(), reason, &meta).await?;
+    Ok(Json(IssuedJson {
+        client_id: issued.client_id,
+        client_secret: issued.client_secret,
+    }))
+}
+
+#[utoipa::path(post, path = "/admin/api/clients/{client_id}", tag = "Admin",
+    description = "Changes an app's name and URIs (not its kind), with a reason. Needs a \
+                   read-write token.",
+    params(("client_id" = String, Path, description = "The app's client id")),
+    request_body(content((ClientBody = "application/json"))),
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, body = ClientsJson),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
+pub(super) async fn edit_client(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ByToken(operator): ByToken,
+    Path(client_id): Path<String>,
+    body: Result<FormOrJson<ClientBody>, BodyError>,
+) -> Result<Json<ClientsJson>, AdminApiError> {
+    let FormOrJson(body) = body?;
+    let reason = body.reason.as_deref().unwrap_or("");
+    service::edit_client(&state, &operator, &client_id, &body.asked(), reason, &meta).await?;
+    clients(State(state), ByToken(operator)).await
+}
+
+#[utoipa::path(post, path = "/admin/api/clients/{client_id}/{action}", tag = "Admin",
+    description = "`rotate-secret` (a new secret, in this answer only; the old one stops at \
+                   once) or `remove` (its grants, codes and refresh tokens go with it), with a \
+                   reason. Needs a read-write token.",
+    params(
+        ("client_id" = String, Path, description = "The app's client id"),
+        ("action" = String, Path, description = "rotate-secret or remove"),
+    ),
+    request_body(content(
+        (ActionBody = "application/json"),
+        (ActionBody = "application/x-www-form-urlencoded"),
+    )),
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, body = IssuedJson),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
+pub(super) async fn client_action(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ByToken(operator): ByToken,
+    Path((client_id, action)): Path<(String, String)>,
+    body: Result<FormOrJson<ActionBody>, BodyError>,
+) -> Result<Json<IssuedJson>, AdminApiError> {
+    let FormOrJson(body) = body?;
+    let reason = body.reason.as_deref().unwrap_or("");
+    match action.as_str() {
+        "rotate-secret" => {
+            let issued =
+                service::rotate_client_secret(&state, &operator, &client_id, reason, &meta).await?;
+            Ok(Json(IssuedJson {
+                client_id: issued.client_id,
+                client_secret: issued.client_secret,
+            }))
+        }
+        "remove" => {
+            service::remove_client(&state, &operator, &client_id, reason, &meta).await?;
+            Ok(Json(IssuedJson {
+                client_id,
+                client_secret: None,
+            }))
+        }
+        _ => Err(ServiceError::NotFound.into()),
     }
 }
 

@@ -49,6 +49,10 @@ use utoipa::{Modify, OpenApi};
         admin::remove_passkey,
         admin::audit,
         admin::audit_csv,
+        admin::clients,
+        admin::add_client,
+        admin::edit_client,
+        admin::client_action,
     ),
     // Reached only through the generic envelope, which utoipa does not follow into it.
     components(schemas(authing::NoData)),
