@@ -328,6 +328,7 @@ pub async fn admin_act(
         "remove-totp" => Action::RemoveTotp,
         "remove-passkey" => Action::RemovePasskey(passkey.unwrap_or_default()),
         "send-reset" => Action::SendReset,
+        "delete" => Action::Delete,
         "credits" => {
             let amount = Credits::parse(amount.as_deref().unwrap_or("")).map_err(|e| {
                 ServiceError::from(crate::domain::Invalid::new("amount", e.problem))
@@ -340,6 +341,10 @@ pub async fn admin_act(
         _ => return Err(ServiceError::NotFound.into()),
     };
     admin::act(&state, &operator, id, &action, &reason, &meta).await?;
+    if action == Action::Delete {
+        leptos_axum::redirect("/admin?done=deleted");
+        return Ok(());
+    }
     leptos_axum::redirect(&format!("/admin/users/{id}?done={}", action_name(&action)));
     Ok(())
 }
@@ -357,6 +362,7 @@ fn action_name(action: &crate::server::services::admin::Action) -> &'static str 
         Action::SendReset => "send-reset",
         Action::AdjustCredits(_) => "credits",
         Action::SetPlan { .. } => "plan",
+        Action::Delete => "delete",
     }
 }
 

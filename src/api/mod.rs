@@ -9,6 +9,7 @@ pub mod admin;
 pub mod apps;
 pub mod forms;
 pub mod language;
+pub mod life;
 pub mod recovery;
 pub mod seal;
 pub mod security;
@@ -25,6 +26,7 @@ pub use forms::*;
 pub use language::page_language;
 #[cfg(feature = "ssr")]
 pub use language::request_language;
+pub use life::*;
 pub use recovery::*;
 pub use security::*;
 pub use sign_in::*;

@@ -90,6 +90,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/oauth/problem") view=pages::OAuthProblem />
                     <Route path=path!("/signed-out") view=pages::SignedOut />
                     <Route path=path!("/reset-password") view=pages::ResetPasswordLink ssr=SsrMode::Async />
+                    <Route path=path!("/account/email") view=pages::ChangeEmail ssr=SsrMode::Async />
+                    <Route path=path!("/account/email/confirm") view=pages::ConfirmEmailChangePage ssr=SsrMode::Async />
+                    <Route path=path!("/account/email/restore") view=pages::RestoreEmail ssr=SsrMode::Async />
+                    <Route path=path!("/account/delete") view=pages::DeleteAccount ssr=SsrMode::Async />
+                    <Route path=path!("/account/keep") view=pages::KeepAccount />
                     <Route path=path!("/admin") view=pages::AdminHome ssr=SsrMode::Async />
                     <Route path=path!("/admin/users/:id") view=pages::AdminUser ssr=SsrMode::Async />
                     <Route path=path!("/admin/step-up") view=pages::AdminStepUp ssr=SsrMode::Async />

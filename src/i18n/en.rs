@@ -79,6 +79,17 @@ pub fn problem(problem: &Problem) -> String {
             "an admin cannot do this to their own account from the console".into()
         }
         Problem::NothingToChange => "the account is like that already".into(),
+        Problem::DeletionNotConfirmed => "Tick the box to confirm the deletion.".into(),
+        Problem::EmailUnchanged => "that is the account's address already".into(),
+        Problem::OldAddressTaken => {
+            "the old address belongs to another account now: contact the site's operators".into()
+        }
+        Problem::DeletionAlreadyAsked => "the account's deletion was asked for already".into(),
+        Problem::AccountBeingDeleted => {
+            "this account is being deleted: to keep it, sign in on the \"Keep my account\" page \
+             (/account/keep)"
+                .into()
+        }
         Problem::ClientRefused(why) => format!("The app cannot be registered so: {why}."),
         Problem::TokenNameLength { max } => {
             format!("Give the token a name of 1 to {max} characters that says what it is for.")
@@ -327,6 +338,38 @@ pub static TEXT: Text = Text {
     api_too_large: "request body is larger than 64 KiB",
     api_no_such_endpoint: "no such endpoint",
     api_method_not_allowed: "method not allowed on this endpoint",
+    email_change_title: "Change the e-mail address",
+    email_change_link: "Change",
+    email_change_current: "Now: {}",
+    new_email_label: "New e-mail address",
+    email_change_hint: "A code and a link go to the new address; the address changes only when one of them is used. The current address is told, with a way to undo it for 72 hours.",
+    code_if_two_step: "Code from your authenticator app or a recovery code (only if two-step sign-in is on)",
+    email_change_button: "Send a code to the new address",
+    email_change_pending: "A code was sent to {}. Enter it here (or open the link in that mail):",
+    email_change_code_label: "Code from the new address",
+    email_change_confirm_button: "Change the address",
+    notice_code_sent: "If that address can take the account, a code and a link are on their way to it.",
+    notice_email_changed: "Your e-mail address is changed.",
+    confirm_email_change_title: "Confirm your new e-mail address",
+    confirm_email_change_intro: "Press the button to make this the address of your account.",
+    confirm_email_change_button: "Confirm the new address",
+    restore_email_title: "This wasn't me",
+    restore_email_intro: "This puts your old address back on the account, signs everybody out, and mails a password reset to that address.",
+    restore_email_button: "Restore my address and sign everybody out",
+    notice_email_restored: "Your address is back and everybody was signed out: check your mail to set a new password.",
+    data_heading: "Your data",
+    export_link: "Download everything Latchkey holds about you (JSON)",
+    delete_link: "Delete your account",
+    delete_title: "Delete your account",
+    delete_hint: "Your account is disabled at once and erased after 14 days: its username, address and phone number are then free. Until then, signing in on the \"Keep my account\" page cancels the deletion.",
+    delete_confirm_label: "I understand: delete my account",
+    delete_button: "Delete my account",
+    notice_deletion_requested: "Your account is disabled and will be erased in 14 days. Changed your mind? Sign in on the \"Keep my account\" page.",
+    keep_title: "Keep my account",
+    keep_intro: "Your account is waiting to be erased. Sign in to keep it: it is enabled again at once.",
+    keep_button: "Keep my account",
+    notice_kept: "Your account is kept: its deletion is cancelled.",
+    identifier_label: "Username or e-mail address",
     console_title: "Operators' console",
     console_nav_accounts: "Accounts",
     console_nav_audit: "Audit log",
@@ -390,6 +433,8 @@ pub static TEXT: Text = Text {
     action_credits: "Grant or deduct credits",
     amount_label: "Amount (negative to deduct)",
     action_plan: "Change the plan",
+    action_delete: "Delete the account now",
+    action_delete_hint: "Erases the account at once, without the 14-day grace: sessions, factors, apps, queued mail; the username, address and phone number are free again, and the audit log keeps only its id. The person is told by e-mail first.",
     action_apply: "Apply",
     yourself_hint: "This is your own account: the console does not disable it or remove its second factors.",
     done_notice: "Done.",

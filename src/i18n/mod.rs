@@ -271,6 +271,16 @@ pub enum Problem {
     /// An app's registration that the registry refused, with its reason (in English: the
     /// registry's rules name URIs and schemes, which read the same in both languages).
     ClientRefused(String),
+    /// A change of e-mail address to the address the account has.
+    EmailUnchanged,
+    /// "This wasn't me" after another account took the old address meanwhile.
+    OldAddressTaken,
+    /// The account's deletion was asked for already.
+    DeletionAlreadyAsked,
+    /// A right password for an account waiting for its deletion: kept on its own page.
+    AccountBeingDeleted,
+    /// The deletion form's "I understand" left unticked.
+    DeletionNotConfirmed,
 }
 
 /// Declares a catalogue's struct: a field per string, so a catalogue that lacks one does not
@@ -542,6 +552,41 @@ catalogue! {
     api_too_large,
     api_no_such_endpoint,
     api_method_not_allowed,
+    // The account's life: e-mail change, deletion, export.
+    email_change_title,
+    email_change_link,
+    /// `{}`: the address.
+    email_change_current,
+    new_email_label,
+    email_change_hint,
+    code_if_two_step,
+    email_change_button,
+    /// `{}`: the new address.
+    email_change_pending,
+    email_change_code_label,
+    email_change_confirm_button,
+    notice_code_sent,
+    notice_email_changed,
+    confirm_email_change_title,
+    confirm_email_change_intro,
+    confirm_email_change_button,
+    restore_email_title,
+    restore_email_intro,
+    restore_email_button,
+    notice_email_restored,
+    data_heading,
+    export_link,
+    delete_link,
+    delete_title,
+    delete_hint,
+    delete_confirm_label,
+    delete_button,
+    notice_deletion_requested,
+    keep_title,
+    keep_intro,
+    keep_button,
+    notice_kept,
+    identifier_label,
     // The operators' console.
     console_title,
     console_nav_accounts,
@@ -615,6 +660,8 @@ catalogue! {
     amount_label,
     action_plan,
     action_apply,
+    action_delete,
+    action_delete_hint,
     yourself_hint,
     done_notice,
     audit_title,
@@ -817,6 +864,11 @@ mod tests {
             Problem::NothingToChange,
             Problem::TokenNameLength { max: 100 },
             Problem::ClientRefused("x".into()),
+            Problem::EmailUnchanged,
+            Problem::OldAddressTaken,
+            Problem::DeletionAlreadyAsked,
+            Problem::AccountBeingDeleted,
+            Problem::DeletionNotConfirmed,
         ];
         for problem in &problems {
             let english = Language::English.problem(problem);

@@ -126,6 +126,12 @@ pub struct Config {
           value_parser = clap::value_parser!(i64).range(1..=36500))]
     pub audit_retention_days: i64,
 
+    /// Seconds between a person asking for their account's deletion and its erasure, during
+    /// which signing in on the "keep my account" page cancels it (14 days).
+    #[arg(long, env = "LATCHKEY_DELETION_GRACE_SECONDS", default_value_t = 14 * 24 * 3600,
+          value_parser = clap::value_parser!(i64).range(0..=366 * 24 * 3600))]
+    pub deletion_grace_seconds: i64,
+
     /// Open connections allowed from one client address (IPv6: one /64) at once; `0` turns the
     /// cap off. Behind a reverse proxy every connection comes from the proxy: raise it or use 0.
     #[arg(long, env = "LATCHKEY_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]

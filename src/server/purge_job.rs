@@ -19,6 +19,12 @@ pub fn spawn(db: Db, audit_kept_seconds: i64) {
                 Ok(_) => {}
                 Err(e) => tracing::error!("purge: {e}"),
             }
+            // Accounts whose deletion's grace is over are erased.
+            match crate::server::services::account_life::erase_due(&db).await {
+                Ok(0) => {}
+                Ok(erased) => tracing::info!(erased, "erased accounts whose deletion was due"),
+                Err(e) => tracing::error!("erasing accounts: {e}"),
+            }
         }
     });
 }

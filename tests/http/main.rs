@@ -8,6 +8,7 @@
 mod common;
 
 mod account;
+mod account_life;
 mod admin;
 mod hardening;
 mod languages;

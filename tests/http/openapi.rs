@@ -4,7 +4,7 @@ use crate::common::{json, spawn_app};
 use serde_json::Value;
 
 /// Every REST operation Latchkey serves, by method and path.
-const OPERATIONS: [(&str, &str); 34] = [
+const OPERATIONS: [(&str, &str); 38] = [
     ("post", "/v2/auth/register"),
     ("post", "/v2/auth/login"),
     ("get", "/v2/auth/refresh"),
@@ -22,6 +22,10 @@ const OPERATIONS: [(&str, &str); 34] = [
     ("post", "/v2/account/mfa/totp/confirm"),
     ("post", "/v2/account/mfa/totp/disable"),
     ("post", "/v2/account/mfa/recovery-codes"),
+    ("post", "/v2/account/email/change"),
+    ("post", "/v2/account/email/change/confirm"),
+    ("post", "/v2/account/delete"),
+    ("get", "/v2/account/export"),
     ("post", "/api/v3/send-email"),
     ("post", "/api/v3/send-sms"),
     ("post", "/api/v3/verify-reset-password-request"),

@@ -27,6 +27,8 @@ fn notice_text(notice: &str) -> Option<&'static str> {
         "phone-code-sent" => Some(t.notice_phone_code_sent),
         "phone-verified" => Some(t.notice_phone_verified),
         "app-revoked" => Some(t.notice_app_revoked),
+        "email-changed" => Some(t.notice_email_changed),
+        "kept" => Some(t.notice_kept),
         _ => None,
     }
 }
@@ -117,6 +119,12 @@ pub fn Account() -> impl IntoView {
                             {language.credits(&account.credits)}
                         </dd>
                     </dl>
+                    <h2>{t.data_heading}</h2>
+                    <p class="actions">
+                        <a href="/account/email" data-testid="change-email">{t.email_change_title}</a>
+                        <a href="/v2/account/export" download="latchkey-export.json" data-testid="export">{t.export_link}</a>
+                        <a href="/account/delete" data-testid="delete-account">{t.delete_link}</a>
+                    </p>
                     {account.console.then(|| view! {
                         <p><a href="/admin" data-testid="console-link">{t.console_link}</a></p>
                     })}

@@ -149,8 +149,10 @@ pub fn AdminHome() -> impl IntoView {
                     let next = found.more.then(|| view! {
                         <a href=format!("/admin?q={encoded}&page={}", page + 1)>{t.next_page}</a>
                     });
+                    let deleted = query.with_untracked(|q| q.get("done")).as_deref() == Some("deleted");
                     frame(&found.header, "/admin", view! {
                         <h1>{t.console_title}</h1>
+                        {deleted.then(|| view! { <p class="notice" role="status" data-testid="done">{t.done_notice}</p> })}
                         <form method="get" action="/admin" class="search">
                             <label for="q">{t.search_label}</label>
                             <input id="q" name="q" type="search" value=q.clone()
@@ -431,6 +433,7 @@ fn UserActions(user: UserView) -> impl IntoView {
             {act("send-reset", t.action_send_reset, None, none())}
             {act("credits", t.action_credits, None, credits)}
             {act("plan", t.action_plan, None, plan)}
+            {(!user.yourself).then(|| act("delete", t.action_delete, Some(t.action_delete_hint), none()))}
         </div>
     }
 }

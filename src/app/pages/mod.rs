@@ -5,6 +5,7 @@
 mod account;
 mod admin;
 mod apps;
+mod life;
 mod recovery;
 mod security;
 mod sign_in;
@@ -12,6 +13,7 @@ mod sign_in;
 pub use account::{Account, ChangePassword, EmailVerified, Upgrade, VerifyEmail};
 pub use admin::{AdminAudit, AdminClients, AdminHome, AdminStepUp, AdminTokens, AdminUser};
 pub use apps::{Consent, OAuthProblem, SignedOut};
+pub use life::{ChangeEmail, ConfirmEmailChangePage, DeleteAccount, KeepAccount, RestoreEmail};
 pub use recovery::{ForgotPassword, ForgotUsername, ResetPasswordLink};
 pub use security::{SecondFactor, Security};
 pub use sign_in::{Login, Register};

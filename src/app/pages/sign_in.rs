@@ -81,6 +81,9 @@ pub fn Login() -> impl IntoView {
         Some("password-reset") => Some(t.notice_password_reset),
         Some("signed-out-everywhere") => Some(t.notice_signed_out_everywhere),
         Some("session-ended") => Some(t.notice_session_ended),
+        Some("email-changed") => Some(t.notice_email_changed),
+        Some("email-restored") => Some(t.notice_email_restored),
+        Some("deletion-requested") => Some(t.notice_deletion_requested),
         _ => None,
     };
     view! {

@@ -409,6 +409,7 @@ pub enum AdminChange {
     Enabled,
     TotpRemoved,
     PasskeyRemoved,
+    Deleted,
 }
 
 pub fn changed_by_admin(
@@ -428,6 +429,8 @@ pub fn changed_by_admin(
         AdminChange::TotpRemoved => ("Your authenticator was removed", "An administrator removed the authenticator app from your Latchkey account (and its recovery codes, unless another second factor remains)."),
         AdminChange::PasskeyRemoved if zh => ("通行密钥已被移除", "管理员移除了您账户的一个通行密钥，它不能再用于登录。"),
         AdminChange::PasskeyRemoved => ("A passkey was removed", "An administrator removed a passkey from your Latchkey account; it no longer signs in."),
+        AdminChange::Deleted if zh => ("您的账户已被删除", "管理员删除了您的 Latchkey 账户：它的数据已被抹除，用户名和地址已被释放。"),
+        AdminChange::Deleted => ("Your account was deleted", "An administrator deleted your Latchkey account: its data is erased, and its username and address are free again."),
     };
     Email {
         to: to.to_owned(),
@@ -446,6 +449,169 @@ pub fn changed_by_admin(
         }),
         subject: subject.to_owned(),
     }
+}
+
+#[derive(Template)]
+#[template(path = "notice.txt")]
+struct NoticeText<'a> {
+    lang: Language,
+    username: &'a str,
+    lines: &'a [String],
+    code: Option<&'a str>,
+    link: Option<&'a str>,
+    after: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct NoticeHtml<'a> {
+    lang: Language,
+    subject: &'a str,
+    username: &'a str,
+    lines: &'a [String],
+    code: Option<&'a str>,
+    link: Option<&'a str>,
+    link_label: &'a str,
+    after: Option<&'a str>,
+}
+
+/// A mail of a few sentences, with a code and a link where it carries them.
+struct Notice<'a> {
+    subject: &'a str,
+    lines: Vec<String>,
+    code: Option<&'a str>,
+    link: Option<(&'a str, &'a str)>,
+    after: Option<&'a str>,
+}
+
+impl Notice<'_> {
+    fn to(self, lang: Language, to: &str, username: &str) -> Email {
+        let (link_label, link) = match self.link {
+            Some((label, url)) => (label, Some(url)),
+            None => ("", None),
+        };
+        Email {
+            to: to.to_owned(),
+            text: render(&NoticeText {
+                lang,
+                username,
+                lines: &self.lines,
+                code: self.code,
+                link,
+                after: self.after,
+            }),
+            html: render(&NoticeHtml {
+                lang,
+                subject: self.subject,
+                username,
+                lines: &self.lines,
+                code: self.code,
+                link,
+                link_label,
+                after: self.after,
+            }),
+            subject: self.subject.to_owned(),
+        }
+    }
+}
+
+/// To the new address of an e-mail change: its code, and a link that does the same.
+pub fn email_change_requested(
+    lang: Language,
+    to: &str,
+    username: &str,
+    code: &str,
+    link: &str,
+) -> Email {
+    let zh = lang.is_zh();
+    Notice {
+        subject: if zh { "确认您的新邮箱地址" } else { "Confirm your new e-mail address" },
+        lines: vec![if zh {
+            "有人请求把 Latchkey 账户的邮箱改为这个地址。请在账户页面输入下面的验证码，或打开下面的链接（24 小时内有效）：".into()
+        } else {
+            "Someone asked to make this the e-mail address of a Latchkey account. Enter this code on the account page, or open the link below (both work for 24 hours):".into()
+        }],
+        code: Some(code),
+        link: Some((if zh { "确认新地址" } else { "Confirm the new address" }, link)),
+        after: Some(if zh {
+            "如果这不是您本人的请求，请忽略这封邮件：什么都不会改变。"
+        } else {
+            "If you did not ask for this, ignore this message: nothing changes."
+        }),
+    }
+    .to(lang, to, username)
+}
+
+/// To the new address of an e-mail change, when another account holds it already: nothing
+/// changes, and only this mailbox's owner learns why.
+pub fn email_change_taken(lang: Language, to: &str) -> Email {
+    let zh = lang.is_zh();
+    Notice {
+        subject: if zh { "确认您的新邮箱地址" } else { "Confirm your new e-mail address" },
+        lines: vec![if zh {
+            "有人请求把一个 Latchkey 账户的邮箱改为这个地址，但这个地址已经属于另一个账户，因此什么都没有改变。如果这是您本人，请登录使用这个地址的账户，或在登录页面找回用户名。".into()
+        } else {
+            "Someone asked to make this the e-mail address of a Latchkey account, but this address belongs to another account already, so nothing was changed. If it was you, sign in to the account that has this address, or recover its username from the sign-in page.".into()
+        }],
+        code: None,
+        link: None,
+        after: None,
+    }
+    .to(lang, to, if zh { "您" } else { "there" })
+}
+
+/// To the old address after a change: where it went (masked), and the way back for 72 hours.
+pub fn email_changed(
+    lang: Language,
+    to: &str,
+    username: &str,
+    new_masked: &str,
+    restore_link: &str,
+) -> Email {
+    let zh = lang.is_zh();
+    Notice {
+        subject: if zh { "您的邮箱地址已更改" } else { "Your e-mail address was changed" },
+        lines: vec![if zh {
+            format!("您的 Latchkey 账户的邮箱已改为 {new_masked}。")
+        } else {
+            format!("The e-mail address of your Latchkey account was changed to {new_masked}.")
+        }, if zh {
+            "如果这不是您本人的操作，请在 72 小时内打开下面的链接：它会恢复这个地址、让所有设备退出登录，并开始重设密码。".into()
+        } else {
+            "If this wasn't you, open the link below within 72 hours: it puts this address back, signs everybody out, and starts a password reset.".into()
+        }],
+        code: None,
+        link: Some((if zh { "这不是我：恢复这个地址" } else { "This wasn't me: restore this address" }, restore_link)),
+        after: None,
+    }
+    .to(lang, to, username)
+}
+
+/// After a deletion was asked for: when the account goes, and how to keep it.
+pub fn deletion_scheduled(
+    lang: Language,
+    to: &str,
+    username: &str,
+    due: &str,
+    keep_link: &str,
+) -> Email {
+    let zh = lang.is_zh();
+    Notice {
+        subject: if zh { "您的账户将被删除" } else { "Your account will be deleted" },
+        lines: vec![if zh {
+            format!("您的 Latchkey 账户已停用，将于 {due}（UTC）永久删除：删除后用户名、邮箱和手机号都会被释放，无法恢复。")
+        } else {
+            format!("Your Latchkey account is disabled and will be erased for good on {due} (UTC): its username, address and phone number are then free, and nothing can be recovered.")
+        }, if zh {
+            "如果想保留账户，请在那之前打开下面的链接并登录确认。".into()
+        } else {
+            "To keep your account, open the link below and sign in to confirm before then.".into()
+        }],
+        code: None,
+        link: Some((if zh { "保留我的账户" } else { "Keep my account" }, keep_link)),
+        after: None,
+    }
+    .to(lang, to, username)
 }
 
 /// An SMS passcode: one short line, as a text message should be.

@@ -428,22 +428,22 @@ pub struct ActionBody {
     plan: Option<String>,
 }
 
-/// Done: the account as it is now.
+/// Done: the account as it is now (none once it is erased).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DoneJson {
-    pub user: UserJson,
+    pub user: Option<UserJson>,
 }
 
 #[utoipa::path(post, path = "/admin/api/users/{id}/{action}", tag = "Admin",
     description = "An action on an account, with a reason: `disable` (ends every session, \
                    grant and refresh token; every sign-in is refused), `enable`, `unlock` \
                    (lifts every login lock), `end-sessions`, `remove-totp`, `send-reset` (the \
-                   password-reset mail), `credits` (with `amount`), `plan` (with `plan`). \
-                   Needs a read-write token.",
+                   password-reset mail), `credits` (with `amount`), `plan` (with `plan`), \
+                   `delete` (erased now, without the grace). Needs a read-write token.",
     params(
         ("id" = i64, Path, description = "The account's id"),
         ("action" = String, Path, description = "disable, enable, unlock, end-sessions, \
-            remove-totp, send-reset, credits or plan"),
+            remove-totp, send-reset, credits, plan or delete"),
     ),
     request_body(content(
         (ActionBody = "application/json"),
@@ -478,6 +478,7 @@ pub(super) async fn act(
         "end-sessions" => Action::EndSessions,
         "remove-totp" => Action::RemoveTotp,
         "send-reset" => Action::SendReset,
+        "delete" => Action::Delete,
         "credits" => Action::AdjustCredits(amount_of(body.amount.as_ref())?),
         "plan" => match body.plan.as_deref() {
             Some("paid") => Action::SetPlan { paid: true },
@@ -551,9 +552,12 @@ async fn done(
     meta: &RequestMeta,
 ) -> Result<Json<DoneJson>, AdminApiError> {
     service::act(state, operator, id, action, reason.unwrap_or(""), meta).await?;
+    if *action == Action::Delete {
+        return Ok(Json(DoneJson { user: None }));
+    }
     let detail = service::user(state, operator, id).await?;
     Ok(Json(DoneJson {
-        user: UserJson::from(&detail.account),
+        user: Some(UserJson::from(&detail.account)),
     }))
 }
 

@@ -5,7 +5,7 @@
 //! with: this module only gathers them. The HTTP tests check the document
 //! against the live routes, and `./scripts/test` runs schemathesis against it.
 
-use super::temporal::{self, account, mfa};
+use super::temporal::{self, account, life, mfa};
 use super::{admin, authing, tangerine};
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -37,6 +37,10 @@ use utoipa::{Modify, OpenApi};
         mfa::confirm_totp,
         mfa::disable_totp,
         mfa::renew_recovery_codes,
+        life::change_email,
+        life::confirm_email_change,
+        life::delete_account,
+        life::export,
         authing::send_email,
         authing::send_sms,
         authing::verify_reset_request,

@@ -150,6 +150,16 @@ pub async fn log_in(
         .filter(|_| plausible);
     let matched = state.hasher.verify(password, stored_hash).await?;
 
+    if let Some((row, _)) = found
+        .as_ref()
+        .filter(|(row, _)| matched && !row.account_enabled)
+    {
+        // Only whoever knows the password learns that the account waits for its deletion,
+        // and where to keep it.
+        if super::account_life::deletion_pending(&state.db, row.id).await? {
+            return Err(ServiceError::NotAllowed(Problem::AccountBeingDeleted));
+        }
+    }
     match found {
         Some((row, _)) if matched && row.account_enabled => {
             if second_factor::required(state, row.id).await? {

@@ -386,6 +386,9 @@ pub enum Action {
     SetPlan {
         paid: bool,
     },
+    /// Erases the account now, as its deletion's grace ending would (SPEC §15), without the
+    /// grace. The person is told first.
+    Delete,
 }
 
 impl Action {
@@ -399,6 +402,7 @@ impl Action {
             Action::SendReset => Event::ResetSentByAdmin,
             Action::AdjustCredits(_) => Event::CreditsAdjustedByAdmin,
             Action::SetPlan { .. } => Event::PlanChangedByAdmin,
+            Action::Delete => Event::AccountErased,
         }
     }
 
@@ -407,7 +411,7 @@ impl Action {
     fn not_on_yourself(&self) -> bool {
         matches!(
             self,
-            Action::Disable | Action::RemoveTotp | Action::RemovePasskey(_)
+            Action::Disable | Action::RemoveTotp | Action::RemovePasskey(_) | Action::Delete
         )
     }
 }
@@ -545,6 +549,24 @@ pub async fn act(
                     json!({ "credits": after }),
                     None,
                     false,
+                )
+            }
+            Action::Delete => {
+                // The mail goes first: the erasure takes the address with it.
+                let mail = messages::changed_by_admin(
+                    Language::from_tag(&account.language),
+                    &account.email,
+                    &account.username,
+                    AdminChange::Deleted,
+                    &messages::now_for_people(),
+                );
+                super::account_life::erase_in(tx, user_id).await?;
+                outbox::enqueue_email(&mut *tx, &mail).await?;
+                (
+                    json!({ "erased": false }),
+                    json!({ "erased": true }),
+                    None,
+                    true,
                 )
             }
             Action::SetPlan { paid } => {

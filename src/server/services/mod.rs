@@ -3,6 +3,7 @@
 //! the same behaviour. A `ServiceError` names its HTTP status: the one table every adapter
 //! answers by.
 
+pub mod account_life;
 pub mod accounts;
 pub mod admin;
 pub mod client_limits;

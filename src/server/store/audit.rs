@@ -62,6 +62,14 @@ pub enum Event {
     ApiTokenCreated,
     ApiTokenRevoked,
     ApiTokenUsed,
+    /// The account's life: a new address asked for, made, or put back by the old mailbox.
+    EmailChangeRequested,
+    EmailChanged,
+    EmailRestored,
+    /// The owner asked for the account's deletion, or kept it during the grace; it was erased.
+    DeletionRequested,
+    DeletionCancelled,
+    AccountErased,
 }
 
 impl Event {
@@ -111,6 +119,12 @@ impl Event {
             Event::ApiTokenCreated => "admin.api_token_created",
             Event::ApiTokenRevoked => "admin.api_token_revoked",
             Event::ApiTokenUsed => "admin.api_token_used",
+            Event::EmailChangeRequested => "email.change_requested",
+            Event::EmailChanged => "email.changed",
+            Event::EmailRestored => "email.restored",
+            Event::DeletionRequested => "account.deletion_requested",
+            Event::DeletionCancelled => "account.deletion_cancelled",
+            Event::AccountErased => "account.erased",
         }
     }
 }

@@ -12,6 +12,7 @@
 //! simply run again: [`write_tx!`] re-runs a whole transaction, and one statement on the pool
 //! is re-run by [`on_backend!`] itself. Nothing relies on advisory locks or gap-free sequences.
 
+pub mod account_life;
 pub mod admin;
 pub mod audit;
 pub mod client_limits;

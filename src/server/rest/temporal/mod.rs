@@ -13,6 +13,7 @@
 
 pub mod account;
 pub mod envelope;
+pub mod life;
 pub mod mfa;
 
 use crate::server::state::AppState;
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/v2/forgot/username", post(account::forgot_username))
         .route("/v2/forgot/password", post(account::forgot_password))
         .merge(mfa::router())
+        .merge(life::router())
 }
 
 /// Seed 000 names both paths for the same question.
