@@ -244,5 +244,9 @@ test.describe("on a 375 px wide phone", () => {
     await fitsTheScreen(page, "/account/security (enrolment)");
     await page.goto("/login/second-factor");
     await fitsTheScreen(page, "/login/second-factor");
+    for (const path of ["/account/email", "/account/delete", "/account/keep"]) {
+      await page.goto(path);
+      await fitsTheScreen(page, path);
+    }
   });
 });

@@ -24,6 +24,26 @@ pub async fn run(config: &Config, command: &Command) -> Result<String, String> {
         Command::Keys { action } => keys(config, &db, action).await,
         Command::Clients { action } => clients(&db, action, &meta).await,
         Command::Admins { action } => admins(&db, action, &meta).await,
+        Command::Purge { ahead_days } => {
+            if !(0..=366).contains(ahead_days) {
+                return Err("--ahead-days must be 0 to 366".into());
+            }
+            let now = store::unix_now();
+            let retention = config.audit_retention_days * 24 * 3600;
+            let purged = store::purge::expired(&db, now, retention)
+                .await
+                .map_err(|e| e.to_string())?;
+            let erased = crate::server::services::account_life::erase_due_by(
+                &db,
+                now + ahead_days * 24 * 3600,
+            )
+            .await
+            .map_err(describe)?;
+            Ok(format!(
+                "purged {} expired rows; erased {erased} accounts whose deletion was due",
+                purged.total()
+            ))
+        }
         Command::Credits { action } => match action {
             CreditsAction::Grant { username, amount }
             | CreditsAction::Deduct { username, amount } => {

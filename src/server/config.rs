@@ -203,6 +203,13 @@ pub enum Command {
         #[command(subcommand)]
         action: ClientsAction,
     },
+    /// Run one purge pass now: expired codes, tokens, sessions and the like, and the accounts
+    /// whose deletion's grace is over.
+    Purge {
+        /// Erase the accounts whose grace ends within this many days too, as if they had passed.
+        #[arg(long = "ahead-days", default_value_t = 0)]
+        ahead_days: i64,
+    },
     /// Make an account admin of the operators' console, take that back, list the admins, or
     /// print an admin API token for automation.
     Admins {

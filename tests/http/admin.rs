@@ -1084,3 +1084,50 @@ async fn apps_are_registered_edited_rotated_and_removed_over_the_admin_api() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_admin_deletes_an_account_at_once_and_the_person_is_told() {
+    let app = spawn_app().await;
+    let token = admin_with_token(&app, "operator", false).await;
+    let session = app.signed_up("gone").await;
+    let id = id_of(&app, "gone").await;
+    let own = format!("/admin/api/users/{}/delete", id_of(&app, "operator").await);
+    let (status, _) = problem(api_post(&app, &own, &token, json!({"reason": "oops"})).await).await;
+    assert_eq!(status, 403, "not on yourself");
+    let path = format!("/admin/api/users/{id}/delete");
+    let (status, body) =
+        json(api_post(&app, &path, &token, json!({"reason": "GDPR request #12"})).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"], Value::Null);
+    app.mail_to("gone@example.com", "Your account was deleted")
+        .await;
+    assert_eq!(
+        app.get_with_token("/v2/account/credits/available", &session)
+            .await
+            .status(),
+        401
+    );
+    let missing = api_get(&app, &format!("/admin/api/users/{id}"), &token).await;
+    assert_eq!(problem(missing).await.0, 404);
+    let (status, _) =
+        problem(api_post(&app, &path, &token, json!({"reason": "again"})).await).await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        app.register("gone", "gone@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let reason: Option<String> = sqlx::query_scalar(
+        "SELECT reason FROM audit_log WHERE event = 'account.erased' AND user_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        reason.as_deref(),
+        Some("GDPR request #12"),
+        "the admin's own reason stays"
+    );
+}

@@ -537,6 +537,12 @@ async fn a_page_loads_the_wasm_exactly_when_it_has_an_island() {
         ("/reset-password?token=anything", false),
         ("/verify-email/someone/sometoken", false),
         ("/email-verified", false),
+        ("/account/email", false),
+        ("/account/email/confirm?token=anything", false),
+        ("/account/email/restore?token=anything", false),
+        ("/account/delete", false),
+        ("/account/keep", false),
+        ("/admin", false),
         ("/no/such/page", false),
     ];
     for (path, interactive) in pages {

@@ -8,11 +8,18 @@ use crate::api::{
     DeleteAccount as DeleteAccountFn, FormError, KeepAccount as KeepAccountFn,
     RestoreEmail as RestoreEmailFn,
 };
-use crate::app::components::{form_error, FieldError, FormAlert, RequireAccount};
-use crate::i18n::fill;
+use crate::app::components::{
+    breakable_address, form_error, FieldError, FormAlert, RequireAccount,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+
+/// A sentence with an address in it (`{}`), the address free to wrap between its parts.
+fn address_in(sentence: &'static str, address: &str) -> impl IntoView {
+    let (before, after) = sentence.split_once("{}").unwrap_or((sentence, ""));
+    view! { {before}{breakable_address(address)}{after} }
+}
 
 /// The code field of a form that asks for the second factor where one is enrolled.
 fn code_field(id: &'static str, server: Signal<Option<FormError>>) -> impl IntoView {
@@ -57,12 +64,12 @@ pub fn ChangeEmail() -> impl IntoView {
                 <Show when=sent>
                     <p class="notice" role="status">{t.notice_code_sent}</p>
                 </Show>
-                <p data-testid="current-email">{fill(t.email_change_current, &[&account.email])}</p>
+                <p data-testid="current-email">{address_in(t.email_change_current, &account.email)}</p>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         pending.await.ok().flatten().map(|new_email| view! {
                             <div class="verify" data-testid="pending-change">
-                                <p>{fill(t.email_change_pending, &[&new_email])}</p>
+                                <p>{address_in(t.email_change_pending, &new_email)}</p>
                                 <FormAlert error=confirm_error />
                                 <ActionForm action=confirm>
                                     <label for="change-code">{t.email_change_code_label}</label>

@@ -512,12 +512,18 @@ pub async fn erase(
 
 /// The purge job's part: every account whose grace has run out is erased.
 pub async fn erase_due(db: &Db) -> Result<usize, ServiceError> {
+    erase_due_by(db, store::unix_now()).await
+}
+
+/// Every account whose grace runs out by `when` (Unix seconds) is erased: `latchkey purge
+/// --ahead-days N` runs this pass as if N days had passed.
+pub async fn erase_due_by(db: &Db, when: i64) -> Result<usize, ServiceError> {
     let meta = RequestMeta {
         client_addr: Some("purge".into()),
         ..RequestMeta::default()
     };
     let mut erased = 0;
-    for id in life::due_for_erasure(db, store::unix_now()).await? {
+    for id in life::due_for_erasure(db, when).await? {
         if erase(db, id, None, &meta).await? {
             erased += 1;
         }
