@@ -29,6 +29,12 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_ADMIN_LISTEN")]
     pub admin_listen: Option<SocketAddr>,
 
+    /// Connections this node keeps to PostgreSQL at most (SQLite ignores it). Every node holds
+    /// this many: keep `nodes × pool size` under the server's `max_connections`.
+    #[arg(long, env = "LATCHKEY_DATABASE_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool_size: u32,
+
     /// Public base URL that links in e-mails point at, and that cookie-authenticated requests
     /// must come from. Default: `http://<listen>`.
     #[arg(long, env = "LATCHKEY_PUBLIC_URL")]

@@ -90,7 +90,12 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
     };
     let public_url = config.public_url(addr);
 
-    let (db, reads) = store::connect_with_reads(&config.database_url(), read_connections()).await?;
+    let (db, reads) = store::connect_with_reads(
+        &config.database_url(),
+        read_connections(),
+        config.database_pool_size,
+    )
+    .await?;
     // A configured secret is the only key; otherwise the keys live in the database, where a
     // rotation reaches every process.
     let tokens = match &config.jwt_secret {
@@ -235,6 +240,9 @@ pub async fn build(config: Config) -> Result<Server, StartupError> {
         settings,
         limits,
     });
+    // Recovery requests answered but not yet turned into their messages (a crash, a failover)
+    // are taken up on whichever node is running.
+    crate::server::services::recovery::spawn_sweeper(state.clone());
     Ok(Server {
         state,
         addr,

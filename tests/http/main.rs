@@ -10,6 +10,7 @@ mod common;
 mod account;
 mod account_life;
 mod admin;
+mod failover;
 mod hardening;
 mod languages;
 mod nodes;

@@ -121,7 +121,7 @@ async fn deliver_due(
         for message in batch {
             match transport.send(from, &message).await {
                 Ok(()) => {
-                    outbox::mark_sent(db, message.id).await?;
+                    mark_sent(db, message.id, claim_seconds).await?;
                     tracing::info!(message = message.id, channel = %message.channel, "delivered");
                 }
                 Err(error) => {
@@ -136,6 +136,25 @@ async fn deliver_due(
                     outbox::mark_failed(db, message.id, retry_at, &error).await?;
                 }
             }
+        }
+    }
+}
+
+/// Records a delivery, trying again while the database is away (a failover): the message is
+/// this worker's for `claim_seconds`, and a record that never lands would let another worker
+/// send it a second time once the claim runs out. Half the claim is spent trying at most.
+async fn mark_sent(db: &Db, id: i64, claim_seconds: i64) -> Result<(), sqlx::Error> {
+    let until = std::time::Instant::now() + Duration::from_secs((claim_seconds / 2).max(1) as u64);
+    let mut attempt = 0;
+    loop {
+        match outbox::mark_sent(db, id).await {
+            Ok(()) => return Ok(()),
+            Err(e) if std::time::Instant::now() < until => {
+                tracing::warn!(message = id, error = %e, "recording a delivery failed; trying again");
+                store::back_off(attempt.min(7) + 2).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
         }
     }
 }

@@ -150,13 +150,16 @@ pub enum ServiceError {
 
 impl From<crate::server::store::reads::ReadError> for ServiceError {
     fn from(e: crate::server::store::reads::ReadError) -> Self {
-        ServiceError::Internal(format!("database: {e}"))
+        match e {
+            crate::server::store::reads::ReadError::Postgres(e) => e.into(),
+            sqlite => ServiceError::Internal(format!("database: {sqlite}")),
+        }
     }
 }
 
 impl From<sqlx::Error> for ServiceError {
     fn from(e: sqlx::Error) -> Self {
-        if e.is_contention() {
+        if e.is_contention() || crate::server::store::is_unreachable(&e) {
             ServiceError::Contended
         } else {
             ServiceError::Internal(format!("database: {e}"))

@@ -45,48 +45,151 @@ pub struct ResetGrant {
 
 /// How long the recovery message work waits, so the answer leaves first.
 const QUEUE_AFTER_ANSWER: std::time::Duration = std::time::Duration::from_millis(5);
+/// A request its own task has not turned into a message after this long (the process died,
+/// the database was failing over) is taken up by the sweep ([`spawn_sweeper`]).
+const STALE_AFTER_SECONDS: i64 = 5;
+
+/// What a recovery request asks for, as its row names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// A reset passcode and link by e-mail address.
+    ResetByEmail,
+    /// A reset by username, mailed to the account's verified address.
+    ResetByUsername,
+    /// A reset passcode by text message.
+    ResetByPhone,
+    /// The username, mailed to a verified address.
+    RemindUsername,
+}
+
+impl Asked {
+    fn as_str(self) -> &'static str {
+        match self {
+            Asked::ResetByEmail => "reset_email",
+            Asked::ResetByUsername => "reset_username",
+            Asked::ResetByPhone => "reset_phone",
+            Asked::RemindUsername => "remind_username",
+        }
+    }
+
+    fn parse(kind: &str) -> Option<Asked> {
+        [
+            Asked::ResetByEmail,
+            Asked::ResetByUsername,
+            Asked::ResetByPhone,
+            Asked::RemindUsername,
+        ]
+        .into_iter()
+        .find(|asked| asked.as_str() == kind)
+    }
+
+    fn channel(self) -> Channel {
+        match self {
+            Asked::ResetByPhone => Channel::Sms,
+            _ => Channel::Email,
+        }
+    }
+}
 
 /// Step 1's common shape, and every send's admission. The client address's send allowance is
-/// spent first (a malformed destination spends it too); then the send is counted against its
-/// destination (`limit_key`, known account or not) and answered; only then, off the request
-/// path, is the account looked up and its message queued (`queue` gets the parsed
-/// destination). A request for a real account and one for nobody so cost the client the same
-/// time, and the answer cannot say which it was.
-async fn admit_then_queue<Destination, Queue, Queued>(
+/// spent first (a malformed destination spends it too); then, in one transaction, the send is
+/// counted against its destination (`limit_key`, known account or not) and the request is
+/// written down (`recovery_requests`), and only then answered: an answer always has its
+/// message follow, whatever happens next. The account is looked up and its message queued off
+/// the request path, by a task started now (or the sweep, if that task never finishes), so a
+/// request for a real account and one for nobody cost the client the same time, and the answer
+/// cannot say which it was.
+async fn admit_then_queue(
     state: &AppState,
-    channel: Channel,
+    asked: Asked,
     meta: &RequestMeta,
-    destination: Result<(String, Destination), ServiceError>,
-    queue: Queue,
-) -> Result<(), ServiceError>
-where
-    Queue: FnOnce(AppState, RequestMeta, i64, Destination) -> Queued + Send + 'static,
-    Queued: std::future::Future<Output = Result<(), ServiceError>> + Send + 'static,
-    Destination: Send + 'static,
-{
+    destination: Result<(String, String), ServiceError>,
+) -> Result<(), ServiceError> {
     state.limits.admit(Action::Send, meta.client_ip).await?;
     let (limit_key, destination) = destination?;
     let now = store::unix_now();
-    super::write_tx!(state.db, |tx| {
+    let channel = asked.channel();
+    let id = super::write_tx!(state.db, |tx| {
         passcodes::admit_send(&mut *tx, channel, &limit_key, CODE_SENDS, now).await?;
-        Ok(())
+        let id = recovery::insert_request(
+            &mut *tx,
+            asked.as_str(),
+            &destination,
+            meta.client_addr.as_deref(),
+            meta.request_id.as_deref(),
+            now,
+        )
+        .await?;
+        Ok(id)
     })?;
     let state = state.clone();
-    let meta = meta.clone();
     tokio::spawn(async move {
         // After the answer is on its way: the work for a real account (a code, a token, a
         // mail) is heavier than a decoy's, and done beside the answer it would slow the
         // answer on a busy machine, and tell which addresses have accounts.
         tokio::time::sleep(QUEUE_AFTER_ANSWER).await;
-        match queue(state.clone(), meta, now, destination).await {
-            Ok(()) => state.mail.now(),
-            Err(e) => tracing::error!(
-                channel = channel.as_str(),
-                "recovery message not queued: {e}"
-            ),
+        if let Err(e) = process_request(&state, id).await {
+            // The row stays: the sweep takes it up again.
+            tracing::warn!(request = id, "recovery message not queued yet: {e}");
         }
     });
     Ok(())
+}
+
+/// Turns request `id` into its message (or its decoy), in one transaction with the row's
+/// deletion; nothing when another node or the sweep took it first.
+async fn process_request(state: &AppState, id: i64) -> Result<(), ServiceError> {
+    let now = store::unix_now();
+    let queued = super::write_tx!(state.db, |tx| {
+        let Some(request) = recovery::take_request(&mut *tx, id).await? else {
+            return Ok(false);
+        };
+        let meta = RequestMeta {
+            client_addr: request.client_addr.clone(),
+            request_id: request.request_id.clone(),
+            ..RequestMeta::default()
+        };
+        let destination = request.destination.as_str();
+        match Asked::parse(&request.kind) {
+            Some(Asked::ResetByEmail) => reset_by_email(tx, state, &meta, now, destination).await?,
+            Some(Asked::ResetByUsername) => {
+                reset_by_username(tx, state, &meta, now, destination).await?
+            }
+            Some(Asked::ResetByPhone) => reset_by_phone(tx, state, &meta, now, destination).await?,
+            Some(Asked::RemindUsername) => remind(tx, state, &meta, destination).await?,
+            None => tracing::error!(request = id, kind = %request.kind, "unknown recovery request"),
+        }
+        Ok(true)
+    })?;
+    if queued {
+        state.mail.now();
+    }
+    Ok(())
+}
+
+/// Every few seconds, the requests whose own task did not finish (the process died between
+/// the answer and the message, or the database was away) are taken up here, on whichever node.
+pub fn spawn_sweeper(state: AppState) {
+    tokio::spawn(async move {
+        let mut ticks =
+            tokio::time::interval(std::time::Duration::from_secs(STALE_AFTER_SECONDS as u64));
+        loop {
+            ticks.tick().await;
+            let before = store::unix_now() - STALE_AFTER_SECONDS;
+            let stale = match recovery::stale_requests(&state.db, before).await {
+                Ok(stale) => stale,
+                Err(e) => {
+                    tracing::debug!("recovery sweep: {e}");
+                    continue;
+                }
+            };
+            for id in stale {
+                if let Err(e) = process_request(&state, id).await {
+                    tracing::warn!(request = id, "recovery message not queued yet: {e}");
+                }
+            }
+        }
+    });
 }
 
 /// Step 1 by e-mail address (Temporal `/v2/forgot/password`, Authing `send-email`).
@@ -98,39 +201,29 @@ pub async fn request_by_email(
     let destination = Email::parse(address)
         .map(|email| (email.key(), email.key()))
         .map_err(ServiceError::from);
-    admit_then_queue(
-        state,
-        Channel::Email,
-        meta,
-        destination,
-        move |state, meta, now, email_key: String| async move {
-            super::write_tx!(state.db, |tx| {
-                // Receiving the code proves control of the address, so it need not be verified.
-                match users::find_by_email_key(&mut *tx, &email_key).await? {
-                    Some(account) if account.account_enabled => {
-                        queue_reset_mail(&mut *tx, &state, &account, now).await?;
-                        let event = Event::ResetRequested;
-                        audit::record(&mut *tx, event, Some(account.id), &meta, Some("email"))
-                            .await?;
-                    }
-                    _ => {
-                        store_decoy(
-                            &mut *tx,
-                            &state,
-                            Channel::Email,
-                            &email_key,
-                            now,
-                            EMAIL_CODE_LIFETIME_SECONDS,
-                        )
-                        .await?
-                    }
-                }
-                Ok(())
-            })?;
-            Ok(())
-        },
-    )
-    .await
+    admit_then_queue(state, Asked::ResetByEmail, meta, destination).await
+}
+
+async fn reset_by_email(
+    tx: &mut Tx,
+    state: &AppState,
+    meta: &RequestMeta,
+    now: i64,
+    email_key: &str,
+) -> Result<(), ServiceError> {
+    // Receiving the code proves control of the address, so it need not be verified.
+    match users::find_by_email_key(&mut *tx, email_key).await? {
+        Some(account) if account.account_enabled => {
+            queue_reset_mail(&mut *tx, state, &account, now).await?;
+            let event = Event::ResetRequested;
+            audit::record(&mut *tx, event, Some(account.id), meta, Some("email")).await?;
+        }
+        _ => {
+            let lifetime = EMAIL_CODE_LIFETIME_SECONDS;
+            store_decoy(&mut *tx, state, Channel::Email, email_key, now, lifetime).await?
+        }
+    }
+    Ok(())
 }
 
 /// Step 1 by username (Tangerine `/auth/lostPassword`): mailed to the account's address, and
@@ -141,49 +234,41 @@ pub async fn request_by_username(
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
     let destination = Username::parse(name)
-        .map(|username| (format!("user:{}", username.key()), username))
+        .map(|username| (format!("user:{}", username.key()), username.key()))
         .map_err(ServiceError::from);
-    admit_then_queue(
-        state,
-        Channel::Email,
-        meta,
-        destination,
-        move |state, meta, now, username: Username| async move {
-            super::write_tx!(state.db, |tx| {
-                if let Some(account) = users::find_by_username(&mut *tx, username.as_str()).await? {
-                    // Sends are counted per mailbox whichever path asked: a code by username must
-                    // not add to codes asked for by address (nor slip past their limit).
-                    let mailbox = account.email.to_lowercase();
-                    let admitted = match account.account_enabled && account.email_verified {
-                        false => false,
-                        true => match passcodes::admit_send(
-                            &mut *tx,
-                            Channel::Email,
-                            &mailbox,
-                            CODE_SENDS,
-                            now,
-                        )
-                        .await
-                        {
-                            Ok(()) => true,
-                            Err(ServiceError::RateLimited { .. }) => false,
-                            // A database error leaves the transaction unusable: run it again.
-                            Err(e) => return Err(e),
-                        },
-                    };
-                    if admitted {
-                        queue_reset_mail(&mut *tx, &state, &account, now).await?;
-                        let event = Event::ResetRequested;
-                        audit::record(&mut *tx, event, Some(account.id), &meta, Some("username"))
-                            .await?;
-                    }
-                }
-                Ok(())
-            })?;
-            Ok(())
-        },
-    )
-    .await
+    admit_then_queue(state, Asked::ResetByUsername, meta, destination).await
+}
+
+async fn reset_by_username(
+    tx: &mut Tx,
+    state: &AppState,
+    meta: &RequestMeta,
+    now: i64,
+    username: &str,
+) -> Result<(), ServiceError> {
+    let Some(account) = users::find_by_username(&mut *tx, username).await? else {
+        return Ok(());
+    };
+    // Sends are counted per mailbox whichever path asked: a code by username must not add to
+    // codes asked for by address (nor slip past their limit).
+    let mailbox = account.email.to_lowercase();
+    let admitted = match account.account_enabled && account.email_verified {
+        false => false,
+        true => {
+            match passcodes::admit_send(&mut *tx, Channel::Email, &mailbox, CODE_SENDS, now).await {
+                Ok(()) => true,
+                Err(ServiceError::RateLimited { .. }) => false,
+                // A database error leaves the transaction unusable: run it again.
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    if admitted {
+        queue_reset_mail(&mut *tx, state, &account, now).await?;
+        let event = Event::ResetRequested;
+        audit::record(&mut *tx, event, Some(account.id), meta, Some("username")).await?;
+    }
+    Ok(())
 }
 
 /// Step 1 by phone (Authing `send-sms`): texted to verified numbers only.
@@ -196,37 +281,32 @@ pub async fn request_by_phone(
     let destination = Phone::parse(number, country_code)
         .map(|phone| (phone.e164.clone(), phone.e164))
         .map_err(ServiceError::from);
-    admit_then_queue(
-        state,
-        Channel::Sms,
-        meta,
-        destination,
-        move |state, meta, now, e164: String| async move {
-            super::write_tx!(state.db, |tx| {
-                let lifetime = phone::SMS_CODE_LIFETIME_SECONDS;
-                match users::find_by_phone(&mut *tx, &e164).await? {
-                    Some(account) if account.account_enabled && account.phone_verified => {
-                        let (sms, owner) = (Channel::Sms, Some(account.id));
-                        let purpose = Purpose::ResetPassword;
-                        let code = passcodes::issue(
-                            &mut *tx, &state, sms, &e164, purpose, owner, now, lifetime,
-                        )
-                        .await?;
-                        let language = Language::from_tag(&account.preferred_language);
-                        let text = messages::sms_passcode(language, &code, lifetime / 60, true);
-                        outbox::enqueue_sms(&mut *tx, &e164, &text).await?;
-                        let event = Event::ResetRequested;
-                        audit::record(&mut *tx, event, Some(account.id), &meta, Some("sms"))
-                            .await?;
-                    }
-                    _ => store_decoy(&mut *tx, &state, Channel::Sms, &e164, now, lifetime).await?,
-                }
-                Ok(())
-            })?;
-            Ok(())
-        },
-    )
-    .await
+    admit_then_queue(state, Asked::ResetByPhone, meta, destination).await
+}
+
+async fn reset_by_phone(
+    tx: &mut Tx,
+    state: &AppState,
+    meta: &RequestMeta,
+    now: i64,
+    e164: &str,
+) -> Result<(), ServiceError> {
+    let lifetime = phone::SMS_CODE_LIFETIME_SECONDS;
+    match users::find_by_phone(&mut *tx, e164).await? {
+        Some(account) if account.account_enabled && account.phone_verified => {
+            let (sms, owner) = (Channel::Sms, Some(account.id));
+            let purpose = Purpose::ResetPassword;
+            let code =
+                passcodes::issue(&mut *tx, state, sms, e164, purpose, owner, now, lifetime).await?;
+            let language = Language::from_tag(&account.preferred_language);
+            let text = messages::sms_passcode(language, &code, lifetime / 60, true);
+            outbox::enqueue_sms(&mut *tx, e164, &text).await?;
+            let event = Event::ResetRequested;
+            audit::record(&mut *tx, event, Some(account.id), meta, Some("sms")).await?;
+        }
+        _ => store_decoy(&mut *tx, state, Channel::Sms, e164, now, lifetime).await?,
+    }
+    Ok(())
 }
 
 /// Forgot username (Temporal `/v2/forgot/username`): mails the username to a verified address.
@@ -238,38 +318,35 @@ pub async fn remind_username(
     let destination = Email::parse(address)
         .map(|email| (format!("username:{}", email.key()), email.key()))
         .map_err(ServiceError::from);
-    admit_then_queue(
-        state,
-        Channel::Email,
-        meta,
-        destination,
-        move |state, meta, _, email_key: String| async move {
-            super::write_tx!(state.db, |tx| {
-                if let Some(account) = users::find_by_email_key(&mut *tx, &email_key).await? {
-                    if account.account_enabled && account.email_verified {
-                        let mail = messages::username_reminder(
-                            Language::from_tag(&account.preferred_language),
-                            &account.email,
-                            &account.username,
-                            &format!("{}/login", state.settings.public_url),
-                        );
-                        outbox::enqueue_email(&mut *tx, &mail).await?;
-                        audit::record(
-                            &mut *tx,
-                            Event::UsernameReminded,
-                            Some(account.id),
-                            &meta,
-                            None,
-                        )
-                        .await?;
-                    }
-                }
-                Ok(())
-            })?;
-            Ok(())
-        },
-    )
-    .await
+    admit_then_queue(state, Asked::RemindUsername, meta, destination).await
+}
+
+async fn remind(
+    tx: &mut Tx,
+    state: &AppState,
+    meta: &RequestMeta,
+    email_key: &str,
+) -> Result<(), ServiceError> {
+    if let Some(account) = users::find_by_email_key(&mut *tx, email_key).await? {
+        if account.account_enabled && account.email_verified {
+            let mail = messages::username_reminder(
+                Language::from_tag(&account.preferred_language),
+                &account.email,
+                &account.username,
+                &format!("{}/login", state.settings.public_url),
+            );
+            outbox::enqueue_email(&mut *tx, &mail).await?;
+            audit::record(
+                &mut *tx,
+                Event::UsernameReminded,
+                Some(account.id),
+                meta,
+                None,
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// A code for a destination without an account: nobody receives it, and step 2 answers for it

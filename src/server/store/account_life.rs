@@ -365,6 +365,13 @@ pub async fn erase(
         &[&email_key, &phone],
     )
     .await?;
+    let username_key = account.username.to_lowercase();
+    run(
+        tx,
+        "DELETE FROM recovery_requests WHERE destination IN ($1, $2, $3)",
+        &[&email_key, &username_key, &phone],
+    )
+    .await?;
     // The audit log keeps what happened and when, under the id alone.
     run(
         tx,

@@ -179,8 +179,13 @@ pub async fn back_off(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(wait)).await;
 }
 
-/// Errors that say "the database refused this because of a concurrent transaction; run it
-/// again": a serialization failure (40001) or a deadlock (40P01).
+/// Errors that say "run it again; nothing was done": the database refused this because of a
+/// concurrent transaction (40001 serialization failure, 40P01 deadlock), or it was not there
+/// to do it, as while PostgreSQL fails over to its standby: a lost or refused connection
+/// (I/O, class 08), a server shutting down or starting (57P01, 57P02, 57P03), a server that
+/// turned read-only (25006: the connection reached a primary that is a standby now, or a
+/// standby not yet promoted). Past the retry budget these answer 503 with `Retry-After`
+/// (`services::ServiceError::Contended`), never 500.
 pub trait Contention {
     fn is_contention(&self) -> bool;
 }
@@ -188,11 +193,41 @@ pub trait Contention {
 impl Contention for sqlx::Error {
     fn is_contention(&self) -> bool {
         match self {
-            sqlx::Error::Database(e) => matches!(e.code().as_deref(), Some("40001" | "40P01")),
+            sqlx::Error::Database(e) => match e.code().as_deref() {
+                Some("25006") => {
+                    // Pooled connections may all lead to the read-only server: have the pool
+                    // check each before use for a while (`connect_postgres`).
+                    READ_ONLY_SEEN_AT.store(unix_now(), std::sync::atomic::Ordering::Relaxed);
+                    true
+                }
+                Some(code) => {
+                    matches!(code, "40001" | "40P01" | "57P01" | "57P02" | "57P03")
+                        || code.starts_with("08")
+                }
+                None => false,
+            },
+            sqlx::Error::Io(_) => true,
             _ => false,
         }
     }
 }
+
+/// Whether the database could not be reached at all, this time: no connection came within the
+/// pool's wait, or the pool is closing. Answered 503 like [`Contention`], but not retried:
+/// the wait was the retry.
+pub fn is_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Protocol(said) => said == COMMIT_OUTCOME_UNKNOWN,
+        _ => false,
+    }
+}
+
+/// When a statement last met a read-only server (Unix seconds; 0: never).
+static READ_ONLY_SEEN_AT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// For how long after meeting a read-only server every pooled connection is checked before use.
+const READ_ONLY_CHECKS_SECONDS: i64 = 120;
 
 /// Which backend a database URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,9 +246,11 @@ impl Backend {
     }
 }
 
-/// Connections per node on PostgreSQL. Every node holds this many at most: size the server's
-/// `max_connections` for the node count.
-const POSTGRES_CONNECTIONS: u32 = 16;
+/// Connections per node on PostgreSQL unless `LATCHKEY_DATABASE_POOL_SIZE` says otherwise.
+/// Every node holds this many at most: size the server's `max_connections` for the node count.
+pub const POSTGRES_CONNECTIONS: u32 = 16;
+/// The command line's pool: a few statements, one after another.
+const COMMAND_LINE_CONNECTIONS: u32 = 2;
 
 /// Opens the database `url` names (a SQLite file, created if needed, or a PostgreSQL
 /// database) and applies pending migrations.
@@ -221,7 +258,7 @@ pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
     // No read connections: the operator commands and tests that use this make a few queries.
     Ok(match Backend::of_url(url) {
         Backend::Sqlite => Db::Sqlite(connect_sqlite(url).await?.0),
-        Backend::Postgres => Db::Postgres(connect_postgres(url).await?),
+        Backend::Postgres => Db::Postgres(connect_postgres(url, COMMAND_LINE_CONNECTIONS).await?),
     })
 }
 
@@ -230,6 +267,7 @@ pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
 pub async fn connect_with_reads(
     url: &str,
     read_connections: usize,
+    pool_size: u32,
 ) -> Result<(Db, reads::ReadConnections), sqlx::Error> {
     match Backend::of_url(url) {
         Backend::Sqlite => {
@@ -242,7 +280,7 @@ pub async fn connect_with_reads(
             Ok((Db::Sqlite(pool), reads))
         }
         Backend::Postgres => {
-            let pool = connect_postgres(url).await?;
+            let pool = connect_postgres(url, pool_size).await?;
             Ok((
                 Db::Postgres(pool.clone()),
                 reads::ReadConnections::Postgres(pool),
@@ -334,12 +372,29 @@ fn is_sqlite_busy(e: &sqlx::Error) -> bool {
 /// PostgreSQL. Nothing may rely on advisory locks (which distributed engines lack), so sqlx's
 /// migration lock is off: each migration runs in its own transaction, and two nodes applying
 /// the same one collide on the catalog or the migrations table (see `migrate_with_retries!`).
-async fn connect_postgres(url: &str) -> Result<PgPool, sqlx::Error> {
+async fn connect_postgres(url: &str, pool_size: u32) -> Result<PgPool, sqlx::Error> {
     let options = PgConnectOptions::from_str(url)?.application_name("latchkey");
     let pool = PgPoolOptions::new()
-        .max_connections(POSTGRES_CONNECTIONS)
+        .max_connections(pool_size.max(1))
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        // While the database fails over no connection comes: a request waits this long for
+        // one, then answers 503, rather than holding its client for the whole failover.
+        .acquire_timeout(Duration::from_secs(5))
+        // After a failover, connections opened to the old primary (a standby now, or gone)
+        // are dropped as soon as one of them is found read-only; the pool's own ping drops
+        // dead ones.
+        .before_acquire(|connection, _| {
+            Box::pin(async move {
+                let seen = READ_ONLY_SEEN_AT.load(std::sync::atomic::Ordering::Relaxed);
+                if unix_now() - seen > READ_ONLY_CHECKS_SECONDS {
+                    return Ok(true);
+                }
+                let standby: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
+                    .fetch_one(&mut *connection)
+                    .await?;
+                Ok(!standby)
+            })
+        })
         .connect_with(options)
         .await?;
     let mut migrator = sqlx::migrate!("./migrations/postgres");
@@ -416,13 +471,26 @@ impl Db {
 }
 
 impl Tx {
+    /// Commits. A connection lost while the commit was on its way leaves its outcome unknown:
+    /// that is never run again (it may have committed), and answers 503 ([`is_unreachable`]);
+    /// the client that asks again finds out which it was.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
+        let committed = match self {
             Tx::Sqlite(tx, _turn) => tx.commit().await,
             Tx::Postgres(tx) => tx.commit().await,
-        }
+        };
+        committed.map_err(|e| match &e {
+            sqlx::Error::Io(_) => sqlx::Error::Protocol(COMMIT_OUTCOME_UNKNOWN.into()),
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("08")) => {
+                sqlx::Error::Protocol(COMMIT_OUTCOME_UNKNOWN.into())
+            }
+            _ => e,
+        })
     }
 }
+
+/// What a commit whose connection was lost on the way says.
+const COMMIT_OUTCOME_UNKNOWN: &str = "the connection was lost during the commit";
 
 /// Which unique constraint a failed insert or update ran into, if that is why it failed:
 /// the column name for both backends (SQLite names `table.column` in its message; the

@@ -145,7 +145,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let (store::Db::Sqlite(pool), ReadConnections::Sqlite(reads)) =
-            store::connect_with_reads(&url, 2).await.unwrap()
+            store::connect_with_reads(&url, 2, store::POSTGRES_CONNECTIONS)
+                .await
+                .unwrap()
         else {
             unreachable!("a sqlite:// URL opens SQLite")
         };

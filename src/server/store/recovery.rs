@@ -275,3 +275,59 @@ pub async fn revoke_tokens_of(
         .map(|done| done.rows_affected()))?;
     Ok(())
 }
+
+/// A recovery request answered and not yet turned into its message.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingRequest {
+    pub id: i64,
+    pub kind: String,
+    pub destination: String,
+    pub client_addr: Option<String>,
+    pub request_id: Option<String>,
+}
+
+pub async fn insert_request(
+    db: impl Into<Exec<'_>>,
+    kind: &str,
+    destination: &str,
+    client_addr: Option<&str>,
+    request_id: Option<&str>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    on_backend!(db, e => sqlx::query_scalar(
+        "INSERT INTO recovery_requests (kind, destination, client_addr, request_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(kind)
+    .bind(destination)
+    .bind(client_addr)
+    .bind(request_id)
+    .bind(now)
+    .fetch_one(e)
+    .await)
+}
+
+/// Takes a request for processing: its row is deleted, so the transaction that commits this
+/// is the only one that queues its message. `None` when another took it.
+pub async fn take_request(
+    db: impl Into<Exec<'_>>,
+    id: i64,
+) -> Result<Option<PendingRequest>, sqlx::Error> {
+    on_backend!(db, e => sqlx::query_as(
+        "DELETE FROM recovery_requests WHERE id = $1 \
+         RETURNING id, kind, destination, client_addr, request_id",
+    )
+    .bind(id)
+    .fetch_optional(e)
+    .await)
+}
+
+/// Requests older than `before` (their own task did not get to them: a crash, a failover).
+pub async fn stale_requests(db: impl Into<Exec<'_>>, before: i64) -> Result<Vec<i64>, sqlx::Error> {
+    on_backend!(db, e => sqlx::query_scalar(
+        "SELECT id FROM recovery_requests WHERE created_at < $1 ORDER BY id LIMIT 100",
+    )
+    .bind(before)
+    .fetch_all(e)
+    .await)
+}
