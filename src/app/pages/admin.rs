@@ -37,7 +37,7 @@ fn answered<T, V: IntoView + 'static>(
 }
 
 /// The console's frame: its sections, who is signed in, and whether changes are open.
-fn frame(header: &ConsoleHeader, here: &'static str, content: impl IntoView) -> impl IntoView {
+fn frame(header: &ConsoleHeader, here: &'static str, content: AnyView) -> AnyView {
     let t = page_language().text();
     let link = |path: &'static str, label: &'static str| {
         let current = (path == here).then_some("page");
@@ -69,6 +69,7 @@ fn frame(header: &ConsoleHeader, here: &'static str, content: impl IntoView) -> 
             {content}
         </section>
     }
+    .into_any()
 }
 
 /// The one alert of a page whose forms share a server function: the general message, or each
@@ -162,7 +163,7 @@ pub fn AdminHome() -> impl IntoView {
                         </form>
                         {rows}
                         <p class="pages">{previous}" "{next}</p>
-                    })
+                    }.into_any())
                 })
             })}
         </Suspense>
@@ -230,14 +231,14 @@ pub fn AdminUser() -> impl IntoView {
                             <p class="notice" role="status" data-testid="done">{t.done_notice}</p>
                         </Show>
                         {user_sections(user)}
-                    })
+                    }.into_any())
                 })
             })}
         </Suspense>
     }
 }
 
-fn user_sections(user: UserView) -> impl IntoView {
+fn user_sections(user: UserView) -> AnyView {
     let t = page_language().text();
     let yes_no = |value: bool| if value { t.label_yes } else { t.label_no };
     let verified = |value: bool| {
@@ -337,6 +338,7 @@ fn user_sections(user: UserView) -> impl IntoView {
         {events_table(user.events)}
         <p class="aside"><a href=format!("/admin/audit?user={}", encode(&user.username))>{t.console_nav_audit}</a></p>
     }
+    .into_any()
 }
 
 /// The action forms of an account's page, each with its required reason. One server function
@@ -567,7 +569,7 @@ pub fn AdminAudit() -> impl IntoView {
                             data-testid="export-csv">{t.export_csv}</a></p>
                         {events_table(log.events)}
                         <p class="pages">{next}</p>
-                    })
+                    }.into_any())
                 })
             })}
         </Suspense>
@@ -656,7 +658,7 @@ pub fn AdminTokens() -> impl IntoView {
                             <input id="token-days" name="days" type="number" min="1" max="365" value="30" required />
                             <button type="submit">{t.token_create}</button>
                         </ActionForm>
-                    })
+                    }.into_any())
                 })
             })}
         </Suspense>
@@ -700,7 +702,7 @@ pub fn AdminClients() -> impl IntoView {
                         {shown}
                         {list}
                         <AddClientForm />
-                    })
+                    }.into_any())
                 })
             })}
         </Suspense>

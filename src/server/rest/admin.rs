@@ -222,6 +222,7 @@ impl From<&Account> for UserJson {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// A prefix of a username or e-mail address, a phone number (`+` and digits), or an id.
     q: Option<String>,
@@ -582,6 +583,7 @@ fn amount_of(value: Option<&serde_json::Value>) -> Result<Credits, AdminApiError
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Only events of this account (its username).
     user: Option<String>,
