@@ -93,6 +93,18 @@ ensure_proxy() {
   fi
 }
 
+# What the failover run (scripts/failover.sh) needs from Debian: Patroni, etcd, HAProxy.
+ensure_failover_tools() {
+  local missing=()
+  command -v patroni >/dev/null || missing+=(patroni)
+  command -v etcd >/dev/null || missing+=(etcd-server)
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "Installing ${missing[*]} from Debian"
+    debian_install "${missing[@]}"
+  fi
+}
+
 ensure_browser() {
   if [ ! -x /usr/bin/chromium ]; then
     say "Installing Chromium from Debian"
