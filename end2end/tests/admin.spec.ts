@@ -89,6 +89,16 @@ for (const javaScriptEnabled of [true, false]) {
       await logIn(pat.page, pat.name);
       await expect(pat.page).toHaveURL(/\/account/);
 
+      // On a phone the console's pages fit the screen; only their tables scroll sideways.
+      const wide = page.viewportSize()!;
+      await page.setViewportSize({ width: 375, height: 800 });
+      for (const path of [page.url(), "/admin?q=" + encodeURIComponent(pat.name), "/admin/audit", "/admin/tokens", "/admin/clients"]) {
+        await page.goto(path);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect(overflow, `${path} overflows by ${overflow}px`).toBeLessThanOrEqual(0);
+      }
+      await page.setViewportSize(wide);
+
       // The audit log finds the action by its kind, and exports it.
       await page.getByRole("link", { name: "Audit log" }).first().click();
       await page.getByLabel("Event (a name, or a prefix such as admin.)").fill("admin.locks_lifted");
