@@ -98,6 +98,13 @@ async fn a_new_address_needs_the_password_and_its_code_and_the_old_one_can_take_
     let (status, _) = post(&app, confirm, &token, &[("code", &code)]).await;
     assert_eq!(status, 400, "a code works once");
 
+    // Meanwhile the old address is held for its way back: nobody can sign up with it (the one
+    // who moved the account, say) and so block the restore.
+    let squat = app
+        .register("squatter", "mover@example.com", PASSWORD)
+        .await;
+    assert_eq!(squat.status(), 409);
+
     // The old mailbox's "this wasn't me": a page that asks for the click, then everything.
     let told = app
         .mail_to("mover@example.com", "Your e-mail address was changed")

@@ -103,10 +103,11 @@ pub async fn begin_email_change(
     write_tx!(state.db, |tx| {
         // Counted with every other send to that mailbox.
         passcodes::admit_send(&mut *tx, Channel::Email, &new_key, CODE_SENDS, now).await?;
-        let mail = if users::find_by_email_key(&mut *tx, &new_key)
+        let taken = users::find_by_email_key(&mut *tx, &new_key)
             .await?
             .is_some()
-        {
+            || life::address_held(&mut *tx, &new_key, now).await?;
+        let mail = if taken {
             life::delete_change(&mut *tx, account.id).await?;
             messages::email_change_taken(language, new.as_str())
         } else {
@@ -244,6 +245,13 @@ async fn apply_change(
             .await?
             .filter(|row| row.account_enabled)
             .ok_or(ServiceError::LinkInvalid)?;
+        // Held meanwhile for another account's way back: as good as taken.
+        if life::address_held(&mut *tx, &change.new_email_key, now).await? {
+            return Err(ServiceError::Taken(Invalid::new(
+                "new_email",
+                Problem::EmailTaken,
+            )));
+        }
         let set = life::set_email(
             tx,
             account.id,

@@ -42,6 +42,19 @@ pub async fn register(
     let now = crate::server::store::now();
     let language = meta.language;
     let account = super::write_tx!(state.db, |tx| {
+        // An address its account moved away from is held for the way back (72 hours).
+        let held = crate::server::store::account_life::address_held(
+            &mut *tx,
+            &email.key(),
+            crate::server::store::unix_now(),
+        )
+        .await?;
+        if held {
+            return Err(ServiceError::Taken(Invalid {
+                field: "email",
+                problem: Problem::EmailTaken,
+            }));
+        }
         let inserted = users::insert(
             &mut *tx,
             NewAccount {

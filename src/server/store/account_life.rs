@@ -189,6 +189,24 @@ pub async fn restore_is_live(
     Ok(found > 0)
 }
 
+/// Whether `email_key` is an address some account moved away from less than 72 hours ago,
+/// whose "this wasn't me" link is still live: it stays held for that account, so that nobody
+/// (the one who moved it, say) can take it meanwhile and block its way back.
+pub async fn address_held(
+    db: impl Into<Exec<'_>>,
+    email_key: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let held: i64 = on_backend!(db, e => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM email_restores WHERE old_email_key = $1 AND expires_at > $2",
+    )
+    .bind(email_key)
+    .bind(now)
+    .fetch_one(e)
+    .await)?;
+    Ok(held > 0)
+}
+
 /// Schedules the account's erasure at `due_at` and disables it meanwhile (a new token version
 /// ends every token at once); false when it is already scheduled or gone.
 pub async fn schedule_deletion(
