@@ -1433,3 +1433,43 @@ async fn an_admin_disabling_an_account_ends_its_grants_and_every_oidc_surface_re
     let (status, _) = refresh(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn a_session_pushed_out_by_the_hundredth_newer_one_tells_its_apps() {
+    let app = spawn_app().await;
+    let (backchannel, received) = logout_receiver().await;
+    let rp = client(&app, false, true, Some(backchannel)).await;
+    let token = app.signed_up("crowded").await;
+    let code = code_for(&app, &rp, &cookie(&token), &[]).await;
+    let (status, _) = exchange(&app, &rp, &code, None).await;
+    assert_eq!(status, 200);
+    let id: i64 = app
+        .scalar("SELECT id FROM users WHERE username = 'crowded'")
+        .await;
+    // A hundred sessions used more recently than the browser's (as a script that signs in for
+    // every job leaves them), then one sign-in more pushes the browser's out.
+    let later = latchkey::server::store::unix_now() + 60;
+    for n in 0..100 {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, last_seen_at, amr) \
+             VALUES ($1, $2, $3, $4, $3, 'pwd')",
+        )
+        .bind(format!("crowd{n:04}"))
+        .bind(id)
+        .bind(later)
+        .bind(later + 3600)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    let (status, _) = json(app.login("crowded", PASSWORD).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.get_with_token("/v2/account/credits/available", &token)
+            .await
+            .status(),
+        401,
+        "the browser's session was pushed out"
+    );
+    logout_tokens(&received, 1).await;
+}

@@ -100,7 +100,11 @@ pub async fn start(
         },
     )
     .await?;
-    sessions::keep_newest_of(&mut *tx, account_id, SESSIONS_PER_ACCOUNT).await?;
+    // The sessions this one pushes out end like any other: their apps' grants end, and the
+    // apps are told (the outbox's poll sends the logout tokens).
+    for ended in sessions::keep_newest_of(&mut *tx, account_id, SESSIONS_PER_ACCOUNT).await? {
+        super::oidc::logout::session_ended(tx, &ended).await?;
+    }
     Ok(state.tokens.issue(account_id, token_version, &id, ends_at))
 }
 

@@ -133,22 +133,22 @@ pub async fn credits_of(
     }
 }
 
-/// Ends all but the `keep` most recently used sessions of an account.
+/// Ends all but the `keep` most recently used sessions of an account; the ids of those ended.
 pub async fn keep_newest_of(
     db: impl Into<Exec<'_>>,
     user_id: i64,
     keep: i64,
-) -> Result<u64, sqlx::Error> {
-    on_backend!(db, e => sqlx::query(
+) -> Result<Vec<String>, sqlx::Error> {
+    on_backend!(db, e => sqlx::query_scalar(
         "DELETE FROM sessions WHERE user_id = $1 AND id NOT IN \
          (SELECT id FROM sessions WHERE user_id = $1 \
-          ORDER BY last_seen_at DESC, created_at DESC, id DESC LIMIT $2)",
+          ORDER BY last_seen_at DESC, created_at DESC, id DESC LIMIT $2) \
+         RETURNING id",
     )
     .bind(user_id)
     .bind(keep)
-    .execute(e)
-    .await
-    .map(|done| done.rows_affected()))
+    .fetch_all(e)
+    .await)
 }
 
 /// Notes a refresh.
