@@ -33,11 +33,15 @@ one_run() {
   for i in 1 2; do pg[$i]=$(free_port); rest[$i]=$(free_port); node[$i]=$(free_port); done
 
   stop_all() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    # Patroni's postmasters outlive a killed Patroni: stop what is left of the clusters.
+    # Patroni first (it would start PostgreSQL again), by its own pid: `runuser` in front of it
+    # does not pass a signal on. Then the postmasters, which outlive their Patroni.
+    for i in 1 2; do
+      [ -f "$work/pg$i/patroni.pid" ] && kill -9 "$(cat "$work/pg$i/patroni.pid")" 2>/dev/null || true
+    done
     for i in 1 2; do
       [ -f "$work/pg$i/data/postmaster.pid" ] && kill -9 "$(head -n 1 "$work/pg$i/data/postmaster.pid")" 2>/dev/null || true
     done
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$work"
   }
