@@ -1131,3 +1131,27 @@ async fn an_admin_deletes_an_account_at_once_and_the_person_is_told() {
         "the admin's own reason stays"
     );
 }
+
+#[tokio::test]
+async fn an_admin_cannot_reach_a_hidden_console_by_spelling_its_path_otherwise() {
+    let app = spawn_app_with(|config| {
+        config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let (cookie, _) = console_admin(&app, "operator").await;
+    let console = app.admin_url.clone().unwrap();
+    let served = app
+        .http
+        .get(format!("{console}/admin"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200, "the admin's cookie opens it where it is served");
+    assert!(served.text().await.unwrap().contains("console-nav"));
+    for path in ["/admin", "/%61dmin", "/admin/", "/%61dmin/audit", "/Admin", "/admin;x", "/./admin"] {
+        let (status, html) = page(&app, path, Some(&cookie)).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(!html.contains("console-nav"), "{path} shows the console");
+    }
+}
