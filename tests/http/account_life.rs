@@ -487,3 +487,46 @@ async fn the_export_holds_the_account_and_never_a_secret() {
         401
     );
 }
+
+#[tokio::test]
+async fn keeping_an_account_counts_in_the_sign_in_s_own_lock() {
+    let app = spawn_app().await;
+    let token = app.signed_up("guessed").await;
+    let (status, _) = post(
+        &app,
+        "/v2/account/delete",
+        &token,
+        &[("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    for _ in 0..5 {
+        let wrong = app
+            .post_page_form(
+                "/rpc/keep_account",
+                "/account/keep",
+                &[],
+                None,
+                &[("identifier", "guessed"), ("password", "not the password")],
+            )
+            .await;
+        assert_eq!(location(&wrong), "/account/keep");
+    }
+    // The sign-in's lock for the username is spent: no fresh guesses there either.
+    let (status, _) = json(app.login("guessed", PASSWORD).await).await;
+    assert_eq!(status, 429);
+    let kept = app
+        .post_page_form(
+            "/rpc/keep_account",
+            "/account/keep",
+            &[],
+            None,
+            &[("identifier", "guessed"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        location(&kept),
+        "/account/keep",
+        "locked for the keep page too"
+    );
+}

@@ -1147,9 +1147,21 @@ async fn an_admin_cannot_reach_a_hidden_console_by_spelling_its_path_otherwise()
         .send()
         .await
         .unwrap();
-    assert_eq!(served.status(), 200, "the admin's cookie opens it where it is served");
+    assert_eq!(
+        served.status(),
+        200,
+        "the admin's cookie opens it where it is served"
+    );
     assert!(served.text().await.unwrap().contains("console-nav"));
-    for path in ["/admin", "/%61dmin", "/admin/", "/%61dmin/audit", "/Admin", "/admin;x", "/./admin"] {
+    for path in [
+        "/admin",
+        "/%61dmin",
+        "/admin/",
+        "/%61dmin/audit",
+        "/Admin",
+        "/admin;x",
+        "/./admin",
+    ] {
         let (status, html) = page(&app, path, Some(&cookie)).await;
         assert_eq!(status, 404, "{path}");
         assert!(!html.contains("console-nav"), "{path} shows the console");

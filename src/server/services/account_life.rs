@@ -423,19 +423,12 @@ pub async fn keep_account(
 ) -> Result<LoggedIn, ServiceError> {
     state.limits.admit(Action::Login, meta.client_ip).await?;
     let identifier = identifier.trim();
-    let found = match crate::domain::LoginIdentifier::parse(identifier) {
-        Some(crate::domain::LoginIdentifier::Username(name)) => {
-            users::find_credentials(&state.db, Some(name.as_str()), None).await?
-        }
-        Some(crate::domain::LoginIdentifier::Email(email)) => {
-            users::find_credentials(&state.db, None, Some(&email.key())).await?
-        }
-        None => None,
-    };
+    // The sign-in's own locks: keeping an account is a sign-in, not another lane of guesses.
+    let (found, through) = super::accounts::credentials_of(state, identifier).await?;
     let subject = match &found {
         Some((row, _)) => super::throttle::Subject::Account {
             id: row.id,
-            through: "keep",
+            through,
         },
         None => super::throttle::Subject::Unknown(identifier),
     };

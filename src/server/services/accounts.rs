@@ -104,6 +104,27 @@ pub enum SignIn {
     SecondFactor { mfa_token: String },
 }
 
+/// The account `identifier` names and its password hash, and the kind of identifier typed.
+/// The sign-in lock is keyed by that kind, not by the spelling: an account has one name and one
+/// address, so it has two locks, and variants of either share its lock. Every path that checks
+/// a password for a typed identifier (signing in, keeping an account) counts in these locks.
+pub(super) async fn credentials_of(
+    state: &AppState,
+    identifier: &str,
+) -> Result<(Option<(users::AccountRow, String)>, &'static str), ServiceError> {
+    Ok(match LoginIdentifier::parse(identifier) {
+        Some(LoginIdentifier::Username(name)) => (
+            users::find_credentials(&state.db, Some(name.as_str()), None).await?,
+            "username",
+        ),
+        Some(LoginIdentifier::Email(email)) => (
+            users::find_credentials(&state.db, None, Some(&email.key())).await?,
+            "email",
+        ),
+        None => (None, "unparsed"),
+    })
+}
+
 /// Checks a username-or-e-mail and password. Unknown accounts, disabled accounts and wrong
 /// passwords all cost one argon2 verification and give the same error.
 ///
@@ -120,19 +141,7 @@ pub async fn log_in(
     meta: &RequestMeta,
 ) -> Result<SignIn, ServiceError> {
     state.limits.admit(Action::Login, meta.client_ip).await?;
-    // The lock is keyed by the kind of identifier, not its spelling: an account has one name
-    // and one address, so it has two locks, and variants of either share its lock.
-    let (found, through) = match LoginIdentifier::parse(identifier) {
-        Some(LoginIdentifier::Username(name)) => (
-            users::find_credentials(&state.db, Some(name.as_str()), None).await?,
-            "username",
-        ),
-        Some(LoginIdentifier::Email(email)) => (
-            users::find_credentials(&state.db, None, Some(&email.key())).await?,
-            "email",
-        ),
-        None => (None, "unparsed"),
-    };
+    let (found, through) = credentials_of(state, identifier).await?;
     let known_device = match (&found, device) {
         (Some((row, _)), Some(token)) => devices::recognised(state, token, row.id).await?,
         _ => None,
