@@ -79,6 +79,11 @@ pub fn problem(problem: &Problem) -> String {
             "an admin cannot do this to their own account from the console".into()
         }
         Problem::NothingToChange => "the account is like that already".into(),
+        Problem::OwnerIsDeletingIt => {
+            "its owner asked for this account's deletion: only they can keep it, by signing in \
+             on the \"Keep my account\" page"
+                .into()
+        }
         Problem::DeletionNotConfirmed => "Tick the box to confirm the deletion.".into(),
         Problem::EmailUnchanged => "that is the account's address already".into(),
         Problem::OldAddressTaken => {

@@ -281,6 +281,8 @@ pub enum Problem {
     AccountBeingDeleted,
     /// The deletion form's "I understand" left unticked.
     DeletionNotConfirmed,
+    /// An admin enabling an account its owner asked to delete.
+    OwnerIsDeletingIt,
 }
 
 /// Declares a catalogue's struct: a field per string, so a catalogue that lacks one does not
@@ -869,6 +871,7 @@ mod tests {
             Problem::DeletionAlreadyAsked,
             Problem::AccountBeingDeleted,
             Problem::DeletionNotConfirmed,
+            Problem::OwnerIsDeletingIt,
         ];
         for problem in &problems {
             let english = Language::English.problem(problem);

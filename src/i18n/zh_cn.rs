@@ -54,6 +54,9 @@ pub fn problem(problem: &Problem) -> String {
         Problem::ReasonRequired => "请填写原因（1 至 500 个字符）".into(),
         Problem::NotOnYourOwnAccount => "管理员不能在控制台对自己的账户执行此操作".into(),
         Problem::NothingToChange => "该账户已是这个状态".into(),
+        Problem::OwnerIsDeletingIt => {
+            "该账户的主人已申请删除：只有本人可以在“保留我的账户”页面登录来保留它".into()
+        }
         Problem::DeletionNotConfirmed => "请勾选以确认删除。".into(),
         Problem::EmailUnchanged => "这已经是该账户的邮箱地址".into(),
         Problem::OldAddressTaken => "原来的地址现在属于另一个账户：请联系网站的运营者".into(),

@@ -1167,3 +1167,21 @@ async fn an_admin_cannot_reach_a_hidden_console_by_spelling_its_path_otherwise()
         assert!(!html.contains("console-nav"), "{path} shows the console");
     }
 }
+
+#[tokio::test]
+async fn an_admin_cannot_enable_an_account_its_owner_is_deleting() {
+    let app = spawn_app().await;
+    let token = admin_with_token(&app, "operator", false).await;
+    let session = app.signed_up("leaving").await;
+    let id = id_of(&app, "leaving").await;
+    let deleted = app
+        .post_with_token("/v2/account/delete", &session, &[("password", PASSWORD)])
+        .await;
+    assert_eq!(deleted.status(), 200);
+    let path = format!("/admin/api/users/{id}/enable");
+    let (status, body) =
+        problem(api_post(&app, &path, &token, json!({"reason": "support"})).await).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("Keep my account"));
+    assert!(!enabled(&app, id).await);
+}

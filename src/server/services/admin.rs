@@ -451,6 +451,15 @@ pub async fn act(
         let (before, after, mail, told_apps) = match action {
             Action::Disable | Action::Enable => {
                 let enable = *action == Action::Enable;
+                // Its owner asked for its deletion: only they can keep it (enabled, it would
+                // sign in until the purge erased it anyway).
+                let deleting =
+                    crate::server::store::account_life::deletion_due_at(&mut *tx, user_id)
+                        .await?
+                        .is_some();
+                if enable && deleting {
+                    return Err(ServiceError::NotAllowed(Problem::OwnerIsDeletingIt));
+                }
                 if !admin_store::set_enabled(&mut *tx, user_id, enable, &store::now()).await? {
                     return Err(ServiceError::NotAllowed(Problem::NothingToChange));
                 }
