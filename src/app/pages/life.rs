@@ -106,36 +106,30 @@ fn dead_link() -> impl IntoView {
     view! { <p class="form-alert" role="alert" data-testid="link-dead">{t.link_invalid}</p> }
 }
 
-/// `/account/email/confirm?token=…`: the new address's link. It asks for a click (mail
-/// scanners open links too); the form posts the token.
-#[component]
-pub fn ConfirmEmailChangePage() -> impl IntoView {
-    let t = page_language().text();
-    let token = use_query_map()
-        .with_untracked(|q| q.get("token"))
-        .unwrap_or_default();
-    let asked = token.clone();
-    let live = Resource::new(move || asked.clone(), email_change_link_state);
-    let action = ServerAction::<ConfirmEmailChangeLink>::new();
-    let error = form_error(action);
+/// A page a mailed link opens: it says what the link does and asks for a click (mail scanners
+/// open links too); `form` is the form that posts the token. A dead link says so instead.
+fn link_page(
+    title: &'static str,
+    intro: &'static str,
+    live: Resource<Result<bool, FormError>>,
+    error: Signal<Option<FormError>>,
+    form: impl Fn() -> AnyView + Clone + Send + Sync + 'static,
+) -> impl IntoView {
     view! {
-        <Title text=t.confirm_email_change_title />
+        <Title text=title />
         <section class="card">
-            <h1>{t.confirm_email_change_title}</h1>
+            <h1>{title}</h1>
             <Suspense fallback=|| ()>
                 {move || {
-                    let token = token.clone();
+                    let form = form.clone();
                     Suspend::new(async move {
                         if !live.await.unwrap_or(false) {
                             return dead_link().into_any();
                         }
                         view! {
-                            <p>{t.confirm_email_change_intro}</p>
+                            <p>{intro}</p>
                             <FormAlert error=error />
-                            <ActionForm action=action>
-                                <input type="hidden" name="token" value=token />
-                                <button type="submit">{t.confirm_email_change_button}</button>
-                            </ActionForm>
+                            {form()}
                         }
                         .into_any()
                     })
@@ -145,7 +139,31 @@ pub fn ConfirmEmailChangePage() -> impl IntoView {
     }
 }
 
-/// `/account/email/restore?token=…`: the old address's "this wasn't me", after a click.
+/// `/account/email/confirm?token=…`: the new address's link.
+#[component]
+pub fn ConfirmEmailChangePage() -> impl IntoView {
+    let t = page_language().text();
+    let token = use_query_map()
+        .with_untracked(|q| q.get("token"))
+        .unwrap_or_default();
+    let asked = token.clone();
+    let live = Resource::new(move || asked.clone(), email_change_link_state);
+    let action = ServerAction::<ConfirmEmailChangeLink>::new();
+    let form = move || {
+        let token = token.clone();
+        view! {
+            <ActionForm action=action>
+                <input type="hidden" name="token" value=token />
+                <button type="submit">{t.confirm_email_change_button}</button>
+            </ActionForm>
+        }
+        .into_any()
+    };
+    let (title, intro) = (t.confirm_email_change_title, t.confirm_email_change_intro);
+    link_page(title, intro, live, form_error(action), form)
+}
+
+/// `/account/email/restore?token=…`: the old address's "this wasn't me".
 #[component]
 pub fn RestoreEmail() -> impl IntoView {
     let t = page_language().text();
@@ -155,32 +173,23 @@ pub fn RestoreEmail() -> impl IntoView {
     let asked = token.clone();
     let live = Resource::new(move || asked.clone(), email_restore_link_state);
     let action = ServerAction::<RestoreEmailFn>::new();
-    let error = form_error(action);
-    view! {
-        <Title text=t.restore_email_title />
-        <section class="card">
-            <h1>{t.restore_email_title}</h1>
-            <Suspense fallback=|| ()>
-                {move || {
-                    let token = token.clone();
-                    Suspend::new(async move {
-                        if !live.await.unwrap_or(false) {
-                            return dead_link().into_any();
-                        }
-                        view! {
-                            <p>{t.restore_email_intro}</p>
-                            <FormAlert error=error />
-                            <ActionForm action=action>
-                                <input type="hidden" name="token" value=token />
-                                <button type="submit">{t.restore_email_button}</button>
-                            </ActionForm>
-                        }
-                        .into_any()
-                    })
-                }}
-            </Suspense>
-        </section>
-    }
+    let form = move || {
+        let token = token.clone();
+        view! {
+            <ActionForm action=action>
+                <input type="hidden" name="token" value=token />
+                <button type="submit">{t.restore_email_button}</button>
+            </ActionForm>
+        }
+        .into_any()
+    };
+    link_page(
+        t.restore_email_title,
+        t.restore_email_intro,
+        live,
+        form_error(action),
+        form,
+    )
 }
 
 /// `/account/delete`: the password (and the second factor), and an "I understand".
