@@ -530,3 +530,48 @@ async fn keeping_an_account_counts_in_the_sign_in_s_own_lock() {
         "locked for the keep page too"
     );
 }
+
+#[tokio::test]
+async fn the_purge_removes_changes_and_restore_links_that_ran_out() {
+    let app = spawn_app().await;
+    let token = app.signed_up("expiring").await;
+    post(
+        &app,
+        "/v2/account/email/change",
+        &token,
+        &[("new_email", "later@example.com"), ("password", PASSWORD)],
+    )
+    .await;
+    let mail = app.mail_to("later@example.com", "Confirm").await;
+    let (status, _) = post(
+        &app,
+        "/v2/account/email/change/confirm",
+        &token,
+        &[("code", &code_in(&mail))],
+    )
+    .await;
+    assert_eq!(status, 200);
+    post(
+        &app,
+        "/v2/account/email/change",
+        &token,
+        &[("new_email", "again@example.com"), ("password", PASSWORD)],
+    )
+    .await;
+    let now = latchkey::server::store::unix_now();
+    let purged = latchkey::server::store::purge::expired(&app.state.db, now, 3600)
+        .await
+        .unwrap();
+    assert_eq!(purged.account_life, 0, "both still live");
+    let later = now + 73 * 3600;
+    let purged = latchkey::server::store::purge::expired(&app.state.db, later, 3600)
+        .await
+        .unwrap();
+    assert_eq!(
+        purged.account_life, 2,
+        "the pending change and the restore link"
+    );
+    let left: i64 = app.scalar("SELECT COUNT(*) FROM email_changes").await;
+    let restores: i64 = app.scalar("SELECT COUNT(*) FROM email_restores").await;
+    assert_eq!((left, restores), (0, 0));
+}

@@ -376,6 +376,7 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
             webauthn_ceremonies: 1,
             audit_log: 1,
             oidc: 0,
+            account_life: 0,
         }
     );
     let audit_after: i64 = app.scalar("SELECT COUNT(*) FROM audit_log").await;

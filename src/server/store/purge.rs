@@ -26,6 +26,8 @@ pub struct Purged {
     pub audit_log: u64,
     /// OpenID Connect: waiting requests, codes, refresh tokens and grants that ended.
     pub oidc: u64,
+    /// Changes of e-mail address whose code ran out, "this wasn't me" links past 72 hours.
+    pub account_life: u64,
 }
 
 impl Purged {
@@ -42,6 +44,7 @@ impl Purged {
             + self.webauthn_ceremonies
             + self.audit_log
             + self.oidc
+            + self.account_life
     }
 }
 
@@ -116,6 +119,8 @@ pub async fn expired(db: &Db, now: i64, audit_kept_seconds: i64) -> Result<Purge
                 now,
             )
             .await?,
+        account_life: delete("DELETE FROM email_changes WHERE expires_at <= $1", now).await?
+            + delete("DELETE FROM email_restores WHERE expires_at <= $1", now).await?,
         audit_log: on_backend!(db, e => sqlx::query("DELETE FROM audit_log WHERE at <= $1")
             .bind(&audited_before)
             .execute(e)
