@@ -270,10 +270,12 @@ def main() -> int:
     if doubles:
         failures.append(f"{doubles} messages were delivered twice")
 
-    ready_during = [s for t, s in run.ready if killed_at + 2 < t < killed_at + gap]
+    # Every answer of /readyz between the kill and the first write after it: some must be 503
+    # (the database was away), and the last one of the run must be 200.
+    ready_during = [s for t, s in run.ready if killed_at < t < killed_at + gap]
     ready_after = [s for t, s in run.ready if t > killed_at + gap + 5]
-    if gap > 2 and ready_during and 503 not in ready_during:
-        failures.append("/readyz never said 503 during the gap")
+    if 503 not in ready_during:
+        failures.append(f"/readyz never said 503 during the gap (it said {ready_during})")
     if not ready_after or ready_after[-1] != 200:
         failures.append("/readyz did not say 200 after the failover")
 
