@@ -89,6 +89,12 @@ const ceremonies = {
     const credential = await get(start);
     return call("passkey_second_factor_finish", { ceremony: start.ceremony, credential, next: next() });
   },
+  // The console's check that the admin is at the keyboard (/admin/step-up).
+  "step-up": async () => {
+    const start = await call("admin_step_up_passkey_start", {});
+    const credential = await get(start);
+    return call("admin_step_up_passkey_finish", { ceremony: start.ceremony, credential, next: next() });
+  },
 };
 
 for (const element of document.querySelectorAll("[data-passkey]")) {

@@ -1,6 +1,6 @@
 import { Browser, Page } from "@playwright/test";
 import {
-  test, expect, latchkey, logIn, mailArrives, register, turnOnAuthenticator, uniqueName,
+  test, expect, latchkey, logIn, mailArrives, register, turnOnAuthenticator, uniqueName, PASSWORD,
   Authenticator,
 } from "./fixtures";
 
@@ -69,7 +69,7 @@ for (const javaScriptEnabled of [true, false]) {
 
       // Signed in before the authenticator was on: changes wait for a step-up.
       await expect(page.getByTestId("changes-closed")).toBeVisible();
-      await page.getByRole("link", { name: "Confirm with your authenticator" }).click();
+      await page.getByRole("link", { name: "Confirm it is you" }).click();
       await page.getByLabel("Code").fill("000000");
       await page.getByRole("button", { name: "Confirm" }).click();
       await expect(page.getByTestId("console-error")).toBeVisible();
@@ -159,3 +159,43 @@ for (const javaScriptEnabled of [true, false]) {
     });
   });
 }
+
+test("an admin with passkeys only confirms the step-up with one", async ({ page, browser }) => {
+  // Chromium's virtual authenticator, as in the passkeys test: it verifies its user at once.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  const name = uniqueName("keyop");
+  await register(page, name, `${name}@example.com`);
+  await page.goto("/account/security");
+  await page.getByLabel("Name for this passkey").fill("Desk key");
+  await page.locator("#passkey-password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(page).toHaveURL(/\/account\/security\?notice=passkey-added$/);
+  // A passkey is a second factor: the command line makes this account an admin.
+  expect(latchkey(["admins", "grant", name])).toContain(`${name} is an admin`);
+
+  const pat = await person(browser, true);
+  await page.goto("/admin?q=" + encodeURIComponent(pat.name));
+  await page.getByRole("link", { name: pat.name }).click();
+  // Signed in with the password alone at sign-up: changes wait for the check.
+  await expect(page.getByTestId("changes-closed")).toBeVisible();
+  await page.getByRole("link", { name: "Confirm it is you" }).click();
+  await page.getByRole("button", { name: "Confirm with a passkey" }).click();
+  // Back on the account's page, changes open.
+  await expect(page.getByTestId("account-name")).toContainText(pat.name);
+  await expect(page.getByTestId("changes-open")).toBeVisible();
+  await act(page, "End every session", "device reported stolen");
+  await pat.page.goto("/account");
+  await expect(pat.page).toHaveURL(/\/login/);
+  await pat.context.close();
+});

@@ -370,21 +370,55 @@ fn action_name(action: &crate::server::services::admin::Action) -> &'static str 
 /// ten minutes; then on to `next` (a console page).
 #[server(prefix = "/rpc", endpoint = "admin_step_up")]
 pub async fn admin_step_up(code: String, next: String) -> Result<(), FormError> {
-    use crate::server::services::admin;
+    use crate::server::services::admin::{self, StepUpProof};
     let (state, meta) = ssr::context()?;
     ssr::operator(&state).await?;
     let signed_in = ssr::signed_in(&state).await?;
-    admin::step_up(&state, &signed_in, &code, &meta).await?;
-    // Only back into the console: the form's `next` is whatever was posted.
+    admin::step_up(&state, &signed_in, StepUpProof::Code(&code), &meta).await?;
+    leptos_axum::redirect(&console_page(next));
+    Ok(())
+}
+
+/// Starts the step-up with one of the admin's passkeys (`public/passkeys.js` runs it).
+#[server(prefix = "/rpc", endpoint = "admin_step_up_passkey_start")]
+pub async fn admin_step_up_passkey_start() -> Result<super::PasskeyCeremony, FormError> {
+    use crate::server::services::passkeys;
+    let (state, _) = ssr::context()?;
+    let operator = ssr::operator(&state).await?;
+    let ceremony = passkeys::begin_step_up(&state, operator.account.id).await?;
+    Ok(ceremony.into())
+}
+
+/// Finishes the step-up with a passkey: the console page to go on to.
+#[server(prefix = "/rpc", endpoint = "admin_step_up_passkey_finish")]
+pub async fn admin_step_up_passkey_finish(
+    ceremony: String,
+    credential: String,
+    next: Option<String>,
+) -> Result<String, FormError> {
+    use crate::server::services::admin::{self, StepUpProof};
+    let (state, meta) = ssr::context()?;
+    ssr::operator(&state).await?;
+    let signed_in = ssr::signed_in(&state).await?;
+    let proof = StepUpProof::Passkey {
+        ceremony: &ceremony,
+        credential: &credential,
+    };
+    admin::step_up(&state, &signed_in, proof, &meta).await?;
+    Ok(console_page(next.unwrap_or_default()))
+}
+
+/// `next` when it is a page of the console, else the console's first page: the forms' `next`
+/// is whatever was posted, and a step-up leads only back into the console.
+#[cfg(feature = "ssr")]
+fn console_page(next: String) -> String {
     let into_console =
         next == "/admin" || next.starts_with("/admin/") || next.starts_with("/admin?");
-    let next = if into_console && crate::domain::is_site_page(&next) {
+    if into_console && crate::domain::is_site_page(&next) {
         next
     } else {
         "/admin".to_owned()
-    };
-    leptos_axum::redirect(&next);
-    Ok(())
+    }
 }
 
 /// The audit log, filtered: by account and actor (usernames), kind of event (a name, or a

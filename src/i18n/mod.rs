@@ -605,6 +605,7 @@ catalogue! {
     console_step_up_link,
     step_up_title,
     step_up_intro,
+    step_up_with_passkey,
     step_up_button,
     search_label,
     search_hint,

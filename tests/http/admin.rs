@@ -653,11 +653,12 @@ async fn a_sign_in_with_a_second_factor_counts_as_the_step_up() {
         .unwrap();
     assert!(operator.may_change().is_err(), "stale");
     // A code from the authenticator opens it again; a wrong one does not.
-    assert!(admin::step_up(&app.state, &signed_in, "000000", &meta())
+    let wrong = admin::StepUpProof::Code("000000");
+    assert!(admin::step_up(&app.state, &signed_in, wrong, &meta())
         .await
         .is_err());
     let code = authenticator.next_code().await;
-    admin::step_up(&app.state, &signed_in, &code, &meta())
+    admin::step_up(&app.state, &signed_in, admin::StepUpProof::Code(&code), &meta())
         .await
         .unwrap();
     let operator = admin::operator_of_session(&app.state, &signed_in)
@@ -673,6 +674,72 @@ async fn a_sign_in_with_a_second_factor_counts_as_the_step_up() {
         admin::operator_of_session(&app.state, &plain).await,
         Err(latchkey::server::services::ServiceError::NotFound)
     ));
+}
+
+#[tokio::test]
+async fn a_passkey_step_up_is_for_admins_and_its_own_ceremonies_only() {
+    use crate::second_factors::{rpc, web_session};
+    // Passkeys need a site reached by name.
+    let app = spawn_app_with(|config| {
+        config.public_url = Some("http://localhost:3999".into());
+    })
+    .await;
+    let step_up_page = |cookie: String| {
+        let app = &app;
+        async move { page(app, "/admin/step-up", Some(&cookie)).await }
+    };
+
+    // Not an admin: the site's 404, at the page and at both ends of the ceremony.
+    let plain = web_session(&app, "plain").await;
+    assert_eq!(step_up_page(plain.clone()).await.0, 404);
+    let (status, _) = rpc(&app, "admin_step_up_passkey_start", Some(&plain), &[]).await;
+    assert_eq!(status, 404);
+    let (status, _) = rpc(
+        &app,
+        "admin_step_up_passkey_finish",
+        Some(&plain),
+        &[("ceremony", "x"), ("credential", "{}")],
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // An admin is offered a passkey next to the code; with none on the account it says so.
+    let (cookie, _) = console_admin(&app, "operator").await;
+    let (status, html) = step_up_page(cookie.clone()).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-passkey=\"step-up\""), "{html}");
+    assert!(html.contains("src=\"/passkeys.js\""));
+    let (status, body) = rpc(&app, "admin_step_up_passkey_start", Some(&cookie), &[]).await;
+    assert_eq!(status, 403, "{body}");
+
+    // A ceremony begun for a sign-in does not finish a step-up (nor is it used up by trying),
+    // and a made-up answer is a failed check, audited, that opens nothing.
+    let (_, start) = rpc(&app, "passkey_sign_in_start", None, &[]).await;
+    let ceremony = start["ceremony"].as_str().unwrap();
+    let before: i64 = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'admin.step_up_failed'")
+        .await;
+    let (status, body) = rpc(
+        &app,
+        "admin_step_up_passkey_finish",
+        Some(&cookie),
+        &[("ceremony", ceremony), ("credential", "{}")],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["message"], "The passkey was not accepted. Try again.");
+    let kept: i64 = app
+        .scalar("SELECT COUNT(*) FROM webauthn_ceremonies WHERE purpose = 'sign_in'")
+        .await;
+    assert_eq!(kept, 1, "the sign-in's ceremony is still there for the sign-in");
+    let after: i64 = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'admin.step_up_failed'")
+        .await;
+    assert_eq!(after, before + 1);
+    let stepped: i64 = app
+        .scalar("SELECT COUNT(*) FROM sessions WHERE stepped_up_at IS NOT NULL")
+        .await;
+    assert_eq!(stepped, 0);
 }
 
 /// An admin signed in with their second factor: the session cookie (`name=value`) and the

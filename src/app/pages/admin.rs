@@ -10,7 +10,7 @@ use crate::api::{
     AdminRemoveClient, AdminRevokeToken, AdminRotateClientSecret, AdminStepUp, ClientView,
     ConsoleHeader, EventRowView, FormError, UserView,
 };
-use crate::app::components::form_error;
+use crate::app::components::{form_error, passkeys_offered, PasskeyButton, PasskeyScript};
 use crate::i18n::{fill, Text};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -480,7 +480,8 @@ fn events_table(events: Vec<EventRowView>) -> impl IntoView {
     .into_any()
 }
 
-/// `/admin/step-up`: a code from the authenticator opens changes for ten minutes.
+/// `/admin/step-up`: a code from the authenticator, or a passkey (with JavaScript), opens
+/// changes for ten minutes.
 #[component]
 pub fn AdminStepUp() -> impl IntoView {
     let t = page_language().text();
@@ -510,6 +511,10 @@ pub fn AdminStepUp() -> impl IntoView {
                                 required maxlength="16" autofocus />
                             <button type="submit">{t.step_up_button}</button>
                         </ActionForm>
+                        {passkeys_offered().then(|| view! {
+                            <PasskeyButton kind="step-up" label=t.step_up_with_passkey />
+                            <PasskeyScript />
+                        })}
                     </section>
                 })
             })}

@@ -158,25 +158,57 @@ pub async fn operator_of_token(
     })
 }
 
-/// A second-factor check for the console: a current code from the admin's authenticator opens
-/// changes for ten minutes. (An admin with passkeys alone signs in again with one: a sign-in
-/// with a second factor counts as a check.) Wrong codes count against the second step's lock,
-/// like a sign-in's.
+/// What proves the admin is at the keyboard for a step-up.
+pub enum StepUpProof<'a> {
+    /// A current code from the authenticator app. (Not a recovery code: that is for a lost
+    /// authenticator, not for routine checks.)
+    Code(&'a str),
+    /// The answer to a passkey ceremony begun by `passkeys::begin_step_up`.
+    Passkey {
+        ceremony: &'a str,
+        credential: &'a str,
+    },
+}
+
+/// A second-factor check for the console: a code from the admin's authenticator, or one of the
+/// admin's passkeys, opens changes for ten minutes. (A sign-in with a second factor counts as
+/// a check too.) Failed checks count against the second step's lock, like a sign-in's.
 pub async fn step_up(
     state: &AppState,
     signed_in: &SignedIn,
-    code: &str,
+    proof: StepUpProof<'_>,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
     let operator = operator_of_session(state, signed_in).await?;
     let id = operator.account.id;
     let lock = super::throttle::Subject::SecondStep { id };
     super::throttle::admit(&state.db, &state.settings.login_policy, &lock).await?;
+    let passkey_use = match proof {
+        StepUpProof::Passkey {
+            ceremony,
+            credential,
+        } => match super::passkeys::finish_step_up(state, id, ceremony, credential).await {
+            Ok(used) => used,
+            // An unknown ceremony or a malformed answer is a failed check like a wrong one.
+            Err(ServiceError::PasskeyRefused) => None,
+            Err(other) => return Err(other),
+        },
+        StepUpProof::Code(_) => None,
+    };
     let now = store::unix_now();
     let taken = write_tx!(state.db, |tx| {
-        let used = super::second_factor::take_code(tx, state, id, code, now).await?;
-        // Only the authenticator: a recovery code is for a lost one, not for routine checks.
-        let taken = matches!(used, Some(super::second_factor::UsedCode::Totp));
+        let taken = match (&proof, &passkey_use) {
+            (StepUpProof::Code(code), _) => matches!(
+                super::second_factor::take_code(tx, state, id, code, now).await?,
+                Some(super::second_factor::UsedCode::Totp)
+            ),
+            (StepUpProof::Passkey { .. }, Some((credential_id, record))) => {
+                crate::server::store::passkeys::record_use(&mut *tx, credential_id, record, now)
+                    .await?;
+                true
+            }
+            (StepUpProof::Passkey { .. }, None) => false,
+        };
         if taken {
             admin_store::record_step_up(&mut *tx, &signed_in.session_id, now).await?;
             super::throttle::clear(&mut *tx, &lock).await?;
@@ -186,10 +218,11 @@ pub async fn step_up(
         }
         Ok(taken)
     })?;
-    if !taken {
-        return Err(ServiceError::SecondFactorWrong);
+    match (taken, proof) {
+        (true, _) => Ok(()),
+        (false, StepUpProof::Code(_)) => Err(ServiceError::SecondFactorWrong),
+        (false, StepUpProof::Passkey { .. }) => Err(ServiceError::PasskeyRefused),
     }
-    Ok(())
 }
 
 /// What an operator typed into the search box, as a query: digits alone are an id (and a

@@ -88,6 +88,7 @@ enum Purpose {
     Register,
     SignIn,
     SecondFactor,
+    StepUp,
 }
 
 impl Purpose {
@@ -96,6 +97,7 @@ impl Purpose {
             Purpose::Register => "register",
             Purpose::SignIn => "sign_in",
             Purpose::SecondFactor => "second_factor",
+            Purpose::StepUp => "step_up",
         }
     }
 }
@@ -454,10 +456,24 @@ pub async fn finish_second_factor(
     let webauthn = webauthn(state)?;
     let (owner, verifier): (_, PasskeyAuthentication) =
         take_ceremony(state, token, Purpose::SecondFactor).await?;
+    let proof = verified_use(state, webauthn, owner, &verifier, credential).await?;
+    second_factor::complete_with(state, mfa_token, UsedFactor::Passkey(proof), meta).await
+}
+
+/// Checks a passkey's answer to a ceremony begun for `owner`: the account, the credential's id
+/// and its record with the new signature counter (to store where the use is recorded), or
+/// `None` when the answer is refused or the passkey is not the owner's.
+async fn verified_use(
+    state: &AppState,
+    webauthn: &Webauthn,
+    owner: Option<i64>,
+    verifier: &PasskeyAuthentication,
+    credential: &str,
+) -> Result<Option<(i64, String, String)>, ServiceError> {
     let response: PublicKeyCredential = parse(credential)?;
-    let verified = webauthn.finish_passkey_authentication(&response, &verifier);
+    let verified = webauthn.finish_passkey_authentication(&response, verifier);
     let credential_id = credential_key(response.get_credential_id());
-    let proof = match (verified, owner) {
+    Ok(match (verified, owner) {
         (Ok(result), Some(user_id)) => {
             let row = passkeys::by_credential(&state.db, &credential_id)
                 .await?
@@ -469,10 +485,46 @@ pub async fn finish_second_factor(
             Some((user_id, row.credential_id, record))
         }
         (Err(e), _) => {
-            tracing::info!(error = %e, "a passkey second step was refused");
+            tracing::info!(error = %e, "a passkey answer was refused");
             None
         }
         (Ok(_), None) => None,
-    };
-    second_factor::complete_with(state, mfa_token, UsedFactor::Passkey(proof), meta).await
+    })
+}
+
+/// Starts a passkey check of an admin already signed in (the console's step-up): a ceremony
+/// of its own purpose, bound to the account, so it cannot finish a sign-in or be finished by
+/// one.
+pub async fn begin_step_up(state: &AppState, user_id: i64) -> Result<Ceremony, ServiceError> {
+    let webauthn = webauthn(state)?;
+    let keys: Vec<Passkey> = passkeys::of_user(&state.db, user_id)
+        .await?
+        .iter()
+        .map(stored)
+        .collect::<Result<_, _>>()?;
+    if keys.is_empty() {
+        return Err(ServiceError::NotAllowed(Problem::NoSuchPasskey));
+    }
+    let (options, verifier): (_, PasskeyAuthentication) = webauthn
+        .start_passkey_authentication(&keys)
+        .map_err(|e| internal("webauthn step-up", e))?;
+    open_ceremony(state, Some(user_id), Purpose::StepUp, &verifier, &options).await
+}
+
+/// Finishes the step-up's ceremony for `user_id`: the passkey's id and its updated record (for
+/// `store::passkeys::record_use`), or `None` when the answer is refused.
+pub async fn finish_step_up(
+    state: &AppState,
+    user_id: i64,
+    token: &str,
+    credential: &str,
+) -> Result<Option<(String, String)>, ServiceError> {
+    let webauthn = webauthn(state)?;
+    let (owner, verifier): (_, PasskeyAuthentication) =
+        take_ceremony(state, token, Purpose::StepUp).await?;
+    if owner != Some(user_id) {
+        return Err(ServiceError::PasskeyRefused);
+    }
+    let used = verified_use(state, webauthn, owner, &verifier, credential).await?;
+    Ok(used.map(|(_, id, record)| (id, record)))
 }
