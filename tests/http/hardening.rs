@@ -332,6 +332,19 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
     ))
     .await;
     let outbox_before: i64 = app.scalar("SELECT COUNT(*) FROM outbox").await;
+    // Admin API tokens: expired a month ago, revoked a month ago, and revoked yesterday (the
+    // console still lists that one).
+    run(format!(
+        "INSERT INTO admin_tokens (id, user_id, token_hash, name, read_only, created_at, expires_at, revoked_at) VALUES \
+         ('expired', 1, 'h1', 'x', TRUE, 0, {}, NULL), ('revoked', 1, 'h2', 'x', TRUE, 0, {}, {}), \
+         ('recent', 1, 'h3', 'x', TRUE, 0, {}, {})",
+        now - 30 * 86400 - 1,
+        now + 86400,
+        now - 30 * 86400 - 1,
+        now + 86400,
+        now - 86400
+    ))
+    .await;
     // An audit event past the retention (a year here), and one just inside it.
     let audit_at = |unix: i64| {
         time::OffsetDateTime::from_unix_timestamp(unix)
@@ -377,8 +390,13 @@ async fn the_purge_deletes_what_expired_and_keeps_what_is_live() {
             audit_log: 1,
             oidc: 0,
             account_life: 0,
+            admin_tokens: 2,
         }
     );
+    let kept: i64 = app
+        .scalar("SELECT COUNT(*) FROM admin_tokens WHERE id = 'recent'")
+        .await;
+    assert_eq!(kept, 1);
     let audit_after: i64 = app.scalar("SELECT COUNT(*) FROM audit_log").await;
     assert_eq!(
         audit_after,

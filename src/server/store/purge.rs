@@ -28,6 +28,8 @@ pub struct Purged {
     pub oidc: u64,
     /// Changes of e-mail address whose code ran out, "this wasn't me" links past 72 hours.
     pub account_life: u64,
+    /// Admin API tokens that expired or were revoked more than 30 days ago.
+    pub admin_tokens: u64,
 }
 
 impl Purged {
@@ -45,6 +47,7 @@ impl Purged {
             + self.audit_log
             + self.oidc
             + self.account_life
+            + self.admin_tokens
     }
 }
 
@@ -121,6 +124,13 @@ pub async fn expired(db: &Db, now: i64, audit_kept_seconds: i64) -> Result<Purge
             .await?,
         account_life: delete("DELETE FROM email_changes WHERE expires_at <= $1", now).await?
             + delete("DELETE FROM email_restores WHERE expires_at <= $1", now).await?,
+        // The console lists an ended token for a month (the audit names its id for longer).
+        admin_tokens: delete(
+            "DELETE FROM admin_tokens WHERE expires_at <= $1 - 2592000 \
+             OR revoked_at <= $1 - 2592000",
+            now,
+        )
+        .await?,
         audit_log: on_backend!(db, e => sqlx::query("DELETE FROM audit_log WHERE at <= $1")
             .bind(&audited_before)
             .execute(e)
