@@ -71,10 +71,10 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(page.getByTestId("changes-closed")).toBeVisible();
       await page.getByRole("link", { name: "Confirm it is you" }).click();
       await page.getByLabel("Code").fill("000000");
-      await page.getByRole("button", { name: "Confirm" }).click();
+      await page.getByRole("button", { name: "Confirm", exact: true }).click();
       await expect(page.getByTestId("console-error")).toBeVisible();
       await page.getByLabel("Code").fill(await app.next());
-      await page.getByRole("button", { name: "Confirm" }).click();
+      await page.getByRole("button", { name: "Confirm", exact: true }).click();
       await expect(page.getByTestId("changes-open")).toBeVisible();
 
       await page.goto("/admin?q=" + encodeURIComponent(pat.name));

@@ -263,7 +263,7 @@ pub fn PageField() -> impl IntoView {
 
 /// The path and query of the page being rendered. In an island the router is not there (it
 /// runs on the server only), so the browser's own address answers.
-fn this_page() -> String {
+pub(crate) fn this_page() -> String {
     #[cfg(not(feature = "hydrate"))]
     {
         let location = leptos_router::hooks::use_location();

@@ -658,9 +658,14 @@ async fn a_sign_in_with_a_second_factor_counts_as_the_step_up() {
         .await
         .is_err());
     let code = authenticator.next_code().await;
-    admin::step_up(&app.state, &signed_in, admin::StepUpProof::Code(&code), &meta())
-        .await
-        .unwrap();
+    admin::step_up(
+        &app.state,
+        &signed_in,
+        admin::StepUpProof::Code(&code),
+        &meta(),
+    )
+    .await
+    .unwrap();
     let operator = admin::operator_of_session(&app.state, &signed_in)
         .await
         .unwrap();
@@ -731,7 +736,10 @@ async fn a_passkey_step_up_is_for_admins_and_its_own_ceremonies_only() {
     let kept: i64 = app
         .scalar("SELECT COUNT(*) FROM webauthn_ceremonies WHERE purpose = 'sign_in'")
         .await;
-    assert_eq!(kept, 1, "the sign-in's ceremony is still there for the sign-in");
+    assert_eq!(
+        kept, 1,
+        "the sign-in's ceremony is still there for the sign-in"
+    );
     let after: i64 = app
         .scalar("SELECT COUNT(*) FROM audit_log WHERE event = 'admin.step_up_failed'")
         .await;

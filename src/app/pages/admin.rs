@@ -10,7 +10,9 @@ use crate::api::{
     AdminRemoveClient, AdminRevokeToken, AdminRotateClientSecret, AdminStepUp, ClientView,
     ConsoleHeader, EventRowView, FormError, UserView,
 };
-use crate::app::components::{form_error, passkeys_offered, PasskeyButton, PasskeyScript};
+use crate::app::components::{
+    form_error, passkeys_offered, this_page, PasskeyButton, PasskeyScript,
+};
 use crate::i18n::{fill, Text};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -43,6 +45,8 @@ fn frame(header: &ConsoleHeader, here: &'static str, content: AnyView) -> AnyVie
         let current = (path == here).then_some("page");
         view! { <a href=path aria-current=current>{label}</a> }
     };
+    // The check leads back to this very page (an account's, a filtered audit log).
+    let back = this_page();
     let changes = match &header.changes_open_until {
         Some(until) => view! {
             <p class="hint" data-testid="changes-open">{fill(t.console_changes_open, &[until])}</p>
@@ -51,7 +55,7 @@ fn frame(header: &ConsoleHeader, here: &'static str, content: AnyView) -> AnyVie
         None => view! {
             <p class="notice" data-testid="changes-closed">
                 {t.console_changes_closed}" "
-                <a href=format!("/admin/step-up?next={here}")>{t.console_step_up_link}</a>
+                <a href=format!("/admin/step-up?next={}", encode(&back))>{t.console_step_up_link}</a>
             </p>
         }
         .into_any(),
