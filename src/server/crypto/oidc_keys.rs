@@ -215,12 +215,16 @@ impl Ring {
 /// The keys in use, replaced whole when the database's set changes.
 pub struct OidcKeys {
     ring: RwLock<Option<Ring>>,
+    /// Held by whoever makes the first keys: the others wait for those rather than each make
+    /// an RSA key of their own (most of a second of CPU each, for a burst of first requests).
+    making: tokio::sync::Mutex<()>,
 }
 
 impl Default for OidcKeys {
     fn default() -> Self {
         OidcKeys {
             ring: RwLock::new(None),
+            making: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -236,6 +240,11 @@ impl OidcKeys {
         };
         *self.ring.write().unwrap_or_else(|p| p.into_inner()) = ring;
         Ok(())
+    }
+
+    /// The turn to make missing keys; see `making`.
+    pub async fn turn_to_make(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.making.lock().await
     }
 
     /// Whether a key of every algorithm is there to sign with.

@@ -53,6 +53,11 @@ pub async fn ensure(state: &AppState) -> Result<(), ServiceError> {
     if state.oidc_keys.is_ready() {
         return Ok(());
     }
+    let _turn = state.oidc_keys.turn_to_make().await;
+    // Another request may have made them while this one waited.
+    if state.oidc_keys.is_ready() {
+        return Ok(());
+    }
     let mut keys = load(&state.db).await?;
     let mut made = false;
     for alg in KeyAlg::ALL {
