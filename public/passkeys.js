@@ -7,7 +7,12 @@
 // loads only on the pages with a passkey button, and the browser does the encoding
 // (parse…OptionsFromJSON / toJSON) that a WASM version would have to carry.
 
+// A passkey is bound to the site's public address: on another address of the same server (the
+// console's own listener, say) the browser or the server would refuse it, so nothing is shown.
+const script = document.querySelector('script[src="/passkeys.js"]');
+const boundTo = script && script.dataset.origin;
 const supported =
+  (!boundTo || boundTo === location.origin) &&
   typeof PublicKeyCredential !== "undefined" &&
   typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function" &&
   typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function";

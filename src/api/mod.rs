@@ -32,6 +32,6 @@ pub use security::*;
 pub use sign_in::*;
 #[cfg(feature = "ssr")]
 pub use ssr::{
-    passkeys_offered, password_key, pending_reset, prepare_page, session_just_ended,
-    signed_in_username,
+    passkey_origin, passkeys_offered, password_key, pending_reset, prepare_page,
+    session_just_ended, signed_in_username,
 };

@@ -392,3 +392,10 @@ pub fn session_just_ended() -> bool {
 pub fn passkeys_offered() -> bool {
     use_context::<AppState>().is_some_and(|state| state.webauthn.is_some())
 }
+
+/// The origin passkeys are bound to (the public URL's), when the site offers them.
+pub fn passkey_origin() -> Option<String> {
+    let state = use_context::<AppState>().filter(|state| state.webauthn.is_some())?;
+    let url = url::Url::parse(&state.settings.public_url).ok()?;
+    Some(url.origin().ascii_serialization())
+}

@@ -490,10 +490,16 @@ pub fn PasskeyButton(kind: &'static str, label: &'static str) -> impl IntoView {
 }
 
 /// The passkey script (`public/passkeys.js`), for pages with a passkey button or form. A
-/// module from this site: the CSP's `'self'` admits it without a nonce.
+/// module from this site: the CSP's `'self'` admits it without a nonce. It carries the origin
+/// passkeys are bound to, so that on another address of the same server (the console's own
+/// listener) the script keeps the buttons hidden rather than offer what would be refused.
 #[component]
 pub fn PasskeyScript() -> impl IntoView {
-    view! { <script type="module" src="/passkeys.js"></script> }
+    #[cfg(feature = "ssr")]
+    let origin = crate::api::passkey_origin();
+    #[cfg(not(feature = "ssr"))]
+    let origin: Option<String> = None;
+    view! { <script type="module" src="/passkeys.js" data-origin=origin></script> }
 }
 
 /// Whether this site can offer passkeys (its public URL is a domain name).

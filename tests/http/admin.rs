@@ -713,7 +713,11 @@ async fn a_passkey_step_up_is_for_admins_and_its_own_ceremonies_only() {
     let (status, html) = step_up_page(cookie.clone()).await;
     assert_eq!(status, 200);
     assert!(html.contains("data-passkey=\"step-up\""), "{html}");
-    assert!(html.contains("src=\"/passkeys.js\""));
+    // Bound to the public origin: the script shows nothing on another address.
+    assert!(
+        html.contains("src=\"/passkeys.js\" data-origin=\"http://localhost:3999\""),
+        "{html}"
+    );
     let (status, body) = rpc(&app, "admin_step_up_passkey_start", Some(&cookie), &[]).await;
     assert_eq!(status, 403, "{body}");
 

@@ -675,7 +675,9 @@ async fn passkeys_are_offered_only_on_a_site_reached_by_name() {
     .await;
     let login = page_html(&app, "/login", None).await;
     assert!(login.contains("data-passkey=\"sign-in\""), "{login}");
-    assert!(login.contains("<script type=\"module\" src=\"/passkeys.js\">"));
+    assert!(login.contains(
+        "<script type=\"module\" src=\"/passkeys.js\" data-origin=\"http://localhost:3999\">"
+    ));
 }
 
 #[tokio::test]
