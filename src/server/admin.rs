@@ -30,18 +30,16 @@ pub async fn run(config: &Config, command: &Command) -> Result<String, String> {
             }
             let now = store::unix_now();
             let retention = config.audit_retention_days * 24 * 3600;
-            let purged = store::purge::expired(&db, now, retention)
+            let erase_by = now + ahead_days * 24 * 3600;
+            let done = crate::server::purge_job::pass(&db, now, retention, erase_by)
                 .await
-                .map_err(|e| e.to_string())?;
-            let erased = crate::server::services::account_life::erase_due_by(
-                &db,
-                now + ahead_days * 24 * 3600,
-            )
-            .await
-            .map_err(describe)?;
+                .map_err(describe)?;
             Ok(format!(
-                "purged {} expired rows; erased {erased} accounts whose deletion was due",
-                purged.total()
+                "purged {} expired rows; told apps of {} sessions that ran out; erased {} \
+                 accounts whose deletion was due",
+                done.purged.total(),
+                done.sessions_told,
+                done.erased
             ))
         }
         Command::Credits { action } => match action {

@@ -1,29 +1,61 @@
 //! The background purge: every few minutes, delete what has expired ([`store::purge`]),
-//! full client allowances included.
+//! full client allowances included, after telling apps of the sessions that ran out; then
+//! erase the accounts whose deletion is due. `latchkey purge` runs the same pass at once.
 
+use crate::server::services::{account_life, oidc, ServiceError};
 use crate::server::store::Db;
 use crate::server::store::{self, purge};
 use std::time::Duration;
 
 pub const EVERY: Duration = Duration::from_secs(10 * 60);
 
-/// Purges every [`EVERY`], keeping audit events `audit_kept_seconds` long.
+/// What one pass did.
+#[derive(Debug, Default)]
+pub struct Pass {
+    /// Sessions over whose apps were told (back-channel logout) before they were deleted.
+    pub sessions_told: usize,
+    pub purged: purge::Purged,
+    pub erased: usize,
+}
+
+/// One pass at `now`: apps told of sessions that ran out, expired rows deleted (audit events
+/// kept `audit_kept_seconds`), and the accounts whose deletion is due by `erase_by` erased.
+pub async fn pass(
+    db: &Db,
+    now: i64,
+    audit_kept_seconds: i64,
+    erase_by: i64,
+) -> Result<Pass, ServiceError> {
+    // Before the purge deletes them: a deleted session can no longer name its apps.
+    let sessions_told = oidc::logout::sessions_over(db, now).await?;
+    let purged = purge::expired(db, now, audit_kept_seconds).await?;
+    let erased = account_life::erase_due_by(db, erase_by).await?;
+    Ok(Pass {
+        sessions_told,
+        purged,
+        erased,
+    })
+}
+
+/// Runs a pass every [`EVERY`], keeping audit events `audit_kept_seconds` long.
 pub fn spawn(db: Db, audit_kept_seconds: i64) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(EVERY);
         loop {
             // The first tick is immediate: a restart cleans up what piled up while down.
             ticks.tick().await;
-            match purge::expired(&db, store::unix_now(), audit_kept_seconds).await {
-                Ok(purged) if purged.total() > 0 => tracing::info!(?purged, "purged expired rows"),
+            let now = store::unix_now();
+            match pass(&db, now, audit_kept_seconds, now).await {
+                Ok(done) if done.sessions_told + done.erased > 0 || done.purged.total() > 0 => {
+                    tracing::info!(
+                        purged = ?done.purged,
+                        sessions_told = done.sessions_told,
+                        erased = done.erased,
+                        "purge pass"
+                    )
+                }
                 Ok(_) => {}
                 Err(e) => tracing::error!("purge: {e}"),
-            }
-            // Accounts whose deletion's grace is over are erased.
-            match crate::server::services::account_life::erase_due(&db).await {
-                Ok(0) => {}
-                Ok(erased) => tracing::info!(erased, "erased accounts whose deletion was due"),
-                Err(e) => tracing::error!("erasing accounts: {e}"),
             }
         }
     });

@@ -1473,3 +1473,48 @@ async fn a_session_pushed_out_by_the_hundredth_newer_one_tells_its_apps() {
     );
     logout_tokens(&received, 1).await;
 }
+
+#[tokio::test]
+async fn a_session_that_ran_out_tells_its_apps_before_the_purge_deletes_it() {
+    let app = spawn_app().await;
+    let (backchannel, received) = logout_receiver().await;
+    let rp = client(&app, false, true, Some(backchannel)).await;
+    let token = app.signed_up("lapsed").await;
+    // A grant without offline_access: it lives only as long as its session.
+    let code = code_for(&app, &rp, &cookie(&token), &[("scope", "openid email")]).await;
+    let (status, tokens) = exchange(&app, &rp, &code, None).await;
+    assert_eq!(status, 200);
+    let now = latchkey::server::store::unix_now();
+    let pass = |at: i64| {
+        let db = app.state.db.clone();
+        async move {
+            latchkey::server::purge_job::pass(&db, at, 365 * 86400, at)
+                .await
+                .unwrap()
+        }
+    };
+
+    // While the session lives, a pass tells nobody and keeps it.
+    let done = pass(now).await;
+    assert_eq!(done.sessions_told, 0);
+    // Idle past its last token's day, it is over: the app is told, its grant ends, and the
+    // session is deleted.
+    sqlx::query("UPDATE sessions SET last_seen_at = last_seen_at - 86400 - 61")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let done = pass(now).await;
+    assert_eq!(done.sessions_told, 1);
+    assert_eq!(done.purged.sessions, 1);
+    let received = logout_tokens(&received, 1).await;
+    assert_eq!(received.len(), 1);
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(userinfo(&app, access).await.0, 401, "its grant ended");
+    // Nothing is left to tell: a second pass queues nothing more.
+    let done = pass(now).await;
+    assert_eq!(done.sessions_told, 0);
+    let queued: i64 = app
+        .scalar("SELECT COUNT(*) FROM outbox WHERE channel = 'backchannel_logout'")
+        .await;
+    assert_eq!(queued, 1);
+}

@@ -4,8 +4,13 @@
 //! audit events older than the configured retention.
 use super::{on_backend, Db};
 
+use std::sync::LazyLock;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+
+/// Sessions over at their fixed end, or once their last token (a day) has run out unrefreshed.
+static DELETE_SESSIONS_OVER: LazyLock<String> =
+    LazyLock::new(|| format!("DELETE FROM sessions WHERE {}", super::sessions::OVER));
 
 /// How long a delivered message's row stays.
 pub const DELIVERED_KEPT_SECONDS: i64 = 24 * 3600;
@@ -86,12 +91,7 @@ pub async fn expired(db: &Db, now: i64, audit_kept_seconds: i64) -> Result<Purge
             now,
         )
         .await?,
-        // Over at their fixed end, or once their last token (a day) has run out unrefreshed.
-        sessions: delete(
-            "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $1 - 86400 - 60",
-            now,
-        )
-        .await?,
+        sessions: delete(&DELETE_SESSIONS_OVER, now).await?,
         // A cell whose arrival time has passed holds a full allowance: the same as no row.
         client_limits: delete("DELETE FROM client_limits WHERE tat <= $1", now * 1000).await?,
         second_factor_challenges: delete(

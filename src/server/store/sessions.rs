@@ -233,3 +233,27 @@ pub async fn live_of(
             .await?),
     }
 }
+
+/// When a session is over (`$1` is now): past its fixed end, or its last token (a day) ran out
+/// unrefreshed. The purge deletes such sessions; their apps are told first.
+pub const OVER: &str = "(expires_at <= $1 OR last_seen_at <= $1 - 86400 - 60)";
+
+static OVER_WITH_LIVE_GRANTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT id FROM sessions WHERE {OVER} \
+         AND id IN (SELECT session_id FROM oidc_grants WHERE revoked_at IS NULL) \
+         ORDER BY id LIMIT 500"
+    )
+});
+
+/// Sessions that are over while an app still holds a grant given in them: at most 500 a pass
+/// (the next pass takes the rest).
+pub async fn over_with_live_grants(
+    db: impl Into<Exec<'_>>,
+    now: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    on_backend!(db, e => sqlx::query_scalar(OVER_WITH_LIVE_GRANTS.as_str())
+        .bind(now)
+        .fetch_all(e)
+        .await)
+}

@@ -10,7 +10,7 @@
 use super::{public_sid, ServiceError};
 use crate::server::services::oidc_clients::Client;
 use crate::server::state::AppState;
-use crate::server::store::{self, oidc, oidc_clients, outbox, Tx};
+use crate::server::store::{self, oidc, oidc_clients, outbox, Db, Tx};
 use serde::{Deserialize, Serialize};
 
 /// The claims of an `id_token_hint` that matter here.
@@ -97,6 +97,19 @@ pub async fn session_ended(tx: &mut Tx, session_id: &str) -> Result<bool, Servic
     let live = oidc::live_grants_of_session(&mut *tx, session_id).await?;
     oidc::revoke_grants(&mut *tx, oidc::GrantsOf::SessionOnline(session_id), now).await?;
     notify(tx, &live).await
+}
+
+/// Sessions that ran out end like signed-out ones before the purge deletes them: their grants
+/// without `offline_access` end and their apps are told. Returns how many sessions that was.
+pub async fn sessions_over(db: &Db, now: i64) -> Result<usize, ServiceError> {
+    let over = crate::server::store::sessions::over_with_live_grants(db, now).await?;
+    for session_id in &over {
+        crate::server::services::write_tx!(*db, |tx| {
+            session_ended(tx, session_id).await?;
+            Ok(())
+        })?;
+    }
+    Ok(over.len())
 }
 
 /// Every grant of an account ends (password changed or reset, every session ended), and the
