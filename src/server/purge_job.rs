@@ -27,7 +27,7 @@ pub async fn pass(
     erase_by: i64,
 ) -> Result<Pass, ServiceError> {
     // Before the purge deletes them: a deleted session can no longer name its apps.
-    let sessions_told = oidc::logout::sessions_over(db, now).await?;
+    let sessions_told = oidc::logout::sessions_over(db, now, 500).await?;
     let purged = purge::expired(db, now, audit_kept_seconds).await?;
     let erased = account_life::erase_due_by(db, erase_by).await?;
     Ok(Pass {

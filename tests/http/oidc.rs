@@ -1506,8 +1506,7 @@ async fn a_session_that_ran_out_tells_its_apps_before_the_purge_deletes_it() {
     let done = pass(now).await;
     assert_eq!(done.sessions_told, 1);
     assert_eq!(done.purged.sessions, 1);
-    let received = logout_tokens(&received, 1).await;
-    assert_eq!(received.len(), 1);
+    assert_eq!(logout_tokens(&received, 1).await.len(), 1);
     let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(userinfo(&app, access).await.0, 401, "its grant ended");
     // Nothing is left to tell: a second pass queues nothing more.
@@ -1517,4 +1516,23 @@ async fn a_session_that_ran_out_tells_its_apps_before_the_purge_deletes_it() {
         .scalar("SELECT COUNT(*) FROM outbox WHERE channel = 'backchannel_logout'")
         .await;
     assert_eq!(queued, 1);
+
+    // Many at once are read a page at a time, and every one is told: three browsers' sessions
+    // run out together, read one per page. (Grants with offline_access outlive their
+    // sessions, so the pages go by id, not by what is left.)
+    for name in ["many1", "many2", "many3"] {
+        let token = app.signed_up(name).await;
+        let code = code_for(&app, &rp, &cookie(&token), &[]).await;
+        assert_eq!(exchange(&app, &rp, &code, None).await.0, 200);
+    }
+    sqlx::query("UPDATE sessions SET expires_at = $1")
+        .bind(now - 1)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let told = latchkey::server::services::oidc::logout::sessions_over(&app.state.db, now, 1)
+        .await
+        .unwrap();
+    assert_eq!(told, 3);
+    logout_tokens(&received, 4).await;
 }

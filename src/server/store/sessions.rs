@@ -240,20 +240,25 @@ pub const OVER: &str = "(expires_at <= $1 OR last_seen_at <= $1 - 86400 - 60)";
 
 static OVER_WITH_LIVE_GRANTS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT id FROM sessions WHERE {OVER} \
+        "SELECT id FROM sessions WHERE {OVER} AND id > $2 \
          AND id IN (SELECT session_id FROM oidc_grants WHERE revoked_at IS NULL) \
-         ORDER BY id LIMIT 500"
+         ORDER BY id LIMIT $3"
     )
 });
 
-/// Sessions that are over while an app still holds a grant given in them: at most 500 a pass
-/// (the next pass takes the rest).
+/// Sessions that are over while an app still holds a grant given in them, in id order after
+/// `after`, `limit` at a time. (A grant with `offline_access` outlives its session, so the
+/// same sessions would come back: callers page by id.)
 pub async fn over_with_live_grants(
     db: impl Into<Exec<'_>>,
     now: i64,
+    after: &str,
+    limit: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
     on_backend!(db, e => sqlx::query_scalar(OVER_WITH_LIVE_GRANTS.as_str())
         .bind(now)
+        .bind(after)
+        .bind(limit)
         .fetch_all(e)
         .await)
 }

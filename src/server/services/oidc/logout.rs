@@ -100,16 +100,28 @@ pub async fn session_ended(tx: &mut Tx, session_id: &str) -> Result<bool, Servic
 }
 
 /// Sessions that ran out end like signed-out ones before the purge deletes them: their grants
-/// without `offline_access` end and their apps are told. Returns how many sessions that was.
-pub async fn sessions_over(db: &Db, now: i64) -> Result<usize, ServiceError> {
-    let over = crate::server::store::sessions::over_with_live_grants(db, now).await?;
-    for session_id in &over {
-        crate::server::services::write_tx!(*db, |tx| {
-            session_ended(tx, session_id).await?;
-            Ok(())
-        })?;
+/// without `offline_access` end and their apps are told. Reads `page_size` sessions at a time;
+/// returns how many sessions that was.
+pub async fn sessions_over(db: &Db, now: i64, page_size: i64) -> Result<usize, ServiceError> {
+    let mut told = 0;
+    // Every one, page by page: the purge that follows deletes them all.
+    let mut after = String::new();
+    loop {
+        let page =
+            crate::server::store::sessions::over_with_live_grants(db, now, &after, page_size)
+                .await?;
+        for session_id in &page {
+            crate::server::services::write_tx!(*db, |tx| {
+                session_ended(tx, session_id).await?;
+                Ok(())
+            })?;
+        }
+        told += page.len();
+        match page.last() {
+            Some(last) if page.len() as i64 == page_size => after = last.clone(),
+            _ => return Ok(told),
+        }
     }
-    Ok(over.len())
 }
 
 /// Every grant of an account ends (password changed or reset, every session ended), and the
