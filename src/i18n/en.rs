@@ -316,6 +316,7 @@ pub static TEXT: Text = Text {
     oauth_problem_unknown_client: "The app that sent you here is not registered with Latchkey.",
     oauth_problem_redirect_uri: "The app asked to send you back to an address it has not registered, so Latchkey will not send you there.",
     oauth_problem_malformed: "The sign-in link is malformed.",
+    oauth_problem_unavailable: "Signing in to the app is briefly unavailable. Go back and try again in a moment.",
     oauth_problem_expired: "This sign-in took too long and has expired. Go back to the app and start again.",
     signed_out_title: "You are signed out",
     signed_out_body: "You have signed out of Latchkey. You can close this page.",

@@ -525,6 +525,7 @@ catalogue! {
     oauth_problem_redirect_uri,
     oauth_problem_malformed,
     oauth_problem_expired,
+    oauth_problem_unavailable,
     signed_out_title,
     signed_out_body,
     sign_out_confirm_title,

@@ -272,6 +272,7 @@ pub static TEXT: Text = Text {
     oauth_problem_unknown_client: "将你带到这里的应用没有在 Latchkey 注册。",
     oauth_problem_redirect_uri: "该应用要求把你送回一个未注册的地址，因此 Latchkey 不会把你送往那里。",
     oauth_problem_malformed: "此登录链接格式错误。",
+    oauth_problem_unavailable: "暂时无法登录该应用，请稍后返回重试。",
     oauth_problem_expired: "此次登录耗时过长，已经过期。请返回应用重新开始。",
     signed_out_title: "你已退出登录",
     signed_out_body: "你已退出 Latchkey。可以关闭此页面了。",

@@ -1536,3 +1536,28 @@ async fn a_session_that_ran_out_tells_its_apps_before_the_purge_deletes_it() {
     assert_eq!(told, 3);
     logout_tokens(&received, 4).await;
 }
+
+#[tokio::test]
+async fn an_authorization_the_database_cannot_answer_says_try_again_not_unknown_app() {
+    let app = spawn_app().await;
+    let rp = client(&app, false, true, None).await;
+    let token = app.signed_up("waiting").await;
+    app.state.db.close().await;
+    // Nothing could be checked: no redirect to the app (its address is not known to be
+    // registered), and not "this app is not registered" either, which would be untrue.
+    let answer = authorize(&app, Some(&cookie(&token)), &asked(&rp, &[])).await;
+    assert_eq!(location(&answer), "/oauth/problem?reason=unavailable");
+    let page = app
+        .http
+        .get(app.at("/oauth/problem?reason=unavailable"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 503);
+    assert_eq!(page.headers()["retry-after"], "5");
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("briefly unavailable. Go back and try again in a moment."));
+}

@@ -83,8 +83,20 @@ pub fn OAuthProblem() -> impl IntoView {
         Some("unknown-client") => t.oauth_problem_unknown_client,
         Some("redirect-uri") => t.oauth_problem_redirect_uri,
         Some("expired") => t.oauth_problem_expired,
+        Some("unavailable") => t.oauth_problem_unavailable,
         _ => t.oauth_problem_malformed,
     };
+    // Not the link's fault: a moment later the same link works, and the status says so.
+    #[cfg(feature = "ssr")]
+    if query.with_untracked(|q| q.get("reason")).as_deref() == Some("unavailable") {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+            response.insert_header(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
+    }
     view! {
         <Title text=t.oauth_problem_title />
         <section class="card">

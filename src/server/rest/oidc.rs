@@ -172,7 +172,7 @@ async fn resume(
     };
     let session = match browser_session(&state, &headers).await {
         Ok(session) => session,
-        Err(_) => return problem_page(Unsafe::Expired),
+        Err(e) => return problem_page(unavailable_or(e, Unsafe::Expired)),
     };
     match authorize::resume(&state, id, session.as_ref(), &meta).await {
         // The browser comes here from a form (the sign-in's, the consent's): a redirect to
@@ -182,9 +182,19 @@ async fn resume(
         Ok(Next::App(reply)) if !reply.form_post => onwards_page(&reply),
         Ok(next) => go(next),
         Err(e) => {
-            tracing::error!("oidc: a waiting request could not go on: {e}");
-            problem_page(Unsafe::Expired)
+            tracing::warn!("oidc: a waiting request could not go on: {e}");
+            problem_page(unavailable_or(e, Unsafe::Expired))
         }
+    }
+}
+
+/// `Unavailable` when the database could not answer (the person tries again in a moment and
+/// the waiting request is still there), else `otherwise`.
+fn unavailable_or(error: ServiceError, otherwise: Unsafe) -> Unsafe {
+    if matches!(error, ServiceError::Contended) {
+        Unsafe::Unavailable
+    } else {
+        otherwise
     }
 }
 

@@ -27,6 +27,9 @@ pub enum Unsafe {
     Repeated,
     /// A waiting request that ran out (or never was): the person starts again at the app.
     Expired,
+    /// The database could not be read (a failover, say): nothing can be checked, so nothing
+    /// goes to the app; the person tries again in a moment.
+    Unavailable,
 }
 
 impl Unsafe {
@@ -37,6 +40,7 @@ impl Unsafe {
             Unsafe::RedirectUri => "redirect-uri",
             Unsafe::Repeated => "repeated-parameter",
             Unsafe::Expired => "expired",
+            Unsafe::Unavailable => "unavailable",
         }
     }
 }
@@ -136,8 +140,8 @@ pub async fn check(
         Ok(Some(row)) => row.into(),
         Ok(None) => return Err(Err(Unsafe::UnknownClient)),
         Err(e) => {
-            tracing::error!("oidc: client not read: {e}");
-            return Err(Err(Unsafe::UnknownClient));
+            tracing::warn!("oidc: client not read: {e}");
+            return Err(Err(Unsafe::Unavailable));
         }
     };
     let redirect_uri = one(params, "redirect_uri").ok_or(Err(Unsafe::RedirectUri))?;
