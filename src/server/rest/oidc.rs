@@ -181,10 +181,7 @@ async fn resume(
         // the form's navigation, and takes the browser on from there.
         Ok(Next::App(reply)) if !reply.form_post => onwards_page(&reply),
         Ok(next) => go(next),
-        Err(e) => {
-            tracing::warn!("oidc: a waiting request could not go on: {e}");
-            problem_page(unavailable_or(e, Unsafe::Expired))
-        }
+        Err(e) => problem_page(unavailable_or(e, Unsafe::Expired)),
     }
 }
 
@@ -192,8 +189,10 @@ async fn resume(
 /// the waiting request is still there), else `otherwise`.
 fn unavailable_or(error: ServiceError, otherwise: Unsafe) -> Unsafe {
     if matches!(error, ServiceError::Contended) {
+        tracing::warn!("oidc: a waiting request could not go on: database busy");
         Unsafe::Unavailable
     } else {
+        tracing::error!("oidc: a waiting request could not go on: {error}");
         otherwise
     }
 }

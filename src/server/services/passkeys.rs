@@ -422,9 +422,19 @@ pub async fn begin_second_factor(
     meta: &RequestMeta,
 ) -> Result<Ceremony, ServiceError> {
     state.limits.admit(Action::Login, meta.client_ip).await?;
-    let webauthn = webauthn(state)?;
     let challenge = second_factor::live_challenge(state, mfa_token).await?;
-    let keys: Vec<Passkey> = passkeys::of_user(&state.db, challenge.user_id)
+    begin_check_of(state, challenge.user_id, Purpose::SecondFactor).await
+}
+
+/// Opens a ceremony in which one of the account's own passkeys answers (a check of someone
+/// already known, unlike the username-less sign-in).
+async fn begin_check_of(
+    state: &AppState,
+    user_id: i64,
+    purpose: Purpose,
+) -> Result<Ceremony, ServiceError> {
+    let webauthn = webauthn(state)?;
+    let keys: Vec<Passkey> = passkeys::of_user(&state.db, user_id)
         .await?
         .iter()
         .map(stored)
@@ -434,15 +444,8 @@ pub async fn begin_second_factor(
     }
     let (options, verifier): (_, PasskeyAuthentication) = webauthn
         .start_passkey_authentication(&keys)
-        .map_err(|e| internal("webauthn second factor", e))?;
-    open_ceremony(
-        state,
-        Some(challenge.user_id),
-        Purpose::SecondFactor,
-        &verifier,
-        &options,
-    )
-    .await
+        .map_err(|e| internal("webauthn passkey check", e))?;
+    open_ceremony(state, Some(user_id), purpose, &verifier, &options).await
 }
 
 /// Finishes the second step with a passkey: the sign-in's session.
@@ -496,19 +499,7 @@ async fn verified_use(
 /// of its own purpose, bound to the account, so it cannot finish a sign-in or be finished by
 /// one.
 pub async fn begin_step_up(state: &AppState, user_id: i64) -> Result<Ceremony, ServiceError> {
-    let webauthn = webauthn(state)?;
-    let keys: Vec<Passkey> = passkeys::of_user(&state.db, user_id)
-        .await?
-        .iter()
-        .map(stored)
-        .collect::<Result<_, _>>()?;
-    if keys.is_empty() {
-        return Err(ServiceError::NotAllowed(Problem::NoSuchPasskey));
-    }
-    let (options, verifier): (_, PasskeyAuthentication) = webauthn
-        .start_passkey_authentication(&keys)
-        .map_err(|e| internal("webauthn step-up", e))?;
-    open_ceremony(state, Some(user_id), Purpose::StepUp, &verifier, &options).await
+    begin_check_of(state, user_id, Purpose::StepUp).await
 }
 
 /// Finishes the step-up's ceremony for `user_id`: the passkey's id and its updated record (for

@@ -140,7 +140,10 @@ pub async fn check(
         Ok(Some(row)) => row.into(),
         Ok(None) => return Err(Err(Unsafe::UnknownClient)),
         Err(e) => {
-            tracing::warn!("oidc: client not read: {e}");
+            match ServiceError::from(e) {
+                ServiceError::Contended => tracing::warn!("oidc: client not read: database busy"),
+                other => tracing::error!("oidc: client not read: {other}"),
+            }
             return Err(Err(Unsafe::Unavailable));
         }
     };
