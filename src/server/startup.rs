@@ -28,7 +28,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use lettre::message::Mailbox;
 use secrecy::ExposeSecret;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -391,8 +391,18 @@ pub enum Console {
     Hidden,
 }
 
+/// The pages' routes, listed once per process. Listing them runs the app with resource loading
+/// suspended by a flag that is global to the process (leptos_server's), and a resource that
+/// first runs while it is set never finishes: the page rendering it hangs for good. A second
+/// router listing them while another serves (the console's listener, the tests' many servers
+/// in one process) could catch a render in that window.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<leptos_axum::AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState, console: Console) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let pages = Router::new()
         .leptos_routes_with_context(
             &state,

@@ -82,6 +82,9 @@ pub async fn spawn_app_on(
         data_dir,
         http: Client::builder()
             .redirect(Policy::none())
+            // An answer that never comes is a hang: the test fails under its own name instead
+            // of holding the whole run until CI's time runs out.
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .expect("HTTP client"),
         own_database,
