@@ -1505,7 +1505,10 @@ async fn a_session_that_ran_out_tells_its_apps_before_the_purge_deletes_it() {
         .unwrap();
     let done = pass(now).await;
     assert_eq!(done.sessions_told, 1);
-    assert_eq!(done.purged.sessions, 1);
+    // Deleted in the very transaction that told its app: the purge after it finds none.
+    assert_eq!(done.purged.sessions, 0);
+    let sessions: i64 = app.scalar("SELECT COUNT(*) FROM sessions").await;
+    assert_eq!(sessions, 0);
     assert_eq!(logout_tokens(&received, 1).await.len(), 1);
     let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(userinfo(&app, access).await.0, 401, "its grant ended");
@@ -1530,11 +1533,41 @@ async fn a_session_that_ran_out_tells_its_apps_before_the_purge_deletes_it() {
         .execute(&app.db)
         .await
         .unwrap();
+    // What a second node's pass reads at the same moment.
+    let stale_page =
+        latchkey::server::store::sessions::over_with_live_grants(&app.state.db, now, "", 10)
+            .await
+            .unwrap();
+    assert_eq!(stale_page.len(), 3);
     let told = latchkey::server::services::oidc::logout::sessions_over(&app.state.db, now, 1)
         .await
         .unwrap();
     assert_eq!(told, 3);
     logout_tokens(&received, 4).await;
+
+    // These grants have offline_access and outlive their sessions, so the sessions would still
+    // qualify: the node with the stale page finds each gone and tells no app a second time.
+    for session_id in &stale_page {
+        let told_again = latchkey::server::services::oidc::logout::session_ran_out(
+            &app.state.db,
+            session_id,
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(!told_again, "{session_id} told twice");
+    }
+    let queued: i64 = app
+        .scalar("SELECT COUNT(*) FROM outbox WHERE channel = 'backchannel_logout'")
+        .await;
+    assert_eq!(queued, 4);
+    let offline_grants_live: i64 = app
+        .scalar("SELECT COUNT(*) FROM oidc_grants WHERE revoked_at IS NULL")
+        .await;
+    assert_eq!(
+        offline_grants_live, 3,
+        "offline grants outlive their sessions"
+    );
 }
 
 #[tokio::test]

@@ -172,6 +172,25 @@ pub async fn delete(db: impl Into<Exec<'_>>, session_id: &str) -> Result<(), sql
     Ok(())
 }
 
+/// Deletes a session if it is over at `now`; returns whether it did (false: it lives, or
+/// another pass took it already).
+pub async fn delete_if_over(
+    db: impl Into<Exec<'_>>,
+    session_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let deleted = on_backend!(db, e => sqlx::query(DELETE_IF_OVER.as_str())
+        .bind(now)
+        .bind(session_id)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(deleted > 0)
+}
+
+static DELETE_IF_OVER: LazyLock<String> =
+    LazyLock::new(|| format!("DELETE FROM sessions WHERE {OVER} AND id = $2"));
+
 /// Ends every session of an account; returns how many there were.
 pub async fn delete_all_of(db: impl Into<Exec<'_>>, user_id: i64) -> Result<u64, sqlx::Error> {
     let done = on_backend!(db, e => sqlx::query("DELETE FROM sessions WHERE user_id = $1")

@@ -101,7 +101,7 @@ pub async fn session_ended(tx: &mut Tx, session_id: &str) -> Result<bool, Servic
 
 /// Sessions that ran out end like signed-out ones before the purge deletes them: their grants
 /// without `offline_access` end and their apps are told. Reads `page_size` sessions at a time;
-/// returns how many sessions that was.
+/// returns how many sessions were told of.
 pub async fn sessions_over(db: &Db, now: i64, page_size: i64) -> Result<usize, ServiceError> {
     let mut told = 0;
     // Every one, page by page: the purge that follows deletes them all.
@@ -111,17 +111,29 @@ pub async fn sessions_over(db: &Db, now: i64, page_size: i64) -> Result<usize, S
             crate::server::store::sessions::over_with_live_grants(db, now, &after, page_size)
                 .await?;
         for session_id in &page {
-            crate::server::services::write_tx!(*db, |tx| {
-                session_ended(tx, session_id).await?;
-                Ok(())
-            })?;
+            if session_ran_out(db, session_id, now).await? {
+                told += 1;
+            }
         }
-        told += page.len();
         match page.last() {
             Some(last) if page.len() as i64 == page_size => after = last.clone(),
             _ => return Ok(told),
         }
     }
+}
+
+/// One session that is over at `now` is deleted and its apps are told, in one transaction;
+/// returns whether this call did it. Each node runs its own purge pass: one that read the same
+/// page finds the session gone and tells nobody a second time (an offline grant stays live, so
+/// the session would otherwise still qualify).
+pub async fn session_ran_out(db: &Db, session_id: &str, now: i64) -> Result<bool, ServiceError> {
+    crate::server::services::write_tx!(*db, |tx| {
+        if !crate::server::store::sessions::delete_if_over(&mut *tx, session_id, now).await? {
+            return Ok(false);
+        }
+        session_ended(tx, session_id).await?;
+        Ok(true)
+    })
 }
 
 /// Every grant of an account ends (password changed or reset, every session ended), and the
