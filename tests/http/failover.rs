@@ -1,7 +1,7 @@
 //! What a node does when the database goes away under it (SPEC §16), short of a real failover
 //! (scripts/failover.sh runs that with Patroni): a reset request answered is always followed
 //! by its mail, even when the task that queues it never ran; connections cut by the server
-//! are replaced without an error reaching anyone.
+//! are replaced without an error reaching anyone, even one cut in the middle of a write.
 
 use crate::common::{json, sent, spawn_app, PASSWORD};
 
@@ -67,4 +67,47 @@ async fn connections_the_database_cuts_are_replaced_and_nobody_sees_an_error() {
         let (status, _) = json(app.login(&name, PASSWORD).await).await;
         assert_eq!(status, 200);
     }
+}
+
+#[tokio::test]
+async fn a_write_whose_connection_is_cut_midway_is_run_again_on_another() {
+    if !crate::common::on_postgres() {
+        return; // SQLite has no server to cut connections.
+    }
+    let app = spawn_app().await;
+    // The first account row inserted ends its own connection from inside the transaction, as a
+    // primary going down mid-write does: the connection was sound when the pool handed it out,
+    // so only the run-again of the whole transaction can save the request. (A sequence, not a
+    // table, counts the cuts: it is not rolled back with the transaction.)
+    for statement in [
+        "CREATE SEQUENCE test_cuts",
+        "CREATE FUNCTION test_cut_once() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN \
+           IF nextval('test_cuts') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF; \
+           RETURN NEW; \
+         END $$",
+        "CREATE TRIGGER test_cut_once BEFORE INSERT ON users \
+         FOR EACH ROW EXECUTE FUNCTION test_cut_once()",
+    ] {
+        sqlx::query(statement).execute(&app.db).await.unwrap();
+    }
+
+    let (status, body) = sent(app.http.post(app.at("/v2/auth/register")).form(&[
+        ("username", "midway"),
+        ("password", PASSWORD),
+        ("email_address", "midway@example.com"),
+    ]))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let cuts: i64 = app.scalar("SELECT last_value FROM test_cuts").await;
+    assert_eq!(cuts, 2, "the first try was cut, the second went through");
+    let accounts: i64 = app
+        .scalar("SELECT COUNT(*) FROM users WHERE username = 'midway'")
+        .await;
+    assert_eq!(accounts, 1, "one account, not two");
+    let (status, _) = json(app.login("midway", PASSWORD).await).await;
+    assert_eq!(status, 200);
+    // One welcome mail: the cut try's queued message went with its transaction.
+    app.mail_barrier().await;
+    assert_eq!(app.count_mail_to("midway@example.com", ""), 1);
 }
