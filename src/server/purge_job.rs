@@ -12,7 +12,7 @@ pub const EVERY: Duration = Duration::from_secs(10 * 60);
 /// What one pass did.
 #[derive(Debug, Default)]
 pub struct Pass {
-    /// Sessions over whose apps were told (back-channel logout) before they were deleted.
+    /// Sessions over whose apps were told (back-channel logout) as they were deleted.
     pub sessions_told: usize,
     pub purged: purge::Purged,
     pub erased: usize,

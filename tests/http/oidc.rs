@@ -82,6 +82,12 @@ async fn sent_on(response: Response) -> String {
     url.replace("&amp;", "&")
 }
 
+/// The page a browser is sent to when the request cannot go back to the app.
+async fn problem_page(app: &TestApp, reason: &str) -> Response {
+    let at = app.at(&format!("/oauth/problem?reason={reason}"));
+    app.http.get(at).send().await.unwrap()
+}
+
 fn query_of(location: &str) -> HashMap<String, String> {
     let url = reqwest::Url::parse(location).unwrap();
     url.query_pairs().into_owned().collect()
@@ -514,12 +520,7 @@ async fn an_unknown_client_or_unregistered_redirect_gets_the_error_page_never_a_
         let at = location(&answer);
         assert!(at.starts_with("/oauth/problem?reason="), "{at}");
     }
-    let page = app
-        .http
-        .get(app.at("/oauth/problem?reason=redirect-uri"))
-        .send()
-        .await
-        .unwrap();
+    let page = problem_page(&app, "redirect-uri").await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("has not registered"));
 }
@@ -1475,7 +1476,7 @@ async fn a_session_pushed_out_by_the_hundredth_newer_one_tells_its_apps() {
 }
 
 #[tokio::test]
-async fn a_session_that_ran_out_tells_its_apps_before_the_purge_deletes_it() {
+async fn a_session_that_ran_out_is_deleted_and_its_apps_told_once() {
     let app = spawn_app().await;
     let (backchannel, received) = logout_receiver().await;
     let rp = client(&app, false, true, Some(backchannel)).await;
@@ -1521,8 +1522,7 @@ async fn a_session_that_ran_out_tells_its_apps_before_the_purge_deletes_it() {
     assert_eq!(queued, 1);
 
     // Many at once are read a page at a time, and every one is told: three browsers' sessions
-    // run out together, read one per page. (Grants with offline_access outlive their
-    // sessions, so the pages go by id, not by what is left.)
+    // run out together, read one per page.
     for name in ["many1", "many2", "many3"] {
         let token = app.signed_up(name).await;
         let code = code_for(&app, &rp, &cookie(&token), &[]).await;
@@ -1580,12 +1580,7 @@ async fn an_authorization_the_database_cannot_answer_says_try_again_not_unknown_
     // registered), and not "this app is not registered" either, which would be untrue.
     let answer = authorize(&app, Some(&cookie(&token)), &asked(&rp, &[])).await;
     assert_eq!(location(&answer), "/oauth/problem?reason=unavailable");
-    let page = app
-        .http
-        .get(app.at("/oauth/problem?reason=unavailable"))
-        .send()
-        .await
-        .unwrap();
+    let page = problem_page(&app, "unavailable").await;
     assert_eq!(page.status(), 503);
     assert_eq!(page.headers()["retry-after"], "5");
     assert!(page

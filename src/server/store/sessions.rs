@@ -266,8 +266,8 @@ static OVER_WITH_LIVE_GRANTS: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Sessions that are over while an app still holds a grant given in them, in id order after
-/// `after`, `limit` at a time. (A grant with `offline_access` outlives its session, so the
-/// same sessions would come back: callers page by id.)
+/// `after`, `limit` at a time. Callers page by id rather than read "what is left", so that a
+/// session they did not end must not come back on every page and keep them going round.
 pub async fn over_with_live_grants(
     db: impl Into<Exec<'_>>,
     now: i64,

@@ -99,12 +99,12 @@ pub async fn session_ended(tx: &mut Tx, session_id: &str) -> Result<bool, Servic
     notify(tx, &live).await
 }
 
-/// Sessions that ran out end like signed-out ones before the purge deletes them: their grants
-/// without `offline_access` end and their apps are told. Reads `page_size` sessions at a time;
-/// returns how many sessions were told of.
+/// Sessions that ran out and still have apps with live grants end like signed-out ones: each
+/// is deleted, its grants without `offline_access` end and its apps are told. (The purge
+/// deletes the rest.) Reads `page_size` sessions at a time; returns how many were told of.
 pub async fn sessions_over(db: &Db, now: i64, page_size: i64) -> Result<usize, ServiceError> {
     let mut told = 0;
-    // Every one, page by page: the purge that follows deletes them all.
+    // Every one, page by page: the purge that follows would delete any left untold.
     let mut after = String::new();
     loop {
         let page =
